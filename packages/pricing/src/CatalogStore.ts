@@ -1,0 +1,156 @@
+/**
+ * Which catalog is in use, and how it is refreshed. A refreshed copy in the state dir wins over
+ * the bundled snapshot; a refresh that fails in any way (network, timeout, size, bad JSON, bad
+ * shape) leaves the catalog in use untouched.
+ */
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Context, Effect, Layer, Schema } from "effect"
+import { type Catalog, CatalogDecodeError, decode, type Source } from "./Catalog.ts"
+import { FetchError, type FetchLimits, getJson } from "./Http.ts"
+import { stateDir } from "./StateDir.ts"
+
+/** The bundled snapshot: OpenRouter `/models`, captured 2026-08-19 (see data/PROVENANCE.md). */
+export const BUNDLED_PATH = fileURLToPath(new URL("../data/openrouter-models.json", import.meta.url))
+export const BUNDLED_DATE = "2026-08-19"
+export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+export const DEFAULT_LIMITS: FetchLimits = { timeoutMs: 30_000, maxBytes: 32 * 1024 * 1024 }
+
+let bundledCache: Catalog | undefined
+/** The catalog bundled with the package (decoded once per process). */
+export const bundled = (): Catalog => {
+  bundledCache ??= decode(JSON.parse(readFileSync(BUNDLED_PATH, "utf8")), {
+    kind: "bundled",
+    label: "bundled snapshot",
+    date: BUNDLED_DATE,
+    location: BUNDLED_PATH
+  })
+  return bundledCache
+}
+
+/** Decodes a catalog file on disk (a `/models` response body). */
+export const fromFile = (path: string, source?: Partial<Source>): Catalog =>
+  decode(JSON.parse(readFileSync(path, "utf8")), {
+    kind: "file",
+    label: path,
+    date: "",
+    location: path,
+    ...source
+  })
+
+export class CatalogRefreshError extends Schema.TaggedError<CatalogRefreshError>()("CatalogRefreshError", {
+  reason: Schema.Literals(["timeout", "too-large", "http", "network", "malformed", "invalid", "store"]),
+  message: Schema.String
+}) {}
+
+interface StoredCatalog {
+  readonly fetched_at: string
+  readonly base_url: string
+  readonly sha256: string
+  readonly body: unknown
+}
+
+export const storedPath = (dir: string): string => join(dir, "catalog", "models.json")
+
+/** Writes `text` to `path` atomically: a temp file in the same dir, then rename. */
+export const writeAtomic = async (path: string, text: string): Promise<void> => {
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`
+  await writeFile(tmp, text)
+  await rename(tmp, path)
+}
+
+const loadStored = async (dir: string): Promise<Catalog | undefined> => {
+  const path = storedPath(dir)
+  let text: string
+  try {
+    text = await readFile(path, "utf8")
+  } catch {
+    return undefined
+  }
+  try {
+    const stored = JSON.parse(text) as StoredCatalog
+    return decode(stored.body, {
+      kind: "refreshed",
+      label: `refreshed from ${stored.base_url}`,
+      date: stored.fetched_at,
+      location: path
+    })
+  } catch {
+    return undefined // a damaged store falls back to the bundled snapshot
+  }
+}
+
+export interface CatalogStoreShape {
+  /** The catalog in use: the refreshed copy if there is a valid one, else the bundled snapshot. */
+  readonly current: Effect.Effect<Catalog>
+  /** Fetches `{baseUrl}/models`, checks it, stores it; on any failure the stored catalog is untouched. */
+  readonly refresh: (baseUrl: string, limits?: FetchLimits) => Effect.Effect<Catalog, CatalogRefreshError>
+}
+
+/** The catalog service: reads and refreshes the catalog kept in the state dir. */
+export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShape>()(
+  "@tollgate/pricing/CatalogStore"
+) {
+  /** A store rooted at `dir` (the state dir). */
+  static readonly make = (dir: string): CatalogStoreShape => ({
+    current: Effect.promise(async () => (await loadStored(dir)) ?? bundled()),
+    refresh: Effect.fn("CatalogStore.refresh")(function* (
+      baseUrl: string,
+      limits: FetchLimits = DEFAULT_LIMITS
+    ) {
+      const url = `${baseUrl.replace(/\/+$/, "")}/models`
+      const body = yield* Effect.tryPromise({
+        try: () => getJson(url, limits),
+        catch: (e) =>
+          e instanceof FetchError
+            ? new CatalogRefreshError({ reason: e.failure.reason, message: e.message })
+            : new CatalogRefreshError({ reason: "network", message: String(e) })
+      })
+      const fetchedAt = new Date().toISOString()
+      const catalog = yield* Effect.try({
+        try: () =>
+          decode(body, {
+            kind: "refreshed",
+            label: `refreshed from ${baseUrl}`,
+            date: fetchedAt,
+            location: storedPath(dir)
+          }),
+        catch: (e) =>
+          new CatalogRefreshError({
+            reason: "invalid",
+            message: `${url}: ${e instanceof CatalogDecodeError ? e.message : String(e)}`
+          })
+      })
+      const text = JSON.stringify(body)
+      const stored: StoredCatalog = {
+        fetched_at: fetchedAt,
+        base_url: baseUrl,
+        sha256: createHash("sha256").update(text).digest("hex"),
+        body
+      }
+      yield* Effect.tryPromise({
+        try: () => writeAtomic(storedPath(dir), JSON.stringify(stored)),
+        catch: (e) =>
+          new CatalogRefreshError({ reason: "store", message: `could not store the catalog: ${String(e)}` })
+      })
+      return catalog
+    })
+  })
+
+  /** The store in the user's state dir (`$TOLLGATE_HOME`, XDG, or ~/.local/state/tollgate). */
+  static readonly layer = Layer.sync(CatalogStore, () => CatalogStore.make(stateDir()))
+
+  /** A fixed catalog, for tests. */
+  static readonly layerTest = (catalog: Catalog) =>
+    Layer.succeed(CatalogStore, {
+      current: Effect.succeed(catalog),
+      refresh: () =>
+        Effect.fail(new CatalogRefreshError({ reason: "network", message: "refresh is disabled in tests" }))
+    })
+}
+
+export type { Catalog }

@@ -1,0 +1,91 @@
+/** Bounded HTTP GET for JSON documents: a whole-request timeout and a body size cap. */
+import { request } from "undici"
+
+export interface FetchLimits {
+  readonly timeoutMs: number
+  readonly maxBytes: number
+}
+
+export type FetchFailure =
+  | { readonly reason: "timeout"; readonly message: string }
+  | { readonly reason: "too-large"; readonly message: string }
+  | { readonly reason: "http"; readonly status: number; readonly message: string }
+  | { readonly reason: "network"; readonly message: string }
+  | { readonly reason: "malformed"; readonly message: string }
+
+export class FetchError extends Error {
+  override readonly name = "FetchError"
+  readonly failure: FetchFailure
+  constructor(failure: FetchFailure) {
+    super(failure.message)
+    this.failure = failure
+  }
+}
+
+/**
+ * GETs `url` and parses its body as JSON, failing with a `FetchError` on a timeout (headers and
+ * body together), a body over `maxBytes` (the transfer stops there), a non-2xx status or bad JSON.
+ */
+export const getJson = async (
+  url: string,
+  limits: FetchLimits,
+  headers: Record<string, string> = {}
+): Promise<unknown> => {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(new Error("timeout")), limits.timeoutMs)
+  const timedOut = () => controller.signal.aborted
+  try {
+    const res = await request(url, {
+      method: "GET",
+      headers: { accept: "application/json", ...headers },
+      signal: controller.signal
+    })
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      await res.body.dump().catch(() => undefined)
+      throw new FetchError({
+        reason: "http",
+        status: res.statusCode,
+        message: `GET ${url} answered HTTP ${res.statusCode}`
+      })
+    }
+    const declared = Number(res.headers["content-length"] ?? Number.NaN)
+    if (declared > limits.maxBytes) {
+      res.body.destroy()
+      throw new FetchError({
+        reason: "too-large",
+        message: `GET ${url}: body of ${declared} bytes exceeds the ${limits.maxBytes}-byte cap`
+      })
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length
+      if (size > limits.maxBytes) {
+        res.body.destroy()
+        throw new FetchError({
+          reason: "too-large",
+          message: `GET ${url}: body exceeds the ${limits.maxBytes}-byte cap`
+        })
+      }
+      chunks.push(chunk as Buffer)
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString("utf8"))
+    } catch (e) {
+      throw new FetchError({
+        reason: "malformed",
+        message: `GET ${url}: body is not JSON (${(e as Error).message})`
+      })
+    }
+  } catch (e) {
+    if (e instanceof FetchError) throw e
+    if (timedOut())
+      throw new FetchError({
+        reason: "timeout",
+        message: `GET ${url} timed out after ${limits.timeoutMs} ms`
+      })
+    throw new FetchError({ reason: "network", message: `GET ${url} failed: ${(e as Error).message}` })
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * OpenRouter's account limits as data (see spec/openrouter.md). Users override any field: the
+ * provider's numbers change, and the docs and older write-ups disagree on some.
+ */
+
+export interface FreePolicy {
+  /** Requests per minute to free models. */
+  readonly rpm: number
+  /** `account`: one bucket across all free models (the current docs); `model`: one per model. */
+  readonly scope: "account" | "model"
+  /** Free requests per UTC day while credits purchased are below `creditsThresholdUsd`. */
+  readonly perDayLow: number
+  /** Free requests per UTC day once credits purchased reach `creditsThresholdUsd`. */
+  readonly perDayHigh: number
+  readonly creditsThresholdUsd: number
+  /** Failed attempts count against the daily quota (they do at OpenRouter). */
+  readonly failedAttemptsCount: boolean
+}
+
+export interface PaidPolicy {
+  /** Paid requests per second = clamp(balance in USD, minRps, maxRps), when a balance is known. */
+  readonly minRps: number
+  readonly maxRps: number
+}
+
+export interface Policy {
+  readonly free: FreePolicy
+  readonly paid: PaidPolicy
+  /** Per-model overrides of the rate limit, e.g. a popular free model capped at 8 rpm. */
+  readonly models: Readonly<Record<string, { readonly rpm?: number | undefined }>>
+}
+
+/** OpenRouter's published policy, Aug 2026. */
+export const defaultPolicy: Policy = {
+  free: {
+    rpm: 20,
+    scope: "account",
+    perDayLow: 50,
+    perDayHigh: 1000,
+    creditsThresholdUsd: 10,
+    failedAttemptsCount: true
+  },
+  paid: { minRps: 1, maxRps: 500 },
+  models: {}
+}
+
+type Loose<T> = { readonly [K in keyof T]?: T[K] | undefined }
+export interface PolicyOverrides {
+  readonly free?: Loose<FreePolicy> | undefined
+  readonly paid?: Loose<PaidPolicy> | undefined
+  readonly models?: Readonly<Record<string, { readonly rpm?: number | undefined }>> | undefined
+}
+
+/** The default policy with the given fields replaced. */
+export const make = (overrides: PolicyOverrides = {}, base: Policy = defaultPolicy): Policy => ({
+  free: { ...base.free, ...stripUndefined(overrides.free ?? {}) },
+  paid: { ...base.paid, ...stripUndefined(overrides.paid ?? {}) },
+  models: { ...base.models, ...(overrides.models ?? {}) }
+})
+
+const stripUndefined = <T extends object>(o: Loose<T>): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+
+/** Free-model requests allowed per UTC day for an account that has bought `creditsPurchasedUsd`. */
+export const freeRequestsPerDay = (policy: Policy, creditsPurchasedUsd: number): number =>
+  creditsPurchasedUsd >= policy.free.creditsThresholdUsd ? policy.free.perDayHigh : policy.free.perDayLow
+
+/** Paid-model requests per second for a balance, or undefined when no balance is given (no cap known). */
+export const paidRequestsPerSecond = (policy: Policy, balanceUsd: number | undefined): number | undefined => {
+  if (balanceUsd === undefined) return undefined
+  return Math.min(policy.paid.maxRps, Math.max(policy.paid.minRps, Math.floor(balanceUsd)))
+}
+
+/** Requests per minute for a free model, honouring per-model overrides. */
+export const freeRpm = (policy: Policy, modelId: string): number =>
+  policy.models[modelId]?.rpm ?? policy.free.rpm
+
+/** The bucket a free model's requests draw from: one for the account, or one per model. */
+export const freeRpmBucket = (policy: Policy, modelId: string): string =>
+  policy.free.scope === "model" || policy.models[modelId]?.rpm !== undefined ? `free:${modelId}` : "free:*"
+
+/** The next UTC midnight after `now`: when the daily free quota resets. */
+export const nextUtcMidnight = (now: Date): Date =>
+  new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1))
+
+/** The UTC day a timestamp falls on, `YYYY-MM-DD`: the key of the daily quota. */
+export const utcDay = (now: Date): string => now.toISOString().slice(0, 10)

@@ -1,0 +1,7 @@
+export * as Catalog from "./Catalog.ts"
+export * as CatalogStore from "./CatalogStore.ts"
+export * as Cost from "./Cost.ts"
+export * as Fees from "./Fees.ts"
+export * as Money from "./Money.ts"
+export * as Policy from "./Policy.ts"
+export * as StateDir from "./StateDir.ts"

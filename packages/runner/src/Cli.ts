@@ -1,0 +1,121 @@
+/**
+ * The `runner` command line: parses flags and hands typed options to a command. Every command
+ * returns an exit code; expected failures are `ExitError`s, printed as one line, no stack.
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util"
+import { CatalogStore } from "@tollgate/pricing"
+import { cost, parseCount } from "./commands/cost.ts"
+import { models, refresh } from "./commands/models.ts"
+import { ExitError, type Io, usage } from "./Io.ts"
+
+export const HELP = `runner: plan and run YAML prompt pipelines within a budget
+
+usage:
+  runner models [--free] [--search TEXT] [--format table|json|markdown]
+  runner models refresh [--base-url URL]
+  runner cost <model> --prompt-tokens N --completion-tokens M
+              [--reasoning-tokens R] [--cached-tokens C] [--format table|json]
+
+exit codes: 0 ok, 1 runtime failure, 2 invalid input (nothing sent), 3 budget or quota gate, 130 interrupted
+state dir: $TOLLGATE_HOME, else $XDG_STATE_HOME/tollgate, else ~/.local/state/tollgate
+`
+
+type Options = NonNullable<ParseArgsConfig["options"]>
+
+const parse = (args: ReadonlyArray<string>, options: Options) => {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+  } catch (e) {
+    throw usage(
+      `${(e as Error).message.replace(/\. To specify a positional argument.*$/s, "")} (see \`runner --help\`)`
+    )
+  }
+}
+
+const FORMATS = ["table", "json", "markdown"] as const
+type Format = (typeof FORMATS)[number]
+const format = (value: unknown): Format => {
+  if (value === undefined) return "table"
+  if (typeof value === "string" && (FORMATS as ReadonlyArray<string>).includes(value)) return value as Format
+  throw usage(`--format: expected one of table, json, markdown; got "${String(value)}"`)
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+
+const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<number>> = {
+  models: async (io, args) => {
+    const { values, positionals } = parse(args, {
+      free: { type: "boolean" },
+      search: { type: "string" },
+      format: { type: "string" },
+      "base-url": { type: "string" }
+    })
+    if (positionals[0] === "refresh") {
+      if (positionals.length > 1)
+        throw usage(`runner models refresh takes no arguments, got "${positionals[1]}"`)
+      return refresh(
+        io,
+        str(values["base-url"]) ?? io.env.OPENROUTER_BASE_URL ?? CatalogStore.DEFAULT_BASE_URL
+      )
+    }
+    if (positionals.length > 0)
+      throw usage(`runner models: unexpected argument "${positionals[0]}" (did you mean --search?)`)
+    return models(io, {
+      free: values.free === true,
+      search: str(values.search),
+      format: format(values.format)
+    })
+  },
+  cost: async (io, args) => {
+    const { values, positionals } = parse(args, {
+      "prompt-tokens": { type: "string" },
+      "completion-tokens": { type: "string" },
+      "reasoning-tokens": { type: "string" },
+      "cached-tokens": { type: "string" },
+      format: { type: "string" }
+    })
+    if (positionals.length !== 1)
+      throw usage(
+        "runner cost needs exactly one model id, e.g. `runner cost openai/gpt-4o-mini --prompt-tokens 1000 --completion-tokens 500`"
+      )
+    return cost(io, {
+      model: positionals[0]!,
+      usage: {
+        promptTokens: parseCount("prompt-tokens", str(values["prompt-tokens"]), true)!,
+        completionTokens: parseCount("completion-tokens", str(values["completion-tokens"]), true)!,
+        reasoningTokens: parseCount("reasoning-tokens", str(values["reasoning-tokens"]), false),
+        cachedTokens: parseCount("cached-tokens", str(values["cached-tokens"]), false)
+      },
+      format: format(values.format),
+      at: new Date()
+    })
+  }
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export const main = async (argv: ReadonlyArray<string>, io: Io): Promise<number> => {
+  const [name, ...rest] = argv
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(HELP)
+    return name === undefined ? 2 : 0
+  }
+  if (name === "--version") {
+    io.out("runner 0.1.0\n")
+    return 0
+  }
+  const command = commands[name]
+  try {
+    if (command === undefined)
+      throw usage(
+        `unknown command "${name}"; commands: ${Object.keys(commands).join(", ")} (see \`runner --help\`)`
+      )
+    return await command(io, rest)
+  } catch (e) {
+    if (e instanceof ExitError) {
+      io.err(`error: ${e.message}\n`)
+      return e.code
+    }
+    io.err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,2 @@
+export { main } from "./Cli.ts"
+export type { Io } from "./Io.ts"

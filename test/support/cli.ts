@@ -1,0 +1,63 @@
+/** Runs the `runner` CLI in-process or as a real child process, capturing its output. */
+import { spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { main } from "@tollgate/runner"
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
+export const BIN = join(ROOT, "packages/runner/bin/runner.js")
+
+export interface CliResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A fresh, empty state dir for one test. */
+export const tempHome = (): string => mkdtempSync(join(tmpdir(), "tollgate-test-"))
+
+/** Runs `runner argv…` in this process with its own state dir and environment. */
+export const runCli = async (
+  argv: ReadonlyArray<string>,
+  opts: { env?: Record<string, string>; cwd?: string; isTTY?: boolean } = {}
+): Promise<CliResult> => {
+  let stdout = ""
+  let stderr = ""
+  const code = await main(argv, {
+    out: (t) => {
+      stdout += t
+    },
+    err: (t) => {
+      stderr += t
+    },
+    env: { TOLLGATE_HOME: tempHome(), ...opts.env },
+    cwd: opts.cwd ?? ROOT,
+    isTTY: opts.isTTY ?? false
+  })
+  return { code, stdout, stderr }
+}
+
+/** Runs the real `runner` executable as a child process. */
+export const runBin = (
+  argv: ReadonlyArray<string>,
+  opts: { env?: Record<string, string>; cwd?: string } = {}
+): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...argv], {
+      cwd: opts.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? "", TOLLGATE_HOME: tempHome(), ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => {
+      stdout += d
+    })
+    child.stderr.on("data", (d) => {
+      stderr += d
+    })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
