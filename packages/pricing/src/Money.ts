@@ -47,6 +47,7 @@ export const isNegative = (a: Usd): boolean => BigDecimal.isNegative(a)
 export const gt = (a: Usd, b: Usd): boolean => BigDecimal.isGreaterThan(a, b)
 export const gte = (a: Usd, b: Usd): boolean => BigDecimal.isGreaterThanOrEqualTo(a, b)
 export const lt = (a: Usd, b: Usd): boolean => BigDecimal.isLessThan(a, b)
+export const lte = (a: Usd, b: Usd): boolean => BigDecimal.isLessThanOrEqualTo(a, b)
 export const eq = (a: Usd, b: Usd): boolean => BigDecimal.equals(a, b)
 
 /** Plain decimal text, never exponent notation: `0.0105`, `0.0000000833333333333333`, `12`. */

@@ -1,0 +1,18 @@
+/** The one seam to the network: send one chat request, get back what the provider said. */
+import { Context, type Effect } from "effect"
+import type { Outcome } from "./Retry.ts"
+
+export interface ChatRequest {
+  /** `https://openrouter.ai/api/v1`, or any OpenAI-compatible base URL. */
+  readonly baseUrl: string
+  /** The JSON body of `POST {baseUrl}/chat/completions` (model or models, messages, max_tokens, …). */
+  readonly body: Readonly<Record<string, unknown>>
+  readonly timeoutMs: number
+}
+
+export interface ProviderShape {
+  /** Never fails: transport errors are an `Outcome` too, so the retry policy sees everything. */
+  readonly send: (request: ChatRequest) => Effect.Effect<Outcome>
+}
+
+export class Provider extends Context.Service<Provider, ProviderShape>()("@tollgate/core/Provider") {}

@@ -1,0 +1,183 @@
+/**
+ * What to do with a provider outcome: retry after a delay, fail this request, or stop the run.
+ * Pure: the caller supplies the clock reading and a random number for jitter.
+ */
+
+export interface RetryConfig {
+  /** First backoff delay. */
+  readonly baseMs: number
+  /** Backoff cap (also caps how long we honour a provider's Retry-After before giving up). */
+  readonly capMs: number
+  /** Longest Retry-After we will wait out rather than fail. */
+  readonly maxWaitMs: number
+}
+export const defaultRetryConfig: RetryConfig = { baseMs: 1_000, capMs: 60_000, maxWaitMs: 15 * 60_000 }
+
+/** A response as the provider returned it, or a transport failure. */
+export type Outcome =
+  | {
+      readonly _tag: "Response"
+      readonly status: number
+      readonly headers: Readonly<Record<string, string | undefined>>
+      readonly body: unknown
+    }
+  | {
+      readonly _tag: "Transport"
+      readonly reason: "timeout" | "reset" | "connect" | "other"
+      readonly message: string
+    }
+
+export type Decision =
+  | { readonly _tag: "Success" }
+  | {
+      readonly _tag: "Retry"
+      readonly delayMs: number
+      /** Why, for logs and the progress line. */
+      readonly reason: "rate-limited" | "server-error" | "timeout" | "transport" | "invalid-reply"
+      /** The wait came from the provider (Retry-After / X-RateLimit-Reset), not our backoff. */
+      readonly fromProvider: boolean
+      readonly message: string
+    }
+  | { readonly _tag: "Fail"; readonly status: number | undefined; readonly message: string }
+  | {
+      readonly _tag: "Stop"
+      readonly reason: "credits" | "daily-free-quota" | "unauthorized"
+      readonly message: string
+      /** For the daily cap: when it resets (epoch ms). */
+      readonly resetAtMs: number | undefined
+    }
+
+/** The `error` object OpenRouter puts in a body, also on some 200s. */
+export const errorOf = (
+  body: unknown
+): { code: number | undefined; message: string; metadata: unknown } | undefined => {
+  if (typeof body !== "object" || body === null || !("error" in body)) return undefined
+  const e = (body as { error: unknown }).error
+  if (typeof e !== "object" || e === null) return { code: undefined, message: String(e), metadata: undefined }
+  const rec = e as Record<string, unknown>
+  return {
+    code: typeof rec.code === "number" ? rec.code : undefined,
+    message: typeof rec.message === "string" ? rec.message : JSON.stringify(e),
+    metadata: rec.metadata
+  }
+}
+
+const header = (h: Readonly<Record<string, string | undefined>>, name: string): string | undefined => {
+  const direct = h[name] ?? h[name.toLowerCase()]
+  if (direct !== undefined) return direct
+  const lower = name.toLowerCase()
+  for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === lower) return v
+  return undefined
+}
+
+/** The next UTC midnight after `nowMs`. */
+export const nextUtcMidnightMs = (nowMs: number): number => {
+  const d = new Date(nowMs)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
+}
+
+/**
+ * How long the provider asked us to wait: `Retry-After` in seconds (or an HTTP date), else
+ * `X-RateLimit-Reset` in epoch milliseconds. Undefined when it did not say.
+ */
+export const providerWaitMs = (
+  headers: Readonly<Record<string, string | undefined>>,
+  nowMs: number
+): number | undefined => {
+  const retryAfter = header(headers, "retry-after")
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter)
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000)
+    const date = Date.parse(retryAfter)
+    if (Number.isFinite(date)) return Math.max(0, date - nowMs)
+  }
+  const reset = header(headers, "x-ratelimit-reset")
+  if (reset !== undefined) {
+    const ms = Number(reset)
+    if (Number.isFinite(ms) && ms > 0) return Math.max(0, ms - nowMs)
+  }
+  return undefined
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))], at least 1/4 of it. */
+export const backoffMs = (
+  attempt: number,
+  random: number,
+  config: RetryConfig = defaultRetryConfig
+): number => {
+  const ceiling = Math.min(config.capMs, config.baseMs * 2 ** Math.max(0, attempt - 1))
+  return Math.round(ceiling / 4 + random * ((ceiling * 3) / 4))
+}
+
+const isDailyFreeCap = (message: string, headers: Readonly<Record<string, string | undefined>>): boolean =>
+  message.includes("free-models-per-day") ||
+  (header(headers, "x-ratelimit-remaining") === "0" && /per[- ]day/i.test(message))
+
+/**
+ * Classifies one attempt's outcome. `attempt` is 1-based; the caller enforces `max_attempts`.
+ */
+export const classify = (
+  outcome: Outcome,
+  ctx: {
+    readonly attempt: number
+    readonly nowMs: number
+    readonly random: number
+    readonly config?: RetryConfig
+  }
+): Decision => {
+  const config = ctx.config ?? defaultRetryConfig
+  const backoff = () => backoffMs(ctx.attempt, ctx.random, config)
+  if (outcome._tag === "Transport") {
+    return {
+      _tag: "Retry",
+      delayMs: backoff(),
+      reason: outcome.reason === "timeout" ? "timeout" : "transport",
+      fromProvider: false,
+      message: outcome.message
+    }
+  }
+  const err = errorOf(outcome.body)
+  // Some errors arrive with status 200 and an error object in the body.
+  const status =
+    outcome.status >= 200 && outcome.status < 300 && err !== undefined ? (err.code ?? 500) : outcome.status
+  const message = err?.message ?? `HTTP ${status}`
+  if (status >= 200 && status < 300) return { _tag: "Success" }
+  if (status === 429) {
+    if (isDailyFreeCap(message, outcome.headers)) {
+      const wait = providerWaitMs(outcome.headers, ctx.nowMs)
+      return {
+        _tag: "Stop",
+        reason: "daily-free-quota",
+        message,
+        resetAtMs: wait !== undefined && wait > 0 ? ctx.nowMs + wait : nextUtcMidnightMs(ctx.nowMs)
+      }
+    }
+    const wait = providerWaitMs(outcome.headers, ctx.nowMs)
+    if (wait !== undefined && wait > config.maxWaitMs)
+      return {
+        _tag: "Fail",
+        status,
+        message: `${message} (provider asks to wait ${Math.round(wait / 1000)} s, beyond our limit)`
+      }
+    return {
+      _tag: "Retry",
+      delayMs: wait ?? backoff(),
+      reason: "rate-limited",
+      fromProvider: wait !== undefined,
+      message
+    }
+  }
+  if (status === 402) return { _tag: "Stop", reason: "credits", message, resetAtMs: undefined }
+  if (status === 401) return { _tag: "Stop", reason: "unauthorized", message, resetAtMs: undefined }
+  if (status === 408 || status >= 500) {
+    const wait = providerWaitMs(outcome.headers, ctx.nowMs)
+    return {
+      _tag: "Retry",
+      delayMs: wait !== undefined && wait <= config.maxWaitMs ? wait : backoff(),
+      reason: status === 408 ? "timeout" : "server-error",
+      fromProvider: wait !== undefined,
+      message
+    }
+  }
+  return { _tag: "Fail", status, message }
+}

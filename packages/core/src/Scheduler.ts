@@ -1,0 +1,92 @@
+/**
+ * Runs a DAG of steps. A step starts when every step it needs has finished; independent steps
+ * run at once. Within a step, items (a fan-out) stream through `forEachOrdered`: bounded
+ * concurrency, results delivered in item order, and only a window of items in memory, so a
+ * 100,000-item step does not hold 100,000 fibers or results. One `Semaphore` shared by all
+ * steps bounds requests in flight for the whole run; waiting steps take turns (FIFO permits).
+ */
+import { Deferred, Effect, Semaphore, Stream } from "effect"
+
+export interface Node<A, E, R> {
+  readonly id: string
+  readonly needs: ReadonlyArray<string>
+  readonly run: Effect.Effect<A, E, R>
+}
+
+export class CycleError extends Error {
+  override readonly name = "CycleError"
+}
+
+/** Topological order of the nodes; throws `CycleError` naming a cycle. Pure. */
+export const topoOrder = (
+  nodes: ReadonlyArray<{ readonly id: string; readonly needs: ReadonlyArray<string> }>
+): string[] => {
+  const byId = new Map(nodes.map((n) => [n.id, n]))
+  const state = new Map<string, "visiting" | "done">()
+  const order: string[] = []
+  const visit = (id: string, path: string[]) => {
+    const s = state.get(id)
+    if (s === "done") return
+    if (s === "visiting") {
+      const cycle = [...path.slice(path.indexOf(id)), id]
+      throw new CycleError(`cycle: ${cycle.join(" -> ")}`)
+    }
+    state.set(id, "visiting")
+    for (const dep of byId.get(id)?.needs ?? []) if (byId.has(dep)) visit(dep, [...path, id])
+    state.set(id, "done")
+    order.push(id)
+  }
+  for (const n of nodes) visit(n.id, [])
+  return order
+}
+
+/** Runs every node once its needs are done; fails with the first failure (dependents do not start). */
+export const runDag = <A, E, R>(
+  nodes: ReadonlyArray<Node<A, E, R>>
+): Effect.Effect<ReadonlyMap<string, A>, E, R> =>
+  Effect.gen(function* () {
+    topoOrder(nodes)
+    const done = new Map<string, Deferred.Deferred<A, E>>()
+    for (const n of nodes) done.set(n.id, yield* Deferred.make<A, E>())
+    const results = new Map<string, A>()
+    yield* Effect.forEach(
+      nodes,
+      (n) =>
+        Effect.gen(function* () {
+          for (const dep of n.needs) {
+            const d = done.get(dep)
+            if (d !== undefined) yield* Deferred.await(d)
+          }
+          const a = yield* n.run
+          results.set(n.id, a)
+          return a
+        }).pipe(Effect.onExit((exit) => Deferred.done(done.get(n.id)!, exit))),
+      { concurrency: "unbounded", discard: true }
+    )
+    return results as ReadonlyMap<string, A>
+  })
+
+/**
+ * Applies `f` to each item with at most `concurrency` at once and hands results to `sink` in
+ * item order. Items are pulled lazily from the iterable.
+ */
+export const forEachOrdered = <T, A, E, R, E2, R2>(
+  items: Iterable<T>,
+  f: (item: T, index: number) => Effect.Effect<A, E, R>,
+  sink: (result: A, index: number) => Effect.Effect<void, E2, R2>,
+  concurrency: number
+): Effect.Effect<void, E | E2, R | R2> => {
+  let i = 0
+  const indexed = (function* () {
+    for (const item of items) yield [item, i++] as const
+  })()
+  return Stream.fromIterable(indexed, { chunkSize: Math.max(1, concurrency) }).pipe(
+    Stream.mapEffect(([item, index]) => Effect.map(f(item, index), (a) => [a, index] as const), {
+      concurrency
+    }),
+    Stream.runForEach(([a, index]) => sink(a, index))
+  )
+}
+
+/** The run-wide bound on requests in flight. */
+export const makeGate = (concurrency: number) => Semaphore.make(Math.max(1, concurrency))

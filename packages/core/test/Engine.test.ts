@@ -1,0 +1,242 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Money, Policy } from "@tollgate/pricing"
+import { Effect, Exit } from "effect"
+import { Budget } from "../src/Budget.ts"
+import { Engine, type EngineEvent } from "../src/Engine.ts"
+import { QuotaLedger } from "../src/QuotaLedger.ts"
+import { ResponseCache } from "../src/ResponseCache.ts"
+import { driveClock, engineLayer, job, ok, scripted, status } from "./support.ts"
+
+/** Most sends inside any window of `windowMs`. */
+const maxInWindow = (times: ReadonlyArray<number>, windowMs: number): number => {
+  const sorted = [...times].sort((a, b) => a - b)
+  let best = 0
+  let lo = 0
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while (sorted[hi]! - sorted[lo]! >= windowMs) lo++
+    best = Math.max(best, hi - lo + 1)
+  }
+  return best
+}
+
+describe("Engine pacing", () => {
+  it.effect(
+    "1,000 requests to a free model at 20 rpm: never more than 20 in any 60 s, done within 1% of 50 min",
+    () => {
+      const sim = scripted(() => Effect.succeed(ok()))
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const start = Date.now() // TestClock starts at 0; measure virtual time from the sends
+        void start
+        const exit = yield* driveClock(
+          Effect.forEach(
+            Array.from({ length: 1000 }, (_, i) => i),
+            (i) => engine.execute(job({ label: `s[${i}]` })),
+            { concurrency: 8 }
+          ),
+          1000
+        )
+        assert.isTrue(Exit.isSuccess(exit))
+        assert.strictEqual(sim.sends.length, 1000)
+        const times = sim.sends.map((s) => s.at)
+        assert.isAtMost(maxInWindow(times, 60_000), 20)
+        const elapsed = Math.max(...times) - Math.min(...times)
+        const ideal = 50 * 60_000
+        assert.isAtMost(Math.abs(elapsed - ideal) / ideal, 0.01, `elapsed ${elapsed} ms`)
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer, creditsPurchasedUsd: 10 })))
+    }
+  )
+
+  it.effect("two API keys never share a bucket", () =>
+    Effect.gen(function* () {
+      const { bucketsFor } = yield* Effect.promise(() => import("../src/Limits.ts"))
+      const a = bucketsFor(Policy.defaultPolicy, undefined, {
+        fingerprint: "a",
+        modelId: "m:free",
+        free: true
+      })
+      const b = bucketsFor(Policy.defaultPolicy, undefined, {
+        fingerprint: "b",
+        modelId: "m:free",
+        free: true
+      })
+      assert.notStrictEqual(a[0]!.key, b[0]!.key)
+      const paid = bucketsFor(Policy.defaultPolicy, 5, { fingerprint: "a", modelId: "x/y", free: false })
+      assert.strictEqual(paid[0]!.intervalMs, 200) // 5 req/s at a $5 balance
+    })
+  )
+})
+
+describe("Engine retries", () => {
+  it.effect(
+    "a 429 with Retry-After: 7 delays that request at least 7 s and the attempt counts against quota",
+    () => {
+      const sim = scripted((_, n) =>
+        Effect.succeed(n === 1 ? status(429, { "retry-after": "7" }, "rate limited") : ok())
+      )
+      const events: EngineEvent[] = []
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const ledger = yield* QuotaLedger
+        const exit = yield* driveClock(engine.execute(job()), 100)
+        assert.isTrue(Exit.isSuccess(exit))
+        assert.strictEqual(sim.sends.length, 2)
+        assert.isAtLeast(sim.sends[1]!.at - sim.sends[0]!.at, 7000)
+        const used = yield* ledger.used("testkey", Policy.utcDay(new Date(0)))
+        assert.strictEqual(used, 2)
+        if (Exit.isSuccess(exit)) assert.strictEqual(exit.value.rateLimited, 1)
+        assert.isTrue(
+          events.some((e) => e.type === "retry" && e.reason === "rate-limited" && e.delayMs === 7000)
+        )
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer, events })))
+    }
+  )
+
+  it.effect("X-RateLimit-Reset is epoch milliseconds", () => {
+    const sim = scripted((_, n, at) =>
+      Effect.succeed(n === 1 ? status(429, { "X-RateLimit-Reset": String(at + 12_000) }) : ok())
+    )
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      yield* driveClock(engine.execute(job()), 100)
+      assert.isAtLeast(sim.sends[1]!.at - sim.sends[0]!.at, 12_000)
+      assert.isBelow(sim.sends[1]!.at - sim.sends[0]!.at, 16_000)
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+  })
+
+  it.effect(
+    "the daily free cap (free-models-per-day) is never retried: the run stops with its reset time",
+    () => {
+      const sim = scripted(() =>
+        Effect.succeed(
+          status(
+            429,
+            { "X-RateLimit-Remaining": "0" },
+            "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000"
+          )
+        )
+      )
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const exit = yield* driveClock(engine.execute(job({ maxAttempts: 5 })), 100)
+        assert.strictEqual(sim.sends.length, 1)
+        assert.isTrue(Exit.isFailure(exit))
+        const stopped = yield* engine.stopped
+        assert.strictEqual(stopped?.reason, "daily-free-quota")
+        assert.strictEqual(stopped?.resetAtMs, 86_400_000) // next UTC midnight after t=0
+        assert.match(stopped!.message, /resets at 1970-01-02T00:00:00Z/)
+        const again = yield* Effect.exit(engine.execute(job()))
+        assert.isTrue(Exit.isFailure(again))
+        assert.strictEqual(sim.sends.length, 1)
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+    }
+  )
+
+  it.effect("5xx and transport errors back off and retry; 400 fails at once", () => {
+    const sim = scripted((req, n) => {
+      if (req.body.model === "openai/gpt-4o-mini") return Effect.succeed(status(400, {}, "bad params"))
+      if (n === 1) return Effect.succeed(status(502))
+      if (n === 2)
+        return Effect.succeed({ _tag: "Transport", reason: "reset", message: "ECONNRESET" } as const)
+      return Effect.succeed(ok())
+    })
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const good = yield* driveClock(engine.execute(job({ maxAttempts: 3 })), 100)
+      assert.isTrue(Exit.isSuccess(good))
+      assert.strictEqual(sim.sends.length, 3)
+      const bad = yield* driveClock(engine.execute(job({ model: "openai/gpt-4o-mini", maxAttempts: 3 })), 100)
+      assert.isTrue(Exit.isFailure(bad))
+      assert.strictEqual(sim.sends.length, 4)
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+  })
+
+  it.effect("a 402 stops new requests while those in flight settle", () => {
+    // request 3 answers 402 at t=1s; the others take 5 s each
+    const sim = scripted((_, n) =>
+      n === 3
+        ? Effect.as(Effect.sleep(1000), status(402, {}, "Insufficient credits"))
+        : Effect.as(Effect.sleep(5000), ok({}, 0.001))
+    )
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const budget = yield* Budget
+      const exit = yield* driveClock(
+        Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          (i) => Effect.exit(engine.execute(job({ model: "openai/gpt-4o-mini", label: `s[${i}]` }))),
+          { concurrency: 4 }
+        ),
+        100
+      )
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(sim.sends.length, 4) // the 4 in flight when the 402 came; nothing after
+      const results = Exit.isSuccess(exit) ? exit.value : []
+      assert.strictEqual(results.filter(Exit.isSuccess).length, 3) // in-flight ones completed
+      const snap = yield* budget.snapshot
+      assert.strictEqual(snap.open, 0)
+      assert.strictEqual(Money.toPlain(snap.spent), "0.003")
+      assert.strictEqual((yield* engine.stopped)?.reason, "credits")
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+  })
+})
+
+describe("Engine budget and cache", () => {
+  it.effect("stops before a request that could pass max_cost_usd; never spends past it", () => {
+    const sim = scripted(() => Effect.succeed(ok({}, 0.004)))
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const budget = yield* Budget
+      const results = yield* Effect.forEach(
+        Array.from({ length: 10 }, (_, i) => i),
+        (i) =>
+          Effect.exit(
+            engine.execute(
+              job({ model: "openai/gpt-4o-mini", label: `s[${i}]`, worstCost: Money.usd("0.005") })
+            )
+          ),
+        { concurrency: 3 }
+      )
+      const snap = yield* budget.snapshot
+      assert.isTrue(Money.lte(snap.spent, Money.usd("0.02")))
+      assert.isTrue(results.some(Exit.isFailure))
+      assert.strictEqual((yield* engine.stopped)?.reason, "budget")
+      assert.strictEqual(snap.open, 0)
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer, budget: { maxCostUsd: Money.usd("0.02") } })))
+  })
+
+  it.effect("a cached reply costs $0 and no quota; identical requests in flight are sent once", () => {
+    const sim = scripted(() => Effect.as(Effect.sleep(100), ok()))
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const ledger = yield* QuotaLedger
+      const exit = yield* driveClock(
+        Effect.all([engine.execute(job({ useCache: true })), engine.execute(job({ useCache: true }))], {
+          concurrency: 2
+        }),
+        50
+      )
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(sim.sends.length, 1)
+      const again = yield* engine.execute(job({ useCache: true }))
+      assert.isTrue(again.cached)
+      assert.isTrue(Money.isZero(again.cost))
+      assert.strictEqual(sim.sends.length, 1)
+      assert.strictEqual(yield* ledger.used("testkey", Policy.utcDay(new Date(0))), 1)
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer, cache: ResponseCache.layerMemory() })))
+  })
+
+  it.effect("actual cost is usage.cost when present, else tokens × catalog prices", () => {
+    const sim = scripted((_, n) => Effect.succeed(n === 1 ? ok({}, 0.5) : ok()))
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const a = yield* engine.execute(job({ model: "openai/gpt-4o-mini" }))
+      assert.strictEqual(a.costSource, "usage")
+      assert.strictEqual(Money.toPlain(a.cost), "0.5")
+      const b = yield* engine.execute(job({ model: "openai/gpt-4o-mini" }))
+      assert.strictEqual(b.costSource, "catalog")
+      // 10 × 0.00000015 + 5 × 0.0000006
+      assert.strictEqual(Money.toPlain(b.cost), "0.0000045")
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+  })
+})
