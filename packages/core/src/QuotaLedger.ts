@@ -87,7 +87,11 @@ export const makeFile = (stateDir: string): QuotaLedgerShape => {
       catch: (e) => new LedgerError({ message: `quota ledger: ${String(e)}` })
     })
   return {
-    used: (fp, day) => guard(() => read(ledgerPath(stateDir, fp)).days[day] ?? 0),
+    used: (fp, day) =>
+      Effect.try({
+        try: () => read(ledgerPath(stateDir, fp)).days[day] ?? 0,
+        catch: (e) => new LedgerError({ message: `quota ledger: ${String(e)}` })
+      }),
     consume: (fp, day, n, limit) =>
       guard(() => {
         const path = ledgerPath(stateDir, fp)

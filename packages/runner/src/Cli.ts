@@ -6,11 +6,17 @@ import { type ParseArgsConfig, parseArgs } from "node:util"
 import { CatalogStore } from "@tollgate/pricing"
 import { cost, parseCount } from "./commands/cost.ts"
 import { models, refresh } from "./commands/models.ts"
+import { plan } from "./commands/plan.ts"
+import { validate } from "./commands/validate.ts"
+import type { InputOverride } from "./Inputs.ts"
 import { ExitError, type Io, usage } from "./Io.ts"
 
 export const HELP = `runner: plan and run YAML prompt pipelines within a budget
 
 usage:
+  runner validate <pipeline.yaml> [--input NAME=VALUE]...
+  runner plan <pipeline.yaml> [--input NAME=VALUE]... [--format table|json|markdown] [--out plan.json]
+              [--max-cost USD] [--base-url URL] [--no-cache]
   runner models [--free] [--search TEXT] [--format table|json|markdown]
   runner models refresh [--base-url URL]
   runner cost <model> --prompt-tokens N --completion-tokens M
@@ -40,7 +46,31 @@ const format = (value: unknown): Format => {
   throw usage(`--format: expected one of table, json, markdown; got "${String(value)}"`)
 }
 
+const usd = (flag: string, text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined
+  const n = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(n))
+    throw usage(`--${flag}: expected an amount in USD such as 0.50, got "${text}"`)
+  return n
+}
+
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+
+/** `--input NAME=VALUE` (repeatable; `NAME=@file` reads a data file). */
+const inputOverrides = (raw: unknown): InputOverride[] =>
+  (Array.isArray(raw) ? raw : []).map((text: string) => {
+    const eq = text.indexOf("=")
+    if (eq <= 0) throw usage(`--input ${text}: expected NAME=VALUE or NAME=@file.jsonl`)
+    return { name: text.slice(0, eq), raw: text.slice(eq + 1) }
+  })
+
+const onePipeline = (command: string, positionals: ReadonlyArray<string>): string => {
+  if (positionals.length !== 1)
+    throw usage(
+      `runner ${command} needs exactly one pipeline file, e.g. \`runner ${command} examples/digest.yaml\``
+    )
+  return positionals[0]!
+}
 
 const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<number>> = {
   models: async (io, args) => {
@@ -64,6 +94,30 @@ const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<
       free: values.free === true,
       search: str(values.search),
       format: format(values.format)
+    })
+  },
+  validate: async (io, args) => {
+    const { values, positionals } = parse(args, { input: { type: "string", multiple: true } })
+    return validate(io, onePipeline("validate", positionals), inputOverrides(values.input))
+  },
+  plan: async (io, args) => {
+    const { values, positionals } = parse(args, {
+      input: { type: "string", multiple: true },
+      format: { type: "string" },
+      out: { type: "string" },
+      "base-url": { type: "string" },
+      "max-cost": { type: "string" },
+      "no-cache": { type: "boolean" },
+      store: { type: "string" }
+    })
+    return plan(io, {
+      file: onePipeline("plan", positionals),
+      inputs: inputOverrides(values.input),
+      format: format(values.format),
+      out: str(values.out),
+      baseUrl: str(values["base-url"]),
+      maxCostUsd: usd("max-cost", str(values["max-cost"])),
+      noCache: values["no-cache"] === true
     })
   },
   cost: async (io, args) => {

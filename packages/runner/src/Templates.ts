@@ -1,0 +1,84 @@
+/** Liquid templates and expressions (liquidjs): parsing once, static references, rendering. */
+import { Liquid, type Template } from "liquidjs"
+
+/** Strict variables and filters: an unknown name is an error, not an empty string. */
+export const liquid = new Liquid({
+  strictVariables: true,
+  strictFilters: true,
+  ownPropertyOnly: true,
+  cache: true
+})
+
+export interface Ref {
+  /** `inputs`, `steps`, a loop variable, … */
+  readonly root: string
+  /** Path after the root, e.g. `["summarize", "outputs"]` for `steps.summarize.outputs`. */
+  readonly path: ReadonlyArray<string | number>
+  readonly row: number
+  readonly col: number
+}
+
+export interface TemplateError {
+  readonly message: string
+  readonly row: number
+  readonly col: number
+}
+
+const parsed = new Map<string, Template[]>()
+
+/** Parses (once per text) a template. */
+export const parse = (text: string): Template[] => {
+  let t = parsed.get(text)
+  if (t === undefined) {
+    t = liquid.parse(text)
+    parsed.set(text, t)
+  }
+  return t
+}
+
+const errorOf = (e: unknown): TemplateError => {
+  const message = (e as Error).message ?? String(e)
+  const m = /line:(\d+), col:(\d+)/.exec(message)
+  return {
+    message: message
+      .replace(/, line:\d+, col:\d+[\s\S]*$/, "")
+      .split("\n")[0]!
+      .toLowerCase(),
+    row: m ? Number(m[1]) : 1,
+    col: m ? Number(m[2]) : 1
+  }
+}
+
+const flatten = (segments: ReadonlyArray<unknown>): Array<string | number> =>
+  segments.map((s) => (typeof s === "string" || typeof s === "number" ? s : String(s)))
+
+/** The names a template reads from outside (its globals), with positions; or its syntax error. */
+export const references = (text: string): { refs: Ref[] } | { error: TemplateError } => {
+  try {
+    const analysis = liquid.analyzeSync(parse(text), { partials: false })
+    const refs: Ref[] = []
+    for (const vars of Object.values(analysis.globals))
+      for (const v of vars) {
+        const [root, ...path] = flatten(v.segments)
+        refs.push({ root: String(root), path, row: v.location.row, col: v.location.col })
+      }
+    return { refs }
+  } catch (e) {
+    return { error: errorOf(e) }
+  }
+}
+
+/** An expression (`for_each`, `when`) is analysed as `{{ expr }}`; columns are mapped back. */
+export const expressionReferences = (expr: string): { refs: Ref[] } | { error: TemplateError } => {
+  const r = references(`{{ ${expr} }}`)
+  if ("error" in r) return { error: { ...r.error, col: Math.max(1, r.error.col - 3) } }
+  return { refs: r.refs.map((ref) => ({ ...ref, col: Math.max(1, ref.row === 1 ? ref.col - 3 : ref.col) })) }
+}
+
+/** Renders a template against a scope. Throws liquidjs errors (unknown variable …). */
+export const render = (text: string, scope: Record<string, unknown>): string =>
+  liquid.renderSync(parse(text), scope)
+
+/** Evaluates an expression against a scope. */
+export const evaluate = (expr: string, scope: Record<string, unknown>): unknown =>
+  liquid.evalValueSync(expr, scope as never)
