@@ -43,3 +43,65 @@ const time = <T>(f: () => T): [T, number] => {
     `${n} requests, total ${Money.format(total)}`
   )
 }
+
+// Plan of a 100,000-item JSONL fan-out (issue: < 5 s, < 500 MB).
+{
+  const { mkdtempSync, writeFileSync } = await import("node:fs")
+  const { tmpdir } = await import("node:os")
+  const { join } = await import("node:path")
+  const { planFile } = await import("@tollgate/runner/Plan")
+  const dir = mkdtempSync(join(tmpdir(), "tg-bench-"))
+  const n = 100_000
+  const lines: string[] = []
+  for (let i = 0; i < n; i++)
+    lines.push(
+      JSON.stringify({
+        id: i,
+        title: `Article ${i}`,
+        text: `Item ${i}: ${"prices change often and budgets matter ".repeat(1 + (i % 5))}`
+      })
+    )
+  writeFileSync(join(dir, "items.jsonl"), `${lines.join("\n")}\n`)
+  writeFileSync(
+    join(dir, "big.yaml"),
+    [
+      "version: 1",
+      "name: big",
+      "account: { credits_purchased_usd: 10 }",
+      "inputs:",
+      "  items: { type: array, from: items.jsonl }",
+      "steps:",
+      "  - id: summarize",
+      "    for_each: inputs.items",
+      "    as: article",
+      "    model: openai/gpt-4o-mini",
+      "    system: You are a concise editor.",
+      "    prompt: |",
+      "      Summarize {{ article.title }}:",
+      "      {{ article.text }}",
+      "    max_tokens: 200",
+      ""
+    ].join("\n")
+  )
+  const catalog = CatalogStore.bundled()
+  const rssBefore = process.memoryUsage().rss
+  let peak = rssBefore
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+  }, 10)
+  const t0 = performance.now()
+  const result = planFile(join(dir, "big.yaml"), {
+    cwd: dir,
+    env: { TOLLGATE_HOME: join(dir, "state") },
+    catalog
+  })
+  const ms = performance.now() - t0
+  clearInterval(timer)
+  peak = Math.max(peak, process.memoryUsage().rss)
+  if (!result.ok) throw new Error("bench pipeline invalid")
+  record(
+    "plan 100,000-item JSONL fan-out",
+    `${(ms / 1000).toFixed(2)} s`,
+    `${result.planned.projection.requests.max} requests, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
+  )
+}

@@ -15,7 +15,7 @@ import {
   utimesSync,
   writeFileSync
 } from "node:fs"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 import { Clock, Context, Effect, Layer } from "effect"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
 
@@ -52,6 +52,8 @@ export interface ResponseCacheShape {
   readonly has: (key: string) => Effect.Effect<boolean>
   readonly set: (key: string, body: unknown) => Effect.Effect<void>
   readonly stats: Effect.Effect<CacheStats>
+  /** The keys present now (possibly expired): lets a caller skip lookups that cannot hit. */
+  readonly keys: Effect.Effect<ReadonlySet<string>>
 }
 
 export class ResponseCache extends Context.Service<ResponseCache, ResponseCacheShape>()(
@@ -65,7 +67,8 @@ export class ResponseCache extends Context.Service<ResponseCache, ResponseCacheS
     get: () => Effect.succeed(undefined),
     has: () => Effect.succeed(false),
     set: () => Effect.void,
-    stats: Effect.succeed({ hits: 0, misses: 0, writes: 0, corrupt: 0, evicted: 0 })
+    stats: Effect.succeed({ hits: 0, misses: 0, writes: 0, corrupt: 0, evicted: 0 }),
+    keys: Effect.succeed(new Set<string>())
   })
 }
 
@@ -103,7 +106,8 @@ export const makeMemory = (opts: CacheOptions = {}): ResponseCacheShape => {
           stats.evicted++
         }
       }),
-    stats: Effect.sync(() => ({ ...stats }))
+    stats: Effect.sync(() => ({ ...stats })),
+    keys: Effect.sync(() => new Set(entries.keys()))
   }
 }
 
@@ -231,6 +235,7 @@ export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheSha
           evictIfNeeded()
         }).pipe(Effect.catchCause(() => Effect.void))
       ),
-    stats: Effect.sync(() => ({ ...stats }))
+    stats: Effect.sync(() => ({ ...stats })),
+    keys: Effect.sync(() => new Set(scan().map((f) => basename(f.path, ".json"))))
   }
 }

@@ -189,9 +189,9 @@ export const checkSemantics = (
 
   if (defaults.model !== undefined) {
     const list = typeof defaults.model === "string" ? [defaults.model] : defaults.model
-    list.forEach((m, j) =>
+    list.forEach((m, j) => {
       checkModel(typeof defaults.model === "string" ? ["defaults", "model"] : ["defaults", "model", j], m)
-    )
+    })
   }
 
   spec.steps.forEach((s, i) => {
@@ -210,9 +210,9 @@ export const checkSemantics = (
       )
     else if (s.model !== undefined) {
       const list = typeof s.model === "string" ? [s.model] : s.model
-      list.forEach((m, j) =>
+      list.forEach((m, j) => {
         checkModel(typeof s.model === "string" ? [...base, "model"] : [...base, "model", j], m)
-      )
+      })
     }
     // max_tokens
     if (s.max_tokens === undefined && defaults.max_tokens === undefined)

@@ -7,6 +7,7 @@ import { CatalogStore } from "@tollgate/pricing"
 import { cost, parseCount } from "./commands/cost.ts"
 import { models, refresh } from "./commands/models.ts"
 import { plan } from "./commands/plan.ts"
+import { quota } from "./commands/quota.ts"
 import { validate } from "./commands/validate.ts"
 import type { InputOverride } from "./Inputs.ts"
 import { ExitError, type Io, usage } from "./Io.ts"
@@ -17,6 +18,7 @@ usage:
   runner validate <pipeline.yaml> [--input NAME=VALUE]...
   runner plan <pipeline.yaml> [--input NAME=VALUE]... [--format table|json|markdown] [--out plan.json]
               [--max-cost USD] [--base-url URL] [--no-cache]
+  runner quota [pipeline.yaml] [--credits-purchased USD] [--format table|json]
   runner models [--free] [--search TEXT] [--format table|json|markdown]
   runner models refresh [--base-url URL]
   runner cost <model> --prompt-tokens N --completion-tokens M
@@ -118,6 +120,19 @@ const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<
       baseUrl: str(values["base-url"]),
       maxCostUsd: usd("max-cost", str(values["max-cost"])),
       noCache: values["no-cache"] === true
+    })
+  },
+  quota: async (io, args) => {
+    const { values, positionals } = parse(args, {
+      format: { type: "string" },
+      "credits-purchased": { type: "string" }
+    })
+    if (positionals.length > 1) throw usage("runner quota takes at most one pipeline file")
+    return quota(io, {
+      file: positionals[0],
+      creditsPurchasedUsd: usd("credits-purchased", str(values["credits-purchased"])),
+      format: format(values.format),
+      now: new Date()
     })
   },
   cost: async (io, args) => {

@@ -105,6 +105,8 @@ export const planValidated = (v: Validated, opts: PlanOptions): Planned => {
   )
   const cache = ResponseCache.makeFile(join(state, "cache"), { ttlMs: pipeline.cacheTtlMs })
   const useCache = pipeline.cacheEnabled && !opts.noCache
+  // one directory listing instead of a lookup per request: most requests of a big plan are misses
+  const present = useCache ? Effect.runSync(cache.keys) : new Set<string>()
   const projection = project({
     pipeline,
     inputs: v.inputs.values,
@@ -112,7 +114,11 @@ export const planValidated = (v: Validated, opts: PlanOptions): Planned => {
     policy,
     fingerprint,
     freeUsedToday,
-    isCached: (body) => useCache && Effect.runSync(cache.has(ResponseCache.cacheKey(baseUrl, body))),
+    isCached: (body) => {
+      if (present.size === 0) return false
+      const key = ResponseCache.cacheKey(baseUrl, body)
+      return present.has(key) && Effect.runSync(cache.has(key))
+    },
     history: readHistory(opts.runsDir ?? join(opts.cwd, ".tollgate", "runs"), pipeline.name),
     now,
     maxCostOverride: opts.maxCostUsd

@@ -121,7 +121,7 @@ interface Known {
 }
 
 const markerFor = (i: number) => `${MARK}${i}${MARK}`
-const MARKER_RE = /\u0000(\d+)\u0000/g
+const MARKER_RE = new RegExp(`${MARK}(\\d+)${MARK}`, "g")
 
 /** Number of elements `for_each` yields, when inputs alone decide it. */
 const countOf = (step: Step, scope: Record<string, unknown>): { items: unknown[] | undefined } => {
@@ -131,12 +131,110 @@ const countOf = (step: Step, scope: Record<string, unknown>): { items: unknown[]
   return { items: Array.isArray(v) ? v : undefined }
 }
 
+/**
+ * Exact cost sums over many requests without one BigDecimal computation per request: cost is
+ * linear in tokens within a price tier, so requests are grouped by tier (and, for the bound, by
+ * which fallback model is dearest for them) and each group is priced once.
+ */
+const stepPricing = (
+  models: ReadonlyArray<Catalog.Model>,
+  maxTokensPerRequest: number,
+  completionExpected: number,
+  now: Date
+) => {
+  const primary = models[0]!
+  const expectedGroups = new Map<
+    Catalog.Override | undefined,
+    { n: number; prompt: number; rates: Catalog.Rates }
+  >()
+  // per model: its price tiers (thresholds), each with worst-case rates and float rates for comparing
+  const tiers = models.map((m) => {
+    const thresholds = [0, ...new Set(m.overrides.map((o) => o.minPromptTokens ?? 0))].sort((a, b) => a - b)
+    return thresholds.map((t) => {
+      const rates = Cost.worstRates(m, t)
+      const f = (r: Catalog.Rate | undefined) => (r === null || r === undefined ? 0 : Money.toNumber(r))
+      return {
+        threshold: t,
+        rates,
+        prompt: f(rates.prompt),
+        fixed: f(rates.completion) * maxTokensPerRequest + f(rates.request)
+      }
+    })
+  })
+  const worstGroups = new Map<
+    string,
+    { model: Catalog.Model; rates: Catalog.Rates; n: number; prompt: number }
+  >()
+  let peak = { value: -1, model: primary, prompt: 0 }
+  return {
+    add(pe: number, pm: number) {
+      const { rates, override } = Cost.ratesFor(primary, pe, now)
+      const g = expectedGroups.get(override) ?? { n: 0, prompt: 0, rates }
+      g.n++
+      g.prompt += pe
+      expectedGroups.set(override, g)
+      let best = -1
+      let bestKey = ""
+      let bestModel = primary
+      let bestRates = primary.rates
+      tiers.forEach((ts, mi) => {
+        let tier = ts[0]!
+        for (const t of ts) if (pm >= t.threshold) tier = t
+        const value = tier.prompt * pm + tier.fixed
+        if (value > best) {
+          best = value
+          bestKey = `${mi}:${tier.threshold}`
+          bestModel = models[mi]!
+          bestRates = tier.rates
+        }
+      })
+      const w = worstGroups.get(bestKey) ?? { model: bestModel, rates: bestRates, n: 0, prompt: 0 }
+      w.n++
+      w.prompt += pm
+      worstGroups.set(bestKey, w)
+      if (best > peak.value) peak = { value: best, model: bestModel, prompt: pm }
+    },
+    totals() {
+      let costExpected = Money.zero
+      for (const g of expectedGroups.values())
+        costExpected = Money.add(
+          costExpected,
+          Cost.costWithRates(primary, g.rates, {
+            promptTokens: g.prompt,
+            completionTokens: completionExpected * g.n,
+            requests: g.n
+          }).total
+        )
+      let worstPerAttempt = Money.zero
+      for (const g of worstGroups.values())
+        worstPerAttempt = Money.add(
+          worstPerAttempt,
+          Cost.costWithRates(g.model, g.rates, {
+            promptTokens: g.prompt,
+            completionTokens: maxTokensPerRequest * g.n,
+            requests: g.n
+          }).total
+        )
+      let maxRequestCost = Money.zero
+      if (peak.value >= 0)
+        for (const m of models)
+          maxRequestCost = Money.max(
+            maxRequestCost,
+            Cost.worstCost(m, { promptTokens: peak.prompt, completionTokens: maxTokensPerRequest }).total
+          )
+      return { costExpected, worstPerAttempt, maxRequestCost }
+    }
+  }
+}
+
 export const project = (input: ProjectInput): Projection => {
   const { pipeline, catalog } = input
   const order = Scheduler.order(pipeline)
   const known = new Map<string, Known>()
   const upstreamIndex = new Map<string, number>()
-  order.forEach((s, i) => upstreamIndex.set(s.id, i))
+  order.forEach((s, i) => {
+    upstreamIndex.set(s.id, i)
+  })
   const steps: StepProjection[] = []
   let complete = true
 
@@ -176,12 +274,15 @@ export const project = (input: ProjectInput): Projection => {
     let promptExpected = 0
     let promptMax = 0
     let cached = 0
-    let costExpected = Money.zero
-    let costMax = Money.zero
-    let maxRequestCost = Money.zero
     let maxPromptTokens = 0
     let expectedPromptPeak = 0
     const attemptsBilled = step.format === "json" ? step.maxAttempts : 1
+    const pricing = stepPricing(models, step.maxTokens, completionExpected, input.now)
+    // messages without template syntax are rendered and counted once
+    const staticText = step.messages.map((m) => (/\{[{%]/.test(m.content) ? undefined : m.content))
+    const staticCounts = staticText.map((t) =>
+      t === undefined ? undefined : { e: expectedTokens(t), m: maxTokens(t) }
+    )
     for (let index = 0; index < items.length; index++) {
       const scope: Record<string, unknown> =
         step.forEach !== undefined ? { ...baseScope, [step.as]: items[index], index } : baseScope
@@ -189,9 +290,16 @@ export const project = (input: ProjectInput): Projection => {
       let pm = 0
       const rendered: Message[] = []
       step.messages.forEach((m, j) => {
-        const text = liquid.renderSync(templates[j]!, scope)
         pe += PER_MESSAGE_EXPECTED
         pm += PER_MESSAGE_MAX
+        const counts = staticCounts[j]
+        if (counts !== undefined) {
+          pe += counts.e
+          pm += counts.m
+          rendered.push({ role: m.role, content: staticText[j]! })
+          return
+        }
+        const text = liquid.renderSync(templates[j]!, scope)
         if (!text.includes(MARK)) {
           pe += expectedTokens(text)
           pm += maxTokens(text)
@@ -222,20 +330,10 @@ export const project = (input: ProjectInput): Projection => {
       promptMax += pm
       maxPromptTokens = Math.max(maxPromptTokens, pm)
       expectedPromptPeak = Math.max(expectedPromptPeak, pe)
-      costExpected = Money.add(
-        costExpected,
-        Cost.cost(models[0]!, { promptTokens: pe, completionTokens: completionExpected }, input.now).total
-      )
-      let worst = Money.zero
-      for (const m of models)
-        worst = Money.max(
-          worst,
-          Cost.worstCost(m, { promptTokens: pm, completionTokens: step.maxTokens }).total
-        )
-      const billed = Money.times(worst, attemptsBilled)
-      costMax = Money.add(costMax, billed)
-      maxRequestCost = Money.max(maxRequestCost, worst)
+      pricing.add(pe, pm)
     }
+    const { costExpected, worstPerAttempt, maxRequestCost } = pricing.totals()
+    const costMax = Money.times(worstPerAttempt, attemptsBilled)
     const sent = items.length - cached
     known.set(step.id, {
       requests: items.length,

@@ -1,6 +1,7 @@
 /** ajv against schemas/pipeline.schema.json, its errors mapped to `file:line:col`. */
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { Catalog } from "@tollgate/pricing"
 import { Ajv, type ErrorObject } from "ajv"
 import type { Diagnostic } from "./Diagnostics.ts"
 import { type Loaded, locate, type Path } from "./Load.ts"
@@ -57,8 +58,16 @@ const messageOf = (
   switch (e.keyword) {
     case "additionalProperties": {
       const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {})
+      const key = (e.params as { additionalProperty: string }).additionalProperty
+      const near = allowed.filter((a) => editDistance(a, key) <= 2)
+      const hint =
+        near.length > 0
+          ? `; did you mean "${near[0]}"?`
+          : allowed.length > 0
+            ? `; expected one of ${allowed.join(", ")}`
+            : ""
       return {
-        message: `unknown key "${(e.params as { additionalProperty: string }).additionalProperty}" in ${where}${allowed.length > 0 ? `; expected one of ${allowed.join(", ")}` : ""}`,
+        message: `unknown key "${key}" in ${where}${hint}`,
         rule: "unknown-key",
         mode: "key"
       }
@@ -75,6 +84,14 @@ const messageOf = (
         rule: "schema",
         mode: "value"
       }
+    case "minItems":
+      return {
+        message: `${where} must have at least ${(e.params as { limit: number }).limit} item${(e.params as { limit: number }).limit === 1 ? "" : "s"}`,
+        rule: "schema",
+        mode: "value"
+      }
+    case "minLength":
+      return { message: `${where} must not be empty`, rule: "schema", mode: "value" }
     case "const":
       return {
         message: `${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`,
@@ -97,6 +114,8 @@ const messageOf = (
       return { message: `${where} ${e.message ?? "is invalid"}`, rule: "schema", mode: "value" }
   }
 }
+
+const { editDistance } = Catalog
 
 const withArticle = (type: string) =>
   type === "array"

@@ -1,0 +1,269 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Fingerprint, QuotaLedger, ResponseCache } from "@tollgate/core"
+import { CatalogStore, Policy } from "@tollgate/pricing"
+import { Effect } from "effect"
+import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
+import { describe, expect, it } from "vitest"
+import { ROOT, runBin, runCli, tempHome } from "./support/cli.ts"
+
+const pipelineIn = (dir: string, name: string, yaml: string) => {
+  const path = join(dir, name)
+  writeFileSync(path, yaml)
+  return path
+}
+const planJson = async (file: string, args: string[] = [], env: Record<string, string> = {}) => {
+  const r = await runCli(["plan", file, "--format", "json", ...args], { env })
+  return { ...r, json: r.stdout ? JSON.parse(r.stdout) : undefined }
+}
+
+describe("runner plan: examples", () => {
+  const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml"))
+
+  it("there are at least four examples, each starting with the schema modeline", () => {
+    expect(examples.length).toBeGreaterThanOrEqual(4)
+    for (const f of examples)
+      expect(
+        readFileSync(join(ROOT, "examples", f), "utf8").startsWith(
+          "# yaml-language-server: $schema=../schemas/pipeline.schema.json"
+        )
+      ).toBe(true)
+  })
+
+  it.each(examples)("%s plans offline with exit 0 and the spec's JSON fields", async (f) => {
+    const r = await runBin(["plan", `examples/${f}`, "--format", "json"])
+    expect(r.stderr).toBe("")
+    expect(r.code).toBe(0)
+    const plan = JSON.parse(r.stdout)
+    expect(Object.keys(plan)).toEqual(
+      expect.arrayContaining([
+        "format_version",
+        "pipeline",
+        "ok",
+        "complete",
+        "requests",
+        "free_requests",
+        "cost_usd",
+        "min_duration_s",
+        "steps",
+        "quota",
+        "budget",
+        "violations"
+      ])
+    )
+    expect(plan.ok).toBe(true)
+    expect(plan.complete).toBe(true)
+    expect(plan.requests).toMatchObject({ expected: expect.any(Number), max: expect.any(Number), cached: 0 })
+    expect(plan.quota).toMatchObject({ free_per_day: expect.any(Number), free_used_today: 0 })
+    for (const s of plan.steps) {
+      expect(s).toMatchObject({
+        id: expect.any(String),
+        requests: expect.any(Number),
+        tokens: { prompt: { expected: expect.any(Number), max: expect.any(Number) } }
+      })
+      expect(s.tokens.prompt.max).toBeGreaterThanOrEqual(s.tokens.prompt.expected)
+      expect(s.cost_usd.max).toBeGreaterThanOrEqual(s.cost_usd.expected)
+    }
+  })
+
+  it("the fan-out example counts its requests from the data file", async () => {
+    const { json } = await planJson("examples/summarize-articles.yaml")
+    const lines = readFileSync(join(ROOT, "examples/data/articles.jsonl"), "utf8").trim().split("\n").length
+    expect(json.steps[0]).toMatchObject({ id: "summarize", requests: lines, free: true })
+    expect(json.free_requests).toBe(lines + 1)
+    // 9 free requests at 20 rpm, evenly spaced: 8 gaps of 3 s
+    expect(json.min_duration_s).toBe(24)
+  })
+
+  it("markdown is a PR-comment table; table is the default", async () => {
+    const md = await runCli(["plan", "examples/compare-models.yaml", "--format", "markdown"])
+    expect(md.stdout).toMatch(/^### ✅ Tollgate plan: `compare-models`/)
+    expect(md.stdout).toContain("| step | model |")
+    const table = await runCli(["plan", "examples/compare-models.yaml"])
+    expect(table.stdout).toContain("verdict: within budget and quota")
+  })
+})
+
+describe("runner plan: projections against hand-computed values", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tg-plan-"))
+
+  it("one request: o200k tokens + framing expected, UTF-8 bytes + framing max, exact costs", async () => {
+    const file = pipelineIn(
+      dir,
+      "one.yaml",
+      "version: 1\nname: one\nsteps:\n  - id: a\n    model: openai/gpt-4o-mini\n    prompt: hello world\n    max_tokens: 100\n"
+    )
+    const { json, code } = await planJson(file)
+    expect(code).toBe(0)
+    const expectedPrompt = countTokens("hello world") + 4 + 3
+    expect(expectedPrompt).toBe(9)
+    expect(json.steps[0].tokens).toEqual({
+      prompt: { expected: 9, max: 11 + 16 },
+      completion: { expected: 50, max: 100 }
+    })
+    // expected: 9 × 0.00000015 + 50 × 0.0000006; max: 27 × 0.00000015 + 100 × 0.0000006
+    expect(json.cost_usd).toEqual({ expected: 0.00003135, max: 0.00006405 })
+  })
+
+  it("upstream outputs count as their expected completion and, in max, their max_tokens; fallbacks at the dearest", async () => {
+    const file = pipelineIn(
+      dir,
+      "chain.yaml",
+      [
+        "version: 1",
+        "name: chain",
+        "inputs:",
+        "  xs: { type: array, default: [a, b, c] }",
+        "steps:",
+        "  - id: each",
+        "    for_each: inputs.xs",
+        "    model: openai/gpt-4o-mini",
+        '    prompt: "{{ item }}"',
+        "    max_tokens: 10",
+        "  - id: merge",
+        "    model: [openai/gpt-4o-mini, anthropic/claude-haiku-4.5]",
+        '    prompt: "{% for s in steps.each.outputs %}{{ s }}{% endfor %}"',
+        "    max_tokens: 20",
+        ""
+      ].join("\n")
+    )
+    const { json } = await planJson(file)
+    const merge = json.steps.find((s: { id: string }) => s.id === "merge")
+    expect(json.steps[0].requests).toBe(3)
+    // three upstream outputs: expected 3 × 5, max 3 × 10, plus framing
+    expect(merge.tokens.prompt).toEqual({ expected: 15 + 7, max: 30 + 16 })
+    // max at claude-haiku-4.5 (the dearer): 46 × 0.000001 + 20 × 0.000005
+    expect(merge.cost_usd.max).toBe(0.000146)
+  })
+
+  it("a count that depends on an upstream output without max_items makes the plan incomplete and fails the gate", async () => {
+    const yaml = (maxItems: string) =>
+      [
+        "version: 1",
+        "name: split",
+        "budget: { max_cost_usd: 1 }",
+        "defaults: { model: openai/gpt-4o-mini, max_tokens: 50 }",
+        "steps:",
+        "  - id: split",
+        "    prompt: list five ideas as JSON",
+        "    output: { format: json }",
+        "  - id: expand",
+        "    for_each: steps.split.output.items",
+        maxItems,
+        '    prompt: "expand {{ item }}"',
+        ""
+      ].join("\n")
+    const open = await planJson(pipelineIn(dir, "split.yaml", yaml("")))
+    expect(open.code).toBe(3)
+    expect(open.json.complete).toBe(false)
+    expect(open.json.violations[0].kind).toBe("incomplete")
+    expect(open.json.violations[0].message).toContain("max_items")
+    const bounded = await planJson(pipelineIn(dir, "split2.yaml", yaml("    max_items: 5")))
+    expect(bounded.code).toBe(0)
+    expect(bounded.json.complete).toBe(true)
+    expect(bounded.json.steps[1].requests).toBe(5)
+  })
+
+  it("gates: max cost, expected cost, max_requests, --max-cost, free quota left, context window", async () => {
+    const base = "version: 1\nname: g\ndefaults: { model: openai/gpt-4o-mini, max_tokens: 1000 }\n"
+    const over = await planJson(
+      pipelineIn(
+        dir,
+        "over.yaml",
+        `${base}budget: { max_cost_usd: 0.0001, max_requests: 0 }\nsteps:\n  - { id: a, prompt: hi }\n`
+      )
+    )
+    expect(over.code).toBe(3)
+    expect(over.json.violations.map((v: { kind: string }) => v.kind).sort()).toEqual([
+      "max_cost_usd",
+      "max_requests"
+    ])
+    // expected ≈ 0.0003; max ≈ 0.0006
+    const gateExpected = await planJson(
+      pipelineIn(
+        dir,
+        "exp.yaml",
+        `${base}budget: { max_cost_usd: 0.0005, gate: expected }\nsteps:\n  - { id: a, prompt: hi }\n`
+      )
+    )
+    expect(gateExpected.code).toBe(0)
+    const tightened = await planJson(join(dir, "exp.yaml"), ["--max-cost", "0.0001"])
+    expect(tightened.code).toBe(3)
+    expect(tightened.json.budget.max_cost_usd).toBe(0.0001)
+
+    const free = pipelineIn(
+      dir,
+      "free.yaml",
+      'version: 1\nname: f\ninputs:\n  xs: { type: array, default: [1,2,3,4,5] }\ndefaults: { model: openai/gpt-oss-20b:free, max_tokens: 10 }\nsteps:\n  - { id: a, for_each: inputs.xs, prompt: "{{ item }}" }\n'
+    )
+    const home = tempHome()
+    const fp = Fingerprint.keyFingerprint("sk-test")
+    await Effect.runPromise(QuotaLedger.makeFile(home).consume(fp, Policy.utcDay(new Date()), 47, 50))
+    const quota = await planJson(free, [], { TOLLGATE_HOME: home, OPENROUTER_API_KEY: "sk-test" })
+    expect(quota.code).toBe(3)
+    expect(quota.json.quota).toEqual({ free_per_day: 50, free_used_today: 47, free_left_today: 3 })
+    expect(quota.json.violations[0]).toMatchObject({ kind: "free_quota" })
+    expect(quota.json.violations[0].message).toMatch(/resets at \d{4}-\d\d-\d\dT00:00:00Z/)
+    // another key has its own quota
+    expect((await planJson(free, [], { TOLLGATE_HOME: home, OPENROUTER_API_KEY: "sk-other" })).code).toBe(0)
+
+    const big = "word ".repeat(9000)
+    const ctx = await planJson(
+      pipelineIn(
+        dir,
+        "ctx.yaml",
+        `version: 1\nname: c\ninputs:\n  doc: { type: string, default: "${big}" }\nsteps:\n  - { id: a, model: google/gemma-2-27b-it, prompt: "{{ inputs.doc }}", max_tokens: 500 }\n`
+      )
+    )
+    expect(ctx.code).toBe(3)
+    expect(ctx.json.violations[0]).toMatchObject({ kind: "context_window" })
+  })
+
+  it("requests already in the response cache count as cached, at $0", async () => {
+    const file = pipelineIn(
+      dir,
+      "cached.yaml",
+      "version: 1\nname: c\nsteps:\n  - id: a\n    model: openai/gpt-4o-mini\n    prompt: cache me\n    max_tokens: 10\n"
+    )
+    const home = tempHome()
+    const body = {
+      model: "openai/gpt-4o-mini",
+      messages: [{ role: "user", content: "cache me" }],
+      max_tokens: 10,
+      usage: { include: true }
+    }
+    await Effect.runPromise(
+      ResponseCache.makeFile(join(home, "cache")).set(
+        ResponseCache.cacheKey("https://openrouter.ai/api/v1", body),
+        { choices: [] }
+      )
+    )
+    const { json } = await planJson(file, [], { TOLLGATE_HOME: home })
+    expect(json.requests).toEqual({ expected: 0, max: 0, cached: 1 })
+    expect(json.cost_usd).toEqual({ expected: 0, max: 0 })
+    const noCache = await planJson(file, ["--no-cache"], { TOLLGATE_HOME: home })
+    expect(noCache.json.requests.cached).toBe(0)
+  })
+
+  it("--out saves the plan with hashes of pipeline, inputs, data and prices", async () => {
+    const out = join(dir, "plan.json")
+    const r = await runCli(["plan", "examples/summarize-articles.yaml", "--out", out])
+    expect(r.code).toBe(0)
+    const saved = JSON.parse(readFileSync(out, "utf8"))
+    expect(saved.hashes).toMatchObject({
+      pipeline: expect.stringMatching(/^[0-9a-f]{64}$/),
+      inputs: expect.any(String),
+      prices: expect.any(String)
+    })
+    expect(Object.keys(saved.hashes.data)).toEqual(["examples/data/articles.jsonl"])
+  })
+
+  it("bad flags exit 2 and an unknown --input is named", async () => {
+    expect((await runCli(["plan", "examples/summarize-articles.yaml", "--max-cost", "lots"])).code).toBe(2)
+    const r = await runCli(["plan", "examples/summarize-articles.yaml", "--input", "nope=1"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('the pipeline has no input "nope"')
+    expect(CatalogStore.bundled().size).toBe(414)
+  })
+})
