@@ -8,6 +8,7 @@ import { cost, parseCount } from "./commands/cost.ts"
 import { models, refresh } from "./commands/models.ts"
 import { plan } from "./commands/plan.ts"
 import { quota } from "./commands/quota.ts"
+import { run } from "./commands/run.ts"
 import { validate } from "./commands/validate.ts"
 import type { InputOverride } from "./Inputs.ts"
 import { ExitError, type Io, usage } from "./Io.ts"
@@ -18,6 +19,9 @@ usage:
   runner validate <pipeline.yaml> [--input NAME=VALUE]...
   runner plan <pipeline.yaml> [--input NAME=VALUE]... [--format table|json|markdown] [--out plan.json]
               [--max-cost USD] [--base-url URL] [--no-cache]
+  runner run <pipeline.yaml | plan.json> [--input NAME=VALUE]... [--format table|json|markdown]
+              [--max-cost USD] [--base-url URL | --echo] [--no-cache] [--offline]
+              [--concurrency N] [--out-dir DIR]
   runner quota [pipeline.yaml] [--credits-purchased USD] [--format table|json]
   runner models [--free] [--search TEXT] [--format table|json|markdown]
   runner models refresh [--base-url URL]
@@ -120,6 +124,36 @@ const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<
       baseUrl: str(values["base-url"]),
       maxCostUsd: usd("max-cost", str(values["max-cost"])),
       noCache: values["no-cache"] === true
+    })
+  },
+  run: async (io, args) => {
+    const { values, positionals } = parse(args, {
+      input: { type: "string", multiple: true },
+      format: { type: "string" },
+      "base-url": { type: "string" },
+      "max-cost": { type: "string" },
+      "no-cache": { type: "boolean" },
+      offline: { type: "boolean" },
+      concurrency: { type: "string" },
+      "out-dir": { type: "string" },
+      echo: { type: "boolean" },
+      store: { type: "string" }
+    })
+    const concurrency = str(values.concurrency)
+    if (concurrency !== undefined && !/^[1-9]\d{0,2}$/.test(concurrency))
+      throw usage(`--concurrency: expected a whole number from 1 to 999, got "${concurrency}"`)
+    if (values.store !== undefined)
+      throw usage("--store (a shared Redis store) is not available yet; runs use the local state dir")
+    return run(io, {
+      file: onePipeline("run", positionals),
+      inputs: inputOverrides(values.input),
+      format: format(values.format),
+      baseUrl: values.echo === true ? "echo:" : str(values["base-url"]),
+      maxCostUsd: usd("max-cost", str(values["max-cost"])),
+      noCache: values["no-cache"] === true,
+      offline: values.offline === true,
+      concurrency: concurrency !== undefined ? Number(concurrency) : undefined,
+      outDir: str(values["out-dir"])
     })
   },
   quota: async (io, args) => {

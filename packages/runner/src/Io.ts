@@ -6,6 +6,8 @@ export interface Io {
   readonly cwd: string
   /** stdout is a terminal: tables with colour and carets; otherwise plain text. */
   readonly isTTY: boolean
+  /** Calls `handler` on SIGINT/SIGTERM until the returned function is called; absent in tests. */
+  readonly onInterrupt?: (handler: () => void) => () => void
 }
 
 /** The process's own Io. */
@@ -14,7 +16,21 @@ export const processIo = (): Io => ({
   err: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
-  isTTY: process.stdout.isTTY === true
+  isTTY: process.stdout.isTTY === true,
+  onInterrupt: (handler) => {
+    let count = 0
+    const h = () => {
+      count++
+      if (count > 1) process.exit(130) // a second signal: stop waiting for requests in flight
+      handler()
+    }
+    process.on("SIGINT", h)
+    process.on("SIGTERM", h)
+    return () => {
+      process.off("SIGINT", h)
+      process.off("SIGTERM", h)
+    }
+  }
 })
 
 /** An exit code with a message for the user: what went wrong and what to do next. */

@@ -61,6 +61,7 @@ export interface PipelineSpec {
   readonly limits?: {
     readonly concurrency?: number
     readonly models?: Readonly<Record<string, { readonly rpm?: number }>>
+    readonly free?: { readonly rpm?: number; readonly scope?: "account" | "model"; readonly per_day?: number }
   }
   readonly cache?: { readonly enabled?: boolean; readonly ttl?: string }
   readonly inputs?: Readonly<Record<string, InputSpec>>
@@ -110,6 +111,11 @@ export interface Pipeline {
   }
   readonly concurrency: number
   readonly modelLimits: Readonly<Record<string, { readonly rpm?: number }>>
+  readonly freeLimits: {
+    readonly rpm?: number
+    readonly scope?: "account" | "model"
+    readonly per_day?: number
+  }
   readonly cacheEnabled: boolean
   readonly cacheTtlMs: number | undefined
   readonly inputs: Readonly<Record<string, InputSpec>>
@@ -175,6 +181,7 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
     },
     concurrency: spec.limits?.concurrency ?? DEFAULT_CONCURRENCY,
     modelLimits: spec.limits?.models ?? {},
+    freeLimits: spec.limits?.free ?? {},
     cacheEnabled,
     cacheTtlMs: spec.cache?.ttl !== undefined ? parseDuration(spec.cache.ttl) : undefined,
     inputs: spec.inputs ?? {},

@@ -48,7 +48,16 @@ export interface PlanHashes {
 }
 
 /** The policy a pipeline runs under: OpenRouter's, with `limits.models` overrides. */
-export const policyOf = (pipeline: Pipeline): Policy.Policy => Policy.make({ models: pipeline.modelLimits })
+export const policyOf = (pipeline: Pipeline): Policy.Policy =>
+  Policy.make({
+    models: pipeline.modelLimits,
+    free: {
+      rpm: pipeline.freeLimits.rpm,
+      scope: pipeline.freeLimits.scope,
+      perDayLow: pipeline.freeLimits.per_day,
+      perDayHigh: pipeline.freeLimits.per_day
+    }
+  })
 
 export const fingerprintOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): string =>
   Fingerprint.keyFingerprint(env[pipeline.apiKeyEnv])

@@ -472,3 +472,19 @@ export const project = (input: ProjectInput): Projection => {
     violations
   }
 }
+
+/** The most one rendered request can cost: its byte bound at the dearest model, at any hour. */
+export const worstRequestCost = (
+  models: ReadonlyArray<Catalog.Model>,
+  messages: ReadonlyArray<Message>,
+  maxTokensPerRequest: number
+): Money.Usd => {
+  const promptMax = messages.reduce((n, m) => n + PER_MESSAGE_MAX + maxTokens(m.content), 0)
+  let worst = Money.zero
+  for (const m of models)
+    worst = Money.max(
+      worst,
+      Cost.worstCost(m, { promptTokens: promptMax, completionTokens: maxTokensPerRequest }).total
+    )
+  return worst
+}

@@ -1,0 +1,94 @@
+/** What a person sees while a run goes: a status line on a terminal, plain line logs in CI. */
+import type { Io } from "./Io.ts"
+import { duration, money } from "./Report.ts"
+
+export class Progress {
+  private readonly io: Io
+  private readonly live: boolean
+  private readonly budget: number | undefined
+  private readonly totals = new Map<string, { total: number; done: number }>()
+  private inFlight = 0
+  private spent = 0
+  private wait: string | undefined
+  private lastDraw = 0
+
+  constructor(io: Io, opts: { readonly quiet: boolean; readonly budgetUsd: number | undefined }) {
+    this.io = io
+    this.live = io.isTTY && !opts.quiet
+    this.budget = opts.budgetUsd
+    this.quiet = opts.quiet
+  }
+  private readonly quiet: boolean
+
+  private log(line: string) {
+    if (this.quiet) return
+    if (this.live) this.io.err("\r\x1b[K")
+    this.io.err(`${line}\n`)
+    this.draw(true)
+  }
+
+  private draw(force = false) {
+    if (!this.live) return
+    const now = Date.now()
+    if (!force && now - this.lastDraw < 100) return
+    this.lastDraw = now
+    const steps = [...this.totals].map(([id, t]) => `${id} ${t.done}/${t.total}`).join(" · ")
+    const spend = `${money(this.spent)}${this.budget !== undefined ? ` of ${money(this.budget)}` : ""}`
+    this.io.err(
+      `\r\x1b[K${steps} · in flight ${this.inFlight} · ${spend}${this.wait ? ` · ${this.wait}` : ""}`
+    )
+  }
+
+  event(e: Record<string, unknown>): void {
+    switch (e.type) {
+      case "step-start":
+        this.totals.set(String(e.step), { total: Number(e.total), done: 0 })
+        if (!this.live) this.log(`step ${e.step}: ${e.total} request${e.total === 1 ? "" : "s"}`)
+        break
+      case "step-end":
+        this.log(
+          `step ${e.step}: done (${e.completed} ok${Number(e.failed) > 0 ? `, ${e.failed} failed` : ""})`
+        )
+        break
+      case "step-skipped":
+        this.log(`step ${e.step}: skipped (when is false)`)
+        break
+      case "attempt":
+        this.inFlight++
+        this.wait = undefined
+        break
+      case "response": {
+        this.inFlight = Math.max(0, this.inFlight - 1)
+        if (typeof e.cost === "string") this.spent += Number(e.cost)
+        const step = String(e.label).replace(/\[\d+\]$/, "")
+        const t = this.totals.get(step)
+        if (t && typeof e.status === "number" && e.status < 300) t.done++
+        break
+      }
+      case "cache-hit": {
+        const t = this.totals.get(String(e.label).replace(/\[\d+\]$/, ""))
+        if (t) t.done++
+        break
+      }
+      case "wait":
+        if (Number(e.waitedMs) >= 1000) {
+          this.wait = `waited ${duration(Number(e.waitedMs) / 1000)}: ${e.reason}`
+          if (!this.live) this.log(`${e.label}: waited ${duration(Number(e.waitedMs) / 1000)} (${e.reason})`)
+        }
+        break
+      case "retry":
+        this.log(
+          `${e.label}: ${e.reason} (${e.message}); retry ${Number(e.attempt) + 1} in ${duration(Number(e.delayMs) / 1000)}`
+        )
+        break
+      case "stop":
+        this.log(`stopping: ${e.message}`)
+        break
+    }
+    this.draw()
+  }
+
+  done(): void {
+    if (this.live) this.io.err("\r\x1b[K")
+  }
+}
