@@ -1,0 +1,230 @@
+/**
+ * An OpenAI-compatible server on loopback that plays OpenRouter for the end-to-end suite and
+ * benchmarks: it prices replies from the catalog and returns `usage.cost`, enforces per-model
+ * rpm and a daily free quota (every attempt counts), answers 429 with Retry-After, 402 when its
+ * balance runs out, injects 5xx, resets and latency on request, and logs every attempt.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { type Catalog, CatalogStore, Cost, Money } from "@tollgate/pricing"
+import { sampleOf } from "@tollgate/runner/EchoProvider"
+import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
+
+export type Fault = "5xx" | "reset" | undefined
+
+export interface SimOptions {
+  readonly catalog?: Catalog.Catalog
+  /** Requests per window for each model (accepted ones count). */
+  readonly rpm?: number | Readonly<Record<string, number>>
+  readonly windowMs?: number
+  /** Free-model attempts per day; every attempt counts, failed ones too. */
+  readonly freePerDay?: number
+  /** Credits: a request that would pass this is answered 402 and not billed. */
+  readonly balanceUsd?: number
+  /** Required bearer key; a wrong or missing one gets 401. */
+  readonly apiKey?: string
+  readonly latencyMs?: number | ((n: number) => number)
+  /** Decides a fault for the n-th attempt (1-based). */
+  readonly fault?: (n: number, body: Record<string, unknown>) => Fault
+  /** Completion tokens a reply uses (default: min(max_tokens, 20)). */
+  readonly completionTokens?: (body: Record<string, unknown>) => number
+}
+
+export interface Attempt {
+  readonly n: number
+  readonly at: number
+  readonly model: string
+  readonly status: number | "reset"
+  readonly authorization: string | undefined
+  readonly body: Record<string, unknown>
+  readonly billed: string
+  readonly key: string
+}
+
+export interface Simulator {
+  readonly url: string
+  readonly log: Attempt[]
+  /** Exact total billed. */
+  billed(): Money.Usd
+  successes(): Attempt[]
+  close(): Promise<void>
+}
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let text = ""
+    req.on("data", (c) => {
+      text += c
+    })
+    req.on("end", () => resolve(text))
+    req.on("error", reject)
+  })
+
+const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { "content-type": "application/json", ...headers })
+  res.end(JSON.stringify(body))
+}
+
+/** A stable identity for "the same request" (what the runner would send again on a retry). */
+const requestKey = (body: Record<string, unknown>) => JSON.stringify([body.model, body.models, body.messages])
+
+export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> => {
+  const catalog = opts.catalog ?? CatalogStore.bundled()
+  const windowMs = opts.windowMs ?? 60_000
+  const accepted = new Map<string, number[]>()
+  let freeAttempts = 0
+  let billed = Money.zero
+  let n = 0
+  const log: Attempt[] = []
+
+  const rpmFor = (model: string) => (typeof opts.rpm === "number" ? opts.rpm : opts.rpm?.[model])
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "GET" && req.url?.endsWith("/models")) {
+      send(res, 200, { data: [] })
+      return
+    }
+    if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {
+      send(res, 404, { error: { code: 404, message: "not found" } })
+      return
+    }
+    const text = await readBody(req)
+    const body = JSON.parse(text) as Record<string, unknown>
+    const attempt = ++n
+    const at = Date.now()
+    const model = String(body.model)
+    const authorization = req.headers.authorization
+    const record = (status: number | "reset", cost = Money.zero) => {
+      log.push({
+        n: attempt,
+        at,
+        model,
+        status,
+        authorization,
+        body,
+        billed: Money.toPlain(cost),
+        key: requestKey(body)
+      })
+    }
+    const latency = typeof opts.latencyMs === "function" ? opts.latencyMs(attempt) : (opts.latencyMs ?? 0)
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency))
+    if (opts.apiKey !== undefined && authorization !== `Bearer ${opts.apiKey}`) {
+      record(401)
+      send(res, 401, { error: { code: 401, message: "No auth credentials found" } })
+      return
+    }
+    const resolved = catalog.resolve(model)
+    if (resolved === undefined) {
+      record(400)
+      send(res, 400, { error: { code: 400, message: `${model} is not a valid model ID` } })
+      return
+    }
+    const m = resolved.model
+    if (m.free) {
+      freeAttempts++
+      if (opts.freePerDay !== undefined && freeAttempts > opts.freePerDay) {
+        record(429)
+        const d = new Date()
+        const reset = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
+        send(
+          res,
+          429,
+          {
+            error: {
+              code: 429,
+              message:
+                "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model requests per day",
+              metadata: {}
+            }
+          },
+          {
+            "X-RateLimit-Limit": String(opts.freePerDay),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": String(reset)
+          }
+        )
+        return
+      }
+    }
+    const rpm = rpmFor(model)
+    if (rpm !== undefined) {
+      const times = (accepted.get(model) ?? []).filter((t) => at - t < windowMs)
+      accepted.set(model, times)
+      if (times.length >= rpm) {
+        const retryAfterMs = windowMs - (at - times[0]!)
+        record(429)
+        send(
+          res,
+          429,
+          { error: { code: 429, message: `Rate limit exceeded: limited to ${rpm} requests per minute` } },
+          { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) }
+        )
+        return
+      }
+      times.push(at)
+    }
+    const fault = opts.fault?.(attempt, body)
+    if (fault === "reset") {
+      record("reset")
+      req.socket.destroy()
+      return
+    }
+    if (fault === "5xx") {
+      record(502)
+      send(res, 502, { error: { code: 502, message: "Provider returned error" } })
+      return
+    }
+    const messages = (body.messages ?? []) as Array<{ content: string }>
+    const promptTokens = messages.reduce((t, msg) => t + countTokens(msg.content) + 4, 3)
+    const maxTokens = Number(body.max_tokens ?? 256)
+    const completionTokens = Math.min(maxTokens, opts.completionTokens?.(body) ?? 20)
+    const cost = Cost.cost(m, { promptTokens, completionTokens }).total
+    if (
+      opts.balanceUsd !== undefined &&
+      Money.gt(Money.add(billed, cost), Money.fromNumber(opts.balanceUsd))
+    ) {
+      record(402)
+      send(res, 402, {
+        error: { code: 402, message: "Insufficient credits. Add more using https://openrouter.ai/credits" }
+      })
+      return
+    }
+    billed = Money.add(billed, cost)
+    record(200, cost)
+    const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined
+    const content =
+      rf?.type === "json_schema"
+        ? JSON.stringify(sampleOf(rf.json_schema?.schema))
+        : rf?.type === "json_object"
+          ? "{}"
+          : `sim reply ${attempt}`
+    send(res, 200, {
+      id: `gen-${attempt}`,
+      model,
+      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+        cost: Money.toNumber(cost)
+      }
+    })
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e) => send(res, 500, { error: { code: 500, message: String(e) } }))
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`
+  return {
+    url,
+    log,
+    billed: () => billed,
+    successes: () => log.filter((a) => a.status === 200),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      })
+  }
+}
