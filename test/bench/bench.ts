@@ -105,3 +105,36 @@ const time = <T>(f: () => T): [T, number] => {
     `${result.planned.projection.requests.max} requests, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
   )
 }
+
+// Pacing: a free-model fan-out at the simulator's own rate, first to last request vs the ideal.
+{
+  const { mkdtempSync } = await import("node:fs")
+  const { tmpdir } = await import("node:os")
+  const { join } = await import("node:path")
+  const { Effect } = await import("effect")
+  const { run } = await import("@tollgate/runner")
+  const { startSimulator } = await import("../support/simulator.ts")
+  const { fanOut } = await import("../support/pipelines.ts")
+  const n = 40
+  const rpm = 600
+  const sim = await startSimulator({ rpm: { "openai/gpt-oss-20b:free": rpm / 60 + 1 }, windowMs: 1000 })
+  const file = fanOut({
+    model: "openai/gpt-oss-20b:free",
+    items: n,
+    extra: `limits: { free: { rpm: ${rpm} } }\naccount: { credits_purchased_usd: 10 }`
+  })
+  const home = mkdtempSync(join(tmpdir(), "tg-bench-"))
+  await Effect.runPromise(
+    run(file, { env: { TOLLGATE_HOME: home }, baseUrl: sim.url, outDir: join(home, "runs") })
+  )
+  const times = sim.log.map((a) => a.at)
+  const elapsed = Math.max(...times) - Math.min(...times)
+  const ideal = (n - 1) * (60_000 / rpm)
+  const limited = sim.log.filter((a) => a.status === 429).length
+  await sim.close()
+  record(
+    "pacing vs ideal (40 req at 600 rpm)",
+    `${(((elapsed - ideal) / ideal) * 100).toFixed(1)}% over`,
+    `${elapsed} ms vs ideal ${ideal} ms, ${limited} 429s`
+  )
+}

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type Catalog, CatalogStore, Cost, Money } from "@tollgate/pricing"
-import { sampleOf } from "@tollgate/runner/EchoProvider"
+import { replyContent } from "@tollgate/runner/EchoProvider"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 
 export type Fault = "5xx" | "reset" | undefined
@@ -191,13 +191,7 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     }
     billed = Money.add(billed, cost)
     record(200, cost)
-    const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined
-    const content =
-      rf?.type === "json_schema"
-        ? JSON.stringify(sampleOf(rf.json_schema?.schema))
-        : rf?.type === "json_object"
-          ? "{}"
-          : `sim reply ${attempt}`
+    const content = replyContent(body, `sim reply ${attempt}`)
     send(res, 200, {
       id: `gen-${attempt}`,
       model,

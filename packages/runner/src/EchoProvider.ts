@@ -38,16 +38,18 @@ export const sampleOf = (schema: unknown): unknown => {
 
 const words = (text: string) => Math.max(1, Math.ceil(text.length / 4))
 
+/** A reply that fits the request's `response_format` (a schema sample, `{}`), else `text`. */
+export const replyContent = (body: Readonly<Record<string, unknown>>, text: string): string => {
+  const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined
+  if (rf?.type === "json_schema") return JSON.stringify(sampleOf(rf.json_schema?.schema))
+  return rf?.type === "json_object" ? "{}" : text
+}
+
 export const reply = (body: Readonly<Record<string, unknown>>): Retry.Outcome => {
   const messages = (body.messages ?? []) as Array<{ role: string; content: string }>
   const last = [...messages].reverse().find((m) => m.role === "user")?.content ?? ""
-  const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined
-  const content =
-    rf?.type === "json_schema"
-      ? JSON.stringify(sampleOf(rf.json_schema?.schema))
-      : rf?.type === "json_object"
-        ? "{}"
-        : `echo: ${last}`
+  const rf = body.response_format
+  const content = replyContent(body, `echo: ${last}`)
   const maxTokens = Number(body.max_tokens ?? 256)
   const completionTokens = Math.min(maxTokens, words(content))
   const clipped =

@@ -1,0 +1,56 @@
+import { join } from "node:path"
+import { loadPipeline, Promises, plan, run } from "@tollgate/runner"
+import { Effect, Exit } from "effect"
+import { describe, expect, it } from "vitest"
+import { ROOT, tempHome } from "./support/cli.ts"
+
+const env = () => ({ TOLLGATE_HOME: tempHome() })
+
+describe("@tollgate/runner as a library", () => {
+  it("plans from code, with the same numbers as the CLI's JSON", async () => {
+    const p = await Effect.runPromise(plan("examples/summarize-articles.yaml", { cwd: ROOT, env: env() }))
+    expect(p.ok).toBe(true)
+    expect(p.steps.map((s) => s.id)).toEqual(["summarize", "digest"])
+    expect(p.requests.max).toBe(9)
+  })
+
+  it("an invalid pipeline fails with PipelineInvalid carrying every diagnostic", async () => {
+    const exit = await Effect.runPromiseExit(
+      loadPipeline("test/fixtures/invalid/many-errors-sorted.yaml", { cwd: ROOT, env: env() })
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    const diags = await Promises.validate("test/fixtures/invalid/many-errors-sorted.yaml", {
+      cwd: ROOT,
+      env: env()
+    })
+    expect(diags).toHaveLength(4)
+    expect(diags.map((d) => d.rule)).toEqual(["max-tokens", "unknown-model", "unknown-input", "unknown-step"])
+  })
+
+  it("runs from code against the echo provider and returns the summary", async () => {
+    const dir = tempHome()
+    const result = await Effect.runPromise(
+      run("examples/extract-invoices.yaml", {
+        cwd: ROOT,
+        env: { TOLLGATE_HOME: dir },
+        baseUrl: "echo:",
+        outDir: join(dir, "runs")
+      })
+    )
+    expect(result.kind).toBe("ran")
+    if (result.kind !== "ran") return
+    expect(result.exitCode).toBe(0)
+    expect(result.summary.status).toBe("completed")
+    expect(result.summary.outputs).toEqual({ first_vendor: "echo" })
+    expect(result.summary.actual.requests).toBe(4)
+  })
+
+  it("the inputs option overrides an input", async () => {
+    const p = await Promises.plan("examples/summarize-articles.yaml", {
+      cwd: ROOT,
+      env: env(),
+      inputs: { topic: "caching" }
+    })
+    expect(p.ok).toBe(true)
+  })
+})
