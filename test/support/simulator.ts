@@ -10,7 +10,7 @@ import { type Catalog, CatalogStore, Cost, Money } from "@tollgate/pricing"
 import { replyContent } from "@tollgate/runner/EchoProvider"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 
-export type Fault = "5xx" | "reset" | undefined
+export type Fault = "5xx" | "reset" | "400" | undefined
 
 export interface SimOptions {
   readonly catalog?: Catalog.Catalog
@@ -26,6 +26,8 @@ export interface SimOptions {
   readonly latencyMs?: number | ((n: number) => number)
   /** Decides a fault for the n-th attempt (1-based). */
   readonly fault?: (n: number, body: Record<string, unknown>) => Fault
+  /** The reply text for the n-th attempt (default: a schema sample for JSON requests, else `sim reply n`). */
+  readonly reply?: (body: Record<string, unknown>, n: number) => string | undefined
   /** Completion tokens a reply uses (default: min(max_tokens, 20)). */
   readonly completionTokens?: (body: Record<string, unknown>) => number
 }
@@ -169,6 +171,11 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       req.socket.destroy()
       return
     }
+    if (fault === "400") {
+      record(400)
+      send(res, 400, { error: { code: 400, message: "Invalid request: bad parameter" } })
+      return
+    }
     if (fault === "5xx") {
       record(502)
       send(res, 502, { error: { code: 502, message: "Provider returned error" } })
@@ -191,7 +198,7 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     }
     billed = Money.add(billed, cost)
     record(200, cost)
-    const content = replyContent(body, `sim reply ${attempt}`)
+    const content = opts.reply?.(body, attempt) ?? replyContent(body, `sim reply ${attempt}`)
     send(res, 200, {
       id: `gen-${attempt}`,
       model,

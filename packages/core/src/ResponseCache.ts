@@ -193,6 +193,8 @@ export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheSha
       entry = JSON.parse(text) as FileEntry
       if (entry?.v !== 1 || entry.key !== key || !("body" in entry)) throw new Error("bad entry")
     } catch {
+      // a lookup (`has`) only reads; the next `get` reports and removes the damaged entry
+      if (!touch) return undefined
       stats.corrupt++
       rmSync(path, { force: true })
       return undefined

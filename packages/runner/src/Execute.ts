@@ -45,6 +45,7 @@ export interface RunOutcome {
   readonly stepOutputs: Record<string, unknown>
   readonly durationMs: number
   readonly cost: Money.Usd
+  readonly cacheStats: ResponseCache.CacheStats
 }
 
 export interface ExecuteOptions {
@@ -274,6 +275,7 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                 output,
                 cost_usd: Money.toPlain(c.cost),
                 cost_source: c.costSource,
+                ...(c.catalogCost !== undefined ? { catalog_cost_usd: Money.toPlain(c.catalogCost) } : {}),
                 cached: c.cached,
                 attempts: c.attempts,
                 usage: c.usage,
@@ -338,10 +340,17 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
       yield* Scheduler.runDag(
         pipeline.steps.map((s) => ({ id: s.id, needs: dependencies(s), run: runStep(s) }))
       )
-      return yield* engine.stopped
+      const cacheStats = yield* (yield* ResponseCache.ResponseCache).stats
+      if (cacheStats.corrupt > 0)
+        opts.onEvent({
+          type: "cache-corrupt",
+          count: cacheStats.corrupt,
+          message: `${cacheStats.corrupt} damaged cache entr${cacheStats.corrupt === 1 ? "y was" : "ies were"} ignored and removed`
+        })
+      return { stopped: yield* engine.stopped, cacheStats }
     })
 
-    const stopped = yield* program.pipe(Effect.provide(layer), Effect.scoped)
+    const { stopped, cacheStats } = yield* program.pipe(Effect.provide(layer), Effect.scoped)
     let status: RunStatus = "completed"
     let stopKind: string | undefined
     let reason: string | undefined
@@ -373,9 +382,20 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
       outputs,
       stepOutputs,
       durationMs: Date.now() - started,
-      cost
+      cost,
+      cacheStats
     }
   })
+
+/** Cache size caps from `TOLLGATE_CACHE_MAX_MB` and `TOLLGATE_CACHE_MAX_ENTRIES` (defaults: 512 MiB, 100,000). */
+export const cacheCaps = (env: NodeJS.ProcessEnv): { maxBytes?: number; maxEntries?: number } => {
+  const mb = Number(env.TOLLGATE_CACHE_MAX_MB)
+  const entries = Number(env.TOLLGATE_CACHE_MAX_ENTRIES)
+  return {
+    ...(Number.isFinite(mb) && mb > 0 ? { maxBytes: mb * 1024 * 1024 } : {}),
+    ...(Number.isInteger(entries) && entries > 0 ? { maxEntries: entries } : {})
+  }
+}
 
 const truthy = (v: unknown): boolean =>
   v !== false && v !== null && v !== undefined && v !== "" && v !== "false"

@@ -8,6 +8,7 @@ import { join } from "node:path"
 import { Fingerprint, QuotaLedger, ResponseCache } from "@tollgate/core"
 import { type Catalog, Money, Policy, StateDir } from "@tollgate/pricing"
 import { Effect } from "effect"
+import { cacheCaps } from "./Execute.ts"
 import { catalogJson } from "./Format.ts"
 import { readHistory } from "./History.ts"
 import type { InputOverride } from "./Inputs.ts"
@@ -112,7 +113,10 @@ export const planValidated = (v: Validated, opts: PlanOptions): Planned => {
   const freeUsedToday = Effect.runSync(
     Effect.orElseSucceed(ledger.used(fingerprint, Policy.utcDay(now)), () => 0)
   )
-  const cache = ResponseCache.makeFile(join(state, "cache"), { ttlMs: pipeline.cacheTtlMs })
+  const cache = ResponseCache.makeFile(join(state, "cache"), {
+    ttlMs: pipeline.cacheTtlMs,
+    ...cacheCaps(opts.env)
+  })
   const useCache = pipeline.cacheEnabled && !opts.noCache
   // one directory listing instead of a lookup per request: most requests of a big plan are misses
   const present = useCache ? Effect.runSync(cache.keys) : new Set<string>()

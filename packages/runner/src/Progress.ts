@@ -5,7 +5,7 @@ import { duration, money } from "./Report.ts"
 export class Progress {
   private readonly io: Io
   private readonly live: boolean
-  private readonly budget: number | undefined
+  private budget: number | undefined
   private readonly totals = new Map<string, { total: number; done: number }>()
   private inFlight = 0
   private spent = 0
@@ -41,6 +41,12 @@ export class Progress {
 
   event(e: Record<string, unknown>): void {
     switch (e.type) {
+      case "run-start":
+        if (typeof e.max_cost_usd === "number") this.budget = e.max_cost_usd
+        break
+      case "cache-corrupt":
+        this.log(`cache: ${e.message}`)
+        break
       case "step-start":
         this.totals.set(String(e.step), { total: Number(e.total), done: 0 })
         if (!this.live) this.log(`step ${e.step}: ${e.total} request${e.total === 1 ? "" : "s"}`)

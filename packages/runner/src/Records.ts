@@ -22,6 +22,8 @@ export interface RequestRecord {
   readonly output?: unknown
   readonly cost_usd?: string
   readonly cost_source?: string
+  /** Tokens × catalog prices, recorded beside `usage.cost` for comparison. */
+  readonly catalog_cost_usd?: string
   readonly cached?: boolean
   readonly reused?: boolean
   readonly attempts?: number

@@ -75,6 +75,7 @@ export const summaryOf = (plan: PlanJson, o: RunOutcome, recordsDir: string) => 
       cost_usd_exact: Money.toPlain(o.cost),
       duration_s: Math.round(o.durationMs) / 1000
     },
+    cache: o.cacheStats,
     steps: plan.steps.map((s) => {
       const a = o.steps.get(s.id)!
       const fresh = a.completed - a.cached - a.reused
@@ -159,7 +160,12 @@ export const runFile = (file: string, opts: RunOptions): Effect.Effect<RunResult
       records.event(e)
       opts.onEvent?.(e)
     }
-    onEvent({ type: "run-start", pipeline: plan.pipeline.name, requests: plan.requests.max })
+    onEvent({
+      type: "run-start",
+      pipeline: plan.pipeline.name,
+      requests: plan.requests.max,
+      max_cost_usd: plan.budget.max_cost_usd
+    })
     const outcome = yield* execute({
       planned,
       records,

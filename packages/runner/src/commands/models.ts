@@ -79,6 +79,8 @@ export const models = async (io: Io, opts: ModelsOptions): Promise<number> => {
   ])
   io.out(opts.format === "markdown" ? renderMarkdownTable(COLUMNS, rows) : renderTable(COLUMNS, rows))
   io.err(`${list.length} of ${catalog.size} models; catalog: ${describeSource(catalog)}\n`)
+  for (const issue of catalog.issues)
+    io.err(`catalog: skipped entry ${issue.index}${issue.id ? ` (${issue.id})` : ""}: ${issue.message}\n`)
   return 0
 }
 

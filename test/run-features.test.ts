@@ -1,0 +1,149 @@
+/** `runner run` features: when, continue_on_error, JSON replies checked and retried, saved plans, damaged cache. */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { runCli, tempHome } from "./support/cli.ts"
+import { type Simulator, startSimulator } from "./support/simulator.ts"
+
+let sims: Simulator[] = []
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()))
+  sims = []
+})
+
+const write = (files: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), "tg-feat-"))
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  return dir
+}
+const runIn = (dir: string, args: string[], env: Record<string, string>) =>
+  runCli(["run", ...args, "--format", "json", "--out-dir", join(dir, "runs")], { cwd: dir, env })
+
+describe("runner run features", () => {
+  it("when skips a step (output null); continue_on_error records a failed request and goes on", async () => {
+    const s = await startSimulator({
+      fault: (_, body) => (JSON.stringify(body.messages).includes("poison") ? "400" : undefined)
+    })
+    sims.push(s)
+    const dir = write({
+      "p.yaml": [
+        "version: 1",
+        "name: feat",
+        "defaults: { model: openai/gpt-4o-mini, max_tokens: 20 }",
+        "inputs:",
+        "  xs: { type: array, default: [ok, poison, fine] }",
+        "  mode: { type: string, default: quick }",
+        "steps:",
+        "  - id: each",
+        "    for_each: inputs.xs",
+        '    prompt: "{{ item }}"',
+        "    continue_on_error: true",
+        "  - id: deep",
+        '    when: inputs.mode == "deep"',
+        '    prompt: "{{ steps.each.outputs | join: \\", \\" }}"',
+        "outputs:",
+        '  deep: "{{ steps.deep.output }}"',
+        '  second: "{{ steps.each.outputs[1] }}"',
+        ""
+      ].join("\n")
+    })
+    const r = await runIn(dir, ["p.yaml", "--base-url", s.url], { TOLLGATE_HOME: tempHome() })
+    expect(r.code).toBe(0)
+    const summary = JSON.parse(r.stdout)
+    expect(summary.status).toBe("completed")
+    const each = summary.steps.find((x: { id: string }) => x.id === "each")
+    expect(each.actual).toMatchObject({ completed: 2, failed: 1 })
+    expect(summary.steps.find((x: { id: string }) => x.id === "deep").actual.skipped).toBe(true)
+    expect(s.log.filter((a) => JSON.stringify(a.body.messages).includes("poison"))).toHaveLength(1) // 400: no retry
+    expect(summary.outputs).toEqual({ deep: "", second: "" })
+    // the same pipeline with continue_on_error off fails the run with exit 1
+    writeFileSync(
+      join(dir, "p.yaml"),
+      readFileSync(join(dir, "p.yaml"), "utf8").replace("continue_on_error: true", "continue_on_error: false")
+    )
+    const strict = await runIn(dir, ["p.yaml", "--base-url", s.url], { TOLLGATE_HOME: tempHome() })
+    expect(strict.code).toBe(1)
+    expect(strict.stderr).toMatch(/step "each" failed/)
+  })
+
+  it("a JSON reply that does not parse or match the schema is retried (and billed), then accepted", async () => {
+    const s = await startSimulator({
+      reply: (_, n) => (n === 1 ? "not json" : n === 2 ? '{"title": 5}' : undefined)
+    })
+    sims.push(s)
+    const dir = write({
+      "p.yaml": [
+        "version: 1",
+        "name: json",
+        "steps:",
+        "  - id: extract",
+        "    model: openai/gpt-4o-mini",
+        "    prompt: give me a title",
+        "    max_tokens: 50",
+        "    retry: { max_attempts: 3 }",
+        "    output:",
+        "      format: json",
+        "      schema: { type: object, required: [title], properties: { title: { type: string } } }",
+        "outputs:",
+        '  title: "{{ steps.extract.output.title }}"',
+        ""
+      ].join("\n")
+    })
+    const r = await runIn(dir, ["p.yaml", "--base-url", s.url], { TOLLGATE_HOME: tempHome() })
+    expect(r.code).toBe(0)
+    expect(s.log).toHaveLength(3)
+    expect(s.log[0]!.body.response_format).toMatchObject({ type: "json_schema" })
+    const summary = JSON.parse(r.stdout)
+    expect(summary.outputs).toEqual({ title: "echo" })
+    expect(summary.actual.retries).toBe(2)
+    // the two rejected replies were billed too, and counted
+    const { Money } = await import("@tollgate/pricing")
+    expect(summary.actual.cost_usd_exact).toBe(Money.toPlain(s.billed()))
+  })
+
+  it("a saved plan runs while nothing changed, and is refused as stale (exit 2) once the data changes", async () => {
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: saved\ninputs:\n  rows: { type: array, from: rows.jsonl }\nsteps:\n  - { id: a, for_each: inputs.rows, model: openai/gpt-4o-mini, prompt: "{{ item.t }}", max_tokens: 5 }\n',
+      "rows.jsonl": '{"t": "one"}\n{"t": "two"}\n'
+    })
+    const env = { TOLLGATE_HOME: tempHome() }
+    expect((await runCli(["plan", "p.yaml", "--out", "plan.json"], { cwd: dir, env })).code).toBe(0)
+    const ok = await runIn(dir, ["plan.json", "--echo"], env)
+    expect(ok.code).toBe(0)
+    writeFileSync(join(dir, "rows.jsonl"), '{"t": "one"}\n{"t": "three"}\n')
+    const stale = await runIn(dir, ["plan.json", "--echo"], env)
+    expect(stale.code).toBe(2)
+    expect(stale.stderr).toMatch(/stale: .*the data files.* changed since/)
+  })
+
+  it("a damaged cache entry is ignored, reported, and the request sent again", async () => {
+    const s = await startSimulator()
+    sims.push(s)
+    const home = tempHome()
+    const dir = write({
+      "p.yaml":
+        "version: 1\nname: c\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hello, max_tokens: 5 }\n"
+    })
+    expect((await runIn(dir, ["p.yaml", "--base-url", s.url], { TOLLGATE_HOME: home })).code).toBe(0)
+    const shard = readdirSync(join(home, "cache"))[0]!
+    const file = join(home, "cache", shard, readdirSync(join(home, "cache", shard))[0]!)
+    writeFileSync(file, "{ damaged")
+    const again = await runIn(dir, ["p.yaml", "--base-url", s.url], { TOLLGATE_HOME: home })
+    expect(again.code).toBe(0)
+    expect(JSON.parse(again.stdout).cache.corrupt).toBe(1)
+    expect(s.log).toHaveLength(2)
+  })
+
+  it("diagnostics on a terminal carry a caret under the column", async () => {
+    const dir = write({
+      "p.yaml":
+        "version: 1\nname: t\nsteps:\n  - id: a\n    model: openai/gpt-4o-mini\n    prompt: hi\n    max_token: 5\n"
+    })
+    const r = await runCli(["validate", "p.yaml"], { cwd: dir, isTTY: true })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('p.yaml:7:5: unknown key "max_token"')
+    expect(r.stderr).toContain("   7 |     max_token: 5\n     |     ^")
+  })
+})
