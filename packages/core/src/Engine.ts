@@ -51,6 +51,9 @@ export interface Completion {
   readonly model: string | undefined
 }
 
+/** 429s with a provider-given wait that a request may wait out beyond its max_attempts. */
+export const MAX_RATE_LIMITED = 10
+
 export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestFailed", {
   label: Schema.String,
   status: Schema.optional(Schema.Number),
@@ -65,7 +68,8 @@ export class RunStopped extends Schema.TaggedError<RunStopped>()("RunStopped", {
     "unauthorized",
     "budget",
     "free-quota",
-    "interrupted"
+    "interrupted",
+    "failed"
   ]),
   message: Schema.String,
   resetAtMs: Schema.optional(Schema.Number)
@@ -180,6 +184,16 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
   const emit = config.onEvent ?? (() => {})
   const dailyLimit = Policy.freeRequestsPerDay(config.policy, config.creditsPurchasedUsd)
   let stopped: RunStopped | undefined
+  const stopLatch = yield* Deferred.make<void>()
+  /** Runs a wait (pacing, backoff) that a stop cuts short: nothing has been sent during it. */
+  const untilStopped = <A>(wait: Effect.Effect<A>): Effect.Effect<A, RunStopped> =>
+    Effect.raceFirst(
+      wait,
+      Effect.andThen(
+        Deferred.await(stopLatch),
+        Effect.suspend(() => Effect.fail(stopped!))
+      )
+    )
   const inflight = new Map<string, Deferred.Deferred<Completion, RequestFailed | RunStopped>>()
 
   const stop = (reason: RunStopped) =>
@@ -189,7 +203,7 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
         stopped = reason
         emit({ type: "stop", reason: reason.reason, message: reason.message, at })
       })
-    )
+    ).pipe(Effect.andThen(Deferred.succeed(stopLatch, undefined)), Effect.asVoid)
   const failIfStopped = Effect.suspend(() => (stopped === undefined ? Effect.void : Effect.fail(stopped)))
 
   const attemptAll = (job: Job, key: string): Effect.Effect<Completion, RequestFailed | RunStopped> =>
@@ -203,9 +217,15 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
       let rateLimited = 0
       let lastMessage = "no attempt made"
       let lastStatus: number | undefined
-      for (let attempt = 1; attempt <= job.maxAttempts; attempt++) {
+      // `attempt` numbers every try; `counted` is what max_attempts limits: a 429 the provider
+      // told us how long to wait out does not use one up (up to MAX_RATE_LIMITED of them)
+      let counted = 0
+      let attempt = 0
+      while (counted < job.maxAttempts) {
+        attempt++
+        counted++
         yield* failIfStopped
-        const wait = yield* limits.acquire(target)
+        const wait = yield* untilStopped(limits.acquire(target))
         if (wait.waitedMs > 0 && wait.reason !== undefined)
           emit({
             type: "wait",
@@ -317,8 +337,11 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
           }
           case "Retry": {
             lastMessage = decision.message
-            if (decision.reason === "rate-limited") rateLimited++
-            if (attempt >= job.maxAttempts) break
+            if (decision.reason === "rate-limited") {
+              rateLimited++
+              if (decision.fromProvider && rateLimited <= MAX_RATE_LIMITED) counted--
+            }
+            if (counted >= job.maxAttempts) break
             emit({
               type: "retry",
               label: job.label,
@@ -332,7 +355,7 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
               // the whole bucket waits, not only this request
               yield* limits.pause(target, after + decision.delayMs)
             } else if (decision.delayMs > 0) {
-              yield* Effect.sleep(Duration.millis(decision.delayMs))
+              yield* untilStopped(Effect.sleep(Duration.millis(decision.delayMs)))
             }
           }
         }
@@ -340,8 +363,8 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
       return yield* new RequestFailed({
         label: job.label,
         status: lastStatus,
-        attempts: job.maxAttempts,
-        message: `gave up after ${job.maxAttempts} attempts: ${lastMessage}`
+        attempts: attempt,
+        message: `gave up after ${attempt} attempts: ${lastMessage}`
       })
     })
 

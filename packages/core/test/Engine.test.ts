@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Money, Policy } from "@tollgate/pricing"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Fiber } from "effect"
+import { TestClock } from "effect/testing"
 import { Budget } from "../src/Budget.ts"
-import { Engine, type EngineEvent } from "../src/Engine.ts"
+import { Engine, type EngineEvent, RunStopped } from "../src/Engine.ts"
 import { QuotaLedger } from "../src/QuotaLedger.ts"
 import { ResponseCache } from "../src/ResponseCache.ts"
 import { driveClock, engineLayer, job, ok, scripted, status } from "./support.ts"
@@ -177,6 +178,37 @@ describe("Engine retries", () => {
       assert.strictEqual(snap.open, 0)
       assert.strictEqual(Money.toPlain(snap.spent), "0.003")
       assert.strictEqual((yield* engine.stopped)?.reason, "credits")
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+  })
+})
+
+describe("Engine stops and 429 accounting", () => {
+  it.effect("a stop cuts short a request waiting for its pacing slot; nothing more is sent", () => {
+    const sim = scripted(() => Effect.succeed(ok()))
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      // two requests at 20 rpm: the second waits 3 s for its slot
+      const fiber = yield* Effect.forkChild(
+        Effect.all([engine.execute(job({ label: "a" })), Effect.exit(engine.execute(job({ label: "b" })))], {
+          concurrency: 2
+        })
+      )
+      yield* TestClock.adjust(1000)
+      yield* engine.stop(new RunStopped({ reason: "interrupted", message: "stop" }))
+      const exit = yield* Effect.exit(Fiber.join(fiber))
+      assert.isTrue(Exit.isSuccess(exit))
+      if (Exit.isSuccess(exit)) assert.isTrue(Exit.isFailure(exit.value[1]))
+      assert.strictEqual(sim.sends.length, 1)
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+  })
+
+  it.effect("429s the provider says how long to wait do not use up max_attempts; other retries do", () => {
+    const sim = scripted((_, n) => Effect.succeed(n <= 4 ? status(429, { "retry-after": "1" }) : ok()))
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const exit = yield* driveClock(engine.execute(job({ maxAttempts: 2 })), 100)
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(sim.sends.length, 5)
     }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
   })
 })

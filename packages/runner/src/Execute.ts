@@ -313,9 +313,7 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                         message: `step "${step.id}" failed: ${e.label}: ${e.message}`
                       }
                       Effect.runSync(
-                        engine.stop(
-                          new Engine.RunStopped({ reason: "interrupted", message: failure.message })
-                        )
+                        engine.stop(new Engine.RunStopped({ reason: "failed", message: failure.message }))
                       )
                     }
                   }
@@ -327,7 +325,7 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                     message: `step "${step.id}"[${r.index}]: ${r.record.error}`
                   }
                   Effect.runSync(
-                    engine.stop(new Engine.RunStopped({ reason: "interrupted", message: failure.message }))
+                    engine.stop(new Engine.RunStopped({ reason: "failed", message: failure.message }))
                   )
                 }
               }),

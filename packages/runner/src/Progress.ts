@@ -44,6 +44,9 @@ export class Progress {
       case "run-start":
         if (typeof e.max_cost_usd === "number") this.budget = e.max_cost_usd
         break
+      case "warning":
+        this.log(`warning: ${e.message}`)
+        break
       case "cache-corrupt":
         this.log(`cache: ${e.message}`)
         break
