@@ -153,3 +153,11 @@ describe("runner models", () => {
     expect((await runCli(["models", "--format", "yaml"])).code).toBe(2)
   })
 })
+
+describe("runner validate", () => {
+  it("a good pipeline exits 0 and says so", async () => {
+    const r = await runCli(["validate", "examples/compare-models.yaml"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe("examples/compare-models.yaml: ok (3 steps)\n")
+  })
+})

@@ -136,6 +136,35 @@ describe("runner run features", () => {
     expect(s.log).toHaveLength(2)
   })
 
+  it("progress: a status line on a terminal; plain line logs with waits and their ETA otherwise", async () => {
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: prog\ninputs:\n  xs: { type: array, default: [1, 2, 3] }\nlimits: { free: { rpm: 60 } }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'
+    })
+    const s = await startSimulator()
+    sims.push(s)
+    const plain = await runCli(["run", "p.yaml", "--base-url", s.url, "--out-dir", join(dir, "runs")], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    expect(plain.code).toBe(0)
+    expect(plain.stderr).toContain("step a: 3 requests")
+    expect(plain.stderr).toMatch(
+      /a\[2\]: waiting 2s, until \d\d:\d\d:\d\dZ \(60 rpm \(free models, account-wide\)\)/
+    )
+    expect(plain.stderr).not.toContain("\r")
+    const tty = await runCli(
+      ["run", "p.yaml", "--base-url", s.url, "--no-cache", "--out-dir", join(dir, "runs2")],
+      {
+        cwd: dir,
+        env: { TOLLGATE_HOME: tempHome() },
+        isTTY: true
+      }
+    )
+    expect(tty.code).toBe(0)
+    expect(tty.stderr).toMatch(/\r\x1b\[Ka \d\/3 · in flight \d · \$0/)
+  })
+
   it("diagnostics on a terminal carry a caret under the column", async () => {
     const dir = write({
       "p.yaml":

@@ -102,6 +102,13 @@ export type EngineEvent =
       readonly at: number
     }
   | { readonly type: "cache-hit"; readonly label: string; readonly at: number }
+  | {
+      readonly type: "waiting"
+      readonly label: string
+      readonly delayMs: number
+      readonly reason: string
+      readonly at: number
+    }
   | { readonly type: "stop"; readonly reason: string; readonly message: string; readonly at: number }
 
 export interface EngineConfig {
@@ -225,7 +232,12 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
         attempt++
         counted++
         yield* failIfStopped
-        const wait = yield* untilStopped(limits.acquire(target))
+        const waitStart = yield* Clock.currentTimeMillis
+        const wait = yield* untilStopped(
+          limits.acquire(target, (delayMs, reason) =>
+            emit({ type: "waiting", label: job.label, delayMs, reason, at: waitStart })
+          )
+        )
         if (wait.waitedMs > 0 && wait.reason !== undefined)
           emit({
             type: "wait",

@@ -68,7 +68,7 @@ export interface Wait {
 
 export interface LimitsShape {
   /** Waits until a request to the target may go. */
-  readonly acquire: (t: Target) => Effect.Effect<Wait>
+  readonly acquire: (t: Target, onWait?: (delayMs: number, reason: string) => void) => Effect.Effect<Wait>
   /** The provider asked this target's buckets to wait until `untilMs` (epoch ms). */
   readonly pause: (t: Target, untilMs: number) => Effect.Effect<void>
   /** The buckets a target draws from (for plan and progress). */
@@ -89,7 +89,7 @@ export const make = (
       Effect.sync(() => {
         for (const b of buckets(t)) paused.set(b.key, Math.max(paused.get(b.key) ?? 0, untilMs))
       }),
-    acquire: (t) =>
+    acquire: (t, onWait) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
         let reason: string | undefined
@@ -100,6 +100,7 @@ export const make = (
             const until = paused.get(b.key) ?? 0
             if (until <= now) break
             reason = "the provider asked to wait (429)"
+            onWait?.(until - now, reason)
             yield* Effect.sleep(Duration.millis(until - now))
           }
           const result = yield* limiter
@@ -113,6 +114,7 @@ export const make = (
             .pipe(Effect.orDie)
           if (Duration.toMillis(result.delay) > 0) {
             reason ??= b.label
+            onWait?.(Duration.toMillis(result.delay), b.label)
             yield* Effect.sleep(result.delay)
           }
         }

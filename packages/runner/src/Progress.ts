@@ -79,10 +79,12 @@ export class Progress {
         if (t) t.done++
         break
       }
-      case "wait":
-        if (Number(e.waitedMs) >= 1000) {
-          this.wait = `waited ${duration(Number(e.waitedMs) / 1000)}: ${e.reason}`
-          if (!this.live) this.log(`${e.label}: waited ${duration(Number(e.waitedMs) / 1000)} (${e.reason})`)
+      case "waiting":
+        if (Number(e.delayMs) >= 1000) {
+          const eta = new Date(Number(e.at) + Number(e.delayMs)).toISOString().slice(11, 19)
+          this.wait = `${e.label} waits ${duration(Number(e.delayMs) / 1000)} until ${eta}Z: ${e.reason}`
+          if (!this.live)
+            this.log(`${e.label}: waiting ${duration(Number(e.delayMs) / 1000)}, until ${eta}Z (${e.reason})`)
         }
         break
       case "retry":
