@@ -213,36 +213,25 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                 }
               : undefined
           const outputs: unknown[] = []
-          const one = (item: unknown, index: number) =>
+          const failStep = (message: string) => {
+            if (step.continueOnError || failure !== undefined) return
+            failure = { kind: "step-failed", message }
+            Effect.runSync(engine.stop(new Engine.RunStopped({ reason: "failed", message })))
+          }
+          const one = (item: unknown, index: number): Effect.Effect<ItemResult> =>
             Effect.gen(function* () {
               const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
               let messages: Message[]
               try {
                 messages = step.messages.map((m) => ({ role: m.role, content: render(m.content, itemScope) }))
               } catch (e) {
-                return {
-                  index,
-                  record: {
-                    index,
-                    key: "",
-                    status: "error",
-                    error: `template: ${(e as Error).message}`
-                  } as RequestRecord,
-                  output: null
-                }
+                return { _tag: "invalid", index, message: `template: ${(e as Error).message}` } as const
               }
               const body = buildBody(step, messages)
               const key = ResponseCache.cacheKey(planned.baseUrl, body)
               const previous = records.previous.get(key)
-              if (previous !== undefined) {
-                a.reused++
-                return {
-                  index,
-                  record: { ...previous, index, reused: true },
-                  output: previous.output,
-                  fresh: false
-                }
-              }
+              if (previous !== undefined)
+                return { _tag: "reused", index, record: { ...previous, index, reused: true } } as const
               const job: Engine.Job = {
                 label: step.forEach !== undefined ? `${step.id}[${index}]` : step.id,
                 request: { baseUrl: planned.baseUrl, body, timeoutMs: step.timeoutMs },
@@ -254,44 +243,34 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                 check
               }
               const result = yield* gate.withPermits(1)(Effect.result(engine.execute(job)))
-              if (result._tag === "Failure") {
-                const e = result.failure
-                const record: RequestRecord = {
-                  index,
-                  key,
-                  status: "error",
-                  error: e.message,
-                  ...(e._tag === "RequestFailed" ? { attempts: e.attempts } : {})
-                }
-                return { index, record, output: null, error: e }
-              }
+              if (result._tag === "Failure")
+                return { _tag: "failed", index, key, error: result.failure } as const
               const c = result.success
               const text = contentOf(c.body)
-              const output = step.format === "json" ? JSON.parse(unfence(text)) : text
-              const record: RequestRecord = {
-                index,
-                key,
-                status: "ok",
-                output,
-                cost_usd: Money.toPlain(c.cost),
-                cost_source: c.costSource,
-                ...(c.catalogCost !== undefined ? { catalog_cost_usd: Money.toPlain(c.catalogCost) } : {}),
-                cached: c.cached,
-                attempts: c.attempts,
-                usage: c.usage,
-                ...(c.model !== undefined ? { model: c.model } : {})
-              }
-              return { index, record, output, completion: c }
+              const output: unknown = step.format === "json" ? JSON.parse(unfence(text)) : text
+              return { _tag: "done", index, key, completion: c, output } as const
             })
-          yield* Scheduler.forEachOrdered(
-            items,
-            one,
-            (r) =>
-              Effect.sync(() => {
-                records.request(step.id, r.record)
-                outputs.push(r.output)
-                const c = (r as { completion?: Engine.Completion }).completion
-                if (c !== undefined) {
+          const sink = (r: ItemResult) =>
+            Effect.sync(() => {
+              switch (r._tag) {
+                case "done": {
+                  const c = r.completion
+                  records.request(step.id, {
+                    index: r.index,
+                    key: r.key,
+                    status: "ok",
+                    output: r.output,
+                    cost_usd: Money.toPlain(c.cost),
+                    cost_source: c.costSource,
+                    ...(c.catalogCost !== undefined
+                      ? { catalog_cost_usd: Money.toPlain(c.catalogCost) }
+                      : {}),
+                    cached: c.cached,
+                    attempts: c.attempts,
+                    usage: c.usage,
+                    ...(c.model !== undefined ? { model: c.model } : {})
+                  })
+                  outputs.push(r.output)
                   a.completed++
                   if (c.cached) a.cached++
                   else {
@@ -301,34 +280,43 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                     a.cost = Money.add(a.cost, c.cost)
                     a.completionTokens += c.usage?.completionTokens ?? 0
                   }
-                } else if ((r as { error?: unknown }).error !== undefined) {
-                  const e = (r as { error: Engine.RequestFailed | Engine.RunStopped }).error
-                  if (e._tag === "RequestFailed") {
-                    a.failed++
-                    a.requests += e.attempts
-                    a.retries += Math.max(0, e.attempts - 1)
-                    if (!step.continueOnError && failure === undefined) {
-                      failure = {
-                        kind: "step-failed",
-                        message: `step "${step.id}" failed: ${e.label}: ${e.message}`
-                      }
-                      Effect.runSync(
-                        engine.stop(new Engine.RunStopped({ reason: "failed", message: failure.message }))
-                      )
-                    }
-                  }
-                } else if (r.record.status === "ok") a.completed++
-                else if (r.record.status === "error" && !step.continueOnError && failure === undefined) {
-                  a.failed++
-                  failure = {
-                    kind: "step-failed",
-                    message: `step "${step.id}"[${r.index}]: ${r.record.error}`
-                  }
-                  Effect.runSync(
-                    engine.stop(new Engine.RunStopped({ reason: "failed", message: failure.message }))
-                  )
+                  return
                 }
-              }),
+                case "reused":
+                  records.request(step.id, r.record)
+                  outputs.push(r.record.output)
+                  a.completed++
+                  a.reused++
+                  return
+                case "invalid":
+                  records.request(step.id, { index: r.index, key: "", status: "error", error: r.message })
+                  outputs.push(null)
+                  a.failed++
+                  failStep(`step "${step.id}"[${r.index}]: ${r.message}`)
+                  return
+                case "failed": {
+                  outputs.push(null)
+                  const e = r.error
+                  // a request the stop kept from being sent has nothing to record
+                  if (e._tag === "RunStopped") return
+                  records.request(step.id, {
+                    index: r.index,
+                    key: r.key,
+                    status: "error",
+                    error: e.message,
+                    attempts: e.attempts
+                  })
+                  a.failed++
+                  a.requests += e.attempts
+                  a.retries += Math.max(0, e.attempts - 1)
+                  failStep(`step "${step.id}" failed: ${e.label}: ${e.message}`)
+                }
+              }
+            })
+          yield* Scheduler.forEachOrdered(
+            items,
+            one,
+            sink,
             Math.max(1, opts.concurrency ?? pipeline.concurrency)
           )
           stepOutputs[step.id] = step.forEach !== undefined ? { outputs } : { output: outputs[0] ?? null }
@@ -394,6 +382,23 @@ export const cacheCaps = (env: NodeJS.ProcessEnv): { maxBytes?: number; maxEntri
     ...(Number.isInteger(entries) && entries > 0 ? { maxEntries: entries } : {})
   }
 }
+
+type ItemResult =
+  | {
+      readonly _tag: "done"
+      readonly index: number
+      readonly key: string
+      readonly completion: Engine.Completion
+      readonly output: unknown
+    }
+  | { readonly _tag: "reused"; readonly index: number; readonly record: RequestRecord }
+  | { readonly _tag: "invalid"; readonly index: number; readonly message: string }
+  | {
+      readonly _tag: "failed"
+      readonly index: number
+      readonly key: string
+      readonly error: Engine.RequestFailed | Engine.RunStopped
+    }
 
 const truthy = (v: unknown): boolean =>
   v !== false && v !== null && v !== undefined && v !== "" && v !== "false"
