@@ -267,3 +267,40 @@ describe("runner plan: projections against hand-computed values", () => {
     expect(CatalogStore.bundled().size).toBe(414)
   })
 })
+
+describe("runner plan: inputs and limits", () => {
+  it("--input NAME=@file reads a data file; NAME=VALUE sets a value", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-in-"))
+    writeFileSync(join(dir, "rows.csv"), 'id,text\n1,"hello, world"\n2,bye\n3,"a ""quoted"" word"\n')
+    const file = pipelineIn(
+      dir,
+      "in.yaml",
+      'version: 1\nname: in\ninputs:\n  rows: { type: array, default: [] }\n  n: { type: number, default: 1 }\nsteps:\n  - { id: a, for_each: inputs.rows, model: openai/gpt-4o-mini, prompt: "{{ item.text }} x{{ inputs.n }}", max_tokens: 5 }\n'
+    )
+    const r = await runCli(
+      ["plan", file, "--input", `rows=@${join(dir, "rows.csv")}`, "--input", "n=7", "--format", "json"],
+      { cwd: dir }
+    )
+    expect(r.code).toBe(0)
+    const plan = JSON.parse(r.stdout)
+    expect(plan.steps[0].requests).toBe(3)
+    // "hello, world x7", "bye x7", 'a "quoted" word x7': 15 + 6 + 18 bytes, plus 16 per message
+    expect(plan.steps[0].tokens.prompt.max).toBe(39 + 3 * 16)
+    const bad = await runCli(["plan", file, "--input", "rows"], { cwd: dir })
+    expect(bad.code).toBe(2)
+  })
+
+  it("a pipeline file over 1 MiB is refused before parsing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-big-"))
+    const file = pipelineIn(
+      dir,
+      "big.yaml",
+      `version: 1\nname: big\n# ${"x".repeat(2 * 1024 * 1024)}\nsteps: []\n`
+    )
+    const r = await runCli(["validate", file], { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /big.yaml:1:1: the pipeline is \d+ bytes; pipelines are limited to 1048576 .*\[file-too-large\]/
+    )
+  })
+})
