@@ -90,11 +90,14 @@ const time = <T>(f: () => T): [T, number] => {
     peak = Math.max(peak, process.memoryUsage().rss)
   }, 10)
   const t0 = performance.now()
-  const result = planFile(join(dir, "big.yaml"), {
-    cwd: dir,
-    env: { TOLLGATE_HOME: join(dir, "state") },
-    catalog
-  })
+  const { Effect } = await import("effect")
+  const result = await Effect.runPromise(
+    planFile(join(dir, "big.yaml"), {
+      cwd: dir,
+      env: { TOLLGATE_HOME: join(dir, "state") },
+      catalog
+    })
+  )
   const ms = performance.now() - t0
   clearInterval(timer)
   peak = Math.max(peak, process.memoryUsage().rss)

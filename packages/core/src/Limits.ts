@@ -75,20 +75,33 @@ export interface LimitsShape {
   readonly buckets: (t: Target) => ReadonlyArray<Bucket>
 }
 
+/** Where "the provider asked this bucket to wait until T" is kept: this process, or a shared store. */
+export interface Pauses {
+  readonly get: (bucket: string) => Effect.Effect<number>
+  /** Raises the bucket's pause to `untilMs` (never lowers it). */
+  readonly raise: (bucket: string, untilMs: number) => Effect.Effect<void>
+}
+
+export const memoryPauses = (): Pauses => {
+  const paused = new Map<string, number>()
+  return {
+    get: (bucket) => Effect.sync(() => paused.get(bucket) ?? 0),
+    raise: (bucket, untilMs) =>
+      Effect.sync(() => void paused.set(bucket, Math.max(paused.get(bucket) ?? 0, untilMs)))
+  }
+}
+
 /** Limits over a RateLimiter (its store decides who shares the buckets: this process, or Redis). */
 export const make = (
   limiter: RateLimiter.RateLimiter,
   policy: Policy.Policy,
-  balanceUsd: number | undefined
+  balanceUsd: number | undefined,
+  pauses: Pauses = memoryPauses()
 ): LimitsShape => {
-  const paused = new Map<string, number>()
   const buckets = (t: Target) => bucketsFor(policy, balanceUsd, t)
   return {
     buckets,
-    pause: (t, untilMs) =>
-      Effect.sync(() => {
-        for (const b of buckets(t)) paused.set(b.key, Math.max(paused.get(b.key) ?? 0, untilMs))
-      }),
+    pause: (t, untilMs) => Effect.forEach(buckets(t), (b) => pauses.raise(b.key, untilMs), { discard: true }),
     acquire: (t, onWait) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
@@ -97,7 +110,7 @@ export const make = (
           // a provider-requested pause first, then our own spacing
           for (;;) {
             const now = yield* Clock.currentTimeMillis
-            const until = paused.get(b.key) ?? 0
+            const until = yield* pauses.get(b.key)
             if (until <= now) break
             reason = "the provider asked to wait (429)"
             onWait?.(until - now, reason)
@@ -126,10 +139,10 @@ export const make = (
 
 export class Limits extends Context.Service<Limits, LimitsShape>()("@tollgate/core/Limits") {
   /** Limits over the RateLimiter store in context (`RateLimiter.layerStoreMemory`, or Redis to share). */
-  static readonly layerWithStore = (policy: Policy.Policy, balanceUsd: number | undefined) =>
+  static readonly layerWithStore = (policy: Policy.Policy, balanceUsd: number | undefined, pauses?: Pauses) =>
     Layer.effect(
       Limits,
-      Effect.map(RateLimiter.make, (limiter) => make(limiter, policy, balanceUsd))
+      Effect.map(RateLimiter.make, (limiter) => make(limiter, policy, balanceUsd, pauses))
     )
 
   /** Limits shared by this process only. */

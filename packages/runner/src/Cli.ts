@@ -12,17 +12,18 @@ import { run } from "./commands/run.ts"
 import { validate } from "./commands/validate.ts"
 import type { InputOverride } from "./Inputs.ts"
 import { ExitError, type Io, usage } from "./Io.ts"
+import { checkStoreUrl } from "./Stores.ts"
 
 export const HELP = `runner: plan and run YAML prompt pipelines within a budget
 
 usage:
   runner validate <pipeline.yaml> [--input NAME=VALUE]...
   runner plan <pipeline.yaml> [--input NAME=VALUE]... [--format table|json|markdown] [--out plan.json]
-              [--max-cost USD] [--base-url URL] [--no-cache]
+              [--max-cost USD] [--base-url URL] [--no-cache] [--store redis://HOST:PORT]
   runner run <pipeline.yaml | plan.json> [--input NAME=VALUE]... [--format table|json|markdown]
               [--max-cost USD] [--base-url URL | --echo] [--no-cache] [--offline]
-              [--concurrency N] [--out-dir DIR]
-  runner quota [pipeline.yaml] [--credits-purchased USD] [--format table|json]
+              [--concurrency N] [--out-dir DIR] [--store redis://HOST:PORT]
+  runner quota [pipeline.yaml] [--credits-purchased USD] [--format table|json] [--store redis://HOST:PORT]
   runner models [--free] [--search TEXT] [--format table|json|markdown]
   runner models refresh [--base-url URL]
   runner cost <model> --prompt-tokens N --completion-tokens M
@@ -58,6 +59,15 @@ const usd = (flag: string, text: string | undefined): number | undefined => {
   if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(n))
     throw usage(`--${flag}: expected an amount in USD such as 0.50, got "${text}"`)
   return n
+}
+
+/** `--store URL`, else `$TOLLGATE_STORE`; checked, never printed with its password. */
+const storeUrl = (io: Io, flag: unknown): string | undefined => {
+  const url = str(flag) ?? (io.env.TOLLGATE_STORE || undefined)
+  if (url === undefined) return undefined
+  const problem = checkStoreUrl(url)
+  if (problem !== undefined) throw usage(problem)
+  return url
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
@@ -123,7 +133,8 @@ const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<
       out: str(values.out),
       baseUrl: str(values["base-url"]),
       maxCostUsd: usd("max-cost", str(values["max-cost"])),
-      noCache: values["no-cache"] === true
+      noCache: values["no-cache"] === true,
+      store: storeUrl(io, values.store)
     })
   },
   run: async (io, args) => {
@@ -142,8 +153,6 @@ const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<
     const concurrency = str(values.concurrency)
     if (concurrency !== undefined && !/^[1-9]\d{0,2}$/.test(concurrency))
       throw usage(`--concurrency: expected a whole number from 1 to 999, got "${concurrency}"`)
-    if (values.store !== undefined)
-      throw usage("--store (a shared Redis store) is not available yet; runs use the local state dir")
     return run(io, {
       file: onePipeline("run", positionals),
       inputs: inputOverrides(values.input),
@@ -153,20 +162,23 @@ const commands: Record<string, (io: Io, args: ReadonlyArray<string>) => Promise<
       noCache: values["no-cache"] === true,
       offline: values.offline === true,
       concurrency: concurrency !== undefined ? Number(concurrency) : undefined,
-      outDir: str(values["out-dir"])
+      outDir: str(values["out-dir"]),
+      store: storeUrl(io, values.store)
     })
   },
   quota: async (io, args) => {
     const { values, positionals } = parse(args, {
       format: { type: "string" },
-      "credits-purchased": { type: "string" }
+      "credits-purchased": { type: "string" },
+      store: { type: "string" }
     })
     if (positionals.length > 1) throw usage("runner quota takes at most one pipeline file")
     return quota(io, {
       file: positionals[0],
       creditsPurchasedUsd: usd("credits-purchased", str(values["credits-purchased"])),
       format: format(values.format),
-      now: new Date()
+      now: new Date(),
+      store: storeUrl(io, values.store)
     })
   },
   cost: async (io, args) => {

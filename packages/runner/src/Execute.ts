@@ -17,6 +17,7 @@ import { worstRequestCost } from "./Project.ts"
 import type { Records, RequestRecord } from "./Records.ts"
 import { buildBody } from "./Requests.ts"
 import { dependencies } from "./SchedulerOrder.ts"
+import { runLayers, storeUnavailable } from "./Stores.ts"
 import { evaluate, render } from "./Templates.ts"
 
 export type RunStatus = "completed" | "failed" | "stopped" | "interrupted"
@@ -55,6 +56,8 @@ export interface ExecuteOptions {
   readonly noCache: boolean
   readonly offline: boolean
   readonly concurrency: number | undefined
+  /** `redis://…` to share limits, ledger and cache; default: the state dir. */
+  readonly store?: string | undefined
   readonly maxCostUsd: number | undefined
   readonly onEvent: (e: Record<string, unknown>) => void
   /** Receives a function that stops the run (SIGINT): no new requests, in-flight ones settle. */
@@ -124,9 +127,7 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
       opts.maxCostUsd !== undefined
         ? Math.min(opts.maxCostUsd, pipeline.budget.maxCostUsd ?? Number.POSITIVE_INFINITY)
         : pipeline.budget.maxCostUsd
-    const cache = opts.noCache
-      ? ResponseCache.ResponseCache.layerDisabled
-      : ResponseCache.ResponseCache.layerFile(join(state, "cache"), { ttlMs: pipeline.cacheTtlMs })
+    const cacheOptions = { ttlMs: pipeline.cacheTtlMs, ...cacheCaps(opts.env) }
     // the local echo provider is not an account: no pacing, no quota
     const echo = EchoProvider.isEcho(planned.baseUrl) || opts.offline
     const policy = echo
@@ -141,14 +142,23 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
       Layer.provideMerge(
         Layer.mergeAll(
           provider,
-          Limits.Limits.layer(policy, echo ? undefined : pipeline.balanceUsd),
-          echo ? QuotaLedger.QuotaLedger.layerMemory : QuotaLedger.QuotaLedger.layerFile(state),
           Budget.Budget.layer({
             maxCostUsd: maxCost !== undefined ? Money.fromNumber(maxCost) : undefined,
             maxRequests: pipeline.budget.maxRequests,
             maxFreeRequests: pipeline.budget.maxFreeRequests
           }),
-          cache
+          echo
+            ? Layer.mergeAll(
+                Limits.Limits.layer(policy, undefined),
+                QuotaLedger.QuotaLedger.layerMemory,
+                opts.noCache
+                  ? ResponseCache.ResponseCache.layerDisabled
+                  : ResponseCache.ResponseCache.layerFile(join(state, "cache"), cacheOptions)
+              )
+            : runLayers(
+                { url: opts.store, stateDir: state },
+                { policy, balanceUsd: pipeline.balanceUsd, cache: opts.noCache ? false : cacheOptions }
+              )
         )
       )
     )
@@ -336,7 +346,23 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
       return { stopped: yield* engine.stopped, cacheStats }
     })
 
-    const { stopped, cacheStats } = yield* program.pipe(Effect.provide(layer), Effect.scoped)
+    const ran = yield* program.pipe(Effect.provide(layer), Effect.scoped, Effect.result)
+    if (ran._tag === "Failure") {
+      // the store could not be reached: nothing was sent
+      const error = storeUnavailable(opts.store ?? "", ran.failure)
+      return {
+        status: "failed",
+        reason: error.message,
+        stopKind: "store-unavailable",
+        steps: actual,
+        outputs: {},
+        stepOutputs,
+        durationMs: Date.now() - started,
+        cost: Money.zero,
+        cacheStats: { hits: 0, misses: 0, writes: 0, corrupt: 0, evicted: 0 }
+      } satisfies RunOutcome
+    }
+    const { stopped, cacheStats } = ran.success
     let status: RunStatus = "completed"
     let stopKind: string | undefined
     let reason: string | undefined

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Fingerprint, QuotaLedger, ResponseCache } from "@tollgate/core"
+import { Fingerprint, ResponseCache } from "@tollgate/core"
 import { type Catalog, Money, Policy, StateDir } from "@tollgate/pricing"
 import { Effect } from "effect"
 import { cacheCaps } from "./Execute.ts"
@@ -15,6 +15,7 @@ import type { InputOverride } from "./Inputs.ts"
 import type { Pipeline } from "./Pipeline.ts"
 import { type Projection, project } from "./Project.ts"
 import { baseUrlOf } from "./Requests.ts"
+import { planStores, type StoreUnavailable } from "./Stores.ts"
 import { type Validated, type ValidateResult, validateFile } from "./Validate.ts"
 
 export const FORMAT_VERSION = 1
@@ -29,6 +30,8 @@ export interface PlanOptions {
   readonly noCache?: boolean
   readonly runsDir?: string | undefined
   readonly now?: Date
+  /** `redis://…` to read the shared ledger and cache; default: the state dir. */
+  readonly store?: string | undefined
 }
 
 export interface Planned {
@@ -96,56 +99,60 @@ export type PlanResult =
   | { readonly ok: false; readonly invalid: Extract<ValidateResult, { ok: false }> }
 
 /** Validates and projects a pipeline file. */
-export const planFile = (file: string, opts: PlanOptions): PlanResult => {
-  const result = validateFile(file, { cwd: opts.cwd, catalog: opts.catalog, inputs: opts.inputs ?? [] })
-  if (!result.ok) return { ok: false, invalid: result }
-  return { ok: true, planned: planValidated(result.value, opts) }
-}
+export const planFile = (file: string, opts: PlanOptions): Effect.Effect<PlanResult, StoreUnavailable> =>
+  Effect.gen(function* () {
+    const result = validateFile(file, { cwd: opts.cwd, catalog: opts.catalog, inputs: opts.inputs ?? [] })
+    if (!result.ok) return { ok: false, invalid: result } as const
+    return { ok: true, planned: yield* planValidated(result.value, opts) } as const
+  })
 
-export const planValidated = (v: Validated, opts: PlanOptions): Planned => {
-  const state = StateDir.stateDir(opts.env)
-  const pipeline = v.pipeline
-  const policy = policyOf(pipeline)
-  const fingerprint = fingerprintOf(pipeline, opts.env)
-  const now = opts.now ?? new Date()
-  const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
-  const ledger = QuotaLedger.makeFile(state)
-  const freeUsedToday = Effect.runSync(
-    Effect.orElseSucceed(ledger.used(fingerprint, Policy.utcDay(now)), () => 0)
+/** Projects a validated pipeline against the store's ledger and cache (read only). */
+export const planValidated = (v: Validated, opts: PlanOptions): Effect.Effect<Planned, StoreUnavailable> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const pipeline = v.pipeline
+      const policy = policyOf(pipeline)
+      const fingerprint = fingerprintOf(pipeline, opts.env)
+      const now = opts.now ?? new Date()
+      const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
+      const stores = yield* planStores(
+        { url: opts.store, stateDir: StateDir.stateDir(opts.env) },
+        { ttlMs: pipeline.cacheTtlMs, ...cacheCaps(opts.env) }
+      )
+      const freeUsedToday = yield* Effect.orElseSucceed(
+        stores.ledger.used(fingerprint, Policy.utcDay(now)),
+        () => 0
+      )
+      const useCache = pipeline.cacheEnabled && !opts.noCache
+      // one listing instead of a lookup per request: most requests of a big plan are misses
+      const present = useCache ? yield* stores.cache.keys : new Set<string>()
+      const projection = project({
+        pipeline,
+        inputs: v.inputs.values,
+        catalog: opts.catalog,
+        policy,
+        fingerprint,
+        freeUsedToday,
+        isCached: (body) => {
+          if (present.size === 0) return false
+          const key = ResponseCache.cacheKey(baseUrl, body)
+          return present.has(key) && (!stores.verifyHits || Effect.runSync(stores.cache.has(key)))
+        },
+        history: readHistory(opts.runsDir ?? join(opts.cwd, ".tollgate", "runs"), pipeline.name),
+        now,
+        maxCostOverride: opts.maxCostUsd
+      })
+      return {
+        validated: v,
+        projection,
+        policy,
+        fingerprint,
+        baseUrl,
+        hashes: hashesOf(v, opts.catalog),
+        catalog: opts.catalog
+      }
+    })
   )
-  const cache = ResponseCache.makeFile(join(state, "cache"), {
-    ttlMs: pipeline.cacheTtlMs,
-    ...cacheCaps(opts.env)
-  })
-  const useCache = pipeline.cacheEnabled && !opts.noCache
-  // one directory listing instead of a lookup per request: most requests of a big plan are misses
-  const present = useCache ? Effect.runSync(cache.keys) : new Set<string>()
-  const projection = project({
-    pipeline,
-    inputs: v.inputs.values,
-    catalog: opts.catalog,
-    policy,
-    fingerprint,
-    freeUsedToday,
-    isCached: (body) => {
-      if (present.size === 0) return false
-      const key = ResponseCache.cacheKey(baseUrl, body)
-      return present.has(key) && Effect.runSync(cache.has(key))
-    },
-    history: readHistory(opts.runsDir ?? join(opts.cwd, ".tollgate", "runs"), pipeline.name),
-    now,
-    maxCostOverride: opts.maxCostUsd
-  })
-  return {
-    validated: v,
-    projection,
-    policy,
-    fingerprint,
-    baseUrl,
-    hashes: hashesOf(v, opts.catalog),
-    catalog: opts.catalog
-  }
-}
 
 const usd = (m: Money.Usd) => Money.toNumber(m)
 

@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly offline?: boolean
   readonly concurrency?: number | undefined
   readonly outDir?: string | undefined
+  /** `redis://…`: share limits, ledger and cache with other runs; default: the state dir. */
+  readonly store?: string | undefined
   readonly onEvent?: (e: Record<string, unknown>) => void
   readonly onStopHandle?: (stop: () => void) => void
 }
@@ -28,6 +30,7 @@ export interface RunOptions {
 export type RunResult =
   | { readonly kind: "invalid"; readonly plan: Extract<PlanResult, { ok: false }> }
   | { readonly kind: "stale"; readonly message: string }
+  | { readonly kind: "store-unavailable"; readonly message: string }
   | { readonly kind: "gated"; readonly plan: PlanJson }
   | { readonly kind: "offline-miss"; readonly plan: PlanJson; readonly message: string }
   | {
@@ -113,16 +116,21 @@ export const runFile = (file: string, opts: RunOptions): Effect.Effect<RunResult
       pipelineFile = saved.saved_plan.pipeline_path
       inputs = saved.saved_plan.inputs
     }
-    const result = planFile(pipelineFile, {
-      cwd: opts.cwd,
-      env: opts.env,
-      catalog: opts.catalog,
-      inputs,
-      baseUrl: opts.baseUrl,
-      maxCostUsd: opts.maxCostUsd,
-      noCache: opts.noCache === true,
-      runsDir: opts.outDir
-    })
+    const planned0 = yield* Effect.result(
+      planFile(pipelineFile, {
+        cwd: opts.cwd,
+        env: opts.env,
+        catalog: opts.catalog,
+        inputs,
+        baseUrl: opts.baseUrl,
+        maxCostUsd: opts.maxCostUsd,
+        noCache: opts.noCache === true,
+        runsDir: opts.outDir,
+        store: opts.store
+      })
+    )
+    if (planned0._tag === "Failure") return { kind: "store-unavailable", message: planned0.failure.message }
+    const result = planned0.success
     if (!result.ok) return { kind: "invalid", plan: result }
     const planned = result.planned
     const plan = planJson(planned)
@@ -177,6 +185,7 @@ export const runFile = (file: string, opts: RunOptions): Effect.Effect<RunResult
       env: opts.env,
       noCache: opts.noCache === true,
       offline: opts.offline === true,
+      store: opts.store,
       concurrency: opts.concurrency,
       maxCostUsd: opts.maxCostUsd,
       onEvent,

@@ -8,6 +8,7 @@ import { type Diagnostic, render } from "./Diagnostics.ts"
 import type { InputOverride } from "./Inputs.ts"
 import { type PlanJson, type Planned, planJson, planValidated } from "./Plan.ts"
 import { type RunResult, runFile } from "./Run.ts"
+import { StoreUnavailable } from "./Stores.ts"
 import { type Validated, validateFile } from "./Validate.ts"
 
 export { main } from "./Cli.ts"
@@ -16,6 +17,7 @@ export type { Io } from "./Io.ts"
 export type { PlanJson, Planned } from "./Plan.ts"
 export type { RunResult, RunSummary } from "./Run.ts"
 export type { Validated } from "./Validate.ts"
+export { StoreUnavailable }
 
 /** A pipeline that does not validate: every diagnostic, `file:line:col: message [rule]`. */
 export class PipelineInvalid extends Schema.TaggedError<PipelineInvalid>()("PipelineInvalid", {
@@ -42,6 +44,8 @@ export interface RunOptions extends Options {
   readonly offline?: boolean
   readonly concurrency?: number
   readonly outDir?: string
+  /** `redis://…`: share limits, ledger and cache with other runs and machines. */
+  readonly store?: string
   readonly onEvent?: (e: Record<string, unknown>) => void
 }
 
@@ -85,17 +89,18 @@ export const validate = (file: string, options: Options = {}): Effect.Effect<Rea
 /** The dry run: requests, tokens, cost, time, quota and gate violations. Sends nothing. */
 export const plan = (
   file: string,
-  options: Options & { readonly maxCostUsd?: number } = {}
-): Effect.Effect<PlanJson, PipelineInvalid> =>
+  options: Options & { readonly maxCostUsd?: number; readonly store?: string } = {}
+): Effect.Effect<PlanJson, PipelineInvalid | StoreUnavailable> =>
   Effect.gen(function* () {
     const o = resolved(options)
     const catalog = yield* o.catalog
     const v = yield* loadPipeline(file, { ...options, catalog })
-    const planned: Planned = planValidated(v, {
+    const planned: Planned = yield* planValidated(v, {
       cwd: o.cwd,
       env: o.env,
       catalog,
-      maxCostUsd: options.maxCostUsd
+      maxCostUsd: options.maxCostUsd,
+      store: options.store
     })
     return planJson(planned)
   })
@@ -116,6 +121,7 @@ export const run = (file: string, options: RunOptions = {}): Effect.Effect<RunRe
       offline: options.offline ?? false,
       concurrency: options.concurrency,
       outDir: options.outDir,
+      store: options.store,
       ...(options.onEvent ? { onEvent: options.onEvent } : {})
     })
   })

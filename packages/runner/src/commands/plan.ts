@@ -4,8 +4,9 @@ import { resolve } from "node:path"
 import { loadCatalog } from "../CatalogIo.ts"
 import type { InputOverride } from "../Inputs.ts"
 import type { Io } from "../Io.ts"
-import { planFile, planJson } from "../Plan.ts"
+import { planJson } from "../Plan.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../Report.ts"
+import { planOrExit } from "./common.ts"
 import { reportInvalid } from "./validate.ts"
 
 export interface PlanCommandOptions {
@@ -16,18 +17,20 @@ export interface PlanCommandOptions {
   readonly baseUrl: string | undefined
   readonly maxCostUsd: number | undefined
   readonly noCache: boolean
+  readonly store: string | undefined
 }
 
 export const plan = async (io: Io, opts: PlanCommandOptions): Promise<number> => {
   const catalog = await loadCatalog(io)
-  const result = planFile(opts.file, {
+  const result = await planOrExit(opts.file, {
     cwd: io.cwd,
     env: io.env,
     catalog,
     inputs: opts.inputs,
     baseUrl: opts.baseUrl,
     maxCostUsd: opts.maxCostUsd,
-    noCache: opts.noCache
+    noCache: opts.noCache,
+    store: opts.store
   })
   if (!result.ok) return reportInvalid(io, result.invalid)
   const json = planJson(result.planned)

@@ -1,11 +1,13 @@
 /** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger. */
-import { Fingerprint, QuotaLedger } from "@tollgate/core"
+import { Fingerprint } from "@tollgate/core"
 import { Policy, StateDir } from "@tollgate/pricing"
 import { Effect } from "effect"
 import { loadCatalog } from "../CatalogIo.ts"
 import type { Io } from "../Io.ts"
 import { DEFAULT_API_KEY_ENV } from "../Pipeline.ts"
+import { planStores } from "../Stores.ts"
 import { validateFile } from "../Validate.ts"
+import { runStoreEffect } from "./common.ts"
 import { reportInvalid } from "./validate.ts"
 
 export interface QuotaOptions {
@@ -13,6 +15,7 @@ export interface QuotaOptions {
   readonly creditsPurchasedUsd: number | undefined
   readonly format: "table" | "json" | "markdown"
   readonly now: Date
+  readonly store: string | undefined
 }
 
 export const quota = async (io: Io, opts: QuotaOptions): Promise<number> => {
@@ -26,7 +29,13 @@ export const quota = async (io: Io, opts: QuotaOptions): Promise<number> => {
   }
   const fingerprint = Fingerprint.keyFingerprint(io.env[apiKeyEnv])
   const day = Policy.utcDay(opts.now)
-  const used = await Effect.runPromise(QuotaLedger.makeFile(StateDir.stateDir(io.env)).used(fingerprint, day))
+  const used = await runStoreEffect(
+    Effect.scoped(
+      Effect.flatMap(planStores({ url: opts.store, stateDir: StateDir.stateDir(io.env) }, {}), (s) =>
+        Effect.orDie(s.ledger.used(fingerprint, day))
+      )
+    )
+  )
   const perDay = Policy.freeRequestsPerDay(Policy.defaultPolicy, credits)
   const resets = Policy.nextUtcMidnight(opts.now).toISOString().replace(".000Z", "Z")
   const json = {

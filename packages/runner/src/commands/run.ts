@@ -7,6 +7,7 @@ import { Progress } from "../Progress.ts"
 import { duration, money, renderPlanMarkdown, renderPlanTable } from "../Report.ts"
 import { type RunSummary, runFile } from "../Run.ts"
 import { renderTable } from "../Table.ts"
+import { quiet } from "./common.ts"
 import { reportInvalid } from "./validate.ts"
 
 export interface RunCommandOptions {
@@ -19,6 +20,7 @@ export interface RunCommandOptions {
   readonly offline: boolean
   readonly concurrency: number | undefined
   readonly outDir: string | undefined
+  readonly store: string | undefined
 }
 
 export const renderSummary = (s: RunSummary): string => {
@@ -68,6 +70,7 @@ export const run = async (io: Io, opts: RunCommandOptions): Promise<number> => {
       offline: opts.offline,
       concurrency: opts.concurrency,
       outDir: opts.outDir,
+      store: opts.store,
       onEvent: (e) => progress.event(e),
       onStopHandle: (stop) => {
         unsubscribe = io.onInterrupt?.(() => {
@@ -75,7 +78,7 @@ export const run = async (io: Io, opts: RunCommandOptions): Promise<number> => {
           stop()
         })
       }
-    })
+    }).pipe(quiet)
   )
   unsubscribe?.()
   progress.done()
@@ -85,6 +88,9 @@ export const run = async (io: Io, opts: RunCommandOptions): Promise<number> => {
     case "stale":
       io.err(`error: ${result.message}\n`)
       return 2
+    case "store-unavailable":
+      io.err(`error: ${result.message}; nothing was sent\n`)
+      return 1
     case "offline-miss":
       io.err(`error: ${result.message}\n`)
       return 2

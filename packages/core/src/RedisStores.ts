@@ -1,0 +1,159 @@
+/**
+ * The shared store: limits, the quota ledger and the response cache in Redis, so many processes
+ * and machines on one API key never pass its limits together. Each operation that must be
+ * atomic across processes is one Lua script. Needs the `effect/persistence` `Redis` service
+ * (`@effect/platform-node` `NodeRedis.layer` provides it).
+ */
+
+import type { Policy } from "@tollgate/pricing"
+import { Clock, Effect, Layer } from "effect"
+import { RateLimiter, Redis } from "effect/persistence"
+import { Limits, type Pauses } from "./Limits.ts"
+import { LedgerError, QuotaLedger, type QuotaLedgerShape } from "./QuotaLedger.ts"
+import { type CacheOptions, ResponseCache, type ResponseCacheShape } from "./ResponseCache.ts"
+
+export const PREFIX = "tollgate:"
+/** Cache entries without a TTL still expire, so a shared Redis does not fill up forever. */
+export const DEFAULT_CACHE_TTL_MS = 30 * 86_400_000
+
+const consumeScript = Redis.script(
+  (key: string, n: number, limit: number, ttlSeconds: number) => [key, n, limit, ttlSeconds],
+  {
+    numberOfKeys: 1,
+    lua: `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = tonumber(ARGV[1])
+if used + n > tonumber(ARGV[2]) then return {0, used} end
+used = redis.call('INCRBY', KEYS[1], n)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return {1, used}`
+  }
+).withReturnType<[number, number]>()
+
+const raiseScript = Redis.script((key: string, untilMs: number) => [key, untilMs], {
+  numberOfKeys: 1,
+  lua: `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local untilMs = tonumber(ARGV[1])
+if untilMs > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', 86400000) end
+return 1`
+})
+
+const ledgerError = (e: unknown) =>
+  new LedgerError({ message: `quota ledger (redis): ${String((e as { cause?: unknown }).cause ?? e)}` })
+
+/** Free-model attempts per UTC day per key fingerprint, one INCR-if-below script per attempt. */
+export const makeLedger = Effect.gen(function* () {
+  const redis = yield* Redis.Redis
+  const consume = redis.eval(consumeScript)
+  const key = (fp: string, day: string) => `${PREFIX}ledger:${fp}:${day}`
+  return {
+    used: (fp, day) =>
+      redis.send<string | null>("GET", key(fp, day)).pipe(
+        Effect.map((v) => Number(v ?? 0)),
+        Effect.mapError(ledgerError)
+      ),
+    consume: (fp, day, n, limit) =>
+      consume(key(fp, day), n, limit, 3 * 86_400).pipe(
+        Effect.map(([ok, used]) => ({ ok: Number(ok) === 1, used: Number(used) })),
+        Effect.mapError(ledgerError)
+      )
+  } satisfies QuotaLedgerShape
+})
+
+/** Provider-requested pauses shared by every process on the bucket. */
+export const makePauses = Effect.gen(function* () {
+  const redis = yield* Redis.Redis
+  const raise = redis.eval(raiseScript)
+  return {
+    get: (bucket) =>
+      redis.send<string | null>("GET", `${PREFIX}pause:${bucket}`).pipe(
+        Effect.map((v) => Number(v ?? 0)),
+        Effect.orElseSucceed(() => 0)
+      ),
+    raise: (bucket, untilMs) => raise(`${PREFIX}pause:${bucket}`, untilMs).pipe(Effect.ignore)
+  } satisfies Pauses
+})
+
+interface Entry {
+  readonly v: 1
+  readonly key: string
+  readonly created_at_ms: number
+  readonly body: unknown
+}
+
+/**
+ * The response cache in Redis: one key per entry, expiring after the TTL (30 days when none is
+ * set). Size beyond that is the Redis server's to bound (`maxmemory` with `allkeys-lru`).
+ */
+export const makeCache = (opts: CacheOptions = {}) =>
+  Effect.gen(function* () {
+    const redis = yield* Redis.Redis
+    const stats = { hits: 0, misses: 0, writes: 0, corrupt: 0, evicted: 0 }
+    const ttl = opts.ttlMs ?? DEFAULT_CACHE_TTL_MS
+    const k = (key: string) => `${PREFIX}cache:${key}`
+    const read = (key: string, report: boolean) =>
+      redis.send<string | null>("GET", k(key)).pipe(
+        Effect.orElseSucceed(() => null),
+        Effect.flatMap((text) => {
+          if (text === null) return Effect.succeed(undefined)
+          try {
+            const entry = JSON.parse(text) as Entry
+            if (entry?.v !== 1 || entry.key !== key || !("body" in entry)) throw new Error("bad entry")
+            return Effect.succeed(entry.body)
+          } catch {
+            if (!report) return Effect.succeed(undefined)
+            stats.corrupt++
+            return Effect.as(Effect.ignore(redis.send("DEL", k(key))), undefined)
+          }
+        })
+      )
+    return {
+      get: (key) =>
+        Effect.tap(read(key, true), (body) =>
+          Effect.sync(() => {
+            if (body === undefined) stats.misses++
+            else stats.hits++
+          })
+        ),
+      has: (key) => Effect.map(read(key, false), (body) => body !== undefined),
+      set: (key, body) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          redis
+            .send(
+              "SET",
+              k(key),
+              JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies Entry),
+              "PX",
+              String(ttl)
+            )
+            .pipe(
+              Effect.tap(() => Effect.sync(() => void stats.writes++)),
+              Effect.ignore
+            )
+        ),
+      stats: Effect.sync(() => ({ ...stats })),
+      keys: Effect.gen(function* () {
+        const out = new Set<string>()
+        let cursor = "0"
+        do {
+          const [next, batch] = yield* redis
+            .send<[string, string[]]>("SCAN", cursor, "MATCH", `${PREFIX}cache:*`, "COUNT", "1000")
+            .pipe(Effect.orElseSucceed(() => ["0", []] as [string, string[]]))
+          for (const name of batch) out.add(name.slice(`${PREFIX}cache:`.length))
+          cursor = next
+        } while (cursor !== "0")
+        return out
+      })
+    } satisfies ResponseCacheShape
+  })
+
+/** Limits, ledger and cache over Redis (the `Redis` service must be provided). */
+export const layers = (policy: Policy.Policy, balanceUsd: number | undefined, cache: CacheOptions | false) =>
+  Layer.mergeAll(
+    Layer.unwrap(Effect.map(makePauses, (pauses) => Limits.layerWithStore(policy, balanceUsd, pauses))).pipe(
+      Layer.provide(RateLimiter.layerStoreRedis({ prefix: `${PREFIX}ratelimit:` }))
+    ),
+    Layer.effect(QuotaLedger, makeLedger),
+    cache === false ? ResponseCache.layerDisabled : Layer.effect(ResponseCache, makeCache(cache))
+  )

@@ -1,0 +1,136 @@
+/** `--store redis://…`: limits, quota ledger and cache shared by processes on one key. */
+import { spawn } from "node:child_process"
+import { dirname, join } from "node:path"
+import { NodeRedis } from "@effect/platform-node"
+import { RedisStores } from "@tollgate/core"
+import { Effect, Layer } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { BIN, ROOT, runCli, tempHome } from "./support/cli.ts"
+import { fanOut } from "./support/pipelines.ts"
+import { type RedisServer, startRedis } from "./support/redis.ts"
+import { startSimulator } from "./support/simulator.ts"
+
+let redis: RedisServer
+beforeAll(async () => {
+  redis = await startRedis()
+})
+afterAll(() => redis?.stop())
+
+const FREE = "openai/gpt-oss-20b:free"
+
+const runChild = (args: string[], env: Record<string, string>) =>
+  new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: "ignore"
+    })
+    child.on("close", resolve)
+  })
+
+describe("the shared store", () => {
+  it("two processes on one key share its rate limit and quota ledger (and without the store they would not)", async () => {
+    // the provider allows 3 requests a second; each runner paces at 2 a second (120 rpm)
+    const pipelines = [0, 1].map((i) =>
+      fanOut({
+        model: FREE,
+        items: 5,
+        maxTokens: 10 + i,
+        extra: "limits: { free: { rpm: 120 } }\naccount: { credits_purchased_usd: 10 }"
+      })
+    )
+    const both = async (store: string | undefined) => {
+      const s = await startSimulator({ rpm: { [FREE]: 3 }, windowMs: 1000 })
+      const env = { OPENROUTER_API_KEY: "sk-shared-key", TOLLGATE_HOME: tempHome() }
+      const codes = await Promise.all(
+        pipelines.map((p) =>
+          runChild(
+            [
+              "run",
+              p,
+              "--base-url",
+              s.url,
+              "--no-cache",
+              "--out-dir",
+              join(dirname(p), `runs-${store ? "s" : "l"}`),
+              ...(store ? ["--store", store] : [])
+            ],
+            {
+              ...env,
+              TOLLGATE_HOME: tempHome()
+            }
+          )
+        )
+      )
+      await s.close()
+      return { codes, limited: s.log.filter((a) => a.status === 429).length, attempts: s.log.length }
+    }
+    const shared = await both(redis.url)
+    expect(shared.codes).toEqual([0, 0])
+    expect(shared.limited).toBe(0)
+    expect(shared.attempts).toBe(10)
+    const q = await runCli(["quota", "--store", redis.url, "--format", "json"], {
+      env: { OPENROUTER_API_KEY: "sk-shared-key" }
+    })
+    expect(JSON.parse(q.stdout).free_used_today).toBe(10)
+    // control: the same two runs, each with its own local state, pass the provider's limit together
+    const local = await both(undefined)
+    expect(local.limited).toBeGreaterThan(0)
+  })
+
+  it("the Redis ledger: concurrent consumers on separate connections lose no count and never pass the limit", async () => {
+    // 2 connections × 60 concurrent attempts against a limit of 100: exactly 100 recorded
+    const consumer = Effect.scoped(
+      Effect.gen(function* () {
+        const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
+        const ledger = yield* Effect.provide(RedisStores.makeLedger, ctx)
+        const results = yield* Effect.forEach(
+          Array.from({ length: 60 }),
+          () => ledger.consume("fp-ledger", "2026-11-23", 1, 100),
+          {
+            concurrency: 10
+          }
+        )
+        return results.filter((r) => r.ok).length
+      })
+    )
+    const [a, b] = await Effect.runPromise(Effect.all([consumer, consumer], { concurrency: 2 }))
+    expect(a + b).toBe(100)
+  })
+
+  it("a reply cached by one machine is a hit for another (different state dirs, one store)", async () => {
+    const s = await startSimulator()
+    const file = fanOut({ model: "openai/gpt-4o-mini", items: 3, maxTokens: 33 })
+    const a = await runCli(
+      ["run", file, "--base-url", s.url, "--store", redis.url, "--out-dir", join(dirname(file), "a")],
+      { env: { TOLLGATE_HOME: tempHome() } }
+    )
+    expect(a.code).toBe(0)
+    expect(s.log).toHaveLength(3)
+    const otherHome = tempHome()
+    const plan = await runCli(["plan", file, "--base-url", s.url, "--store", redis.url, "--format", "json"], {
+      env: { TOLLGATE_HOME: otherHome }
+    })
+    expect(JSON.parse(plan.stdout).requests).toEqual({ expected: 0, max: 0, cached: 3 })
+    const b = await runCli(
+      ["run", file, "--base-url", s.url, "--store", redis.url, "--out-dir", join(dirname(file), "b")],
+      { env: { TOLLGATE_HOME: otherHome } }
+    )
+    expect(b.code).toBe(0)
+    expect(s.log).toHaveLength(3)
+    await s.close()
+  })
+
+  it("an unreachable store is exit 1 naming it, without its password, and nothing is sent", async () => {
+    const s = await startSimulator()
+    const file = fanOut({ model: "openai/gpt-4o-mini", items: 1 })
+    const r = await runCli(["run", file, "--base-url", s.url, "--store", "redis://:hunter2@127.0.0.1:1"], {
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/cannot reach the store redis:\/\/\*\*\*@127\.0\.0\.1:1/)
+    expect(r.stderr).not.toContain("hunter2")
+    expect(s.log).toHaveLength(0)
+    await s.close()
+  })
+})
