@@ -166,6 +166,32 @@ describe("runner run features", () => {
     expect(tty.stderr).toMatch(/a \d\/3 · in flight \d · \$0/)
   })
 
+  it("plan's expected completion comes from the step's last run", async () => {
+    const s = await startSimulator({ completionTokens: () => 17 })
+    sims.push(s)
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: hist\ninputs:\n  xs: { type: array, default: [a, b] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 100 }\n'
+    })
+    const env = { TOLLGATE_HOME: tempHome() }
+    const before = JSON.parse(
+      (await runCli(["plan", "p.yaml", "--format", "json", "--no-cache"], { cwd: dir, env })).stdout
+    )
+    expect(before.steps[0].tokens.completion.expected).toBe(2 * 50) // no history: half of max_tokens
+    const ran = await runCli(["run", "p.yaml", "--base-url", s.url, "--format", "json"], { cwd: dir, env })
+    expect(ran.code).toBe(0)
+    const after = JSON.parse(
+      (await runCli(["plan", "p.yaml", "--format", "json", "--no-cache"], { cwd: dir, env })).stdout
+    )
+    expect(after.steps[0].tokens.completion.expected).toBe(2 * 17)
+  })
+
+  it("OpenRouter without a key is refused before anything is sent (exit 2)", async () => {
+    const r = await runCli(["run", "examples/extract-invoices.yaml"], { env: { TOLLGATE_HOME: tempHome() } })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/OPENROUTER_API_KEY is not set/)
+  })
+
   it("diagnostics on a terminal carry a caret under the column", async () => {
     const dir = write({
       "p.yaml":

@@ -28,18 +28,10 @@ const push = (ctx: Ctx, path: Path, message: string, rule: string, mode: "value"
   ctx.out.push({ file: ctx.loaded.file, line: p.line, col: p.col, message, rule })
 }
 
-const pushIn = (
-  ctx: Ctx,
-  path: Path,
-  isExpression: boolean,
-  row: number,
-  col: number,
-  message: string,
-  rule: string
-) => {
+/** A diagnostic at a row/col inside the template at `path`. */
+const pushIn = (ctx: Ctx, path: Path, row: number, col: number, message: string, rule: string) => {
   const p = locateInScalar(ctx.loaded, path, row, col)
   ctx.out.push({ file: ctx.loaded.file, line: p.line, col: p.col, message, rule })
-  void isExpression
 }
 
 const refText = (r: Ref) => [r.root, ...r.path].join(".")
@@ -61,7 +53,6 @@ const checkRefs = (
     pushIn(
       ctx,
       path,
-      scope.expression,
       analysed.error.row,
       analysed.error.col,
       `${scope.what}: ${analysed.error.message}`,
@@ -72,8 +63,7 @@ const checkRefs = (
   const stepRefs: Ref[] = []
   const inputs = ctx.spec.inputs ?? {}
   for (const r of analysed.refs) {
-    const at = (message: string, rule: string) =>
-      pushIn(ctx, path, scope.expression, r.row, r.col, message, rule)
+    const at = (message: string, rule: string) => pushIn(ctx, path, r.row, r.col, message, rule)
     if (r.root === "inputs") {
       const name = r.path[0]
       if (name === undefined) continue

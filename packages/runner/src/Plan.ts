@@ -15,7 +15,7 @@ import type { InputOverride } from "./Inputs.ts"
 import type { Pipeline } from "./Pipeline.ts"
 import { type Projection, project } from "./Project.ts"
 import { baseUrlOf } from "./Requests.ts"
-import { planStores, type StoreUnavailable } from "./Stores.ts"
+import { planStores, redactUrl, type StoreUnavailable } from "./Stores.ts"
 import { type Validated, type ValidateResult, validateFile } from "./Validate.ts"
 
 export const FORMAT_VERSION = 1
@@ -192,7 +192,7 @@ export const planJson = (p: Planned) => {
     },
     violations: proj.violations,
     catalog: catalogJson(p.catalog),
-    base_url: p.baseUrl,
+    base_url: redactUrl(p.baseUrl),
     hashes: p.hashes
   }
 }

@@ -29,7 +29,7 @@ export interface RunOptions {
 
 export type RunResult =
   | { readonly kind: "invalid"; readonly plan: Extract<PlanResult, { ok: false }> }
-  | { readonly kind: "stale"; readonly message: string }
+  | { readonly kind: "refused"; readonly message: string }
   | { readonly kind: "store-unavailable"; readonly message: string }
   | { readonly kind: "gated"; readonly plan: PlanJson }
   | { readonly kind: "offline-miss"; readonly plan: PlanJson; readonly message: string }
@@ -112,7 +112,10 @@ export const runFile = (file: string, opts: RunOptions): Effect.Effect<RunResult
     if (file.endsWith(".json")) {
       saved = JSON.parse(readFileSync(resolve(opts.cwd, file), "utf8")) as SavedPlan
       if (saved.saved_plan === undefined)
-        return { kind: "stale", message: `${file} is not a saved plan (make one with \`runner plan --out\`)` }
+        return {
+          kind: "refused",
+          message: `${file} is not a saved plan (make one with \`runner plan --out\`)`
+        }
       pipelineFile = saved.saved_plan.pipeline_path
       inputs = saved.saved_plan.inputs
     }
@@ -143,11 +146,17 @@ export const runFile = (file: string, opts: RunOptions): Effect.Effect<RunResult
       if (saved.hashes.prices !== plan.hashes.prices) changed.push("the prices")
       if (changed.length > 0)
         return {
-          kind: "stale",
+          kind: "refused",
           message: `the saved plan ${file} is stale: ${changed.join(", ")} changed since it was made; run \`runner plan --out\` again`
         }
     }
     if (!plan.ok) return { kind: "gated", plan }
+    const keyEnv = planned.validated.pipeline.apiKeyEnv
+    if (!opts.offline && /^https:\/\/openrouter\.ai\//.test(planned.baseUrl) && !opts.env[keyEnv])
+      return {
+        kind: "refused",
+        message: `${keyEnv} is not set: OpenRouter needs an API key (export ${keyEnv}=…), or run with --echo to try the pipeline locally; nothing was sent`
+      }
     if (opts.offline && plan.requests.max > 0)
       return {
         kind: "offline-miss",

@@ -105,7 +105,7 @@ export const plan = (
     return planJson(planned)
   })
 
-/** Plans, gates and runs; the result says which (invalid, stale, gated, ran) with the summary. */
+/** Plans, gates and runs; the result says which (invalid, refused, gated, ran) with the summary. */
 export const run = (file: string, options: RunOptions = {}): Effect.Effect<RunResult> =>
   Effect.gen(function* () {
     const o = resolved(options)

@@ -85,7 +85,7 @@ export const run = async (io: Io, opts: RunCommandOptions): Promise<number> => {
   switch (result.kind) {
     case "invalid":
       return reportInvalid(io, result.plan.invalid)
-    case "stale":
+    case "refused":
       io.err(`error: ${result.message}\n`)
       return 2
     case "store-unavailable":
