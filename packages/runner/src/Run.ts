@@ -2,27 +2,19 @@
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import type { Catalog } from "@tollgate/pricing"
 import { Money } from "@tollgate/pricing"
 import { Effect } from "effect"
 import { execute, type RunOutcome } from "./Execute.ts"
 import type { InputOverride } from "./Inputs.ts"
-import { type PlanJson, type Planned, type PlanResult, planFile, planJson } from "./Plan.ts"
+import { type PlanJson, type Planned, type PlanOptions, type PlanResult, planFile, planJson } from "./Plan.ts"
 import { Records } from "./Records.ts"
 
-export interface RunOptions {
-  readonly cwd: string
-  readonly env: NodeJS.ProcessEnv
-  readonly catalog: Catalog.Catalog
-  readonly inputs?: ReadonlyArray<InputOverride>
-  readonly baseUrl?: string | undefined
-  readonly maxCostUsd?: number | undefined
-  readonly noCache?: boolean
+/** Plan's options (a run plans first), plus how to execute. */
+export interface RunOptions extends Omit<PlanOptions, "runsDir" | "now"> {
   readonly offline?: boolean
   readonly concurrency?: number | undefined
+  /** Where run records go (default `.tollgate/runs`); also where plan finds earlier runs. */
   readonly outDir?: string | undefined
-  /** `redis://…`: share limits, ledger and cache with other runs; default: the state dir. */
-  readonly store?: string | undefined
   readonly onEvent?: (e: Record<string, unknown>) => void
   readonly onStopHandle?: (stop: () => void) => void
 }
