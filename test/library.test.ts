@@ -45,6 +45,28 @@ describe("@tollgate/runner as a library", () => {
     expect(result.summary.actual.requests).toBe(4)
   })
 
+  it("the CLI's run summary as markdown for a PR comment", async () => {
+    const { runCli } = await import("./support/cli.ts")
+    const dir = tempHome()
+    const r = await runCli(
+      [
+        "run",
+        "examples/extract-invoices.yaml",
+        "--echo",
+        "--format",
+        "markdown",
+        "--out-dir",
+        join(dir, "runs")
+      ],
+      {
+        env: { TOLLGATE_HOME: dir }
+      }
+    )
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^### ✅ Tollgate run: `extract-invoices`/)
+    expect(r.stdout).toContain("| extract | 4/4 | 0 | 0 |")
+  })
+
   it("the inputs option overrides an input", async () => {
     const p = await Promises.plan("examples/summarize-articles.yaml", {
       cwd: ROOT,

@@ -6,7 +6,7 @@ import type { Io } from "../Io.ts"
 import { Progress } from "../Progress.ts"
 import { duration, money, renderPlanMarkdown, renderPlanTable } from "../Report.ts"
 import { type RunSummary, runFile } from "../Run.ts"
-import { renderTable } from "../Table.ts"
+import { type Column, renderMarkdownTable, renderTable } from "../Table.ts"
 import { quiet } from "./common.ts"
 import { reportInvalid } from "./validate.ts"
 
@@ -23,8 +23,18 @@ export interface RunCommandOptions {
   readonly store: string | undefined
 }
 
-export const renderSummary = (s: RunSummary): string => {
-  const rows = s.steps.map((st) => [
+const SUMMARY_COLUMNS: ReadonlyArray<Column> = [
+  { header: "step" },
+  { header: "done", align: "right" },
+  { header: "cached", align: "right" },
+  { header: "retries", align: "right" },
+  { header: "projected", align: "right" },
+  { header: "max", align: "right" },
+  { header: "actual", align: "right" }
+]
+
+const summaryRows = (s: RunSummary) =>
+  s.steps.map((st) => [
     st.id,
     `${st.actual.completed}/${st.requests}`,
     String(st.actual.cached + st.actual.reused),
@@ -33,26 +43,27 @@ export const renderSummary = (s: RunSummary): string => {
     money(st.cost_usd.max),
     money(st.actual.cost_usd)
   ])
-  return (
-    renderTable(
-      [
-        { header: "step" },
-        { header: "done", align: "right" },
-        { header: "cached", align: "right" },
-        { header: "retries", align: "right" },
-        { header: "projected", align: "right" },
-        { header: "max", align: "right" },
-        { header: "actual", align: "right" }
-      ],
-      rows
-    ) +
-    `\nstatus: ${s.status}${"reason" in s ? ` (${s.reason})` : ""}\n` +
-    `requests: ${s.actual.requests} sent (${s.actual.retries} retries, ${s.actual.rate_limited} rate-limited), ${s.actual.cached} cached, ${s.actual.reused} reused from an interrupted run\n` +
-    `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.max)} at most\n` +
-    `time: ${duration(s.actual.duration_s)}\n` +
-    `records: ${s.run.dir}\n`
-  )
-}
+
+const summaryLines = (s: RunSummary): string[] => [
+  `status: ${s.status}${"reason" in s ? ` (${s.reason})` : ""}`,
+  `requests: ${s.actual.requests} sent (${s.actual.retries} retries, ${s.actual.rate_limited} rate-limited), ${s.actual.cached} cached, ${s.actual.reused} reused from an interrupted run`,
+  `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.max)} at most`,
+  `time: ${duration(s.actual.duration_s)}`,
+  `records: ${s.run.dir}`
+]
+
+/** The run summary as markdown (a PR comment or `$GITHUB_STEP_SUMMARY`). */
+export const renderSummaryMarkdown = (s: RunSummary): string =>
+  `### ${s.status === "completed" ? "✅" : "❌"} Tollgate run: \`${s.pipeline.name}\`\n\n` +
+  renderMarkdownTable(SUMMARY_COLUMNS, summaryRows(s)) +
+  "\n" +
+  summaryLines(s)
+    .map((l) => `- ${l}`)
+    .join("\n") +
+  "\n"
+
+export const renderSummary = (s: RunSummary): string =>
+  `${renderTable(SUMMARY_COLUMNS, summaryRows(s))}\n${summaryLines(s).join("\n")}\n`
 
 export const run = async (io: Io, opts: RunCommandOptions): Promise<number> => {
   const catalog = await loadCatalog(io)
@@ -101,7 +112,10 @@ export const run = async (io: Io, opts: RunCommandOptions): Promise<number> => {
       return 3
     case "ran":
       if (opts.format === "json") io.out(`${JSON.stringify(result.summary, null, 2)}\n`)
-      else io.out(renderSummary(result.summary))
+      else
+        io.out(
+          opts.format === "markdown" ? renderSummaryMarkdown(result.summary) : renderSummary(result.summary)
+        )
       if (result.summary.status !== "completed" && "reason" in result.summary)
         io.err(`${result.summary.status}: ${result.summary.reason}\n`)
       return result.exitCode
