@@ -121,6 +121,30 @@ describe("the shared store", () => {
     await s.close()
   })
 
+  it("budget.shared: runs naming one pool never spend more than its max_cost_usd together", async () => {
+    const s = await startSimulator({ completionTokens: (b) => Number(b.max_tokens) })
+    const extra = "budget: { max_cost_usd: 0.0015, shared: team-nightly }"
+    const a = fanOut({ model: "openai/gpt-4o-mini", items: 8, maxTokens: 200, extra })
+    const b = fanOut({ model: "openai/gpt-4o-mini", items: 8, maxTokens: 201, extra })
+    const env = { TOLLGATE_HOME: tempHome() }
+    const first = await runCli(
+      ["run", a, "--base-url", s.url, "--store", redis.url, "--out-dir", join(dirname(a), "runs")],
+      { env }
+    )
+    expect(first.code).toBe(0)
+    expect(first.stderr).not.toContain("ignored")
+    const second = await runCli(
+      ["run", b, "--base-url", s.url, "--store", redis.url, "--out-dir", join(dirname(b), "runs")],
+      { env }
+    )
+    expect(second.code).toBe(3)
+    expect(second.stderr).toMatch(/shared budget "team-nightly"/)
+    const { Money } = await import("@tollgate/pricing")
+    expect(Money.lte(s.billed(), Money.usd("0.0015"))).toBe(true)
+    expect(s.successes().length).toBeGreaterThan(8)
+    await s.close()
+  })
+
   it("an unreachable store is exit 1 naming it, without its password, and nothing is sent", async () => {
     const s = await startSimulator()
     const file = fanOut({ model: "openai/gpt-4o-mini", items: 1 })

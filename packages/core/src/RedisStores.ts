@@ -5,9 +5,15 @@
  * (`@effect/platform-node` `NodeRedis.layer` provides it).
  */
 
-import type { Policy } from "@tollgate/pricing"
+import { Money, type Policy } from "@tollgate/pricing"
 import { Clock, Effect, Layer } from "effect"
 import { RateLimiter, Redis } from "effect/persistence"
+import {
+  BudgetExceeded,
+  type BudgetLimits,
+  type BudgetShape,
+  makeMemory as makeMemoryBudget
+} from "./Budget.ts"
 import { Limits, type Pauses } from "./Limits.ts"
 import { LedgerError, QuotaLedger, type QuotaLedgerShape } from "./QuotaLedger.ts"
 import { type CacheOptions, ResponseCache, type ResponseCacheShape } from "./ResponseCache.ts"
@@ -157,3 +163,93 @@ export const layers = (policy: Policy.Policy, balanceUsd: number | undefined, ca
     Layer.effect(QuotaLedger, makeLedger),
     cache === false ? ResponseCache.layerDisabled : Layer.effect(ResponseCache, makeCache(cache))
   )
+
+const NANO = 1_000_000_000n
+
+/** USD → whole nanodollars, rounded up (a reservation or a charge never shrinks by rounding). */
+export const toNanoCeil = (usd: Money.Usd): bigint => {
+  const [whole, frac = ""] = Money.toPlain(usd).split(".")
+  const nanos = BigInt(whole!) * NANO + BigInt((frac + "000000000").slice(0, 9))
+  return frac.length > 9 && /[1-9]/.test(frac.slice(9)) ? nanos + 1n : nanos
+}
+
+const reserveScript = Redis.script(
+  (key: string, amount: string, max: string, ttlSeconds: number) => [key, amount, max, ttlSeconds],
+  {
+    numberOfKeys: 1,
+    lua: `
+local spent = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
+if spent + reserved + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, spent, reserved} end
+redis.call('HINCRBY', KEYS[1], 'reserved', ARGV[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return {1, spent, reserved}`
+  }
+).withReturnType<[number, number, number]>()
+
+const settleScript = Redis.script(
+  (key: string, reserved: string, actual: string) => [key, reserved, actual],
+  {
+    numberOfKeys: 1,
+    lua: `
+redis.call('HINCRBY', KEYS[1], 'reserved', -tonumber(ARGV[1]))
+redis.call('HINCRBY', KEYS[1], 'spent', ARGV[2])
+return 1`
+  }
+)
+
+/**
+ * A budget pool shared by every run naming it (`budget.shared`), per UTC day: money is reserved
+ * and settled in Redis (whole nanodollars, rounded up, one Lua script each), so runs together
+ * never pass `maxCostUsd`. Request counts stay per run. A run killed mid-request leaves its
+ * reservation held until the day's pool expires: the pool errs on the side of spending less.
+ */
+export const makeSharedBudget = (pool: string, limits: BudgetLimits, day: () => string) =>
+  Effect.gen(function* () {
+    const redis = yield* Redis.Redis
+    const reserveMoney = redis.eval(reserveScript)
+    const settleMoney = redis.eval(settleScript)
+    const local = makeMemoryBudget({ ...limits, maxCostUsd: undefined })
+    const key = () => `${PREFIX}budget:${pool}:${day()}`
+    const max = limits.maxCostUsd
+    const held = new Map<number, bigint>()
+    return {
+      reserve: (amount, opts) =>
+        Effect.gen(function* () {
+          const r = yield* local.reserve(amount, opts)
+          if (max === undefined) return r
+          const nanos = toNanoCeil(amount)
+          const [ok, spent, reserved] = yield* reserveMoney(
+            key(),
+            nanos.toString(),
+            toNanoCeil(max).toString(),
+            3 * 86_400
+          ).pipe(Effect.orElseSucceed(() => [0, 0, 0] as [number, number, number]))
+          if (Number(ok) !== 1) {
+            yield* local.release(r, { sent: false })
+            return yield* new BudgetExceeded({
+              limit: "max_cost_usd",
+              message: `the shared budget "${pool}" cannot hold the next request (up to ${Money.format(amount)}): $${Number(spent) / 1e9} spent and $${Number(reserved) / 1e9} in flight across runs today, of ${Money.format(max)}`
+            })
+          }
+          held.set(r.id, nanos)
+          return r
+        }),
+      settle: (r, actual) =>
+        Effect.gen(function* () {
+          const nanos = held.get(r.id)
+          held.delete(r.id)
+          if (nanos !== undefined)
+            yield* Effect.ignore(settleMoney(key(), nanos.toString(), toNanoCeil(actual).toString()))
+          yield* local.settle(r, actual)
+        }),
+      release: (r, opts) =>
+        Effect.gen(function* () {
+          const nanos = held.get(r.id)
+          held.delete(r.id)
+          if (nanos !== undefined) yield* Effect.ignore(settleMoney(key(), nanos.toString(), "0"))
+          yield* local.release(r, opts)
+        }),
+      snapshot: local.snapshot
+    } satisfies BudgetShape
+  })

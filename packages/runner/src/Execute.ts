@@ -128,6 +128,11 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
         ? Math.min(opts.maxCostUsd, pipeline.budget.maxCostUsd ?? Number.POSITIVE_INFINITY)
         : pipeline.budget.maxCostUsd
     const cacheOptions = { ttlMs: pipeline.cacheTtlMs, ...cacheCaps(opts.env) }
+    const budgetLimits: Budget.BudgetLimits = {
+      maxCostUsd: maxCost !== undefined ? Money.fromNumber(maxCost) : undefined,
+      maxRequests: pipeline.budget.maxRequests,
+      maxFreeRequests: pipeline.budget.maxFreeRequests
+    }
     // the local echo provider is not an account: no pacing, no quota
     const echo = EchoProvider.isEcho(planned.baseUrl) || opts.offline
     const policy = echo
@@ -142,13 +147,9 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
       Layer.provideMerge(
         Layer.mergeAll(
           provider,
-          Budget.Budget.layer({
-            maxCostUsd: maxCost !== undefined ? Money.fromNumber(maxCost) : undefined,
-            maxRequests: pipeline.budget.maxRequests,
-            maxFreeRequests: pipeline.budget.maxFreeRequests
-          }),
           echo
             ? Layer.mergeAll(
+                Budget.Budget.layer(budgetLimits),
                 Limits.Limits.layer(policy, undefined),
                 QuotaLedger.QuotaLedger.layerMemory,
                 opts.noCache
@@ -157,7 +158,13 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
               )
             : runLayers(
                 { url: opts.store, stateDir: state },
-                { policy, balanceUsd: pipeline.balanceUsd, cache: opts.noCache ? false : cacheOptions }
+                {
+                  policy,
+                  balanceUsd: pipeline.balanceUsd,
+                  cache: opts.noCache ? false : cacheOptions,
+                  budget: budgetLimits,
+                  sharedPool: pipeline.budget.shared
+                }
               )
         )
       )

@@ -155,10 +155,10 @@ export const runFile = (file: string, opts: RunOptions): Effect.Effect<RunResult
         plan,
         message: `--offline: ${plan.requests.max} request${plan.requests.max === 1 ? " is" : "s are"} not in the cache; nothing was sent`
       }
-    if (planned.validated.pipeline.budget.shared !== undefined)
+    if (planned.validated.pipeline.budget.shared !== undefined && opts.store === undefined)
       opts.onEvent?.({
         type: "warning",
-        message: `budget.shared ("${planned.validated.pipeline.budget.shared}") is ignored: a shared budget needs --store (Redis), which this version does not have; this run keeps its own budget`
+        message: `budget.shared ("${planned.validated.pipeline.budget.shared}") is ignored without --store (Redis): this run keeps its own budget`
       })
     const outDir = resolve(opts.cwd, opts.outDir ?? join(".tollgate", "runs"))
     const records = Records.open(outDir, identityOf(planned), planned.validated.pipeline.name, new Date())

@@ -4,8 +4,8 @@
  */
 import { join } from "node:path"
 import { NodeRedis } from "@effect/platform-node"
-import { Limits, QuotaLedger, RedisStores, ResponseCache } from "@tollgate/core"
-import type { Policy } from "@tollgate/pricing"
+import { Budget, Limits, QuotaLedger, RedisStores, ResponseCache } from "@tollgate/core"
+import { Policy } from "@tollgate/pricing"
 import { Effect, Layer, Schema, type Scope } from "effect"
 import type { Redis } from "effect/persistence"
 
@@ -43,13 +43,29 @@ export const runLayers = (
     readonly policy: Policy.Policy
     readonly balanceUsd: number | undefined
     readonly cache: ResponseCache.CacheOptions | false
+    readonly budget: Budget.BudgetLimits
+    /** `budget.shared`: a pool all runs naming it share (per UTC day); needs a store. */
+    readonly sharedPool: string | undefined
   }
-): Layer.Layer<Limits.Limits | QuotaLedger.QuotaLedger | ResponseCache.ResponseCache, Redis.RedisError> => {
-  if (cfg.url !== undefined)
-    return RedisStores.layers(opts.policy, opts.balanceUsd, opts.cache).pipe(
+): Layer.Layer<
+  Limits.Limits | QuotaLedger.QuotaLedger | ResponseCache.ResponseCache | Budget.Budget,
+  Redis.RedisError
+> => {
+  if (cfg.url !== undefined) {
+    const pool = opts.sharedPool
+    const budget =
+      pool === undefined
+        ? Budget.Budget.layer(opts.budget)
+        : Layer.effect(
+            Budget.Budget,
+            RedisStores.makeSharedBudget(pool, opts.budget, () => Policy.utcDay(new Date()))
+          )
+    return Layer.mergeAll(RedisStores.layers(opts.policy, opts.balanceUsd, opts.cache), budget).pipe(
       Layer.provide(redisLayer(cfg.url))
     )
+  }
   return Layer.mergeAll(
+    Budget.Budget.layer(opts.budget),
     Limits.Limits.layer(opts.policy, opts.balanceUsd),
     QuotaLedger.QuotaLedger.layerFile(cfg.stateDir),
     opts.cache === false
