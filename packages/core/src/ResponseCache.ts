@@ -120,6 +120,27 @@ interface FileEntry {
 
 export const entryPath = (dir: string, key: string): string => join(dir, key.slice(0, 2), `${key}.json`)
 
+/** Paths of every entry file under a cache dir (`<dir>/<shard>/<key>.json`). */
+const entryPaths = (dir: string): string[] => {
+  const out: string[] = []
+  let shards: string[] = []
+  try {
+    shards = readdirSync(dir)
+  } catch {
+    return out
+  }
+  for (const shard of shards) {
+    let names: string[] = []
+    try {
+      names = readdirSync(join(dir, shard))
+    } catch {
+      continue
+    }
+    for (const name of names) if (name.endsWith(".json")) out.push(join(dir, shard, name))
+  }
+  return out
+}
+
 /** A file-system cache under `dir` (e.g. `<state>/cache`). Safe to share between processes. */
 export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheShape => {
   const stats = mutableStats()
@@ -129,28 +150,12 @@ export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheSha
 
   const scan = () => {
     const files: Array<{ path: string; size: number; mtimeMs: number }> = []
-    let shards: string[] = []
-    try {
-      shards = readdirSync(dir)
-    } catch {
-      return files
-    }
-    for (const shard of shards) {
-      let names: string[] = []
+    for (const path of entryPaths(dir)) {
       try {
-        names = readdirSync(join(dir, shard))
+        const st = statSync(path)
+        files.push({ path, size: st.size, mtimeMs: st.mtimeMs })
       } catch {
-        continue
-      }
-      for (const name of names) {
-        if (!name.endsWith(".json")) continue
-        const path = join(dir, shard, name)
-        try {
-          const st = statSync(path)
-          files.push({ path, size: st.size, mtimeMs: st.mtimeMs })
-        } catch {
-          // removed meanwhile
-        }
+        // removed meanwhile
       }
     }
     return files
@@ -238,6 +243,7 @@ export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheSha
         }).pipe(Effect.catchCause(() => Effect.void))
       ),
     stats: Effect.sync(() => ({ ...stats })),
-    keys: Effect.sync(() => new Set(scan().map((f) => basename(f.path, ".json"))))
+    // names only: no stat per entry, so a plan over a large cache lists it quickly
+    keys: Effect.sync(() => new Set(entryPaths(dir).map((p) => basename(p, ".json"))))
   }
 }
