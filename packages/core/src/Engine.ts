@@ -7,6 +7,7 @@
  */
 import { type Catalog, Cost, Money, Policy } from "@tollgate/pricing"
 import { Clock, Context, Deferred, Duration, Effect, Layer, Random, Schema } from "effect"
+import { identity } from "effect/Function"
 import { Budget } from "./Budget.ts"
 import { Limits, type Target } from "./Limits.ts"
 import { type ChatRequest, Provider } from "./Provider.ts"
@@ -26,6 +27,8 @@ export interface Job {
   readonly worstCost: Money.Usd
   readonly maxAttempts: number
   readonly useCache: boolean
+  /** Bounds requests in flight (e.g. a Semaphore's `withPermits(1)`); held for the send only. */
+  readonly inflight?: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
   /** Checks a successful reply (e.g. JSON schema); a message fails the attempt (retried). */
   readonly check?: ((body: unknown) => string | undefined) | undefined
 }
@@ -211,6 +214,11 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
         emit({ type: "stop", reason: reason.reason, message: reason.message, at })
       })
     ).pipe(Effect.andThen(Deferred.succeed(stopLatch, undefined)), Effect.asVoid)
+  /** How late past its pacing slot a request may go out: half the tightest bucket's spacing. */
+  const lateAfterMs = (target: Target): number => {
+    const intervals = limits.buckets(target).map((b) => b.intervalMs)
+    return intervals.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...intervals) / 2
+  }
   const failIfStopped = Effect.suspend(() => (stopped === undefined ? Effect.void : Effect.fail(stopped)))
 
   const attemptAll = (job: Job, key: string): Effect.Effect<Completion, RequestFailed | RunStopped> =>
@@ -246,34 +254,52 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
             reason: wait.reason,
             at: yield* Clock.currentTimeMillis
           })
-        yield* failIfStopped
-        const reservation = yield* budget.reserve(job.worstCost, { free: job.free }).pipe(
-          Effect.catchTag("BudgetExceeded", (e) => {
-            const reason = new RunStopped({
-              reason: e.limit === "max_cost_usd" ? "budget" : "free-quota",
-              message: e.message
-            })
-            return Effect.andThen(stop(reason), Effect.fail(reason))
+        const slotAt = yield* Clock.currentTimeMillis
+        // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
+        // by a slow rate limit does not hold permits other steps could use while it sleeps
+        const sent = yield* (job.inflight ?? identity)(
+          Effect.gen(function* () {
+            yield* failIfStopped
+            const now = yield* Clock.currentTimeMillis
+            // waited so long for a permit that our pacing slot has passed: take a new slot
+            if (now - slotAt > lateAfterMs(target)) return { _tag: "late" } as const
+            const reservation = yield* budget.reserve(job.worstCost, { free: job.free }).pipe(
+              Effect.catchTag("BudgetExceeded", (e) => {
+                const reason = new RunStopped({
+                  reason: e.limit === "max_cost_usd" ? "budget" : "free-quota",
+                  message: e.message
+                })
+                return Effect.andThen(stop(reason), Effect.fail(reason))
+              })
+            )
+            if (job.free) {
+              const day = Policy.utcDay(new Date(now))
+              const consumed = yield* ledger
+                .consume(config.fingerprint, day, 1, dailyLimit)
+                .pipe(Effect.orDie)
+              if (!consumed.ok) {
+                yield* budget.release(reservation, { sent: false })
+                const resetAt = Policy.nextUtcMidnight(new Date(now)).getTime()
+                const reason = new RunStopped({
+                  reason: "free-quota",
+                  message: `today's free-model quota is used up (${consumed.used}/${dailyLimit} requests); it resets at ${resetText(resetAt, now)}`,
+                  resetAtMs: resetAt
+                })
+                yield* stop(reason)
+                return yield* reason
+              }
+            }
+            emit({ type: "attempt", label: job.label, attempt, at: now })
+            const outcome: Outcome = yield* provider.send(job.request)
+            return { _tag: "sent", reservation, outcome } as const
           })
         )
-        const now = yield* Clock.currentTimeMillis
-        if (job.free) {
-          const day = Policy.utcDay(new Date(now))
-          const consumed = yield* ledger.consume(config.fingerprint, day, 1, dailyLimit).pipe(Effect.orDie)
-          if (!consumed.ok) {
-            yield* budget.release(reservation, { sent: false })
-            const resetAt = Policy.nextUtcMidnight(new Date(now)).getTime()
-            const reason = new RunStopped({
-              reason: "free-quota",
-              message: `today's free-model quota is used up (${consumed.used}/${dailyLimit} requests); it resets at ${resetText(resetAt, now)}`,
-              resetAtMs: resetAt
-            })
-            yield* stop(reason)
-            return yield* reason
-          }
+        if (sent._tag === "late") {
+          attempt--
+          counted--
+          continue
         }
-        emit({ type: "attempt", label: job.label, attempt, at: now })
-        const outcome: Outcome = yield* provider.send(job.request)
+        const { reservation, outcome } = sent
         const after = yield* Clock.currentTimeMillis
         const random = yield* Random.next
         let decision = classify(outcome, { attempt, nowMs: after, random, config: retryConfig })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Money, Policy } from "@tollgate/pricing"
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber, Semaphore } from "effect"
 import { TestClock } from "effect/testing"
 import { Budget } from "../src/Budget.ts"
 import { Engine, type EngineEvent, RunStopped } from "../src/Engine.ts"
@@ -180,6 +180,34 @@ describe("Engine retries", () => {
       assert.strictEqual((yield* engine.stopped)?.reason, "credits")
     }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
   })
+})
+
+describe("Engine fairness", () => {
+  it.effect(
+    "requests waiting for a pacing slot hold no in-flight permit: a paid step beside a paced free step is not starved",
+    () => {
+      const sim = scripted(() => Effect.as(Effect.sleep(100), ok()))
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const gate = yield* Semaphore.make(2)
+        const inflight = gate.withPermits(1)
+        const free = Array.from({ length: 10 }, (_, i) =>
+          engine.execute(job({ label: `free[${i}]`, inflight }))
+        )
+        const paid = Array.from({ length: 5 }, (_, i) =>
+          engine.execute(job({ label: `paid[${i}]`, model: "openai/gpt-4o-mini", inflight }))
+        )
+        const exit = yield* driveClock(Effect.all([...free, ...paid], { concurrency: "unbounded" }), 50)
+        assert.isTrue(Exit.isSuccess(exit))
+        const paidSends = sim.sends.filter((s) => s.body.model === "openai/gpt-4o-mini").map((s) => s.at)
+        assert.strictEqual(paidSends.length, 5)
+        assert.isBelow(Math.max(...paidSends), 1000) // not after the free step's 27 s of pacing
+        const freeSends = sim.sends.filter((s) => s.body.model !== "openai/gpt-4o-mini").map((s) => s.at)
+        assert.isAtMost(maxInWindow(freeSends, 60_000), 20)
+        for (let i = 1; i < freeSends.length; i++) assert.isAtLeast(freeSends[i]! - freeSends[i - 1]!, 3000)
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+    }
+  )
 })
 
 describe("Engine stops and 429 accounting", () => {

@@ -257,9 +257,10 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                 worstCost: worstRequestCost(models, messages, step.maxTokens),
                 maxAttempts: step.maxAttempts,
                 useCache: step.cache && !opts.noCache,
-                check
+                check,
+                inflight: gate.withPermits(1)
               }
-              const result = yield* gate.withPermits(1)(Effect.result(engine.execute(job)))
+              const result = yield* Effect.result(engine.execute(job))
               if (result._tag === "Failure")
                 return { _tag: "failed", index, key, error: result.failure } as const
               const c = result.success
