@@ -9,13 +9,6 @@ import { type Loaded, locate, locateInScalar, type Path } from "./Load.ts"
 import { type PipelineSpec, type StepSpec, stepMessages } from "./Pipeline.ts"
 import { expressionReferences, type Ref, references } from "./Templates.ts"
 
-/** A step's dependencies: referenced steps plus `needs`. */
-export interface Graph {
-  readonly deps: ReadonlyMap<string, ReadonlySet<string>>
-  /** Step references per step, for projection: which upstream outputs a template inserts. */
-  readonly refs: ReadonlyMap<string, ReadonlyArray<Ref>>
-}
-
 interface Ctx {
   readonly loaded: Loaded
   readonly spec: PipelineSpec
@@ -146,7 +139,7 @@ export const checkSemantics = (
   spec: PipelineSpec,
   catalog: Catalog.Catalog,
   inputValues: Readonly<Record<string, unknown>> | undefined
-): { diagnostics: Diagnostic[]; graph: Graph } => {
+): Diagnostic[] => {
   const out: Diagnostic[] = []
   const byId = new Map<string, StepSpec>()
   const ctx: Ctx = { loaded, spec, out, byId }
@@ -155,7 +148,6 @@ export const checkSemantics = (
     else byId.set(s.id, s)
   })
   const deps = new Map<string, Set<string>>()
-  const refs = new Map<string, Ref[]>()
   const defaults = spec.defaults ?? {}
 
   const checkModel = (path: Path, model: string) => {
@@ -309,7 +301,6 @@ export const checkSemantics = (
     })
     if (!deps.has(s.id)) {
       deps.set(s.id, d)
-      refs.set(s.id, stepRefs)
     }
   })
   for (const [name, text] of Object.entries(spec.outputs ?? {}))
@@ -324,7 +315,7 @@ export const checkSemantics = (
     const first = spec.steps.findIndex((s) => s.id === cycle[0])
     push(ctx, ["steps", first, "id"], `steps form a cycle: ${cycle.join(" -> ")}`, "cycle")
   }
-  return { diagnostics: out, graph: { deps, refs } }
+  return out
 }
 
 /** `for_each: inputs.x` over an input whose value is known and is not a list; `steps.x.output` of a text step. */

@@ -5,6 +5,7 @@ import { duration, money } from "./Report.ts"
 export class Progress {
   private readonly io: Io
   private readonly live: boolean
+  private readonly quiet: boolean
   private budget: number | undefined
   private readonly totals = new Map<string, { total: number; done: number }>()
   private inFlight = 0
@@ -18,7 +19,6 @@ export class Progress {
     this.budget = opts.budgetUsd
     this.quiet = opts.quiet
   }
-  private readonly quiet: boolean
 
   private log(line: string) {
     if (this.quiet) return

@@ -7,8 +7,7 @@ import { type Catalog, Cost, Money, Policy } from "@tollgate/pricing"
 import { Drop } from "liquidjs"
 import type { Message, Pipeline, Step } from "./Pipeline.ts"
 import { buildBody } from "./Requests.ts"
-import * as Scheduler from "./SchedulerOrder.ts"
-import { dependenciesOfExpression } from "./SchedulerOrder.ts"
+import { dependenciesOfExpression, order as stepOrder } from "./SchedulerOrder.ts"
 import { evaluate, liquid, parse } from "./Templates.ts"
 import {
   expectedTokens,
@@ -229,7 +228,7 @@ const stepPricing = (
 
 export const project = (input: ProjectInput): Projection => {
   const { pipeline, catalog } = input
-  const order = Scheduler.order(pipeline)
+  const order = stepOrder(pipeline)
   const known = new Map<string, Known>()
   const upstreamIndex = new Map<string, number>()
   order.forEach((s, i) => {

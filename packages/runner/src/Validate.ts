@@ -1,7 +1,7 @@
 /** Load → schema → semantic checks → inputs: a pipeline proven well formed, or every diagnostic. */
 import { isAbsolute, relative, resolve as resolvePath } from "node:path"
 import type { Catalog } from "@tollgate/pricing"
-import { checkSemantics, type Graph } from "./Check.ts"
+import { checkSemantics } from "./Check.ts"
 import { type Diagnostic, sortUnique } from "./Diagnostics.ts"
 import { type InputOverride, type ResolvedInputs, resolveInputs } from "./Inputs.ts"
 import { type Loaded, loadFile, locate } from "./Load.ts"
@@ -16,7 +16,6 @@ export interface Validated {
   readonly loaded: Loaded
   readonly spec: PipelineSpec
   readonly pipeline: Pipeline
-  readonly graph: Graph
   readonly inputs: ResolvedInputs
 }
 
@@ -62,12 +61,12 @@ export const validateFile = (file: string, opts: ValidateOptions): ValidateResul
     locate: (name, field) =>
       locate(loaded, field ? ["inputs", name, field] : ["inputs", name], field ? "value" : "key")
   })
-  const { diagnostics: semantic, graph } = checkSemantics(loaded, spec, opts.catalog, inputs.values)
+  const semantic = checkSemantics(loaded, spec, opts.catalog, inputs.values)
   const all = sortUnique([...semantic, ...inputs.diagnostics])
   if (all.length > 0) return { ok: false, diagnostics: all, sources }
   return {
     ok: true,
-    value: { path, display, loaded, spec, pipeline: resolve(spec), graph, inputs },
+    value: { path, display, loaded, spec, pipeline: resolve(spec), inputs },
     diagnostics: [],
     sources
   }
