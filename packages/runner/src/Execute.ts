@@ -11,14 +11,14 @@ import { Ajv } from "ajv"
 import { Effect, Layer, Semaphore } from "effect"
 import * as EchoProvider from "./EchoProvider.ts"
 import * as HttpProvider from "./HttpProvider.ts"
-import type { Message, Step } from "./Pipeline.ts"
+import type { Message, Pipeline, Step } from "./Pipeline.ts"
 import type { Planned } from "./Plan.ts"
 import { worstRequestCost } from "./Project.ts"
 import type { Records, RequestRecord } from "./Records.ts"
 import { buildBody } from "./Requests.ts"
 import { dependencies } from "./SchedulerOrder.ts"
 import { runLayers, storeUnavailable } from "./Stores.ts"
-import { evaluate, render } from "./Templates.ts"
+import { evaluate, references, render } from "./Templates.ts"
 
 export type RunStatus = "completed" | "failed" | "stopped" | "interrupted"
 
@@ -110,7 +110,8 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
         completionTokens: 0,
         completed: 0
       })
-    const stepOutputs: Record<string, { output?: unknown; outputs?: unknown[] }> = {}
+    const stepOutputs: Record<string, { output?: unknown; outputs?: unknown[]; records?: string }> = {}
+    const referenced = referencedSteps(pipeline)
     let failure: { kind: string; message: string } | undefined
 
     const apiKey = opts.env[pipeline.apiKeyEnv]
@@ -229,7 +230,12 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                   return undefined
                 }
               : undefined
+          // results stay in memory only when a later template reads them; they are on disk anyway
           const outputs: unknown[] = []
+          const keep = referenced.has(step.id) || step.forEach === undefined
+          const collect = (output: unknown) => {
+            if (keep) outputs.push(output)
+          }
           const failStep = (message: string) => {
             if (step.continueOnError || failure !== undefined) return
             failure = { kind: "step-failed", message }
@@ -288,7 +294,7 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                     usage: c.usage,
                     ...(c.model !== undefined ? { model: c.model } : {})
                   })
-                  outputs.push(r.output)
+                  collect(r.output)
                   a.completed++
                   if (c.cached) a.cached++
                   else {
@@ -302,18 +308,18 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
                 }
                 case "reused":
                   records.request(step.id, r.record)
-                  outputs.push(r.record.output)
+                  collect(r.record.output)
                   a.completed++
                   a.reused++
                   return
                 case "invalid":
                   records.request(step.id, { index: r.index, key: "", status: "error", error: r.message })
-                  outputs.push(null)
+                  collect(null)
                   a.failed++
                   failStep(`step "${step.id}"[${r.index}]: ${r.message}`)
                   return
                 case "failed": {
-                  outputs.push(null)
+                  collect(null)
                   const e = r.error
                   // a request the stop kept from being sent has nothing to record
                   if (e._tag === "RunStopped") return
@@ -337,7 +343,11 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
             sink,
             Math.max(1, opts.concurrency ?? pipeline.concurrency)
           )
-          stepOutputs[step.id] = step.forEach !== undefined ? { outputs } : { output: outputs[0] ?? null }
+          stepOutputs[step.id] = !keep
+            ? { records: `steps/${step.id}.jsonl` }
+            : step.forEach !== undefined
+              ? { outputs }
+              : { output: outputs[0] ?? null }
           opts.onEvent({ type: "step-end", step: step.id, completed: a.completed, failed: a.failed })
         })
 
@@ -415,6 +425,18 @@ export const cacheCaps = (env: NodeJS.ProcessEnv): { maxBytes?: number; maxEntri
     ...(Number.isFinite(mb) && mb > 0 ? { maxBytes: mb * 1024 * 1024 } : {}),
     ...(Number.isInteger(entries) && entries > 0 ? { maxEntries: entries } : {})
   }
+}
+
+/** Steps whose outputs a later step or a pipeline output reads. */
+const referencedSteps = (pipeline: Pipeline): ReadonlySet<string> => {
+  const out = new Set(pipeline.steps.flatMap((s) => dependencies(s)))
+  for (const text of Object.values(pipeline.outputs)) {
+    const r = references(text)
+    if ("refs" in r)
+      for (const ref of r.refs)
+        if (ref.root === "steps" && ref.path[0] !== undefined) out.add(String(ref.path[0]))
+  }
+  return out
 }
 
 type ItemResult =
