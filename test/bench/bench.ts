@@ -141,3 +141,32 @@ const time = <T>(f: () => T): [T, number] => {
     `${elapsed} ms vs ideal ${ideal} ms, ${limited} 429s`
   )
 }
+
+// Run throughput: a 20,000-item fan-out against the local echo provider (engine + records + cache).
+{
+  const { mkdtempSync } = await import("node:fs")
+  const { tmpdir } = await import("node:os")
+  const { join } = await import("node:path")
+  const { Effect } = await import("effect")
+  const { run } = await import("@tollgate/runner")
+  const { fanOut } = await import("../support/pipelines.ts")
+  const n = 20_000
+  const file = fanOut({ model: "openai/gpt-4o-mini", items: n, extra: "limits: { concurrency: 64 }" })
+  const home = mkdtempSync(join(tmpdir(), "tg-bench-"))
+  let peak = process.memoryUsage().rss
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+  }, 20)
+  const t0 = performance.now()
+  const result = await Effect.runPromise(
+    run(file, { env: { TOLLGATE_HOME: home }, baseUrl: "echo:", outDir: join(home, "runs") })
+  )
+  const ms = performance.now() - t0
+  clearInterval(timer)
+  const done = result.kind === "ran" ? result.summary.actual.requests : 0
+  record(
+    "run 20,000-item fan-out (echo)",
+    `${((done / ms) * 1000).toFixed(0)} req/s`,
+    `${done} requests in ${(ms / 1000).toFixed(1)} s, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
+  )
+}
