@@ -345,7 +345,11 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
             message: problem
           }
         } else {
-          yield* budget.release(reservation, { sent: true })
+          // a request abandoned mid-flight (timeout, reset) may still be billed: the budget keeps
+          // its worst case; an error the provider answered is not billed
+          if (outcome._tag === "Transport" && (outcome.reason === "timeout" || outcome.reason === "reset"))
+            yield* budget.settle(reservation, job.worstCost)
+          else yield* budget.release(reservation, { sent: true })
           emit({ type: "response", label: job.label, attempt, status, at: after, cost: undefined })
         }
         switch (decision._tag) {

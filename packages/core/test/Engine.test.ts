@@ -286,6 +286,34 @@ describe("Engine budget and cache", () => {
     }).pipe(Effect.provide(engineLayer({ provider: sim.layer, cache: ResponseCache.layerMemory() })))
   })
 
+  it.effect(
+    "a request abandoned mid-flight (timeout) keeps its worst case in the budget; a 502 does not",
+    () => {
+      const sim = scripted((_, n) =>
+        Effect.succeed(
+          n === 1
+            ? ({ _tag: "Transport", reason: "timeout", message: "no reply" } as const)
+            : n === 2
+              ? status(502)
+              : ok({}, 0.0001)
+        )
+      )
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const budget = yield* Budget
+        const exit = yield* driveClock(
+          engine.execute(job({ model: "openai/gpt-4o-mini", worstCost: Money.usd("0.001") })),
+          100
+        )
+        assert.isTrue(Exit.isSuccess(exit))
+        if (Exit.isSuccess(exit)) assert.strictEqual(Money.toPlain(exit.value.cost), "0.0001") // what was billed
+        const snap = yield* budget.snapshot
+        assert.strictEqual(Money.toPlain(snap.spent), "0.0011") // plus the abandoned attempt's worst case
+        assert.strictEqual(snap.open, 0)
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
+    }
+  )
+
   it.effect("actual cost is usage.cost when present, else tokens × catalog prices", () => {
     const sim = scripted((_, n) => Effect.succeed(n === 1 ? ok({}, 0.5) : ok()))
     return Effect.gen(function* () {
