@@ -290,6 +290,23 @@ describe("runner plan: inputs and limits", () => {
     expect(bad.code).toBe(2)
   })
 
+  it("a when that reads only inputs is decided at plan time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-when-"))
+    const file = pipelineIn(
+      dir,
+      "when.yaml",
+      'version: 1\nname: w\ninputs:\n  mode: { type: string, default: quick }\nsteps:\n  - { id: deep, when: inputs.mode == "deep", model: openai/gpt-4o-mini, prompt: go, max_tokens: 5 }\n'
+    )
+    const off = JSON.parse((await runCli(["plan", file, "--format", "json"], { cwd: dir })).stdout)
+    expect(off.steps[0]).toMatchObject({ requests: 0, skipped: true })
+    expect(off.cost_usd.max).toBe(0)
+    const on = JSON.parse(
+      (await runCli(["plan", file, "--input", "mode=deep", "--format", "json"], { cwd: dir })).stdout
+    )
+    expect(on.steps[0].requests).toBe(1)
+    expect(on.steps[0].skipped).toBeUndefined()
+  })
+
   it("a pipeline file over 1 MiB is refused before parsing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tg-big-"))
     const file = pipelineIn(

@@ -18,7 +18,7 @@ import type { Records, RequestRecord } from "./Records.ts"
 import { buildBody } from "./Requests.ts"
 import { dependencies } from "./SchedulerOrder.ts"
 import { runLayers, storeUnavailable } from "./Stores.ts"
-import { evaluate, references, render } from "./Templates.ts"
+import { evaluate, isTruthy, references, render } from "./Templates.ts"
 
 export type RunStatus = "completed" | "failed" | "stopped" | "interrupted"
 
@@ -194,7 +194,7 @@ export const execute = (opts: ExecuteOptions): Effect.Effect<RunOutcome> =>
             inputs: planned.validated.inputs.values,
             steps: stepOutputs
           }
-          if (step.when !== undefined && !truthy(evaluate(step.when, scope))) {
+          if (step.when !== undefined && !isTruthy(evaluate(step.when, scope))) {
             a.skipped = true
             stepOutputs[step.id] = step.forEach !== undefined ? { outputs: [] } : { output: null }
             opts.onEvent({ type: "step-skipped", step: step.id })
@@ -455,8 +455,5 @@ type ItemResult =
       readonly key: string
       readonly error: Engine.RequestFailed | Engine.RunStopped
     }
-
-const truthy = (v: unknown): boolean =>
-  v !== false && v !== null && v !== undefined && v !== "" && v !== "false"
 
 export type { Catalog }

@@ -172,6 +172,7 @@ export const planJson = (p: Planned) => {
       id: s.id,
       model: s.model,
       free: s.free,
+      ...(s.skipped ? { skipped: true } : {}),
       requests: s.requests,
       cached: s.cached,
       count_known: s.countKnown,

@@ -8,7 +8,7 @@ import { Drop } from "liquidjs"
 import type { Message, Pipeline, Step } from "./Pipeline.ts"
 import { buildBody } from "./Requests.ts"
 import { dependenciesOfExpression, order as stepOrder } from "./SchedulerOrder.ts"
-import { evaluate, liquid, parse } from "./Templates.ts"
+import { evaluate, isTruthy, liquid, parse } from "./Templates.ts"
 import {
   expectedTokens,
   maxTokens,
@@ -46,6 +46,8 @@ export interface StepProjection {
   readonly id: string
   readonly model: string | ReadonlyArray<string>
   readonly free: boolean
+  /** `when` is false from the inputs alone: the step will not run. */
+  readonly skipped: boolean
   /** Requests this step makes (elements of for_each), cached ones included. */
   readonly requests: number
   readonly cached: number
@@ -252,7 +254,10 @@ export const project = (input: ProjectInput): Projection => {
       stepsScope[id] = { output: up, outputs: Array.from({ length: k.requests }, () => up) }
     }
     const baseScope: Record<string, unknown> = { inputs: input.inputs, steps: stepsScope }
-    const counted = countOf(step, baseScope)
+    // a `when` that reads only inputs is decided now: a step it turns off sends nothing
+    const skipped =
+      step.when !== undefined && !/\bsteps\b/.test(step.when) && !isTruthy(evaluate(step.when, baseScope))
+    const counted = skipped ? { items: [] } : countOf(step, baseScope)
     let items = counted.items
     let countKnown = true
     if (items === undefined) {
@@ -342,6 +347,7 @@ export const project = (input: ProjectInput): Projection => {
       id: step.id,
       model: step.models.length === 1 ? step.models[0]! : step.models,
       free,
+      skipped,
       requests: items.length,
       cached,
       countKnown,

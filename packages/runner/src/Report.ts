@@ -31,7 +31,7 @@ const rows = (plan: PlanJson) =>
   plan.steps.map((s) => [
     s.id,
     (Array.isArray(s.model) ? s.model.join(" > ") : String(s.model)) + (s.free ? " (free)" : ""),
-    s.count_known ? String(s.requests) : "?",
+    "skipped" in s && s.skipped ? "0 (when)" : s.count_known ? String(s.requests) : "?",
     String(s.cached),
     `${s.tokens.prompt.expected}/${s.tokens.prompt.max}`,
     `${s.tokens.completion.expected}/${s.tokens.completion.max}`,

@@ -82,3 +82,7 @@ export const render = (text: string, scope: Record<string, unknown>): string =>
 /** Evaluates an expression against a scope. */
 export const evaluate = (expr: string, scope: Record<string, unknown>): unknown =>
   liquid.evalValueSync(expr, scope as never)
+
+/** Whether a `when` value lets its step run: false, null, missing, "" and "false" do not. */
+export const isTruthy = (v: unknown): boolean =>
+  v !== false && v !== null && v !== undefined && v !== "" && v !== "false"
