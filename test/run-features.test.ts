@@ -192,6 +192,20 @@ describe("runner run features", () => {
     expect(r.stderr).toMatch(/OPENROUTER_API_KEY is not set/)
   })
 
+  it("CI logs report a large step's progress every tenth", async () => {
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: tenths\ninputs:\n  xs: { type: array, default: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 5 }\n'
+    })
+    const r = await runCli(["run", "p.yaml", "--echo", "--out-dir", join(dir, "runs")], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain("step a: 10/20 (50%), $0 spent so far")
+    expect(r.stderr.match(/step a: \d+\/20 \(\d+%\)/g)).toHaveLength(9)
+  })
+
   it("diagnostics on a terminal carry a caret under the column", async () => {
     const dir = write({
       "p.yaml":

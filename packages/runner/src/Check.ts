@@ -205,6 +205,23 @@ export const checkSemantics = (
         "max-tokens",
         "key"
       )
+    // max_tokens the model cannot produce: the provider would refuse the request
+    const maxTokens = s.max_tokens ?? defaults.max_tokens
+    const modelIds = s.model ?? defaults.model
+    if (maxTokens !== undefined && modelIds !== undefined) {
+      for (const id of typeof modelIds === "string" ? [modelIds] : modelIds) {
+        const cap = catalog.resolve(id)?.model.maxCompletionTokens
+        if (cap !== undefined && maxTokens > cap) {
+          push(
+            ctx,
+            s.max_tokens !== undefined ? [...base, "max_tokens"] : ["defaults", "max_tokens"],
+            `${where}: max_tokens ${maxTokens} exceeds what "${id}" can produce (${cap} completion tokens)`,
+            "max-tokens"
+          )
+          break
+        }
+      }
+    }
     // prompt xor messages
     if (s.prompt !== undefined && s.messages !== undefined)
       push(

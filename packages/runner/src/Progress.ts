@@ -69,16 +69,12 @@ export class Progress {
       case "response": {
         this.inFlight = Math.max(0, this.inFlight - 1)
         if (typeof e.cost === "string") this.spent += Number(e.cost)
-        const step = String(e.label).replace(/\[\d+\]$/, "")
-        const t = this.totals.get(step)
-        if (t && typeof e.status === "number" && e.status < 300) t.done++
+        if (typeof e.status === "number" && e.status < 300) this.advance(String(e.label))
         break
       }
-      case "cache-hit": {
-        const t = this.totals.get(String(e.label).replace(/\[\d+\]$/, ""))
-        if (t) t.done++
+      case "cache-hit":
+        this.advance(String(e.label))
         break
-      }
       case "waiting":
         if (Number(e.delayMs) >= 1000) {
           const eta = new Date(Number(e.at) + Number(e.delayMs)).toISOString().slice(11, 19)
@@ -97,6 +93,17 @@ export class Progress {
         break
     }
     this.draw()
+  }
+
+  /** One more request of a step finished; in CI, a line at every tenth of a large step. */
+  private advance(label: string) {
+    const step = label.replace(/\[\d+\]$/, "")
+    const t = this.totals.get(step)
+    if (t === undefined) return
+    t.done++
+    const tenth = Math.floor((t.done * 10) / t.total)
+    if (!this.live && t.total >= 20 && tenth > Math.floor(((t.done - 1) * 10) / t.total) && t.done < t.total)
+      this.log(`step ${step}: ${t.done}/${t.total} (${tenth * 10}%), ${money(this.spent)} spent so far`)
   }
 
   done(): void {
