@@ -290,6 +290,28 @@ describe("runner plan: inputs and limits", () => {
     expect(bad.code).toBe(2)
   })
 
+  it("data files with a byte-order mark and CRLF line ends read like any other", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-bom-"))
+    writeFileSync(join(dir, "rows.jsonl"), '\uFEFF{"t": "a"}\r\n{"t": "b"}\r\n')
+    writeFileSync(join(dir, "rows.csv"), "\uFEFFt\r\na\r\nb\r\nc\r\n")
+    const yaml = (from: string) =>
+      `version: 1\nname: b\ninputs:\n  rows: { type: array, from: ${from} }\nsteps:\n  - { id: a, for_each: inputs.rows, model: openai/gpt-4o-mini, prompt: "{{ item.t }}", max_tokens: 5 }\n`
+    const jsonl = JSON.parse(
+      (
+        await runCli(["plan", pipelineIn(dir, "j.yaml", yaml("rows.jsonl")), "--format", "json"], {
+          cwd: dir
+        })
+      ).stdout
+    )
+    expect(jsonl.steps[0].requests).toBe(2)
+    const csv = JSON.parse(
+      (await runCli(["plan", pipelineIn(dir, "c.yaml", yaml("rows.csv")), "--format", "json"], { cwd: dir }))
+        .stdout
+    )
+    expect(csv.steps[0].requests).toBe(3)
+    expect(csv.steps[0].tokens.prompt.max).toBe(3 * (1 + 16))
+  })
+
   it("a when that reads only inputs is decided at plan time", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tg-when-"))
     const file = pipelineIn(

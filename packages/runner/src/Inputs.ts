@@ -116,7 +116,9 @@ export const parseCsv = (text: string): Array<Record<string, string>> => {
 
 /** Reads a data file by its extension. Throws `DataError` with the file's own line and column. */
 export const readDataFile = (path: string): { value: unknown; sha256: string } => {
-  const text = readFileSync(path, "utf8")
+  const raw = readFileSync(path, "utf8")
+  // editors on some systems start UTF-8 files with a byte-order mark
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
   const sha256 = createHash("sha256").update(text).digest("hex")
   if (path.endsWith(".jsonl")) return { value: parseJsonl(text), sha256 }
   if (path.endsWith(".json")) return { value: parseJson(text), sha256 }
