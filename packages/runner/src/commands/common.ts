@@ -1,8 +1,33 @@
 /** Pieces the plan and run commands share. */
+
+import type { Catalog } from "@tollgate/pricing"
 import { Effect, References } from "effect"
+import type { InputOverride } from "../Inputs.ts"
+import type { Io } from "../Io.ts"
 import { ExitError } from "../Io.ts"
 import { type PlanOptions, type PlanResult, planFile } from "../Plan.ts"
 import type { StoreUnavailable } from "../Stores.ts"
+
+/** The flags plan and run share. */
+export interface PlanFlags {
+  readonly inputs: ReadonlyArray<InputOverride>
+  readonly baseUrl: string | undefined
+  readonly maxCostUsd: number | undefined
+  readonly noCache: boolean
+  readonly store: string | undefined
+}
+
+/** Plan options from the process and the shared flags. */
+export const planOptionsOf = (io: Io, catalog: Catalog.Catalog, flags: PlanFlags): PlanOptions => ({
+  cwd: io.cwd,
+  env: io.env,
+  catalog,
+  inputs: flags.inputs,
+  baseUrl: flags.baseUrl,
+  maxCostUsd: flags.maxCostUsd,
+  noCache: flags.noCache,
+  store: flags.store
+})
 
 /** Plans a file; an unreachable store is a runtime failure (exit 1) with its message. */
 export const planOrExit = (file: string, opts: PlanOptions): Promise<PlanResult> =>

@@ -6,7 +6,7 @@ import type { InputOverride } from "../Inputs.ts"
 import type { Io } from "../Io.ts"
 import { planJson } from "../Plan.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../Report.ts"
-import { planOrExit } from "./common.ts"
+import { planOptionsOf, planOrExit } from "./common.ts"
 import { reportInvalid } from "./validate.ts"
 
 export interface PlanCommandOptions {
@@ -22,16 +22,7 @@ export interface PlanCommandOptions {
 
 export const plan = async (io: Io, opts: PlanCommandOptions): Promise<number> => {
   const catalog = await loadCatalog(io)
-  const result = await planOrExit(opts.file, {
-    cwd: io.cwd,
-    env: io.env,
-    catalog,
-    inputs: opts.inputs,
-    baseUrl: opts.baseUrl,
-    maxCostUsd: opts.maxCostUsd,
-    noCache: opts.noCache,
-    store: opts.store
-  })
+  const result = await planOrExit(opts.file, planOptionsOf(io, catalog, opts))
   if (!result.ok) return reportInvalid(io, result.invalid)
   const json = planJson(result.planned)
   if (opts.out !== undefined)

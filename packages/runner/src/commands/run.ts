@@ -7,7 +7,7 @@ import { Progress } from "../Progress.ts"
 import { duration, money, renderPlanMarkdown, renderPlanTable } from "../Report.ts"
 import { type RunSummary, runFile } from "../Run.ts"
 import { type Column, renderMarkdownTable, renderTable } from "../Table.ts"
-import { quiet } from "./common.ts"
+import { planOptionsOf, quiet } from "./common.ts"
 import { reportInvalid } from "./validate.ts"
 
 export interface RunCommandOptions {
@@ -71,17 +71,10 @@ export const run = async (io: Io, opts: RunCommandOptions): Promise<number> => {
   let unsubscribe: (() => void) | undefined
   const result = await Effect.runPromise(
     runFile(opts.file, {
-      cwd: io.cwd,
-      env: io.env,
-      catalog,
-      inputs: opts.inputs,
-      baseUrl: opts.baseUrl,
-      maxCostUsd: opts.maxCostUsd,
-      noCache: opts.noCache,
+      ...planOptionsOf(io, catalog, opts),
       offline: opts.offline,
       concurrency: opts.concurrency,
       outDir: opts.outDir,
-      store: opts.store,
       onEvent: (e) => progress.event(e),
       onStopHandle: (stop) => {
         unsubscribe = io.onInterrupt?.(() => {
