@@ -2,10 +2,11 @@
  * Runs a DAG of steps. A step starts when every step it needs has finished; independent steps
  * run at once. Within a step, items (a fan-out) stream through `forEachOrdered`: bounded
  * concurrency, results delivered in item order, and only a window of items in memory, so a
- * 100,000-item step does not hold 100,000 fibers or results. One `Semaphore` shared by all
- * steps bounds requests in flight for the whole run; waiting steps take turns (FIFO permits).
+ * 100,000-item step does not hold 100,000 fibers or results. The run-wide bound on requests in
+ * flight is a `Semaphore` the engine holds around each send (`Engine.Job.inflight`), so waiting
+ * steps take turns (FIFO permits) and a step sleeping for its rate limit holds none.
  */
-import { Deferred, Effect, Semaphore, Stream } from "effect"
+import { Deferred, Effect, Stream } from "effect"
 
 export interface Node<A, E, R> {
   readonly id: string
@@ -87,6 +88,3 @@ export const forEachOrdered = <T, A, E, R, E2, R2>(
     Stream.runForEach(([a, index]) => sink(a, index))
   )
 }
-
-/** The run-wide bound on requests in flight. */
-export const makeGate = (concurrency: number) => Semaphore.make(Math.max(1, concurrency))

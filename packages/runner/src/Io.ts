@@ -45,5 +45,3 @@ export class ExitError extends Error {
 
 /** Exit 2: bad command line, pipeline or input; nothing was sent. */
 export const usage = (message: string): ExitError => new ExitError(2, message)
-
-export const ExitCode = { ok: 0, failure: 1, invalid: 2, gate: 3, interrupted: 130 } as const
