@@ -217,6 +217,9 @@ export const decode = (json: unknown, source: Source): Catalog => {
   return new Catalog(models, issues, source)
 }
 
+/** OpenRouter's web plugin: 5 results at $4 per 1,000, when the model has no search price of its own. */
+export const ONLINE_SEARCH_USD: Money.Usd = Money.usd("0.02")
+
 /** Variant suffixes that apply to any model at the base model's price (an estimate: providers differ). */
 export const ROUTING_VARIANTS: ReadonlyArray<string> = ["nitro", "floor", "exacto", "online"]
 
@@ -283,10 +286,22 @@ export class Catalog {
     const base = this.byId.get(requested.slice(0, colon))
     if (base === undefined) return undefined
     if (!ROUTING_VARIANTS.includes(variant)) return undefined
-    const note =
-      variant === "online"
-        ? ":online is deprecated and adds web search cost per request on top of the base model's price"
-        : `:${variant} is priced at ${base.id}'s list price (an estimate: the provider chosen may differ)`
+    if (variant === "online") {
+      // one web search per request, folded into the per-request fee so every cost path counts it
+      const search =
+        base.rates.web_search !== null && !Money.isZero(base.rates.web_search)
+          ? base.rates.web_search
+          : ONLINE_SEARCH_USD
+      const request = base.rates.request === null ? null : Money.add(base.rates.request, search)
+      return {
+        requested,
+        model: { ...base, rates: { ...base.rates, request } },
+        variant,
+        estimate: true,
+        note: `:online is deprecated; priced as ${base.id} plus one web search per request (${Money.format(search)}, in the request fee)`
+      }
+    }
+    const note = `:${variant} is priced at ${base.id}'s list price (an estimate: the provider chosen may differ)`
     return { requested, model: base, variant, estimate: true, note }
   }
 

@@ -120,6 +120,15 @@ describe("Cost.cost against hand-computed values from the bundled catalog", () =
     )
   })
 
+  it(":online adds one web search per request: the model's own search price, else $0.02", () => {
+    // claude-sonnet-4.6 lists web_search at $0.01; gpt-4o-mini lists none
+    expect(total("anthropic/claude-sonnet-4.6:online", { promptTokens: 1000, completionTokens: 500 })).toBe(
+      "0.0205"
+    )
+    expect(total("openai/gpt-4o-mini:online", { promptTokens: 0, completionTokens: 0 })).toBe("0.02")
+    expect(catalog.resolveOrThrow("openai/gpt-4o-mini:online").note).toMatch(/one web search per request/)
+  })
+
   it('a router priced "-1" is an unknown cost, never $0', () => {
     expect(() => Cost.cost(model("openrouter/auto"), { promptTokens: 10, completionTokens: 10 })).toThrow(
       Cost.UnknownPriceError
