@@ -87,6 +87,24 @@ describe("catalog refresh", () => {
     expect(current.size).toBe(344)
   })
 
+  it("runner models refresh: exit 0, names the new catalog; later commands use it", async () => {
+    const home = tempHome()
+    const r = await runCli(["models", "refresh", "--base-url", `${base}/good`], {
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(
+      /catalog refreshed: refreshed from http:\/\/127\.0\.0\.1:\d+\/good \d{4}-\d\d-\d\dT.* \(344 models\)/
+    )
+    const cost = await runCli(
+      ["cost", "openai/gpt-4o-mini", "--prompt-tokens", "1", "--completion-tokens", "1", "--format", "json"],
+      {
+        env: { TOLLGATE_HOME: home }
+      }
+    )
+    expect(JSON.parse(cost.stdout).catalog).toMatchObject({ source: "refreshed", models: 344 })
+  })
+
   it("with nothing refreshed, a failed refresh leaves the bundled snapshot in use; exit 1 names it", async () => {
     const home = tempHome()
     const r = await runCli(["models", "refresh", "--base-url", `${base}/malformed`], {
