@@ -3,8 +3,9 @@
  * (OpenRouter counts them). Default store: a JSON file per key in the state dir, updated under a
  * cross-process lock and written atomically, so parallel runs on one machine lose no count.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
+import { StateDir } from "@tollgate/pricing"
 import { Context, Effect, Layer, Schema } from "effect"
 import { withFileLock } from "./FileLock.ts"
 
@@ -72,9 +73,7 @@ const read = (path: string): LedgerFile => {
 const write = (path: string, file: LedgerFile) => {
   const days = Object.keys(file.days).sort().slice(-KEEP_DAYS)
   const trimmed: LedgerFile = { version: 1, days: Object.fromEntries(days.map((d) => [d, file.days[d]!])) }
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(trimmed))
-  renameSync(tmp, path)
+  StateDir.writeAtomicSync(path, JSON.stringify(trimmed))
 }
 
 export const ledgerPath = (stateDir: string, fingerprint: string): string =>

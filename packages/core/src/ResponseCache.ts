@@ -5,17 +5,9 @@
  * is ignored, reported and removed. Size is capped (bytes and entries) with least-recently-used
  * eviction: a read touches the entry's mtime.
  */
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync
-} from "node:fs"
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { basename, join } from "node:path"
+import { StateDir } from "@tollgate/pricing"
 import { Clock, Context, Effect, Layer } from "effect"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
 
@@ -228,12 +220,8 @@ export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheSha
     set: (key, body) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          const path = entryPath(dir, key)
-          mkdirSync(join(dir, key.slice(0, 2)), { recursive: true })
           const text = JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies FileEntry)
-          const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-          writeFileSync(tmp, text)
-          renameSync(tmp, path)
+          StateDir.writeAtomicSync(entryPath(dir, key), text)
           stats.writes++
           if (usage !== undefined) {
             usage.bytes += text.length

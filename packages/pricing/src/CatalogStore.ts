@@ -5,13 +5,13 @@
  */
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises"
-import { dirname, join } from "node:path"
+import { readFile } from "node:fs/promises"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Context, Effect, Layer, Schema } from "effect"
 import { type Catalog, CatalogDecodeError, decode, type Source } from "./Catalog.ts"
 import { FetchError, type FetchLimits, getJson } from "./Http.ts"
-import { stateDir } from "./StateDir.ts"
+import { stateDir, writeAtomicSync } from "./StateDir.ts"
 
 /** The bundled snapshot: OpenRouter `/models`, captured 2026-08-19 (see data/PROVENANCE.md). */
 export const BUNDLED_PATH = fileURLToPath(new URL("../data/openrouter-models.json", import.meta.url))
@@ -54,14 +54,6 @@ interface StoredCatalog {
 }
 
 export const storedPath = (dir: string): string => join(dir, "catalog", "models.json")
-
-/** Writes `text` to `path` atomically: a temp file in the same dir, then rename. */
-export const writeAtomic = async (path: string, text: string): Promise<void> => {
-  await mkdir(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`
-  await writeFile(tmp, text)
-  await rename(tmp, path)
-}
 
 const loadStored = async (dir: string): Promise<Catalog | undefined> => {
   const path = storedPath(dir)
@@ -132,8 +124,8 @@ export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShap
         sha256: createHash("sha256").update(text).digest("hex"),
         body
       }
-      yield* Effect.tryPromise({
-        try: () => writeAtomic(storedPath(dir), JSON.stringify(stored)),
+      yield* Effect.try({
+        try: () => writeAtomicSync(storedPath(dir), JSON.stringify(stored)),
         catch: (e) =>
           new CatalogRefreshError({ reason: "store", message: `could not store the catalog: ${String(e)}` })
       })

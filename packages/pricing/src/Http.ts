@@ -22,6 +22,24 @@ export class FetchError extends Error {
   }
 }
 
+/** A response body as text, or undefined once it passes `maxBytes` (the transfer stops there). */
+export const readCapped = async (
+  body: AsyncIterable<unknown> & { destroy: () => void },
+  maxBytes: number
+): Promise<string | undefined> => {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length
+    if (size > maxBytes) {
+      body.destroy()
+      return undefined
+    }
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString("utf8")
+}
+
 /**
  * GETs `url` and parses its body as JSON, failing with a `FetchError` on a timeout (headers and
  * body together), a body over `maxBytes` (the transfer stops there), a non-2xx status or bad JSON.
@@ -56,21 +74,14 @@ export const getJson = async (
         message: `GET ${url}: body of ${declared} bytes exceeds the ${limits.maxBytes}-byte cap`
       })
     }
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length
-      if (size > limits.maxBytes) {
-        res.body.destroy()
-        throw new FetchError({
-          reason: "too-large",
-          message: `GET ${url}: body exceeds the ${limits.maxBytes}-byte cap`
-        })
-      }
-      chunks.push(chunk as Buffer)
-    }
+    const text = await readCapped(res.body, limits.maxBytes)
+    if (text === undefined)
+      throw new FetchError({
+        reason: "too-large",
+        message: `GET ${url}: body exceeds the ${limits.maxBytes}-byte cap`
+      })
     try {
-      return JSON.parse(Buffer.concat(chunks).toString("utf8"))
+      return JSON.parse(text)
     } catch (e) {
       throw new FetchError({
         reason: "malformed",

@@ -4,6 +4,7 @@
  * returned, or put in an error message.
  */
 import { Provider, type Retry } from "@tollgate/core"
+import { Http } from "@tollgate/pricing"
 import { Effect, Layer } from "effect"
 import { Agent, request } from "undici"
 
@@ -55,17 +56,9 @@ export const make = (
           },
           body: JSON.stringify(req.body)
         })
-        const chunks: Buffer[] = []
-        let size = 0
-        for await (const chunk of res.body) {
-          size += (chunk as Buffer).length
-          if (size > MAX_BODY) {
-            res.body.destroy()
-            return { _tag: "Transport", reason: "other", message: `response larger than ${MAX_BODY} bytes` }
-          }
-          chunks.push(chunk as Buffer)
-        }
-        const text = Buffer.concat(chunks).toString("utf8")
+        const text = await Http.readCapped(res.body, MAX_BODY)
+        if (text === undefined)
+          return { _tag: "Transport", reason: "other", message: `response larger than ${MAX_BODY} bytes` }
         let body: unknown
         try {
           body = JSON.parse(text)

@@ -3,7 +3,6 @@
  * earlier runs. Sends nothing. The result is a value `run` consumes, and JSON as the spec says.
  */
 import { createHash } from "node:crypto"
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Fingerprint, ResponseCache } from "@tollgate/core"
 import { type Catalog, Money, Policy, StateDir } from "@tollgate/pricing"
@@ -87,7 +86,7 @@ export const hashesOf = (v: Validated, catalog: Catalog.Catalog): PlanHashes => 
     ]
   })
   return {
-    pipeline: sha(readFileSync(v.path, "utf8")),
+    pipeline: sha(v.loaded.source),
     inputs: sha(Fingerprint.canonicalJson(v.inputs.values)),
     data: v.inputs.files,
     prices: sha(Fingerprint.canonicalJson(prices))

@@ -4,16 +4,9 @@
  * request), `outputs.json`, `summary.json`. A run of the same pipeline, inputs and data that did
  * not complete is resumed in place: its finished requests are reused, never sent again.
  */
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync
-} from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { StateDir } from "@tollgate/pricing"
 
 export interface RequestRecord {
   readonly index: number
@@ -38,11 +31,8 @@ interface RunMeta {
   readonly started_at: string
 }
 
-const writeJsonAtomic = (path: string, value: unknown) => {
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`)
-  renameSync(tmp, path)
-}
+const writeJsonAtomic = (path: string, value: unknown) =>
+  StateDir.writeAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`)
 
 const runIdFor = (now: Date, identity: string) =>
   `${now
