@@ -4,7 +4,10 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { main } from "@tollgate/runner"
+import { runCli as cli } from "@tollgate/runner/cli/Cli"
+import { Io } from "@tollgate/runner/cli/Io"
+import { Effect, FileSystem, Layer, Path, Stdio, Terminal } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 export const BIN = join(ROOT, "packages/runner/bin/runner.js")
@@ -18,14 +21,36 @@ export interface CliResult {
 /** A fresh, empty state dir for one test. */
 export const tempHome = (): string => mkdtempSync(join(tmpdir(), "tollgate-test-"))
 
+/** The platform services effect/cli asks for, as stubs: the CLI reads and writes through `Io`. */
+const platform = Layer.mergeAll(
+  FileSystem.layerNoop({}),
+  Path.layer,
+  Stdio.layerTest({}),
+  Layer.succeed(
+    Terminal.Terminal,
+    Terminal.make({
+      columns: Effect.succeed(100),
+      rows: Effect.succeed(40),
+      size: Effect.die("unused"),
+      readInput: Effect.die("unused"),
+      readLine: Effect.die("unused"),
+      display: () => Effect.void
+    })
+  ),
+  Layer.succeed(
+    ChildProcessSpawner.ChildProcessSpawner,
+    ChildProcessSpawner.make(() => Effect.die("unused"))
+  )
+)
+
 /** Runs `runner argv…` in this process with its own state dir and environment. */
 export const runCli = async (
   argv: ReadonlyArray<string>,
-  opts: { env?: Record<string, string>; cwd?: string; isTTY?: boolean } = {}
+  opts: { env?: Record<string, string>; cwd?: string; isTTY?: boolean; columns?: number } = {}
 ): Promise<CliResult> => {
   let stdout = ""
   let stderr = ""
-  const code = await main(argv, {
+  const io = Layer.succeed(Io, {
     out: (t) => {
       stdout += t
     },
@@ -34,8 +59,12 @@ export const runCli = async (
     },
     env: { TOLLGATE_HOME: tempHome(), ...opts.env },
     cwd: opts.cwd ?? ROOT,
-    isTTY: opts.isTTY ?? false
+    stdoutIsTTY: opts.isTTY ?? false,
+    stderrIsTTY: opts.isTTY ?? false,
+    columns: opts.columns,
+    interrupted: Effect.never
   })
+  const code = await Effect.runPromise(cli(argv).pipe(Effect.provide(Layer.mergeAll(platform, io))))
   return { code, stdout, stderr }
 }
 

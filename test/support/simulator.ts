@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type Catalog, CatalogStore, Cost, Money } from "@tollgate/pricing"
-import { replyContent } from "@tollgate/runner/EchoProvider"
+import { replyContent } from "@tollgate/runner/providers/EchoProvider"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 
 export type Fault = "5xx" | "reset" | "400" | undefined

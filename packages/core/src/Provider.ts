@@ -1,6 +1,19 @@
 /** The one seam to the network: send one chat request, get back what the provider said. */
 import { Context, type Effect } from "effect"
-import type { Outcome } from "./Retry.ts"
+
+/** A response as the provider returned it, or a transport failure. */
+export type Outcome =
+  | {
+      readonly _tag: "Response"
+      readonly status: number
+      readonly headers: Readonly<Record<string, string | undefined>>
+      readonly body: unknown
+    }
+  | {
+      readonly _tag: "Transport"
+      readonly reason: "timeout" | "reset" | "connect" | "other"
+      readonly message: string
+    }
 
 export interface ChatRequest {
   /** `https://openrouter.ai/api/v1`, or any OpenAI-compatible base URL. */

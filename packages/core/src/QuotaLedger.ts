@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { StateDir } from "@tollgate/pricing"
-import { Context, Effect, Layer, Schema } from "effect"
+import * as StateDir from "@tollgate/pricing/StateDir"
+import { Context, Effect, Exit, Layer, Schema } from "effect"
 import { withFileLock } from "./FileLock.ts"
 
 export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError", {
@@ -53,21 +53,30 @@ export const makeMemory = (): QuotaLedgerShape => {
   }
 }
 
-interface LedgerFile {
-  readonly version: 1
-  readonly days: Record<string, number>
-}
+/** The ledger file: free-model requests per UTC day (`YYYY-MM-DD`). */
+const LedgerFile = Schema.Struct({
+  version: Schema.Literal(1),
+  days: Schema.Record(Schema.String, Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0))))
+})
+type LedgerFile = typeof LedgerFile.Type
+const decodeLedger = Schema.decodeUnknownExit(Schema.fromJsonString(LedgerFile))
 
 const KEEP_DAYS = 7
 
+/** The ledger's counts; a missing file is an empty ledger, a damaged one an error (never a silent zero). */
 const read = (path: string): LedgerFile => {
+  let text: string
   try {
-    const parsed = JSON.parse(readFileSync(path, "utf8")) as LedgerFile
-    if (parsed && typeof parsed.days === "object") return parsed
-  } catch {
-    // missing or damaged: start from zero for the days it held
+    text = readFileSync(path, "utf8")
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, days: {} }
+    throw new LedgerError({ message: `cannot read the quota ledger ${path}: ${(e as Error).message}` })
   }
-  return { version: 1, days: {} }
+  const decoded = decodeLedger(text)
+  if (Exit.isSuccess(decoded)) return decoded.value
+  throw new LedgerError({
+    message: `the quota ledger ${path} is damaged (not a ledger of daily counts); move it aside to start counting from zero (the provider still enforces its own daily cap)`
+  })
 }
 
 const write = (path: string, file: LedgerFile) => {
@@ -79,18 +88,17 @@ const write = (path: string, file: LedgerFile) => {
 export const ledgerPath = (stateDir: string, fingerprint: string): string =>
   join(stateDir, "ledger", `${fingerprint}.json`)
 
+const asLedgerError = (e: unknown): LedgerError =>
+  e instanceof LedgerError
+    ? e
+    : new LedgerError({ message: `quota ledger: ${String((e as Error).message ?? e)}` })
+
 export const makeFile = (stateDir: string): QuotaLedgerShape => {
   const guard = <A>(f: () => A | Promise<A>): Effect.Effect<A, LedgerError> =>
-    Effect.tryPromise({
-      try: async () => f(),
-      catch: (e) => new LedgerError({ message: `quota ledger: ${String(e)}` })
-    })
+    Effect.tryPromise({ try: async () => f(), catch: asLedgerError })
   return {
     used: (fp, day) =>
-      Effect.try({
-        try: () => read(ledgerPath(stateDir, fp)).days[day] ?? 0,
-        catch: (e) => new LedgerError({ message: `quota ledger: ${String(e)}` })
-      }),
+      Effect.try({ try: () => read(ledgerPath(stateDir, fp)).days[day] ?? 0, catch: asLedgerError }),
     consume: (fp, day, n, limit) =>
       guard(() => {
         const path = ledgerPath(stateDir, fp)

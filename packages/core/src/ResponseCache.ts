@@ -7,8 +7,8 @@
  */
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { basename, join } from "node:path"
-import { StateDir } from "@tollgate/pricing"
-import { Clock, Context, Effect, Layer } from "effect"
+import * as StateDir from "@tollgate/pricing/StateDir"
+import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
 
 /** Body fields that do not change the reply. */
@@ -103,131 +103,143 @@ export const makeMemory = (opts: CacheOptions = {}): ResponseCacheShape => {
   }
 }
 
-interface FileEntry {
-  readonly v: 1
-  readonly key: string
-  readonly created_at_ms: number
-  readonly body: unknown
-}
+/** One entry file, decoded before use: anything else is a damaged entry. */
+const FileEntry = Schema.Struct({
+  v: Schema.Literal(1),
+  key: Schema.String,
+  created_at_ms: Schema.Number,
+  body: Schema.Unknown
+})
+type FileEntry = typeof FileEntry.Type
+const decodeEntry = Schema.decodeUnknownOption(Schema.fromJsonString(FileEntry))
 
 export const entryPath = (dir: string, key: string): string => join(dir, key.slice(0, 2), `${key}.json`)
 
 /** Paths of every entry file under a cache dir (`<dir>/<shard>/<key>.json`). */
 const entryPaths = (dir: string): string[] => {
   const out: string[] = []
-  let shards: string[] = []
-  try {
-    shards = readdirSync(dir)
-  } catch {
-    return out
-  }
-  for (const shard of shards) {
-    let names: string[] = []
-    try {
-      names = readdirSync(join(dir, shard))
-    } catch {
-      continue
-    }
-    for (const name of names) if (name.endsWith(".json")) out.push(join(dir, shard, name))
-  }
+  for (const shard of listDir(dir))
+    for (const name of listDir(join(dir, shard))) if (name.endsWith(".json")) out.push(join(dir, shard, name))
   return out
+}
+
+const listDir = (dir: string): string[] => {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+interface EntryFile {
+  readonly path: string
+  readonly size: number
+  readonly mtimeMs: number
+}
+
+const statEntries = (dir: string): EntryFile[] =>
+  entryPaths(dir).flatMap((path) => {
+    try {
+      const st = statSync(path)
+      return [{ path, size: st.size, mtimeMs: st.mtimeMs }]
+    } catch {
+      return [] // removed meanwhile
+    }
+  })
+
+/** Recency is the entry file's mtime, set from `Clock` on write and on every hit. */
+const touch = (path: string, nowMs: number) => {
+  try {
+    utimesSync(path, nowMs / 1000, nowMs / 1000)
+  } catch {
+    // evicted meanwhile: still a hit for this read
+  }
+}
+
+/** Keeps a file cache within its caps: over one, drops least recently used down to 90% of both. */
+const makeEvictor = (dir: string, maxBytes: number, maxEntries: number, stats: { evicted: number }) => {
+  let usage: { bytes: number; entries: number } | undefined
+  const evict = () => {
+    const files = statEntries(dir).sort((a, b) => a.mtimeMs - b.mtimeMs)
+    let bytes = files.reduce((a, f) => a + f.size, 0)
+    let entries = files.length
+    for (const f of files) {
+      if (bytes <= maxBytes * 0.9 && entries <= maxEntries * 0.9) break
+      rmSync(f.path, { force: true })
+      bytes -= f.size
+      entries -= 1
+      stats.evicted++
+    }
+    usage = { bytes, entries }
+  }
+  return (addedBytes: number) => {
+    if (usage === undefined) {
+      const files = statEntries(dir)
+      usage = { bytes: files.reduce((a, f) => a + f.size, 0), entries: files.length }
+    } else usage = { bytes: usage.bytes + addedBytes, entries: usage.entries + 1 }
+    if (usage.bytes > maxBytes || usage.entries > maxEntries) evict()
+  }
+}
+
+/** An entry's body when present, intact and fresh; a damaged one is reported and removed on `get`. */
+const readEntry = (
+  dir: string,
+  key: string,
+  opts: CacheOptions,
+  now: number,
+  onDamaged: (() => void) | undefined
+): unknown | undefined => {
+  const path = entryPath(dir, key)
+  let text: string
+  try {
+    text = readFileSync(path, "utf8")
+  } catch {
+    return undefined
+  }
+  const entry = Option.getOrUndefined(decodeEntry(text))
+  if (entry === undefined || entry.key !== key) {
+    if (onDamaged === undefined) return undefined
+    onDamaged()
+    rmSync(path, { force: true })
+    return undefined
+  }
+  if (opts.ttlMs !== undefined && now - entry.created_at_ms > opts.ttlMs) return undefined
+  if (onDamaged !== undefined) touch(path, now)
+  return entry.body
 }
 
 /** A file-system cache under `dir` (e.g. `<state>/cache`). Safe to share between processes. */
 export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheShape => {
   const stats = mutableStats()
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
-  const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES
-  let usage: { bytes: number; entries: number } | undefined
-
-  const scan = () => {
-    const files: Array<{ path: string; size: number; mtimeMs: number }> = []
-    for (const path of entryPaths(dir)) {
-      try {
-        const st = statSync(path)
-        files.push({ path, size: st.size, mtimeMs: st.mtimeMs })
-      } catch {
-        // removed meanwhile
-      }
-    }
-    return files
+  const admit = makeEvictor(
+    dir,
+    opts.maxBytes ?? DEFAULT_MAX_BYTES,
+    opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
+    stats
+  )
+  const damaged = () => {
+    stats.corrupt++
   }
-
-  const evictIfNeeded = () => {
-    if (usage === undefined) {
-      const files = scan()
-      usage = { bytes: files.reduce((a, f) => a + f.size, 0), entries: files.length }
-    }
-    if (usage.bytes <= maxBytes && usage.entries <= maxEntries) return
-    // over a cap: drop least recently used down to 90% of both caps
-    const files = scan().sort((a, b) => a.mtimeMs - b.mtimeMs)
-    let bytes = files.reduce((a, f) => a + f.size, 0)
-    let count = files.length
-    for (const f of files) {
-      if (bytes <= maxBytes * 0.9 && count <= maxEntries * 0.9) break
-      try {
-        rmSync(f.path, { force: true })
-        bytes -= f.size
-        count -= 1
-        stats.evicted++
-      } catch {
-        // another process removed it
-      }
-    }
-    usage = { bytes, entries: count }
-  }
-
-  const read = (key: string, now: number, touch: boolean): unknown | undefined => {
-    const path = entryPath(dir, key)
-    let text: string
-    try {
-      text = readFileSync(path, "utf8")
-    } catch {
-      return undefined
-    }
-    let entry: FileEntry
-    try {
-      entry = JSON.parse(text) as FileEntry
-      if (entry?.v !== 1 || entry.key !== key || !("body" in entry)) throw new Error("bad entry")
-    } catch {
-      // a lookup (`has`) only reads; the next `get` reports and removes the damaged entry
-      if (!touch) return undefined
-      stats.corrupt++
-      rmSync(path, { force: true })
-      return undefined
-    }
-    if (opts.ttlMs !== undefined && now - entry.created_at_ms > opts.ttlMs) return undefined
-    if (touch) {
-      try {
-        const t = new Date()
-        utimesSync(path, t, t)
-      } catch {
-        // evicted meanwhile: still a hit for this read
-      }
-    }
-    return entry.body
-  }
-
   return {
     get: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        const body = read(key, now, true)
+        const body = readEntry(dir, key, opts, now, damaged)
         if (body === undefined) stats.misses++
         else stats.hits++
         return body
       }),
-    has: (key) => Effect.map(Clock.currentTimeMillis, (now) => read(key, now, false) !== undefined),
+    // a lookup only reads; the next `get` reports and removes a damaged entry
+    has: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => readEntry(dir, key, opts, now, undefined) !== undefined),
     set: (key, body) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
           const text = JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies FileEntry)
-          StateDir.writeAtomicSync(entryPath(dir, key), text)
+          const path = entryPath(dir, key)
+          StateDir.writeAtomicSync(path, text)
+          touch(path, now)
           stats.writes++
-          if (usage !== undefined) {
-            usage.bytes += text.length
-            usage.entries += 1
-          }
-          evictIfNeeded()
+          admit(text.length)
         }).pipe(Effect.catchCause(() => Effect.void))
       ),
     stats: Effect.sync(() => ({ ...stats })),

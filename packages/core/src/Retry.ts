@@ -2,6 +2,10 @@
  * What to do with a provider outcome: retry after a delay, fail this request, or stop the run.
  * Pure: the caller supplies the clock reading and a random number for jitter.
  */
+import * as Policy from "@tollgate/pricing/Policy"
+import type { Outcome } from "./Provider.ts"
+
+export type { Outcome }
 
 export interface RetryConfig {
   /** First backoff delay. */
@@ -12,20 +16,6 @@ export interface RetryConfig {
   readonly maxWaitMs: number
 }
 export const defaultRetryConfig: RetryConfig = { baseMs: 1_000, capMs: 60_000, maxWaitMs: 15 * 60_000 }
-
-/** A response as the provider returned it, or a transport failure. */
-export type Outcome =
-  | {
-      readonly _tag: "Response"
-      readonly status: number
-      readonly headers: Readonly<Record<string, string | undefined>>
-      readonly body: unknown
-    }
-  | {
-      readonly _tag: "Transport"
-      readonly reason: "timeout" | "reset" | "connect" | "other"
-      readonly message: string
-    }
 
 export type Decision =
   | { readonly _tag: "Success" }
@@ -68,12 +58,6 @@ const header = (h: Readonly<Record<string, string | undefined>>, name: string): 
   const lower = name.toLowerCase()
   for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === lower) return v
   return undefined
-}
-
-/** The next UTC midnight after `nowMs`. */
-export const nextUtcMidnightMs = (nowMs: number): number => {
-  const d = new Date(nowMs)
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
 }
 
 /**
@@ -149,7 +133,10 @@ export const classify = (
         _tag: "Stop",
         reason: "daily-free-quota",
         message,
-        resetAtMs: wait !== undefined && wait > 0 ? ctx.nowMs + wait : nextUtcMidnightMs(ctx.nowMs)
+        resetAtMs:
+          wait !== undefined && wait > 0
+            ? ctx.nowMs + wait
+            : Policy.nextUtcMidnight(new Date(ctx.nowMs)).getTime()
       }
     }
     const wait = providerWaitMs(outcome.headers, ctx.nowMs)

@@ -18,26 +18,43 @@ export class CycleError extends Error {
   override readonly name = "CycleError"
 }
 
-/** Topological order of the nodes; throws `CycleError` naming a cycle. Pure. */
-export const topoOrder = (
-  nodes: ReadonlyArray<{ readonly id: string; readonly needs: ReadonlyArray<string> }>
-): string[] => {
+type GraphNode = { readonly id: string; readonly needs: ReadonlyArray<string> }
+
+/** Depth-first over the nodes: dependencies first; stops at the first cycle. Needs on unknown ids are ignored. */
+const walk = (nodes: ReadonlyArray<GraphNode>): { order: string[]; cycle: string[] | undefined } => {
   const byId = new Map(nodes.map((n) => [n.id, n]))
   const state = new Map<string, "visiting" | "done">()
   const order: string[] = []
-  const visit = (id: string, path: string[]) => {
+  const path: string[] = []
+  const visit = (id: string): string[] | undefined => {
     const s = state.get(id)
-    if (s === "done") return
-    if (s === "visiting") {
-      const cycle = [...path.slice(path.indexOf(id)), id]
-      throw new CycleError(`cycle: ${cycle.join(" -> ")}`)
-    }
+    if (s === "done") return undefined
+    if (s === "visiting") return [...path.slice(path.indexOf(id)), id]
     state.set(id, "visiting")
-    for (const dep of byId.get(id)?.needs ?? []) if (byId.has(dep)) visit(dep, [...path, id])
+    path.push(id)
+    for (const dep of byId.get(id)?.needs ?? []) {
+      const cycle = byId.has(dep) ? visit(dep) : undefined
+      if (cycle !== undefined) return cycle
+    }
+    path.pop()
     state.set(id, "done")
     order.push(id)
+    return undefined
   }
-  for (const n of nodes) visit(n.id, [])
+  for (const n of nodes) {
+    const cycle = visit(n.id)
+    if (cycle !== undefined) return { order, cycle }
+  }
+  return { order, cycle: undefined }
+}
+
+/** A cycle among the nodes, as a path of ids with the first repeated last; undefined when there is none. Pure. */
+export const findCycle = (nodes: ReadonlyArray<GraphNode>): string[] | undefined => walk(nodes).cycle
+
+/** Topological order of the nodes; throws `CycleError` naming a cycle. Pure. */
+export const topoOrder = (nodes: ReadonlyArray<GraphNode>): string[] => {
+  const { order, cycle } = walk(nodes)
+  if (cycle !== undefined) throw new CycleError(`cycle: ${cycle.join(" -> ")}`)
   return order
 }
 

@@ -56,7 +56,7 @@ describe("ResponseCache", () => {
       const keys = Array.from({ length: 12 }, (_, i) => cacheKey("http://a", { ...body, seed: i }))
       for (const [i, k] of keys.entries()) {
         yield* cache.set(k, { i })
-        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+        yield* TestClock.adjust(1000) // recency is Clock time, to the second on any file system
         if (i === 0) continue
         yield* cache.get(keys[0]!) // keep the first one recently used
       }

@@ -1,29 +1,32 @@
 /**
  * `@tollgate/runner` as a library: load, validate, plan and run pipelines from code. Each is an
- * Effect value; `Promises` has the same functions for callers that do not use Effect.
+ * Effect that needs nothing (its services are built from the options by `mainLayer`);
+ * `Promises` has the same functions for callers that do not use Effect.
+ *
+ * One convention for both: bad input (an invalid pipeline, a bad saved plan or input file, an
+ * unreachable store, a damaged state file) is a failure, a typed `RunnerError` (a rejection in
+ * `Promises`), and nothing was sent; the outcome of a valid pipeline is a value: a plan with
+ * `ok: false` over a limit, a run that was `gated`, or one that `ran` (with its status).
  */
-import { type Catalog, CatalogStore, StateDir } from "@tollgate/pricing"
-import { Effect, Schema } from "effect"
-import { type Diagnostic, render } from "./Diagnostics.ts"
-import type { InputOverride } from "./Inputs.ts"
-import { type PlanJson, type Planned, planJson, planValidated } from "./Plan.ts"
-import { type RunResult, runFile } from "./Run.ts"
-import { StoreUnavailable } from "./Stores.ts"
-import { type Validated, validateFile } from "./Validate.ts"
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import { Effect } from "effect"
+import type { Diagnostic } from "./dsl/Diagnostics.ts"
+import type { InputOverride } from "./dsl/Inputs.ts"
+import type { Validated } from "./dsl/Validate.ts"
+import type { RunnerError } from "./Errors.ts"
+import { type MainOptions, mainLayer } from "./MainLayer.ts"
+import { planFile, validatePipeline } from "./plan/Plan.ts"
+import { type PlanJson, planJson } from "./plan/PlanJson.ts"
+import type { RunEvent } from "./run/Events.ts"
+import { type RunResult, runFile } from "./run/Run.ts"
 
-export { main } from "./Cli.ts"
-export type { Diagnostic } from "./Diagnostics.ts"
-export type { Io } from "./Io.ts"
-export type { PlanJson, Planned } from "./Plan.ts"
-export type { RunResult, RunSummary } from "./Run.ts"
-export type { Validated } from "./Validate.ts"
-export { StoreUnavailable }
-
-/** A pipeline that does not validate: every diagnostic, `file:line:col: message [rule]`. */
-export class PipelineInvalid extends Schema.TaggedError<PipelineInvalid>()("PipelineInvalid", {
-  message: Schema.String,
-  diagnostics: Schema.Array(Schema.Any)
-}) {}
+export type { Diagnostic } from "./dsl/Diagnostics.ts"
+export type { Validated } from "./dsl/Validate.ts"
+export { InputInvalid, PipelineInvalid, type RunnerError, StateDamaged, StoreUnavailable } from "./Errors.ts"
+export type { PlanJson } from "./plan/PlanJson.ts"
+export type { RunEvent } from "./run/Events.ts"
+export type { RunResult } from "./run/Run.ts"
+export type { RunSummary } from "./run/Summary.ts"
 
 export interface Options {
   /** Where relative paths resolve (default: `process.cwd()`). */
@@ -34,103 +37,76 @@ export interface Options {
   readonly catalog?: Catalog.Catalog
   /** Input values by name; `@path` reads a data file. */
   readonly inputs?: Readonly<Record<string, string>>
+  /** `redis://…`: share limits, ledger, cache and budget pools with other runs and machines. */
+  readonly store?: string
 }
 
-export interface RunOptions extends Options {
-  /** Overrides `provider.base_url` (`echo:` answers locally). */
-  readonly baseUrl?: string
+export interface PlanOptions extends Options {
+  /** Tightens `budget.max_cost_usd`. */
   readonly maxCostUsd?: number
   readonly noCache?: boolean
+}
+
+export interface RunOptions extends PlanOptions {
+  /** Overrides `provider.base_url` (`echo:` answers locally). */
+  readonly baseUrl?: string
   readonly offline?: boolean
   readonly concurrency?: number
   readonly outDir?: string
-  /** `redis://…`: share limits, ledger and cache with other runs and machines. */
-  readonly store?: string
-  readonly onEvent?: (e: Record<string, unknown>) => void
+  readonly onEvent?: (e: RunEvent) => void
+  /** Completes when the run should stop: no new requests, those in flight settle. */
+  readonly interrupted?: Effect.Effect<void>
 }
 
-const resolved = (o: Options) => {
-  const env = o.env ?? process.env
-  return {
-    cwd: o.cwd ?? process.cwd(),
-    env,
-    inputs: Object.entries(o.inputs ?? {}).map(([name, raw]): InputOverride => ({ name, raw })),
-    catalog:
-      o.catalog !== undefined
-        ? Effect.succeed(o.catalog)
-        : CatalogStore.CatalogStore.make(StateDir.stateDir(env)).current
-  }
-}
+const resolved = (o: Options) => ({
+  cwd: o.cwd ?? process.cwd(),
+  env: o.env ?? process.env,
+  inputs: Object.entries(o.inputs ?? {}).map(([name, raw]): InputOverride => ({ name, raw }))
+})
+
+const layerOf = (o: Options & { readonly offline?: boolean }) =>
+  mainLayer({
+    env: o.env ?? process.env,
+    store: o.store,
+    offline: o.offline,
+    catalog: o.catalog
+  } satisfies MainOptions)
 
 /** Loads and validates a pipeline; fails with `PipelineInvalid` listing every problem. */
-export const loadPipeline = (
-  file: string,
-  options: Options = {}
-): Effect.Effect<Validated, PipelineInvalid> =>
-  Effect.gen(function* () {
-    const o = resolved(options)
-    const catalog = yield* o.catalog
-    const result = validateFile(file, { cwd: o.cwd, catalog, inputs: o.inputs })
-    if (!result.ok)
-      return yield* new PipelineInvalid({
-        message: render(result.diagnostics).trimEnd(),
-        diagnostics: [...result.diagnostics]
-      })
-    return result.value
-  })
+export const loadPipeline = (file: string, options: Options = {}): Effect.Effect<Validated, RunnerError> =>
+  validatePipeline(file, resolved(options)).pipe(Effect.provide(layerOf(options)))
 
 /** Every diagnostic of a pipeline (empty when it is well formed). */
-export const validate = (file: string, options: Options = {}): Effect.Effect<ReadonlyArray<Diagnostic>> =>
+export const validate = (
+  file: string,
+  options: Options = {}
+): Effect.Effect<ReadonlyArray<Diagnostic>, RunnerError> =>
   loadPipeline(file, options).pipe(
     Effect.as([] as ReadonlyArray<Diagnostic>),
-    Effect.catchTag("PipelineInvalid", (e) => Effect.succeed(e.diagnostics as ReadonlyArray<Diagnostic>))
+    Effect.catchTag("PipelineInvalid", (e) => Effect.succeed(e.diagnostics))
   )
 
-/** The dry run: requests, tokens, cost, time, quota and gate violations. Sends nothing. */
-export const plan = (
-  file: string,
-  options: Options & { readonly maxCostUsd?: number; readonly store?: string } = {}
-): Effect.Effect<PlanJson, PipelineInvalid | StoreUnavailable> =>
-  Effect.gen(function* () {
-    const o = resolved(options)
-    const catalog = yield* o.catalog
-    const v = yield* loadPipeline(file, { ...options, catalog })
-    const planned: Planned = yield* planValidated(v, {
-      cwd: o.cwd,
-      env: o.env,
-      catalog,
-      maxCostUsd: options.maxCostUsd,
-      store: options.store
-    })
-    return planJson(planned)
-  })
+/** The dry run: requests, tokens, cost, time, quota and gate violations (`ok: false`). Sends nothing. */
+export const plan = (file: string, options: PlanOptions = {}): Effect.Effect<PlanJson, RunnerError> =>
+  planFile(file, { ...resolved(options), maxCostUsd: options.maxCostUsd, noCache: options.noCache }).pipe(
+    Effect.map(planJson),
+    Effect.provide(layerOf(options))
+  )
 
-/** Plans, gates and runs; the result says which (invalid, refused, gated, ran) with the summary. */
-export const run = (file: string, options: RunOptions = {}): Effect.Effect<RunResult> =>
-  Effect.gen(function* () {
-    const o = resolved(options)
-    const catalog = yield* o.catalog
-    return yield* runFile(file, {
-      cwd: o.cwd,
-      env: o.env,
-      catalog,
-      inputs: o.inputs,
-      baseUrl: options.baseUrl,
-      maxCostUsd: options.maxCostUsd,
-      noCache: options.noCache ?? false,
-      offline: options.offline ?? false,
-      concurrency: options.concurrency,
-      outDir: options.outDir,
-      store: options.store,
-      ...(options.onEvent ? { onEvent: options.onEvent } : {})
-    })
-  })
+/** Plans, gates and runs: `gated` (nothing sent) or `ran` with the summary and its exit code. */
+export const run = (file: string, options: RunOptions = {}): Effect.Effect<RunResult, RunnerError> =>
+  runFile(file, {
+    ...resolved(options),
+    ...options,
+    cwd: resolved(options).cwd,
+    env: resolved(options).env,
+    inputs: resolved(options).inputs
+  }).pipe(Effect.provide(layerOf(options)))
 
-/** The same functions as Promises, for code that does not use Effect. */
+/** The same functions as Promises, for code that does not use Effect; a `RunnerError` rejects. */
 export const Promises = {
   loadPipeline: (file: string, options?: Options) => Effect.runPromise(loadPipeline(file, options)),
   validate: (file: string, options?: Options) => Effect.runPromise(validate(file, options)),
-  plan: (file: string, options?: Options & { readonly maxCostUsd?: number }) =>
-    Effect.runPromise(plan(file, options)),
+  plan: (file: string, options?: PlanOptions) => Effect.runPromise(plan(file, options)),
   run: (file: string, options?: RunOptions) => Effect.runPromise(run(file, options))
 }

@@ -1,0 +1,267 @@
+/**
+ * One attempt at a request: wait for its pacing slot, reserve its worst case in the budget,
+ * count it in the free quota, send it, and settle what it cost. A reply the policy says to retry
+ * fails with `Retryable`; the retry schedule (`RetrySchedule.ts`) decides whether to go again.
+ */
+import * as Money from "@tollgate/pricing/Money"
+import * as Policy from "@tollgate/pricing/Policy"
+import { Clock, Effect, Random, Schema } from "effect"
+import { identity } from "effect/Function"
+import type { Reservation } from "./Budget.ts"
+import type { EngineContext } from "./EngineContext.ts"
+import { type Completion, type Job, RequestFailed, RunStopped } from "./Job.ts"
+import type { Target } from "./Limits.ts"
+import type { Outcome } from "./Provider.ts"
+import { classify, type Decision } from "./Retry.ts"
+import { catalogCostOf, readUsage } from "./Usage.ts"
+
+/** What one request's attempts have used so far. */
+export interface RequestState {
+  attempt: number
+  rateLimited: number
+  /** Billed across attempts, failed-but-billed ones included. */
+  spent: Money.Usd
+  lastStatus: number | undefined
+  lastMessage: string
+}
+
+export const newRequestState = (): RequestState => ({
+  attempt: 0,
+  rateLimited: 0,
+  spent: Money.zero,
+  lastStatus: undefined,
+  lastMessage: "no attempt made"
+})
+
+/** An attempt the policy says may be tried again, after `delayMs`. */
+export class Retryable extends Schema.TaggedError<Retryable>()("Retryable", {
+  reason: Schema.String,
+  /** How long the request waits; a provider-given pause is waited out by the whole bucket. */
+  delayMs: Schema.Number,
+  /** A 429 whose wait the provider gave: it does not use up `max_attempts`. */
+  providerWait: Schema.Boolean,
+  message: Schema.String,
+  at: Schema.Number
+}) {}
+
+type Sent = { readonly reservation: Reservation; readonly outcome: Outcome }
+
+const resetText = (resetAtMs: number, nowMs: number): string => {
+  const mins = Math.max(0, Math.ceil((resetAtMs - nowMs) / 60_000))
+  return `${new Date(resetAtMs).toISOString().replace(".000Z", "Z")} (in ${Math.floor(mins / 60)}h ${mins % 60}m)`
+}
+
+const stopWith = (ctx: EngineContext, reason: RunStopped) =>
+  Effect.andThen(ctx.stopper.stop(reason), Effect.fail(reason))
+
+/** How late past its pacing slot a request may go out: half the tightest bucket's spacing. */
+const lateAfterMs = (ctx: EngineContext, target: Target): number => {
+  const intervals = ctx.limits.buckets(target).map((b) => b.intervalMs)
+  return intervals.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...intervals) / 2
+}
+
+/** Waits for the target's pacing slot (a stop cuts the wait short); returns when it came. */
+const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, target: Target) {
+  const waitStart = yield* Clock.currentTimeMillis
+  const wait = yield* ctx.stopper.untilStopped(
+    ctx.limits.acquire(target, (delayMs, reason) =>
+      ctx.emit({ type: "waiting", label: job.label, delayMs, reason, at: waitStart })
+    )
+  )
+  const at = yield* Clock.currentTimeMillis
+  if (wait.waitedMs > 0 && wait.reason !== undefined)
+    ctx.emit({ type: "wait", label: job.label, waitedMs: wait.waitedMs, reason: wait.reason, at })
+  return at
+})
+
+/** Reserves the worst case; for a free model, one request of today's quota. Either may stop the run. */
+const reserve = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, now: number) {
+  const reservation = yield* ctx.budget
+    .reserve(job.worstCost, { free: job.free })
+    .pipe(
+      Effect.catchTag("BudgetExceeded", (e) =>
+        stopWith(
+          ctx,
+          new RunStopped({ reason: e.limit === "max_cost_usd" ? "budget" : "free-quota", message: e.message })
+        )
+      )
+    )
+  if (!job.free) return reservation
+  const consumed = yield* ctx.ledger
+    .consume(ctx.fingerprint, Policy.utcDay(new Date(now)), 1, ctx.dailyLimit)
+    .pipe(Effect.orDie)
+  if (consumed.ok) return reservation
+  yield* ctx.budget.release(reservation, { sent: false })
+  const resetAtMs = Policy.nextUtcMidnight(new Date(now)).getTime()
+  return yield* stopWith(
+    ctx,
+    new RunStopped({
+      reason: "free-quota",
+      message: `today's free-model quota is used up (${consumed.used}/${ctx.dailyLimit} requests); it resets at ${resetText(resetAtMs, now)}`,
+      resetAtMs
+    })
+  )
+})
+
+/** Inside the in-flight bound: reserve, count and send, unless the slot has passed meanwhile. */
+const sendInSlot = Effect.fnUntraced(function* (
+  ctx: EngineContext,
+  job: Job,
+  target: Target,
+  slotAt: number,
+  state: RequestState
+) {
+  yield* ctx.stopper.check
+  const now = yield* Clock.currentTimeMillis
+  // waited so long for a permit that our pacing slot has passed: take a new slot
+  if (now - slotAt > lateAfterMs(ctx, target)) return "late" as const
+  const reservation = yield* reserve(ctx, job, now)
+  state.attempt++
+  ctx.emit({ type: "attempt", label: job.label, attempt: state.attempt, at: now })
+  const outcome = yield* ctx.provider.send(job.request)
+  return { reservation, outcome } satisfies Sent
+})
+
+/** A 2xx reply: settle its cost, then accept it or, when its check fails, ask for a retry. */
+const onReply = Effect.fnUntraced(function* (
+  ctx: EngineContext,
+  job: Job,
+  key: string,
+  sent: Sent & { readonly outcome: { readonly _tag: "Response" } },
+  state: RequestState,
+  at: number
+) {
+  const body = sent.outcome.body
+  const { counts, cost: reported } = readUsage(body)
+  const catalogCost = catalogCostOf(job, body, counts, new Date(at))
+  const actual = reported ?? catalogCost ?? job.worstCost
+  yield* ctx.budget.settle(sent.reservation, actual)
+  state.spent = Money.add(state.spent, actual)
+  const status = sent.outcome.status
+  ctx.emit({
+    type: "response",
+    label: job.label,
+    attempt: state.attempt,
+    status,
+    at,
+    cost: Money.toPlain(actual)
+  })
+  const problem = job.check?.(body)
+  if (problem !== undefined) {
+    state.lastMessage = problem
+    return yield* new Retryable({
+      reason: "invalid-reply",
+      delayMs: 0,
+      providerWait: false,
+      message: problem,
+      at
+    })
+  }
+  if (job.useCache) yield* ctx.cache.set(key, body)
+  const model = (body as { model?: unknown }).model
+  return {
+    body,
+    cached: false,
+    attempts: state.attempt,
+    rateLimited: state.rateLimited,
+    cost: state.spent,
+    costSource: reported !== undefined ? "usage" : "catalog",
+    catalogCost,
+    usage: counts,
+    model: typeof model === "string" ? model : undefined
+  } satisfies Completion
+})
+
+/**
+ * Not a usable reply. A request abandoned mid-flight (timeout, reset) may still be billed, so the
+ * budget keeps its worst case; an error the provider answered is not billed.
+ */
+const onNoReply = (ctx: EngineContext, job: Job, sent: Sent, state: RequestState, at: number) => {
+  const o = sent.outcome
+  const abandoned = o._tag === "Transport" && (o.reason === "timeout" || o.reason === "reset")
+  const status = o._tag === "Response" ? o.status : undefined
+  ctx.emit({ type: "response", label: job.label, attempt: state.attempt, status, at, cost: undefined })
+  return abandoned
+    ? ctx.budget.settle(sent.reservation, job.worstCost)
+    : ctx.budget.release(sent.reservation, { sent: true })
+}
+
+const stopMessage = (d: Extract<Decision, { _tag: "Stop" }>, at: number): string =>
+  d.reason === "credits"
+    ? `out of credits (402: ${d.message}); add credits at https://openrouter.ai/settings/credits and run again to resume`
+    : d.reason === "unauthorized"
+      ? `the API key was refused (401: ${d.message}); check the key in the environment`
+      : `the provider's daily free-model cap is reached (${d.message}); it resets at ${resetText(d.resetAtMs ?? at, at)}`
+
+/** What the retry policy decided, as this attempt's failure. */
+const onDecision = Effect.fnUntraced(function* (
+  ctx: EngineContext,
+  job: Job,
+  target: Target,
+  decision: Exclude<Decision, { _tag: "Success" }>,
+  state: RequestState,
+  at: number
+) {
+  switch (decision._tag) {
+    case "Fail":
+      return yield* failed(job, state, decision.message, decision.status)
+    case "Stop": {
+      const resetAtMs = decision.resetAtMs !== undefined ? { resetAtMs: decision.resetAtMs } : {}
+      return yield* stopWith(
+        ctx,
+        new RunStopped({ reason: decision.reason, message: stopMessage(decision, at), ...resetAtMs })
+      )
+    }
+    case "Retry": {
+      state.lastMessage = decision.message
+      const providerWait = decision.reason === "rate-limited" && decision.fromProvider
+      if (decision.reason === "rate-limited") state.rateLimited++
+      // the whole bucket waits out a provider-given pause, not only this request
+      if (providerWait) yield* ctx.limits.pause(target, at + decision.delayMs)
+      return yield* new Retryable({
+        reason: decision.reason,
+        delayMs: decision.delayMs,
+        providerWait,
+        message: decision.message,
+        at
+      })
+    }
+  }
+})
+
+/** The request failed for good, with what its attempts cost. */
+export const failed = (job: Job, state: RequestState, message: string, status = state.lastStatus) =>
+  new RequestFailed({
+    label: job.label,
+    ...(status !== undefined ? { status } : {}),
+    attempts: state.attempt,
+    rateLimited: state.rateLimited,
+    costUsd: Money.toPlain(state.spent),
+    message
+  })
+
+/** One attempt, from pacing slot to settled cost. */
+export const attemptOnce = (
+  ctx: EngineContext,
+  job: Job,
+  key: string,
+  target: Target,
+  state: RequestState
+): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
+  Effect.gen(function* () {
+    yield* ctx.stopper.check
+    const slotAt = yield* acquireSlot(ctx, job, target)
+    // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
+    // by a slow rate limit does not hold permits other steps could use while it sleeps
+    const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, slotAt, state))
+    if (sent === "late") return yield* attemptOnce(ctx, job, key, target, state)
+    const at = yield* Clock.currentTimeMillis
+    const random = yield* Random.next
+    const decision = classify(sent.outcome, { attempt: state.attempt, nowMs: at, random, config: ctx.retry })
+    state.lastStatus = sent.outcome._tag === "Response" ? sent.outcome.status : undefined
+    if (decision._tag === "Success" && sent.outcome._tag === "Response")
+      return yield* onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, state, at)
+    yield* onNoReply(ctx, job, sent, state, at)
+    if (decision._tag === "Success") return yield* failed(job, state, "transport reported success")
+    return yield* onDecision(ctx, job, target, decision, state, at)
+  })

@@ -1,0 +1,32 @@
+/** Everything one request's attempts work with: the run's services, its policy and its stop switch. */
+import type * as Policy from "@tollgate/pricing/Policy"
+import type { BudgetShape } from "./Budget.ts"
+import type { EngineEvent } from "./EngineEvent.ts"
+import type { LimitsShape } from "./Limits.ts"
+import type { ProviderShape } from "./Provider.ts"
+import type { QuotaLedgerShape } from "./QuotaLedger.ts"
+import type { ResponseCacheShape } from "./ResponseCache.ts"
+import type { RetryConfig } from "./Retry.ts"
+import type { Stopper } from "./Stopper.ts"
+
+export interface EngineConfig {
+  readonly fingerprint: string
+  readonly policy: Policy.Policy
+  readonly creditsPurchasedUsd: number
+  readonly retry?: RetryConfig | undefined
+  readonly onEvent?: ((e: EngineEvent) => void) | undefined
+}
+
+export interface EngineContext {
+  readonly fingerprint: string
+  readonly provider: ProviderShape
+  readonly limits: LimitsShape
+  readonly ledger: QuotaLedgerShape
+  readonly budget: BudgetShape
+  readonly cache: ResponseCacheShape
+  readonly emit: (e: EngineEvent) => void
+  /** Free-model requests a day for this account. */
+  readonly dailyLimit: number
+  readonly retry: RetryConfig
+  readonly stopper: Stopper
+}

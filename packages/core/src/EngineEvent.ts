@@ -1,0 +1,38 @@
+/** What the engine reports as it works: one typed union, read by progress lines and run records. */
+
+export type EngineEvent =
+  | { readonly type: "attempt"; readonly label: string; readonly attempt: number; readonly at: number }
+  | {
+      readonly type: "response"
+      readonly label: string
+      readonly attempt: number
+      readonly status: number | undefined
+      readonly at: number
+      /** What the attempt was billed (exact decimal USD); undefined when nothing was. */
+      readonly cost: string | undefined
+    }
+  | {
+      readonly type: "retry"
+      readonly label: string
+      readonly attempt: number
+      readonly reason: string
+      readonly delayMs: number
+      readonly message: string
+      readonly at: number
+    }
+  | {
+      readonly type: "wait"
+      readonly label: string
+      readonly waitedMs: number
+      readonly reason: string
+      readonly at: number
+    }
+  | { readonly type: "cache-hit"; readonly label: string; readonly at: number }
+  | {
+      readonly type: "waiting"
+      readonly label: string
+      readonly delayMs: number
+      readonly reason: string
+      readonly at: number
+    }
+  | { readonly type: "stop"; readonly reason: string; readonly message: string; readonly at: number }

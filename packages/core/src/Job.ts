@@ -1,0 +1,73 @@
+/** What the engine is asked to send (`Job`), what it answers (`Completion`), and how it fails. */
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import type * as Money from "@tollgate/pricing/Money"
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import type { ChatRequest } from "./Provider.ts"
+
+export interface Job {
+  /** For events and messages, e.g. `summarize[3]`. */
+  readonly label: string
+  readonly request: ChatRequest
+  /** The models the request may be billed at (a fallback list), first = primary. */
+  readonly models: ReadonlyArray<Catalog.Model>
+  /** Every model in the list is free: the request counts against the free quota and rpm. */
+  readonly free: boolean
+  /** The most this request can cost (prompt bound + max_tokens at the most expensive model). */
+  readonly worstCost: Money.Usd
+  readonly maxAttempts: number
+  readonly useCache: boolean
+  /** Bounds requests in flight (e.g. a Semaphore's `withPermits(1)`); held for the send only. */
+  readonly inflight?: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
+  /** Checks a successful reply (e.g. JSON schema); a message fails the attempt (retried). */
+  readonly check?: ((body: unknown) => string | undefined) | undefined
+}
+
+export interface UsageCounts {
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly reasoningTokens: number
+  readonly cachedTokens: number
+}
+
+export interface Completion {
+  readonly body: unknown
+  readonly cached: boolean
+  readonly attempts: number
+  readonly rateLimited: number
+  /** What this request cost in total, failed-but-billed attempts included. */
+  readonly cost: Money.Usd
+  /** `usage.cost` from the provider, or tokens × catalog prices when absent. */
+  readonly costSource: "usage" | "catalog" | "cache"
+  readonly catalogCost: Money.Usd | undefined
+  readonly usage: UsageCounts | undefined
+  readonly model: string | undefined
+}
+
+/** A request that failed for good. `costUsd` is what its attempts were billed (exact decimal). */
+export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestFailed", {
+  label: Schema.String,
+  status: Schema.optional(Schema.Number),
+  attempts: Schema.Number,
+  rateLimited: Schema.Number,
+  costUsd: Schema.String,
+  message: Schema.String
+}) {}
+
+export const StopReason = Schema.Literals([
+  "credits",
+  "daily-free-quota",
+  "unauthorized",
+  "budget",
+  "free-quota",
+  "interrupted",
+  "failed"
+])
+export type StopReason = typeof StopReason.Type
+
+/** The run stopped: no new request goes out; those in flight settle. */
+export class RunStopped extends Schema.TaggedError<RunStopped>()("RunStopped", {
+  reason: StopReason,
+  message: Schema.String,
+  resetAtMs: Schema.optional(Schema.Number)
+}) {}

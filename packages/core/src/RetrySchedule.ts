@@ -1,0 +1,44 @@
+/**
+ * When a request goes again: our policy as a `Schedule` over the attempts' failures. Only a
+ * `Retryable` failure recurs; a 429 whose wait the provider gave does not use up `max_attempts`
+ * (up to `MAX_RATE_LIMITED` of them; the bucket itself waits out the pause). The delay is slept
+ * inside the step, so a stop cuts it short.
+ */
+import { Cause, Duration, Effect, Schedule } from "effect"
+import { type RequestState, Retryable } from "./Attempt.ts"
+import type { EngineContext } from "./EngineContext.ts"
+import type { Job } from "./Job.ts"
+
+/** 429s with a provider-given wait that a request may wait out beyond its max_attempts. */
+export const MAX_RATE_LIMITED = 10
+
+/** Counts the attempts `max_attempts` limits: a provider-timed 429 is free, up to the cap. */
+export const counts = (e: { readonly providerWait: boolean }, state: Pick<RequestState, "rateLimited">) =>
+  !(e.providerWait && state.rateLimited <= MAX_RATE_LIMITED)
+
+export const retrySchedule = (ctx: EngineContext, job: Job, state: RequestState) =>
+  Schedule.fromStep(
+    Effect.sync(() => {
+      let counted = 0
+      return (_now: number, e: unknown) => {
+        if (!(e instanceof Retryable)) return Cause.done(counted)
+        const r = e
+        if (counts(r, state)) counted++
+        if (counted >= job.maxAttempts) return Cause.done(counted)
+        ctx.emit({
+          type: "retry",
+          label: job.label,
+          attempt: state.attempt,
+          reason: r.reason,
+          delayMs: r.delayMs,
+          message: r.message,
+          at: r.at
+        })
+        const wait =
+          r.delayMs > 0 && !r.providerWait
+            ? ctx.stopper.untilStopped(Effect.sleep(Duration.millis(r.delayMs)))
+            : Effect.void
+        return Effect.as(wait, [counted, Duration.zero] as [number, Duration.Duration])
+      }
+    })
+  )

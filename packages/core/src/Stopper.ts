@@ -1,0 +1,33 @@
+/**
+ * The run's stop switch. Once stopped, no new request goes out; waits (pacing, backoff) are cut
+ * short, since nothing has been sent during them; requests already sent are never interrupted.
+ */
+import { Clock, Deferred, Effect } from "effect"
+import type { EngineEvent } from "./EngineEvent.ts"
+import type { RunStopped } from "./Job.ts"
+
+export interface Stopper {
+  readonly stop: (reason: RunStopped) => Effect.Effect<void>
+  readonly stopped: Effect.Effect<RunStopped | undefined>
+  /** Fails with the stop reason when the run has stopped. */
+  readonly check: Effect.Effect<void, RunStopped>
+  /** Runs a wait that a stop cuts short (failing with the stop reason). */
+  readonly untilStopped: <A, E>(wait: Effect.Effect<A, E>) => Effect.Effect<A, E | RunStopped>
+}
+
+export const makeStopper = Effect.fnUntraced(function* (emit: (e: EngineEvent) => void) {
+  let stopped: RunStopped | undefined
+  const latch = yield* Deferred.make<void>()
+  const stop = (reason: RunStopped) =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) =>
+      Effect.sync(() => {
+        if (stopped !== undefined) return
+        stopped = reason
+        emit({ type: "stop", reason: reason.reason, message: reason.message, at })
+      })
+    ).pipe(Effect.andThen(Deferred.succeed(latch, undefined)), Effect.asVoid)
+  const check = Effect.suspend(() => (stopped === undefined ? Effect.void : Effect.fail(stopped)))
+  const untilStopped = <A, E>(wait: Effect.Effect<A, E>) =>
+    Effect.raceFirst(wait, Effect.andThen(Deferred.await(latch), check.pipe(Effect.andThen(Effect.never))))
+  return { stop, stopped: Effect.sync(() => stopped), check, untilStopped } satisfies Stopper
+})

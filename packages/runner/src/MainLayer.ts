@@ -1,0 +1,31 @@
+/**
+ * The one place the runner's services are chosen from the options: the catalog in use, the state
+ * store (the state dir, or Redis with `--store`), and the provider (HTTP, echo or offline). The
+ * CLI and the library both build their layer here.
+ */
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import * as StateDir from "@tollgate/pricing/StateDir"
+import { Layer } from "effect"
+import type { StateDamaged, StoreUnavailable } from "./Errors.ts"
+import { Providers } from "./providers/Providers.ts"
+import { CurrentCatalog } from "./store/CurrentCatalog.ts"
+import { StateStore } from "./store/StateStore.ts"
+
+export interface MainOptions {
+  readonly env: NodeJS.ProcessEnv
+  /** `redis://…`: share limits, ledger, cache and budget pools; default: the state dir. */
+  readonly store?: string | undefined
+  /** Send nothing: every request must come from the cache. */
+  readonly offline?: boolean | undefined
+  /** A catalog to use instead of the state dir's (tests, embedding). */
+  readonly catalog?: Catalog.Catalog | undefined
+}
+
+export type MainServices = CurrentCatalog | StateStore | Providers
+
+export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> =>
+  Layer.mergeAll(
+    o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.env),
+    o.store !== undefined ? StateStore.layerRedis(o.store) : StateStore.layerFile(StateDir.stateDir(o.env)),
+    o.offline === true ? Providers.layerOffline : Providers.layerAuto
+  )

@@ -1,0 +1,66 @@
+/**
+ * The `runner` command line (`effect/cli`): the commands and their flags, help and version
+ * written to the `Io`, and every way a command ends turned into one exit code (0 ok, 1 runtime
+ * failure, 2 invalid input, 3 gate, 130 interrupted).
+ */
+import { Cause, Effect, Exit, Layer, References } from "effect"
+import { CliError, CliOutput, Command } from "effect/cli"
+import { cost } from "./commands/cost.ts"
+import { models } from "./commands/models.ts"
+import { plan } from "./commands/plan.ts"
+import { quota } from "./commands/quota.ts"
+import { run } from "./commands/run.ts"
+import { validate } from "./commands/validate.ts"
+import { type CommandError, report, reportDefect } from "./Failures.ts"
+import { Io, type IoShape } from "./Io.ts"
+
+export const VERSION = "0.1.0"
+
+export const root = Command.make("runner").pipe(
+  Command.withDescription(
+    "plan and run YAML prompt pipelines within a budget. Exit codes: 0 ok, 1 runtime failure, 2 invalid input (nothing sent), 3 budget or quota gate, 130 interrupted. State dir: $TOLLGATE_HOME, else $XDG_STATE_HOME/tollgate, else ~/.local/state/tollgate."
+  ),
+  Command.withSubcommands([validate, plan, run, quota, models, cost])
+)
+
+/** Help and version to stdout; an invalid invocation as one line on stderr. */
+const presenter = (io: IoShape) => {
+  const formatter = CliOutput.defaultFormatter({ colors: io.stdoutIsTTY })
+  return Layer.mergeAll(
+    CliOutput.layer(formatter),
+    CliOutput.layerPresenter({
+      present: (event) =>
+        Effect.sync(() => {
+          if (event._tag === "Version") return io.out(`${event.name} ${event.version}\n`)
+          if (event._tag === "Help") return io.out(`${formatter.formatHelpDoc(event.helpDoc)}\n`)
+          const first = event.errors[0]?.message ?? "invalid command line"
+          io.err(
+            `error: ${first.charAt(0).toLowerCase()}${first.slice(1)} (see \`${event.commandPath.join(" ")} --help\`)\n`
+          )
+        })
+    })
+  )
+}
+
+/** A failure's exit code, printing what the user needs to see. */
+const exitCodeOf = (io: IoShape, cause: Cause.Cause<CommandError | CliError.CliError>): number => {
+  const error = Cause.findErrorOption(cause)
+  if (error._tag === "None") return Cause.hasInterruptsOnly(cause) ? 130 : reportDefect(io, cause)
+  const e = error.value
+  if (!CliError.isCliError(e)) return report(io, e)
+  // help shown because no command was given, or with parse errors: a usage error
+  return e._tag === "ShowHelp" && e.errors.length === 0 && e.commandPath.length > 1 ? 0 : 2
+}
+
+/** Runs `runner argv…` and returns its exit code. Needs the `Io` and the platform's CLI services. */
+export const runCli = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const io = yield* Io
+    const exit = yield* Command.runWith(root, { version: VERSION, renderErrors: false })(argv).pipe(
+      Effect.provide(presenter(io)),
+      // the CLI prints its own messages: Effect's logger (e.g. a Redis client's warnings) stays quiet
+      Effect.provideService(References.MinimumLogLevel, "None"),
+      Effect.exit
+    )
+    return Exit.isSuccess(exit) ? 0 : exitCodeOf(io, exit.cause)
+  })

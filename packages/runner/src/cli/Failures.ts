@@ -1,0 +1,46 @@
+/**
+ * How a command ends when it does not succeed: every expected failure is printed as one line (or
+ * the diagnostics) and becomes its exit code; no stack traces for expected errors.
+ */
+import { Cause, Runtime, Schema } from "effect"
+import { render } from "../dsl/Diagnostics.ts"
+import type { RunnerError } from "../Errors.ts"
+import type { IoShape } from "./Io.ts"
+
+/** A command that printed its result and ends with a non-zero code (a gate, a failed or stopped run). */
+export class CommandExit extends Schema.TaggedError<CommandExit>()("CommandExit", {
+  code: Schema.Number,
+  /** A last line for stderr, if any. */
+  message: Schema.optionalKey(Schema.String)
+}) {
+  override get [Runtime.errorExitCode]() {
+    return this.code
+  }
+}
+
+export type CommandError = RunnerError | CommandExit
+
+/** Prints a command's failure and returns its exit code. */
+export const report = (io: IoShape, e: CommandError): number => {
+  switch (e._tag) {
+    case "PipelineInvalid":
+      io.err(render(e.diagnostics, io.stdoutIsTTY ? new Map(Object.entries(e.sources)) : undefined))
+      io.err(`${e.message}\n`)
+      return 2
+    case "CommandExit":
+      if (e.message !== undefined) io.err(`${e.message}\n`)
+      return e.code
+    default:
+      io.err(`error: ${e.message}\n`)
+      return Runtime.getErrorExitCode(e)
+  }
+}
+
+/** A defect (a bug): one line, the stack only with `TOLLGATE_DEBUG`. */
+export const reportDefect = (io: IoShape, cause: Cause.Cause<unknown>): number => {
+  const e = Cause.squash(cause)
+  const message = e instanceof Error ? e.message : String(e)
+  io.err(`internal error: ${message} (a bug: please report it; TOLLGATE_DEBUG=1 shows where)\n`)
+  if (io.env.TOLLGATE_DEBUG) io.err(`${e instanceof Error ? e.stack : Cause.pretty(cause)}\n`)
+  return 1
+}

@@ -1,0 +1,151 @@
+/** The pipeline DSL, version 1, as typed values with defaults applied (`PipelineSpec.ts` is the document as written). */
+
+import type { InputSpec, Message, PipelineSpec, StepSpec } from "./PipelineSpec.ts"
+
+export type { InputSpec, Message, ModelRef, PipelineSpec, StepSettings, StepSpec } from "./PipelineSpec.ts"
+
+/** A step with the pipeline's defaults applied. */
+export interface Step {
+  readonly index: number
+  readonly id: string
+  readonly models: ReadonlyArray<string>
+  readonly maxTokens: number
+  readonly temperature: number | undefined
+  readonly topP: number | undefined
+  readonly params: Readonly<Record<string, unknown>>
+  readonly maxAttempts: number
+  readonly timeoutMs: number
+  readonly cache: boolean
+  readonly messages: ReadonlyArray<Message>
+  /** Where each message's template sits in the YAML (for diagnostics). */
+  readonly messagePaths: ReadonlyArray<ReadonlyArray<string | number>>
+  readonly forEach: string | undefined
+  readonly as: string
+  readonly maxItems: number | undefined
+  readonly needs: ReadonlyArray<string>
+  readonly when: string | undefined
+  readonly format: "text" | "json"
+  readonly schema: Readonly<Record<string, unknown>> | undefined
+  readonly continueOnError: boolean
+}
+
+export interface Pipeline {
+  readonly name: string
+  readonly description: string | undefined
+  readonly baseUrl: string
+  readonly apiKeyEnv: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly creditsPurchasedUsd: number
+  readonly balanceUsd: number | undefined
+  readonly budget: {
+    readonly maxCostUsd: number | undefined
+    readonly maxRequests: number | undefined
+    readonly maxFreeRequests: number | undefined
+    readonly gate: "max" | "expected"
+    readonly shared: string | undefined
+  }
+  readonly concurrency: number
+  readonly modelLimits: Readonly<Record<string, { readonly rpm?: number }>>
+  readonly freeLimits: {
+    readonly rpm?: number
+    readonly scope?: "account" | "model"
+    readonly per_day?: number
+  }
+  readonly cacheEnabled: boolean
+  readonly cacheTtlMs: number | undefined
+  readonly inputs: Readonly<Record<string, InputSpec>>
+  readonly steps: ReadonlyArray<Step>
+  readonly outputs: Readonly<Record<string, string>>
+}
+
+export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+export const DEFAULT_API_KEY_ENV = "OPENROUTER_API_KEY"
+export const DEFAULT_CONCURRENCY = 8
+export const DEFAULT_MAX_ATTEMPTS = 3
+export const DEFAULT_TIMEOUT_MS = 120_000
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `120s`, `7d`, `500ms` → milliseconds. */
+export const parseDuration = (text: string): number | undefined => {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text)
+  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : undefined
+}
+
+/** The messages a step sends, and where each template is in the YAML. */
+export const stepMessages = (
+  s: StepSpec,
+  index: number
+): { messages: Message[]; paths: Array<Array<string | number>> } => {
+  if (s.messages !== undefined)
+    return {
+      messages: [...s.messages],
+      paths: s.messages.map((_, i) => ["steps", index, "messages", i, "content"])
+    }
+  const messages: Message[] = []
+  const paths: Array<Array<string | number>> = []
+  if (s.system !== undefined) {
+    messages.push({ role: "system", content: s.system })
+    paths.push(["steps", index, "system"])
+  }
+  if (s.prompt !== undefined) {
+    messages.push({ role: "user", content: s.prompt })
+    paths.push(["steps", index, "prompt"])
+  }
+  return { messages, paths }
+}
+
+/** Applies defaults. Call after schema validation and the semantic checks that need the spec. */
+export const resolve = (spec: PipelineSpec): Pipeline => {
+  const d = spec.defaults ?? {}
+  const cacheEnabled = spec.cache?.enabled ?? true
+  return {
+    name: spec.name,
+    description: spec.description,
+    baseUrl: spec.provider?.base_url ?? DEFAULT_BASE_URL,
+    apiKeyEnv: spec.provider?.api_key_env ?? DEFAULT_API_KEY_ENV,
+    headers: spec.provider?.headers ?? {},
+    creditsPurchasedUsd: spec.account?.credits_purchased_usd ?? 0,
+    balanceUsd: spec.account?.balance_usd,
+    budget: {
+      maxCostUsd: spec.budget?.max_cost_usd,
+      maxRequests: spec.budget?.max_requests,
+      maxFreeRequests: spec.budget?.max_free_requests,
+      gate: spec.budget?.gate ?? "max",
+      shared: spec.budget?.shared
+    },
+    concurrency: spec.limits?.concurrency ?? DEFAULT_CONCURRENCY,
+    modelLimits: spec.limits?.models ?? {},
+    freeLimits: spec.limits?.free ?? {},
+    cacheEnabled,
+    cacheTtlMs: spec.cache?.ttl !== undefined ? parseDuration(spec.cache.ttl) : undefined,
+    inputs: spec.inputs ?? {},
+    outputs: spec.outputs ?? {},
+    steps: spec.steps.map((s, index): Step => {
+      const model = s.model ?? d.model ?? []
+      const { messages, paths } = stepMessages(s, index)
+      return {
+        index,
+        id: s.id,
+        models: typeof model === "string" ? [model] : [...model],
+        maxTokens: s.max_tokens ?? d.max_tokens ?? 0,
+        temperature: s.temperature ?? d.temperature,
+        topP: s.top_p ?? d.top_p,
+        params: { ...(d.params ?? {}), ...(s.params ?? {}) },
+        maxAttempts: s.retry?.max_attempts ?? d.retry?.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+        timeoutMs: parseDuration(s.timeout ?? d.timeout ?? "") ?? DEFAULT_TIMEOUT_MS,
+        cache: s.cache ?? d.cache ?? cacheEnabled,
+        messages,
+        messagePaths: paths,
+        forEach: s.for_each,
+        as: s.as ?? "item",
+        maxItems: s.max_items,
+        needs: s.needs ?? [],
+        when: s.when,
+        format: s.output?.format ?? "text",
+        schema: s.output?.schema,
+        continueOnError: s.continue_on_error ?? false
+      }
+    })
+  }
+}

@@ -1,0 +1,165 @@
+/** ajv against schemas/pipeline.schema.json, its errors mapped to `file:line:col`. */
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import * as Catalog from "@tollgate/pricing/Catalog"
+import { Ajv, type ErrorObject } from "ajv"
+import type { Diagnostic } from "./Diagnostics.ts"
+import { type Loaded, locate, type Path } from "./Load.ts"
+
+export const SCHEMA_PATH = fileURLToPath(new URL("../../../../schemas/pipeline.schema.json", import.meta.url))
+
+let validator: ReturnType<Ajv["compile"]> | undefined
+const compiled = () => {
+  validator ??= new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true }).compile(
+    JSON.parse(readFileSync(SCHEMA_PATH, "utf8"))
+  )
+  return validator
+}
+
+const toPath = (pointer: string): Path =>
+  pointer === ""
+    ? []
+    : pointer
+        .slice(1)
+        .split("/")
+        .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+
+/** `steps[summarize].max_tokens`: the path in words, steps named by id where they have one. */
+export const describePath = (value: unknown, path: Path): string => {
+  if (path.length === 0) return "the pipeline"
+  let out = ""
+  let cur: unknown = value
+  path.forEach((seg, i) => {
+    const next = (cur as Record<string | number, unknown> | undefined)?.[seg]
+    if (typeof seg === "number") {
+      const id = (next as { id?: unknown } | undefined)?.id
+      out += path[i - 1] === "steps" && typeof id === "string" ? `[${id}]` : `[${seg}]`
+    } else out += out === "" ? seg : `.${seg}`
+    cur = next
+  })
+  return out
+}
+
+const describeBranches = (schema: unknown): string => {
+  const branches =
+    (schema as { oneOf?: Array<{ const?: unknown; type?: string; items?: { type?: string } }> }).oneOf ?? []
+  if (branches.every((b) => "const" in b))
+    return `expected one of ${branches.map((b) => JSON.stringify(b.const)).join(", ")}`
+  return `expected ${branches
+    .map((b) => (b.type === "array" ? `a list of ${b.items?.type ?? "value"}s` : `a ${b.type ?? "value"}`))
+    .join(" or ")}`
+}
+
+const messageOf = (
+  e: ErrorObject,
+  where: string
+): { message: string; rule: string; mode: "value" | "key" } => {
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {})
+      const key = (e.params as { additionalProperty: string }).additionalProperty
+      const alias = KNOWN_ALIASES[key]
+      const near =
+        alias !== undefined && allowed.includes(alias)
+          ? [alias]
+          : allowed.filter((a) => editDistance(a, key) <= 2)
+      const hint =
+        near.length > 0
+          ? `; did you mean "${near[0]}"?`
+          : allowed.length > 0
+            ? `; expected one of ${allowed.join(", ")}`
+            : ""
+      return {
+        message: `unknown key "${key}" in ${where}${hint}`,
+        rule: "unknown-key",
+        mode: "key"
+      }
+    }
+    case "required":
+      return {
+        message: `${where} is missing the required key "${(e.params as { missingProperty: string }).missingProperty}"`,
+        rule: "missing-key",
+        mode: "key"
+      }
+    case "oneOf":
+      return {
+        message: `${where}: ${describeBranches(e.schema === true ? {} : e.parentSchema)}`,
+        rule: "schema",
+        mode: "value"
+      }
+    case "minItems":
+      return {
+        message: `${where} must have at least ${(e.params as { limit: number }).limit} item${(e.params as { limit: number }).limit === 1 ? "" : "s"}`,
+        rule: "schema",
+        mode: "value"
+      }
+    case "minLength":
+      return { message: `${where} must not be empty`, rule: "schema", mode: "value" }
+    case "const":
+      return {
+        message: `${where} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`,
+        rule: "schema",
+        mode: "value"
+      }
+    case "type":
+      return {
+        message: `${where} must be ${withArticle(String((e.params as { type: string }).type))}`,
+        rule: "type",
+        mode: "value"
+      }
+    case "pattern":
+      return {
+        message: `${where} ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}`,
+        rule: "schema",
+        mode: "value"
+      }
+    default:
+      return { message: `${where} ${e.message ?? "is invalid"}`, rule: "schema", mode: "value" }
+  }
+}
+
+const { editDistance } = Catalog
+
+/** Keys other pipeline tools use, and ours for the same thing (before any spelling guess). */
+const KNOWN_ALIASES: Readonly<Record<string, string>> = {
+  if: "when",
+  condition: "when",
+  depends_on: "needs",
+  dependsOn: "needs",
+  foreach: "for_each",
+  forEach: "for_each",
+  loop: "for_each",
+  maxTokens: "max_tokens",
+  max_completion_tokens: "max_tokens",
+  env: "inputs"
+}
+
+const withArticle = (type: string) =>
+  type === "array"
+    ? "a list"
+    : type === "object"
+      ? "a mapping"
+      : type === "integer"
+        ? "a whole number"
+        : `a ${type}`
+
+/** Validates the loaded document against the schema; every error, mapped to its position. */
+export const checkSchema = (loaded: Loaded): Diagnostic[] => {
+  const validate = compiled()
+  if (validate(loaded.value)) return []
+  const errors = validate.errors ?? []
+  // Errors inside a oneOf branch are noise: the oneOf error itself says what was expected.
+  const kept = errors.filter((e) => e.keyword === "oneOf" || !e.schemaPath.includes("/oneOf/"))
+  return kept.map((e) => {
+    const path = toPath(e.instancePath)
+    const where = describePath(loaded.value, path)
+    const { message, rule, mode } = messageOf(e, where)
+    const target: Path =
+      e.keyword === "additionalProperties"
+        ? [...path, (e.params as { additionalProperty: string }).additionalProperty]
+        : path
+    const pos = locate(loaded, target, e.keyword === "required" ? "key" : mode)
+    return { file: loaded.file, line: pos.line, col: pos.col, message, rule }
+  })
+}

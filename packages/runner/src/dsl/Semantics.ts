@@ -1,0 +1,43 @@
+/**
+ * Semantic checks after the schema, one pure function per rule (`rules/`): each returns its
+ * diagnostics; together they are every problem the schema cannot see.
+ */
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import type { Diagnostic } from "./Diagnostics.ts"
+import type { Loaded } from "./Load.ts"
+import type { PipelineSpec, StepSpec } from "./Pipeline.ts"
+import { cycles, needs } from "./rules/Dependencies.ts"
+import { forEachIsList } from "./rules/ForEach.ts"
+import { githubExpressions } from "./rules/Habits.ts"
+import { maxTokens, models } from "./rules/Models.ts"
+import { outputSchema } from "./rules/OutputSchema.ts"
+import { outputReferences, stepReferences } from "./rules/References.ts"
+import type { Rule, RuleContext } from "./rules/Rule.ts"
+import { duplicateSteps, forEachKeys, promptOrMessages } from "./rules/Steps.ts"
+
+export const RULES: ReadonlyArray<Rule> = [
+  duplicateSteps,
+  models,
+  maxTokens,
+  promptOrMessages,
+  forEachKeys,
+  outputSchema,
+  stepReferences,
+  outputReferences,
+  forEachIsList,
+  needs,
+  cycles,
+  githubExpressions
+]
+
+export const checkSemantics = (
+  loaded: Loaded,
+  spec: PipelineSpec,
+  catalog: Catalog.Catalog,
+  inputValues: Readonly<Record<string, unknown>> | undefined
+): Diagnostic[] => {
+  const byId = new Map<string, StepSpec>()
+  for (const s of spec.steps) if (!byId.has(s.id)) byId.set(s.id, s)
+  const ctx: RuleContext = { loaded, spec, catalog, inputValues, byId }
+  return RULES.flatMap((rule) => rule(ctx))
+}

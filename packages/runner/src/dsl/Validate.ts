@@ -1,0 +1,90 @@
+/** Load → schema → semantic checks → inputs: a pipeline proven well formed, or every diagnostic. */
+import { isAbsolute, relative, resolve as resolvePath } from "node:path"
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import { Exit } from "effect"
+import { type Diagnostic, sortUnique } from "./Diagnostics.ts"
+import { type InputOverride, type ResolvedInputs, resolveInputs } from "./Inputs.ts"
+import { type Loaded, loadFile, locate } from "./Load.ts"
+import { type Pipeline, resolve } from "./Pipeline.ts"
+import { decodePipelineSpec, type PipelineSpec } from "./PipelineSpec.ts"
+import { checkSchema } from "./SchemaCheck.ts"
+import { checkSemantics } from "./Semantics.ts"
+
+export interface Validated {
+  /** Absolute path of the pipeline file. */
+  readonly path: string
+  /** As shown in diagnostics (relative to the working dir). */
+  readonly display: string
+  readonly loaded: Loaded
+  readonly spec: PipelineSpec
+  readonly pipeline: Pipeline
+  readonly inputs: ResolvedInputs
+}
+
+export interface ValidateOptions {
+  readonly cwd: string
+  readonly catalog: Catalog.Catalog
+  readonly inputs?: ReadonlyArray<InputOverride>
+}
+
+export type ValidateResult =
+  | {
+      readonly ok: true
+      readonly value: Validated
+      readonly diagnostics: ReadonlyArray<Diagnostic>
+      readonly sources: ReadonlyMap<string, string>
+    }
+  | {
+      readonly ok: false
+      readonly diagnostics: ReadonlyArray<Diagnostic>
+      readonly sources: ReadonlyMap<string, string>
+    }
+
+const displayPath = (cwd: string, abs: string) => {
+  const rel = relative(cwd, abs)
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? abs : rel
+}
+
+/** Validates a pipeline file. Nothing is sent; nothing is written. */
+export const validateFile = (file: string, opts: ValidateOptions): ValidateResult => {
+  const path = resolvePath(opts.cwd, file)
+  const display = displayPath(opts.cwd, path)
+  const { loaded, diagnostics: loadDiagnostics } = loadFile(path, display)
+  const sources = new Map<string, string>()
+  if (loaded === undefined) return { ok: false, diagnostics: sortUnique(loadDiagnostics), sources }
+  sources.set(display, loaded.source)
+  const schema = checkSchema(loaded)
+  if (schema.length > 0) return { ok: false, diagnostics: sortUnique(schema), sources }
+  const decoded = decodePipelineSpec(loaded.value)
+  if (Exit.isFailure(decoded))
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          file: display,
+          line: 1,
+          col: 1,
+          message: `the pipeline does not decode: ${String(decoded.cause)}`,
+          rule: "schema"
+        }
+      ],
+      sources
+    }
+  const spec = decoded.value
+  const inputs = resolveInputs(spec.inputs ?? {}, path, opts.inputs ?? [], {
+    cwd: opts.cwd,
+    pipelineDisplay: display,
+    displayDir: opts.cwd,
+    locate: (name, field) =>
+      locate(loaded, field ? ["inputs", name, field] : ["inputs", name], field ? "value" : "key")
+  })
+  const semantic = checkSemantics(loaded, spec, opts.catalog, inputs.values)
+  const all = sortUnique([...semantic, ...inputs.diagnostics])
+  if (all.length > 0) return { ok: false, diagnostics: all, sources }
+  return {
+    ok: true,
+    value: { path, display, loaded, spec, pipeline: resolve(spec), inputs },
+    diagnostics: [],
+    sources
+  }
+}

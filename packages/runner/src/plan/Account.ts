@@ -1,0 +1,25 @@
+/** The account a pipeline runs as: its policy (OpenRouter's, with the pipeline's overrides) and key fingerprint. */
+import * as Fingerprint from "@tollgate/core/Fingerprint"
+import * as Policy from "@tollgate/pricing/Policy"
+import type { Pipeline } from "../dsl/Pipeline.ts"
+
+/** The policy a pipeline runs under: OpenRouter's, with `limits.models` and `limits.free` overrides. */
+export const policyOf = (pipeline: Pipeline): Policy.Policy =>
+  Policy.make({
+    models: pipeline.modelLimits,
+    free: {
+      rpm: pipeline.freeLimits.rpm,
+      scope: pipeline.freeLimits.scope,
+      perDayLow: pipeline.freeLimits.per_day,
+      perDayHigh: pipeline.freeLimits.per_day
+    }
+  })
+
+/** No pacing and no quota: for the local echo and offline providers, which are not an account. */
+export const unlimitedPolicy: Policy.Policy = Policy.make({
+  free: { rpm: 1e9, perDayLow: 1e9, perDayHigh: 1e9 }
+})
+
+/** The fingerprint of the key the pipeline names, as found in `env`. */
+export const fingerprintOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): string =>
+  Fingerprint.keyFingerprint(env[pipeline.apiKeyEnv])

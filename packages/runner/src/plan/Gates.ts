@@ -1,0 +1,111 @@
+/** The plan's gates: what makes `runner plan` exit 3 and `runner run` send nothing. Pure. */
+import * as Money from "@tollgate/pricing/Money"
+import * as Policy from "@tollgate/pricing/Policy"
+import type { StepProjection } from "./StepProjection.ts"
+
+export interface Violation {
+  readonly kind:
+    | "max_cost_usd"
+    | "max_requests"
+    | "max_free_requests"
+    | "free_quota"
+    | "context_window"
+    | "incomplete"
+  readonly message: string
+}
+
+export interface Budget {
+  readonly maxCostUsd: number | undefined
+  readonly maxRequests: number | undefined
+  readonly maxFreeRequests: number | undefined
+  readonly gate: "max" | "expected"
+}
+
+export interface GateInput {
+  readonly steps: ReadonlyArray<StepProjection & { readonly maxTokens: number }>
+  readonly complete: boolean
+  readonly budget: Budget
+  readonly sent: number
+  readonly freeRequests: number
+  readonly costExpected: Money.Usd
+  readonly costMax: Money.Usd
+  readonly quota: { readonly freePerDay: number; readonly freeLeftToday: number }
+  readonly now: Date
+}
+
+const incomplete = (g: GateInput): Violation[] => {
+  const b = g.budget
+  const bounded = b.maxCostUsd !== undefined || b.maxRequests !== undefined || b.maxFreeRequests !== undefined
+  if (g.complete || !(bounded || g.steps.some((s) => s.free))) return []
+  const unknown = g.steps.filter((s) => !s.countKnown).map((s) => `"${s.id}"`)
+  return [
+    {
+      kind: "incomplete",
+      message: `the number of requests of step ${unknown.join(", ")} depends on an upstream output; set max_items on it so the plan can bound the run`
+    }
+  ]
+}
+
+const cost = (g: GateInput): Violation[] => {
+  const { maxCostUsd, gate } = g.budget
+  if (maxCostUsd === undefined) return []
+  const gated = gate === "expected" ? g.costExpected : g.costMax
+  const limit = Money.fromNumber(maxCostUsd)
+  if (!Money.gt(gated, limit)) return []
+  return [
+    {
+      kind: "max_cost_usd",
+      message: `${gate === "expected" ? "expected" : "maximum"} cost ${Money.format(Money.round(gated, 6))} exceeds budget.max_cost_usd ${Money.format(limit)}`
+    }
+  ]
+}
+
+const requests = (g: GateInput): Violation[] => {
+  const out: Violation[] = []
+  const { maxRequests, maxFreeRequests } = g.budget
+  if (maxRequests !== undefined && g.sent > maxRequests)
+    out.push({
+      kind: "max_requests",
+      message: `${g.sent} requests exceed budget.max_requests ${maxRequests}`
+    })
+  if (maxFreeRequests !== undefined && g.freeRequests > maxFreeRequests)
+    out.push({
+      kind: "max_free_requests",
+      message: `${g.freeRequests} free-model requests exceed budget.max_free_requests ${maxFreeRequests}`
+    })
+  return out
+}
+
+const freeQuota = (g: GateInput): Violation[] => {
+  if (g.freeRequests <= g.quota.freeLeftToday) return []
+  const reset = Policy.nextUtcMidnight(g.now).toISOString().replace(".000Z", "Z")
+  return [
+    {
+      kind: "free_quota",
+      message: `${g.freeRequests} free-model requests exceed today's free quota left (${g.quota.freeLeftToday} of ${g.quota.freePerDay}; resets at ${reset})`
+    }
+  ]
+}
+
+/** The expected prompt plus `max_tokens` must fit the context (the byte bound overstates tokens several-fold). */
+const contextWindow = (g: GateInput): Violation[] =>
+  g.steps.flatMap((s) =>
+    s.contextLength !== undefined &&
+    s.expectedPromptPeak + (s.requests > 0 ? s.maxTokens : 0) > s.contextLength
+      ? [
+          {
+            kind: "context_window" as const,
+            message: `step "${s.id}": a prompt of ~${s.expectedPromptPeak} tokens plus max_tokens exceeds the model's context of ${s.contextLength}`
+          }
+        ]
+      : []
+  )
+
+/** Every gate the plan fails, in a fixed order. */
+export const violations = (g: GateInput): Violation[] => [
+  ...incomplete(g),
+  ...cost(g),
+  ...requests(g),
+  ...freeQuota(g),
+  ...contextWindow(g)
+]

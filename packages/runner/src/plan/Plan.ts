@@ -1,0 +1,132 @@
+/**
+ * `plan`: validate, then project against the catalog, today's ledger, the response cache and
+ * earlier runs. Sends nothing, writes nothing. The result is a value `run` consumes.
+ */
+import { join } from "node:path"
+import { type CacheOptions, cacheKey } from "@tollgate/core/ResponseCache"
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import * as Policy from "@tollgate/pricing/Policy"
+import { Effect } from "effect"
+import type { InputOverride } from "../dsl/Inputs.ts"
+import type { Pipeline } from "../dsl/Pipeline.ts"
+import { baseUrlOf } from "../dsl/Request.ts"
+import { type Validated, validateFile } from "../dsl/Validate.ts"
+import { PipelineInvalid, StateDamaged } from "../Errors.ts"
+import { CurrentCatalog } from "../store/CurrentCatalog.ts"
+import { type PlanReads, StateStore } from "../store/StateStore.ts"
+import { fingerprintOf, policyOf } from "./Account.ts"
+import { hashesOf, type PlanHashes } from "./Hashes.ts"
+import { readHistory } from "./History.ts"
+import { type ProjectInput, type Projection, project } from "./Project.ts"
+
+export interface PlanOptions {
+  readonly cwd: string
+  readonly env: NodeJS.ProcessEnv
+  readonly inputs?: ReadonlyArray<InputOverride> | undefined
+  readonly baseUrl?: string | undefined
+  readonly maxCostUsd?: number | undefined
+  readonly noCache?: boolean | undefined
+  /** Where earlier runs are (default `.tollgate/runs` under `cwd`). */
+  readonly runsDir?: string | undefined
+  readonly now?: Date | undefined
+}
+
+export interface Planned {
+  readonly validated: Validated
+  readonly projection: Projection
+  readonly policy: Policy.Policy
+  readonly fingerprint: string
+  readonly baseUrl: string
+  readonly hashes: PlanHashes
+  readonly catalog: Catalog.Catalog
+}
+
+/** Cache size caps from `TOLLGATE_CACHE_MAX_MB` and `TOLLGATE_CACHE_MAX_ENTRIES` (defaults: 512 MiB, 100,000). */
+export const cacheOptionsOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): CacheOptions => {
+  const mb = Number(env.TOLLGATE_CACHE_MAX_MB)
+  const entries = Number(env.TOLLGATE_CACHE_MAX_ENTRIES)
+  return {
+    ttlMs: pipeline.cacheTtlMs,
+    ...(Number.isFinite(mb) && mb > 0 ? { maxBytes: mb * 1024 * 1024 } : {}),
+    ...(Number.isInteger(entries) && entries > 0 ? { maxEntries: entries } : {})
+  }
+}
+
+/** Validates a pipeline file: the `Validated` pipeline, or `PipelineInvalid` with every diagnostic. */
+export const validatePipeline = (file: string, opts: Pick<PlanOptions, "cwd" | "inputs">) =>
+  Effect.flatMap(CurrentCatalog, (catalog) => {
+    const result = validateFile(file, { cwd: opts.cwd, catalog, inputs: opts.inputs ?? [] })
+    if (result.ok) return Effect.succeed(result.value)
+    const n = result.diagnostics.length
+    return Effect.fail(
+      PipelineInvalid.fromDiagnostics(
+        result.diagnostics,
+        result.sources,
+        `${n} problem${n === 1 ? "" : "s"}; nothing was sent`
+      )
+    )
+  })
+
+/** Free-model requests used today; a damaged ledger is an error naming it, never a silent zero. */
+const usedToday = (reads: PlanReads, fingerprint: string, now: Date) =>
+  reads.ledger
+    .used(fingerprint, Policy.utcDay(now))
+    .pipe(Effect.mapError((e) => new StateDamaged({ message: e.message })))
+
+/**
+ * Projects with the cache's keys, then checks the keys it counted as hits (an entry may have
+ * expired or be damaged); when any fails, projects again with the ones that hold.
+ */
+const projectWithCache = Effect.fnUntraced(function* (
+  input: Omit<ProjectInput, "cached">,
+  reads: PlanReads,
+  useCache: boolean
+) {
+  const present = useCache ? yield* reads.cache.keys : new Set<string>()
+  const first = project({ ...input, cached: present })
+  if (!reads.verifyHits) return first
+  const counted = first.steps.flatMap((s) => s.cachedKeys)
+  const held = yield* Effect.filter(counted, (k) => reads.cache.has(k))
+  return held.length === counted.length ? first : project({ ...input, cached: new Set(held) })
+})
+
+/** Projects a validated pipeline against the store's ledger and cache (read only). */
+export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: PlanOptions) {
+  const catalog = yield* CurrentCatalog
+  const store = yield* StateStore
+  const pipeline = v.pipeline
+  const policy = policyOf(pipeline)
+  const fingerprint = fingerprintOf(pipeline, opts.env)
+  const now = opts.now ?? new Date()
+  const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
+  const reads = yield* store.planReads(cacheOptionsOf(pipeline, opts.env))
+  const projection = yield* projectWithCache(
+    {
+      pipeline,
+      inputs: v.inputs.values,
+      catalog,
+      policy,
+      fingerprint,
+      freeUsedToday: yield* usedToday(reads, fingerprint, now),
+      cacheKey: (body) => cacheKey(baseUrl, body),
+      history: readHistory(opts.runsDir ?? join(opts.cwd, ".tollgate", "runs"), pipeline.name),
+      now,
+      maxCostOverride: opts.maxCostUsd
+    },
+    reads,
+    pipeline.cacheEnabled && opts.noCache !== true
+  )
+  return {
+    validated: v,
+    projection,
+    policy,
+    fingerprint,
+    baseUrl,
+    hashes: hashesOf(v, catalog),
+    catalog
+  } satisfies Planned
+})
+
+/** Validates and projects a pipeline file. */
+export const planFile = (file: string, opts: PlanOptions) =>
+  Effect.flatMap(validatePipeline(file, opts), (v) => planValidated(v, opts))

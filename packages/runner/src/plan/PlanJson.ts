@@ -1,0 +1,61 @@
+/** The plan as versioned JSON (spec/cli.md): what `runner plan --format json` prints and `run` records. Pure. */
+
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import * as Money from "@tollgate/pricing/Money"
+import { redactUrl } from "../store/StateStore.ts"
+import type { Planned } from "./Plan.ts"
+
+export const FORMAT_VERSION = 1
+
+const usd = (m: Money.Usd) => Money.toNumber(m)
+
+/** Where the prices came from, as JSON. */
+export const catalogJson = (catalog: Catalog.Catalog) => ({
+  source: catalog.source.kind,
+  label: catalog.source.label,
+  date: catalog.source.date,
+  models: catalog.size,
+  skipped: catalog.issues.length
+})
+
+export const planJson = (p: Planned) => {
+  const proj = p.projection
+  return {
+    format_version: FORMAT_VERSION,
+    pipeline: { name: p.validated.pipeline.name, file: p.validated.display },
+    ok: proj.violations.length === 0,
+    complete: proj.complete,
+    requests: proj.requests,
+    free_requests: proj.freeRequests,
+    cost_usd: { expected: usd(proj.costExpected), max: usd(proj.costMax) },
+    min_duration_s: proj.minDurationS,
+    steps: proj.steps.map((s) => ({
+      id: s.id,
+      model: s.model,
+      free: s.free,
+      ...(s.skipped ? { skipped: true } : {}),
+      requests: s.requests,
+      cached: s.cached,
+      count_known: s.countKnown,
+      tokens: s.tokens,
+      cost_usd: { expected: usd(s.costExpected), max: usd(s.costMax) },
+      max_request_cost_usd: usd(s.maxRequestCost)
+    })),
+    quota: {
+      free_per_day: proj.quota.freePerDay,
+      free_used_today: proj.quota.freeUsedToday,
+      free_left_today: proj.quota.freeLeftToday
+    },
+    budget: {
+      max_cost_usd: proj.budget.maxCostUsd ?? null,
+      max_requests: proj.budget.maxRequests ?? null,
+      max_free_requests: proj.budget.maxFreeRequests ?? null,
+      gate: proj.budget.gate
+    },
+    violations: proj.violations,
+    catalog: catalogJson(p.catalog),
+    base_url: redactUrl(p.baseUrl),
+    hashes: p.hashes
+  }
+}
+export type PlanJson = ReturnType<typeof planJson>

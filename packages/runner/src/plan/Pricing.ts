@@ -1,0 +1,148 @@
+/**
+ * Exact cost sums over many requests without one decimal computation per request: cost is linear
+ * in tokens within a price tier, so requests are grouped by tier (and, for the bound, by which
+ * fallback model is dearest for them) and each group is priced once. Pure.
+ */
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import * as Cost from "@tollgate/pricing/Cost"
+import * as Money from "@tollgate/pricing/Money"
+import type { Message } from "../dsl/Pipeline.ts"
+import { maxTokens, PER_MESSAGE_MAX } from "./Tokens.ts"
+
+/** One price tier of a model (from `min_prompt_tokens`), with float rates to compare tiers quickly. */
+interface Tier {
+  readonly threshold: number
+  readonly rates: Catalog.Rates
+  /** USD per prompt token, as a float (comparison only). */
+  readonly prompt: number
+  /** USD of `max_tokens` completion plus the per-request price, as a float (comparison only). */
+  readonly fixed: number
+}
+
+const float = (r: Catalog.Rate | undefined) => (r === null || r === undefined ? 0 : Money.toNumber(r))
+
+/** A model's tiers by prompt-token threshold, each at its worst (peak time-of-day) rates. */
+const tiersOf = (m: Catalog.Model, maxTokensPerRequest: number): Tier[] =>
+  [0, ...new Set(m.overrides.map((o) => o.minPromptTokens ?? 0))]
+    .sort((a, b) => a - b)
+    .map((threshold) => {
+      const rates = Cost.worstRates(m, threshold)
+      return {
+        threshold,
+        rates,
+        prompt: float(rates.prompt),
+        fixed: float(rates.completion) * maxTokensPerRequest + float(rates.request)
+      }
+    })
+
+interface Group {
+  readonly model: Catalog.Model
+  readonly rates: Catalog.Rates
+  n: number
+  prompt: number
+}
+
+/** Requests of one step, priced in groups: expected at the primary model, the bound at the dearest. */
+export class StepPricing {
+  private readonly expected = new Map<Catalog.Override | undefined, Group>()
+  private readonly worst = new Map<string, Group>()
+  private readonly tiers: ReadonlyArray<ReadonlyArray<Tier>>
+  private readonly models: ReadonlyArray<Catalog.Model>
+  private readonly maxTokensPerRequest: number
+  private readonly completionExpected: number
+  private readonly now: Date
+  private peakPrompt = -1
+
+  constructor(
+    models: ReadonlyArray<Catalog.Model>,
+    maxTokensPerRequest: number,
+    completionExpected: number,
+    now: Date
+  ) {
+    this.models = models
+    this.maxTokensPerRequest = maxTokensPerRequest
+    this.completionExpected = completionExpected
+    this.now = now
+    this.tiers = models.map((m) => tiersOf(m, maxTokensPerRequest))
+  }
+
+  /** One request, with its expected and bound prompt tokens. */
+  add(promptExpected: number, promptMax: number): void {
+    const primary = this.models[0]!
+    const { rates, override } = Cost.ratesFor(primary, promptExpected, this.now)
+    addTo(this.expected, override, { model: primary, rates }, promptExpected)
+    const d = this.dearest(promptMax)
+    addTo(this.worst, d.key, d, promptMax)
+    this.peakPrompt = Math.max(this.peakPrompt, promptMax)
+  }
+
+  /** The model and tier that make a request of `promptMax` tokens dearest. */
+  private dearest(promptMax: number) {
+    let best = { value: -1, key: "", model: this.models[0]!, rates: this.models[0]!.rates }
+    this.tiers.forEach((ts, mi) => {
+      const tier = ts.reduce((t, x) => (promptMax >= x.threshold ? x : t), ts[0]!)
+      const value = tier.prompt * promptMax + tier.fixed
+      if (value > best.value)
+        best = { value, key: `${mi}:${tier.threshold}`, model: this.models[mi]!, rates: tier.rates }
+    })
+    return best
+  }
+
+  totals(): { costExpected: Money.Usd; worstPerAttempt: Money.Usd; maxRequestCost: Money.Usd } {
+    const priced = (groups: Iterable<Group>, completionPerRequest: number) =>
+      Money.sum(
+        [...groups].map(
+          (g) =>
+            Cost.costWithRates(g.model, g.rates, {
+              promptTokens: g.prompt,
+              completionTokens: completionPerRequest * g.n,
+              requests: g.n
+            }).total
+        )
+      )
+    return {
+      costExpected: priced(this.expected.values(), this.completionExpected),
+      worstPerAttempt: priced(this.worst.values(), this.maxTokensPerRequest),
+      maxRequestCost:
+        this.peakPrompt < 0
+          ? Money.zero
+          : worstCostOfPrompt(this.models, this.peakPrompt, this.maxTokensPerRequest)
+    }
+  }
+}
+
+const addTo = <K>(
+  groups: Map<K, Group>,
+  key: K,
+  g: { readonly model: Catalog.Model; readonly rates: Catalog.Rates },
+  prompt: number
+) => {
+  const cur = groups.get(key) ?? { model: g.model, rates: g.rates, n: 0, prompt: 0 }
+  cur.n++
+  cur.prompt += prompt
+  groups.set(key, cur)
+}
+
+/** The most a request of `promptTokens` can cost: at the dearest model, at any hour. */
+const worstCostOfPrompt = (
+  models: ReadonlyArray<Catalog.Model>,
+  promptTokens: number,
+  maxTokensPerRequest: number
+): Money.Usd =>
+  models.reduce(
+    (worst, m) =>
+      Money.max(worst, Cost.worstCost(m, { promptTokens, completionTokens: maxTokensPerRequest }).total),
+    Money.zero
+  )
+
+/** The most one rendered request can cost: its byte bound at the dearest model, at any hour. */
+export const worstRequestCost = (
+  models: ReadonlyArray<Catalog.Model>,
+  messages: ReadonlyArray<Message>,
+  maxTokensPerRequest: number
+): Money.Usd =>
+  worstCostOfPrompt(
+    models,
+    messages.reduce((n, m) => n + PER_MESSAGE_MAX + maxTokens(m.content), 0),
+    maxTokensPerRequest
+  )

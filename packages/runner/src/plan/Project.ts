@@ -1,0 +1,121 @@
+/**
+ * The projection: what a run will send and cost, computed before anything is sent. Pure over
+ * its inputs (pipeline, input values, catalog, policy, ledger reading, cache contents, history).
+ */
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import * as Money from "@tollgate/pricing/Money"
+import * as Policy from "@tollgate/pricing/Policy"
+import { order } from "../dsl/Graph.ts"
+import type { Pipeline } from "../dsl/Pipeline.ts"
+import { type Budget, type Violation, violations } from "./Gates.ts"
+import { minDurationMs } from "./Pacing.ts"
+import { type Known, projectStep, type StepProjection } from "./StepProjection.ts"
+
+export type { Violation } from "./Gates.ts"
+export type { Range, StepProjection } from "./StepProjection.ts"
+
+export interface ProjectInput {
+  readonly pipeline: Pipeline
+  readonly inputs: Readonly<Record<string, unknown>>
+  readonly catalog: Catalog.Catalog
+  readonly policy: Policy.Policy
+  readonly fingerprint: string
+  /** Free-model requests already used today (the ledger). */
+  readonly freeUsedToday: number
+  /** The cache key of a request body, and the keys the cache may hold (no send for those). */
+  readonly cacheKey: (body: Readonly<Record<string, unknown>>) => string
+  readonly cached: ReadonlySet<string>
+  /** Mean completion tokens per request from earlier runs, by step id. */
+  readonly history: Readonly<Record<string, number>>
+  readonly now: Date
+  /** `--max-cost`: tightens budget.max_cost_usd. */
+  readonly maxCostOverride?: number | undefined
+}
+
+export interface Projection {
+  readonly complete: boolean
+  readonly steps: ReadonlyArray<StepProjection>
+  readonly requests: { readonly expected: number; readonly max: number; readonly cached: number }
+  readonly freeRequests: number
+  readonly costExpected: Money.Usd
+  readonly costMax: Money.Usd
+  readonly minDurationS: number
+  readonly quota: {
+    readonly freePerDay: number
+    readonly freeUsedToday: number
+    readonly freeLeftToday: number
+  }
+  readonly budget: Budget
+  readonly violations: ReadonlyArray<Violation>
+}
+
+/** `--max-cost` tightens the pipeline's budget, never loosens it. */
+export const effectiveMaxCost = (pipeline: Pipeline, override: number | undefined): number | undefined =>
+  override !== undefined
+    ? Math.min(override, pipeline.budget.maxCostUsd ?? Number.POSITIVE_INFINITY)
+    : pipeline.budget.maxCostUsd
+
+/** Every step's projection, in dependency order (each sees what the ones before it produce). */
+const projectSteps = (input: ProjectInput): StepProjection[] => {
+  const stepsInOrder = order(input.pipeline)
+  const known = new Map<string, Known>()
+  const projected = stepsInOrder.map((step) => {
+    const r = projectStep(step, { ...input, known, order: stepsInOrder })
+    known.set(step.id, r.known)
+    return r.projection
+  })
+  // in the pipeline's own order for reports
+  const position = new Map(input.pipeline.steps.map((s, i) => [s.id, i]))
+  return projected.sort((a, b) => position.get(a.id)! - position.get(b.id)!)
+}
+
+const sum = (steps: ReadonlyArray<StepProjection>, f: (s: StepProjection) => number) =>
+  steps.reduce((n, s) => n + f(s), 0)
+
+export const project = (input: ProjectInput): Projection => {
+  const { pipeline } = input
+  const steps = projectSteps(input)
+  const complete = steps.every((s) => s.countKnown)
+  const requests = sum(steps, (s) => s.requests)
+  const cached = sum(steps, (s) => s.cached)
+  const freeRequests = sum(steps, (s) => (s.free ? s.requests - s.cached : 0))
+  const costExpected = Money.sum(steps.map((s) => s.costExpected))
+  const costMax = Money.sum(steps.map((s) => s.costMax))
+  const freePerDay = Policy.freeRequestsPerDay(input.policy, pipeline.creditsPurchasedUsd)
+  const quota = {
+    freePerDay,
+    freeUsedToday: input.freeUsedToday,
+    freeLeftToday: Math.max(0, freePerDay - input.freeUsedToday)
+  }
+  const budget: Budget = {
+    maxCostUsd: effectiveMaxCost(pipeline, input.maxCostOverride),
+    maxRequests: pipeline.budget.maxRequests,
+    maxFreeRequests: pipeline.budget.maxFreeRequests,
+    gate: pipeline.budget.gate
+  }
+  const maxTokensOf = new Map(pipeline.steps.map((s) => [s.id, s.maxTokens]))
+  const sent = requests - cached
+  return {
+    complete,
+    steps,
+    requests: { expected: sent, max: sent, cached },
+    freeRequests,
+    costExpected,
+    costMax,
+    minDurationS:
+      Math.ceil(minDurationMs(steps, input.policy, pipeline.balanceUsd, input.fingerprint)) / 1000,
+    quota,
+    budget,
+    violations: violations({
+      steps: steps.map((s) => ({ ...s, maxTokens: maxTokensOf.get(s.id)! })),
+      complete,
+      budget,
+      sent,
+      freeRequests,
+      costExpected,
+      costMax,
+      quota,
+      now: input.now
+    })
+  }
+}

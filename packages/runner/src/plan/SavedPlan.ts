@@ -1,0 +1,57 @@
+/** A saved plan (`runner plan --out`): what it was made from, decoded before anything trusts it. */
+import { readFileSync } from "node:fs"
+import { resolve } from "node:path"
+import { Effect, Exit, Schema } from "effect"
+import type { InputOverride } from "../dsl/Inputs.ts"
+import { InputInvalid } from "../Errors.ts"
+import type { PlanHashes } from "./Hashes.ts"
+
+const SavedPlanSchema = Schema.Struct({
+  saved_plan: Schema.Struct({
+    pipeline_path: Schema.String,
+    inputs: Schema.Array(Schema.Struct({ name: Schema.String, raw: Schema.String }))
+  }),
+  hashes: Schema.Struct({
+    pipeline: Schema.String,
+    inputs: Schema.String,
+    data: Schema.Record(Schema.String, Schema.String),
+    prices: Schema.String
+  })
+})
+
+export interface SavedPlan {
+  readonly pipelinePath: string
+  readonly inputs: ReadonlyArray<InputOverride>
+  readonly hashes: PlanHashes
+}
+
+/** Whether a file names a saved plan rather than a pipeline. */
+export const isSavedPlanFile = (file: string): boolean => file.endsWith(".json")
+
+const invalid = (file: string, what: string) =>
+  new InputInvalid({
+    message: `${file}: ${what}; make a saved plan with \`runner plan <pipeline.yaml> --out ${file}\``
+  })
+
+/** The saved plan at `file`, or `InputInvalid` naming the file and what is wrong. */
+export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPlan, InputInvalid> =>
+  Effect.gen(function* () {
+    const text = yield* Effect.try({
+      try: () => readFileSync(resolve(cwd, file), "utf8"),
+      catch: (e) =>
+        invalid(
+          file,
+          (e as NodeJS.ErrnoException).code === "ENOENT"
+            ? "no such file"
+            : `cannot read it (${(e as Error).message})`
+        )
+    })
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      catch: () => invalid(file, "not JSON")
+    })
+    const decoded = Schema.decodeUnknownExit(SavedPlanSchema)(json)
+    if (Exit.isFailure(decoded)) return yield* invalid(file, "not a saved plan (no saved_plan and hashes)")
+    const v = decoded.value
+    return { pipelinePath: v.saved_plan.pipeline_path, inputs: v.saved_plan.inputs, hashes: v.hashes }
+  })

@@ -1,0 +1,45 @@
+/**
+ * Which provider answers a run: the local echo provider (`echo:` base URLs, `--echo`), the
+ * offline one (`--offline`), or the real HTTP provider, whose client (undici) is loaded only
+ * when a run sends.
+ */
+import { Provider } from "@tollgate/core/Provider"
+import { Context, Effect, Layer } from "effect"
+import * as EchoProvider from "./EchoProvider.ts"
+import * as OfflineProvider from "./OfflineProvider.ts"
+
+export interface ProviderSettings {
+  readonly baseUrl: string
+  /** The key, from the environment variable the pipeline names; only ever sent in Authorization. */
+  readonly apiKey: string | undefined
+  readonly headers: Readonly<Record<string, string>>
+  readonly connections: number
+}
+
+export interface ProvidersShape {
+  /** The provider a run with these settings talks to. */
+  readonly layerFor: (s: ProviderSettings) => Layer.Layer<Provider>
+  /** Whether it is an account (pacing, quota) or a local stand-in (echo, offline). */
+  readonly isAccount: (baseUrl: string) => boolean
+}
+
+const http = (s: ProviderSettings): Layer.Layer<Provider> =>
+  Layer.unwrap(Effect.promise(() => import("./HttpProvider.ts")).pipe(Effect.map((m) => m.layer(s))))
+
+export class Providers extends Context.Service<Providers, ProvidersShape>()(
+  "@tollgate/runner/providers/Providers"
+) {
+  /** Echo for `echo:` base URLs, else HTTP. */
+  static readonly layerAuto = Layer.succeed(Providers, {
+    layerFor: (s) => (EchoProvider.isEcho(s.baseUrl) ? EchoProvider.layer : http(s)),
+    isAccount: (baseUrl) => !EchoProvider.isEcho(baseUrl)
+  })
+  /** `--offline`: nothing is sent. */
+  static readonly layerOffline = Layer.succeed(Providers, {
+    layerFor: () => OfflineProvider.layer,
+    isAccount: () => false
+  })
+  /** A fixed provider (tests). */
+  static readonly layerTest = (provider: Provider["Service"]) =>
+    Layer.succeed(Providers, { layerFor: () => Layer.succeed(Provider, provider), isAccount: () => true })
+}

@@ -1,0 +1,69 @@
+/** Plan reports for people: a terminal table and markdown for PR comments. Pure over plan JSON. */
+import type { PlanJson } from "../plan/PlanJson.ts"
+import { duration, money } from "./Format.ts"
+import { type Column, renderMarkdownTable, renderTable } from "./Table.ts"
+
+const COLUMNS: ReadonlyArray<Column> = [
+  { header: "step" },
+  { header: "model" },
+  { header: "requests", align: "right" },
+  { header: "cached", align: "right" },
+  { header: "prompt tok (exp/max)", align: "right" },
+  { header: "completion tok (exp/max)", align: "right" },
+  { header: "cost expected", align: "right" },
+  { header: "cost max", align: "right" }
+]
+
+const rows = (plan: PlanJson) =>
+  plan.steps.map((s) => [
+    s.id,
+    (Array.isArray(s.model) ? s.model.join(" > ") : String(s.model)) + (s.free ? " (free)" : ""),
+    "skipped" in s && s.skipped ? "0 (when)" : s.count_known ? String(s.requests) : "?",
+    String(s.cached),
+    `${s.tokens.prompt.expected}/${s.tokens.prompt.max}`,
+    `${s.tokens.completion.expected}/${s.tokens.completion.max}`,
+    money(s.cost_usd.expected),
+    money(s.cost_usd.max)
+  ])
+
+const verdict = (plan: PlanJson): string =>
+  plan.ok ? "within budget and quota" : `over a limit: ${plan.violations.map((v) => v.kind).join(", ")}`
+
+const summaryLines = (plan: PlanJson): string[] => {
+  const b = plan.budget
+  const limits = [
+    b.max_cost_usd !== null ? `max_cost_usd ${money(b.max_cost_usd)} (gate: ${b.gate})` : undefined,
+    b.max_requests !== null ? `max_requests ${b.max_requests}` : undefined,
+    b.max_free_requests !== null ? `max_free_requests ${b.max_free_requests}` : undefined
+  ].filter(Boolean)
+  return [
+    `requests: ${plan.requests.max} to send, ${plan.requests.cached} cached${plan.complete ? "" : " (incomplete: some counts unknown)"}`,
+    `cost: ${money(plan.cost_usd.expected)} expected, ${money(plan.cost_usd.max)} at most`,
+    `free-model requests: ${plan.free_requests}; today's quota: ${plan.quota.free_used_today} used, ${plan.quota.free_left_today} left of ${plan.quota.free_per_day}`,
+    `least time the rate limits allow: ${duration(plan.min_duration_s)}`,
+    `budget: ${limits.length > 0 ? limits.join(", ") : "none set"}`,
+    `verdict: ${verdict(plan)}`
+  ]
+}
+
+export const renderPlanTable = (plan: PlanJson): string =>
+  `plan: ${plan.pipeline.name} (${plan.pipeline.file})\n\n` +
+  renderTable(COLUMNS, rows(plan)) +
+  "\n" +
+  summaryLines(plan).join("\n") +
+  "\n" +
+  plan.violations.map((v) => `  ✗ ${v.kind}: ${v.message}\n`).join("") +
+  `catalog: ${plan.catalog.label} ${plan.catalog.date}\n`
+
+export const renderPlanMarkdown = (plan: PlanJson): string =>
+  `### ${plan.ok ? "✅" : "❌"} Tollgate plan: \`${plan.pipeline.name}\`\n\n` +
+  renderMarkdownTable(COLUMNS, rows(plan)) +
+  "\n" +
+  summaryLines(plan)
+    .map((l) => `- ${l}`)
+    .join("\n") +
+  "\n" +
+  (plan.violations.length > 0
+    ? `\n**Violations**\n\n${plan.violations.map((v) => `- \`${v.kind}\`: ${v.message}`).join("\n")}\n`
+    : "") +
+  `\n<sub>catalog: ${plan.catalog.label} ${plan.catalog.date}</sub>\n`

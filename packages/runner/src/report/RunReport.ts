@@ -1,0 +1,45 @@
+/** The run summary for people: a terminal table, and markdown for a PR comment or `$GITHUB_STEP_SUMMARY`. Pure. */
+import type { RunSummary } from "../run/Summary.ts"
+import { duration, money } from "./Format.ts"
+import { type Column, renderMarkdownTable, renderTable } from "./Table.ts"
+
+const COLUMNS: ReadonlyArray<Column> = [
+  { header: "step" },
+  { header: "done", align: "right" },
+  { header: "cached", align: "right" },
+  { header: "retries", align: "right" },
+  { header: "projected", align: "right" },
+  { header: "max", align: "right" },
+  { header: "actual", align: "right" }
+]
+
+const rows = (s: RunSummary) =>
+  s.steps.map((st) => [
+    st.id,
+    `${st.actual.completed}/${st.requests}`,
+    String(st.actual.cached + st.actual.reused),
+    String(st.actual.retries),
+    money(st.cost_usd.expected),
+    money(st.cost_usd.max),
+    money(st.actual.cost_usd)
+  ])
+
+const lines = (s: RunSummary): string[] => [
+  `status: ${s.status}${"reason" in s ? ` (${s.reason})` : ""}`,
+  `requests: ${s.actual.requests} sent (${s.actual.retries} retries, ${s.actual.rate_limited} rate-limited), ${s.actual.cached} cached, ${s.actual.reused} reused from an interrupted run`,
+  `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.max)} at most`,
+  `time: ${duration(s.actual.duration_s)}`,
+  `records: ${s.run.dir}`
+]
+
+export const renderSummary = (s: RunSummary): string =>
+  `${renderTable(COLUMNS, rows(s))}\n${lines(s).join("\n")}\n`
+
+export const renderSummaryMarkdown = (s: RunSummary): string =>
+  `### ${s.status === "completed" ? "✅" : "❌"} Tollgate run: \`${s.pipeline.name}\`\n\n` +
+  renderMarkdownTable(COLUMNS, rows(s)) +
+  "\n" +
+  lines(s)
+    .map((l) => `- ${l}`)
+    .join("\n") +
+  "\n"

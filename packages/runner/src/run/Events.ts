@@ -1,0 +1,28 @@
+/** Everything a run reports as it goes: the engine's events and the run's own, one typed union. */
+import type { EngineEvent } from "@tollgate/core/EngineEvent"
+
+export type RunnerEvent =
+  | {
+      readonly type: "version"
+      readonly format_version: 1
+      readonly run: string
+      readonly resumed: boolean
+      readonly reusable: number
+    }
+  | {
+      readonly type: "run-start"
+      readonly pipeline: string
+      readonly requests: number
+      readonly max_cost_usd: number | null
+    }
+  | { readonly type: "run-end"; readonly status: string; readonly cost_usd: number }
+  | { readonly type: "step-start"; readonly step: string; readonly total: number }
+  | { readonly type: "step-end"; readonly step: string; readonly completed: number; readonly failed: number }
+  | { readonly type: "step-skipped"; readonly step: string }
+  | { readonly type: "warning"; readonly message: string }
+  | { readonly type: "cache-corrupt"; readonly count: number; readonly message: string }
+  | { readonly type: "output-error"; readonly output: string; readonly message: string }
+
+export type RunEvent = EngineEvent | RunnerEvent
+
+export type OnEvent = (e: RunEvent) => void

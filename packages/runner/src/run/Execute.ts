@@ -1,0 +1,163 @@
+/**
+ * Executes a planned pipeline through `@tollgate/core`: the engine over the store's layers and
+ * the chosen provider, the steps as a DAG, and the outcome of it all (status, tallies, outputs).
+ */
+import type { BudgetLimits } from "@tollgate/core/Budget"
+import { Engine, RunStopped } from "@tollgate/core/Engine"
+import { type CacheStats, ResponseCache } from "@tollgate/core/ResponseCache"
+import * as Scheduler from "@tollgate/core/Scheduler"
+import * as Money from "@tollgate/pricing/Money"
+import { Effect, Layer, Semaphore } from "effect"
+import { dependencies, referencedSteps } from "../dsl/Graph.ts"
+import { unlimitedPolicy } from "../plan/Account.ts"
+import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
+import { effectiveMaxCost } from "../plan/Project.ts"
+import { Providers } from "../providers/Providers.ts"
+import { StateStore } from "../store/StateStore.ts"
+import type { OnEvent } from "./Events.ts"
+import { renderOutputs } from "./Outputs.ts"
+import type { Records } from "./Records.ts"
+import type { RunContext, StepOutputs } from "./RunContext.ts"
+import { runStep } from "./Step.ts"
+import { emptyActual, type StepActual } from "./Tally.ts"
+
+export type RunStatus = "completed" | "failed" | "stopped" | "interrupted"
+
+export interface RunOutcome {
+  readonly status: RunStatus
+  /** Why the run stopped or failed, for the user. */
+  readonly reason: string | undefined
+  /** `credits`, `daily-free-quota`, `budget`, `free-quota`, `unauthorized`, `interrupted`, `step-failed`. */
+  readonly stopKind: string | undefined
+  readonly steps: ReadonlyMap<string, StepActual>
+  readonly outputs: Record<string, unknown>
+  readonly stepOutputs: StepOutputs
+  readonly durationMs: number
+  readonly cost: Money.Usd
+  readonly cacheStats: CacheStats
+  /** The replies came from a real provider (not echo or offline): only those teach the plan. */
+  readonly fromProvider: boolean
+}
+
+export interface ExecuteOptions {
+  readonly planned: Planned
+  readonly records: Records
+  readonly env: NodeJS.ProcessEnv
+  readonly noCache: boolean
+  readonly concurrency: number | undefined
+  readonly maxCostUsd: number | undefined
+  readonly onEvent: OnEvent
+  /** Completes when the user asks to stop (SIGINT): no new requests, those in flight settle. */
+  readonly interrupted?: Effect.Effect<void> | undefined
+}
+
+const budgetOf = (planned: Planned, maxCostUsd: number | undefined): BudgetLimits => {
+  const p = planned.validated.pipeline
+  const max = effectiveMaxCost(p, maxCostUsd)
+  return {
+    maxCostUsd: max !== undefined ? Money.fromNumber(max) : undefined,
+    maxRequests: p.budget.maxRequests,
+    maxFreeRequests: p.budget.maxFreeRequests
+  }
+}
+
+/** The engine over the store's layers and the provider for this run. */
+const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: boolean) {
+  const store = yield* StateStore
+  const providers = yield* Providers
+  const { planned } = opts
+  const pipeline = planned.validated.pipeline
+  // the local echo and offline providers are not an account: no pacing, no quota
+  const policy = account ? planned.policy : unlimitedPolicy
+  const services = store.runLayer({
+    policy,
+    balanceUsd: pipeline.balanceUsd,
+    cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
+    budget: budgetOf(planned, opts.maxCostUsd),
+    sharedPool: pipeline.budget.shared,
+    local: !account
+  })
+  const provider = providers.layerFor({
+    baseUrl: planned.baseUrl,
+    apiKey: opts.env[pipeline.apiKeyEnv],
+    headers: pipeline.headers,
+    connections: Math.max(8, opts.concurrency ?? pipeline.concurrency)
+  })
+  return Engine.layer({
+    fingerprint: planned.fingerprint,
+    policy,
+    creditsPurchasedUsd: pipeline.creditsPurchasedUsd,
+    onEvent: opts.onEvent
+  }).pipe(Layer.provideMerge(Layer.mergeAll(services, provider)))
+})
+
+const statusOf = (ctx: RunContext, stopped: RunStopped | undefined) => {
+  if (ctx.failure !== undefined)
+    return { status: "failed" as const, stopKind: ctx.failure.kind, reason: ctx.failure.message }
+  if (stopped === undefined) return { status: "completed" as const, stopKind: undefined, reason: undefined }
+  return {
+    status: stopped.reason === "interrupted" ? ("interrupted" as const) : ("stopped" as const),
+    stopKind: stopped.reason,
+    reason: stopped.message
+  }
+}
+
+/** The steps as a DAG, with the engine in context; ends with the cache's stats. */
+const runSteps = (opts: ExecuteOptions, ctx: Omit<RunContext, "engine" | "gate">) =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const run: RunContext = { ...ctx, engine, gate: yield* Semaphore.make(ctx.concurrency) }
+    if (opts.interrupted !== undefined)
+      yield* Effect.forkScoped(
+        Effect.andThen(
+          opts.interrupted,
+          engine.stop(
+            new RunStopped({
+              reason: "interrupted",
+              message: "interrupted: no new requests; those in flight settled"
+            })
+          )
+        )
+      )
+    const steps = opts.planned.validated.pipeline.steps
+    yield* Scheduler.runDag(steps.map((s) => ({ id: s.id, needs: dependencies(s), run: runStep(run, s) })))
+    const cacheStats = yield* (yield* ResponseCache).stats
+    if (cacheStats.corrupt > 0)
+      opts.onEvent({
+        type: "cache-corrupt",
+        count: cacheStats.corrupt,
+        message: `${cacheStats.corrupt} damaged cache entr${cacheStats.corrupt === 1 ? "y was" : "ies were"} ignored and removed`
+      })
+    return { run, stopped: yield* engine.stopped, cacheStats }
+  })
+
+export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
+  const started = Date.now()
+  const pipeline = opts.planned.validated.pipeline
+  const account = (yield* Providers).isAccount(opts.planned.baseUrl)
+  const layer = yield* engineLayer(opts, account)
+  const concurrency = Math.max(1, opts.concurrency ?? pipeline.concurrency)
+  const ctx = {
+    planned: opts.planned,
+    records: opts.records,
+    concurrency,
+    noCache: opts.noCache,
+    onEvent: opts.onEvent,
+    referenced: referencedSteps(pipeline),
+    actual: new Map(pipeline.steps.map((s) => [s.id, emptyActual()])),
+    stepOutputs: {} as StepOutputs,
+    failure: undefined
+  }
+  const { run, stopped, cacheStats } = yield* runSteps(opts, ctx).pipe(Effect.provide(layer), Effect.scoped)
+  const s = statusOf(run, stopped)
+  return {
+    ...s,
+    steps: run.actual,
+    outputs: s.status === "completed" ? renderOutputs(pipeline, run, opts.onEvent) : {},
+    stepOutputs: run.stepOutputs,
+    durationMs: Date.now() - started,
+    cost: Money.sum([...run.actual.values()].map((a) => a.cost)),
+    cacheStats,
+    fromProvider: account
+  } satisfies RunOutcome
+})

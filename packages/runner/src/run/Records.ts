@@ -1,0 +1,150 @@
+/**
+ * Run records under `<out-dir>/<run-id>/`: `run.json`, `plan.json`, `events.ndjson` (appended as
+ * things happen, so a crash leaves an honest record), `steps/<id>.jsonl` (one line per finished
+ * request), `outputs.json`, `summary.json`. A run of the same pipeline, inputs and data that did
+ * not complete is resumed in place: its finished requests are reused, never sent again. Every
+ * file read back is decoded; a line cut short by a kill is simply not reused.
+ */
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import * as StateDir from "@tollgate/pricing/StateDir"
+import { Option, Schema } from "effect"
+import type { RunEvent } from "./Events.ts"
+
+export const RequestRecord = Schema.Struct({
+  index: Schema.Number,
+  key: Schema.String,
+  status: Schema.Literals(["ok", "error"]),
+  output: Schema.optionalKey(Schema.Unknown),
+  cost_usd: Schema.optionalKey(Schema.String),
+  cost_source: Schema.optionalKey(Schema.String),
+  /** Tokens × catalog prices, recorded beside `usage.cost` for comparison. */
+  catalog_cost_usd: Schema.optionalKey(Schema.String),
+  cached: Schema.optionalKey(Schema.Boolean),
+  reused: Schema.optionalKey(Schema.Boolean),
+  attempts: Schema.optionalKey(Schema.Number),
+  usage: Schema.optionalKey(Schema.Unknown),
+  model: Schema.optionalKey(Schema.String),
+  error: Schema.optionalKey(Schema.String)
+})
+export type RequestRecord = typeof RequestRecord.Type
+
+const RunMeta = Schema.Struct({ identity: Schema.String, pipeline: Schema.String, started_at: Schema.String })
+type RunMeta = typeof RunMeta.Type
+
+const SummaryStatus = Schema.Struct({ status: Schema.String })
+
+const decodeJson = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+  const decode = Schema.decodeUnknownOption(Schema.fromJsonString(schema))
+  return (text: string): S["Type"] | undefined => Option.getOrUndefined(decode(text))
+}
+const decodeMeta = decodeJson(RunMeta)
+const decodeStatus = decodeJson(SummaryStatus)
+const decodeRecord = decodeJson(RequestRecord)
+
+const readText = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+const writeJsonAtomic = (path: string, value: unknown) =>
+  StateDir.writeAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`)
+
+const runIdFor = (now: Date, identity: string) =>
+  `${now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}-${identity.slice(0, 8)}`
+
+/** The newest run of this identity that has no completed summary, if any. */
+const findResumable = (outDir: string, identity: string): string | undefined => {
+  let names: string[]
+  try {
+    names = readdirSync(outDir).sort().reverse()
+  } catch {
+    return undefined
+  }
+  for (const name of names) {
+    const dir = join(outDir, name)
+    const meta = decodeMeta(readText(join(dir, "run.json")) ?? "")
+    if (meta?.identity !== identity) continue
+    const summary = readText(join(dir, "summary.json"))
+    // the latest of this identity finished: start anew
+    if (summary !== undefined && decodeStatus(summary)?.status === "completed") return undefined
+    return dir
+  }
+  return undefined
+}
+
+/** Finished requests of an earlier attempt at a run, by request key. */
+const readFinished = (dir: string): Map<string, RequestRecord> => {
+  const previous = new Map<string, RequestRecord>()
+  let files: string[] = []
+  try {
+    files = readdirSync(join(dir, "steps"))
+  } catch {
+    return previous // no step finished
+  }
+  for (const f of files)
+    for (const line of (readText(join(dir, "steps", f)) ?? "").split("\n")) {
+      const r = line.trim() === "" ? undefined : decodeRecord(line)
+      if (r?.status === "ok") previous.set(r.key, r)
+    }
+  return previous
+}
+
+export class Records {
+  readonly dir: string
+  readonly id: string
+  readonly resumed: boolean
+  /** Finished requests of an earlier, interrupted attempt at this run, by request key. */
+  readonly previous: ReadonlyMap<string, RequestRecord>
+
+  private constructor(dir: string, resumed: boolean) {
+    this.dir = dir
+    this.id = dir.split(/[\\/]/).pop()!
+    this.resumed = resumed
+    this.previous = resumed ? readFinished(dir) : new Map()
+  }
+
+  /** Opens the run dir: resumes an unfinished run of the same identity, or starts a new one. */
+  static open(outDir: string, identity: string, pipeline: string, now: Date): Records {
+    const resumable = findResumable(outDir, identity)
+    if (resumable !== undefined) return new Records(resumable, true)
+    const dir = join(outDir, runIdFor(now, identity))
+    mkdirSync(join(dir, "steps"), { recursive: true })
+    writeJsonAtomic(join(dir, "run.json"), {
+      identity,
+      pipeline,
+      started_at: now.toISOString()
+    } satisfies RunMeta)
+    return new Records(dir, false)
+  }
+
+  writePlan(plan: unknown): void {
+    writeJsonAtomic(join(this.dir, "plan.json"), plan)
+  }
+
+  event(e: RunEvent): void {
+    appendFileSync(
+      join(this.dir, "events.ndjson"),
+      `${JSON.stringify({ ts: new Date().toISOString(), ...e })}\n`
+    )
+  }
+
+  request(stepId: string, r: RequestRecord): void {
+    mkdirSync(join(this.dir, "steps"), { recursive: true })
+    appendFileSync(join(this.dir, "steps", `${stepId}.jsonl`), `${JSON.stringify(r)}\n`)
+  }
+
+  writeOutputs(outputs: unknown): void {
+    writeJsonAtomic(join(this.dir, "outputs.json"), outputs)
+  }
+
+  writeSummary(summary: unknown): void {
+    writeJsonAtomic(join(this.dir, "summary.json"), summary)
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * `run`: plan (a pipeline, or a saved plan that must not be stale), gate, open the run's records
+ * (resuming an unfinished run of the same identity), execute, summarize. Sends nothing unless
+ * the gates pass.
+ */
+import { join, resolve } from "node:path"
+import { Effect } from "effect"
+import type { InputOverride } from "../dsl/Inputs.ts"
+import { InputInvalid } from "../Errors.ts"
+import { changesSince, identityOf } from "../plan/Hashes.ts"
+import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
+import { type PlanJson, planJson } from "../plan/PlanJson.ts"
+import { isSavedPlanFile, readSavedPlan } from "../plan/SavedPlan.ts"
+import { StateStore } from "../store/StateStore.ts"
+import type { OnEvent } from "./Events.ts"
+import { execute } from "./Execute.ts"
+import { Records } from "./Records.ts"
+import { exitCodeOf, type RunSummary, summaryOf } from "./Summary.ts"
+
+/** Plan's options (a run plans first), plus how to execute. */
+export interface RunOptions extends Omit<PlanOptions, "runsDir" | "now"> {
+  readonly concurrency?: number | undefined
+  /** Where run records go (default `.tollgate/runs`); also where plan finds earlier runs. */
+  readonly outDir?: string | undefined
+  /** Sends nothing: every request must be in the cache (a miss is `InputInvalid`). */
+  readonly offline?: boolean | undefined
+  readonly onEvent?: OnEvent | undefined
+  /** Completes when the user asks to stop (SIGINT): no new requests, those in flight settle. */
+  readonly interrupted?: Effect.Effect<void> | undefined
+}
+
+export type RunResult =
+  | { readonly kind: "gated"; readonly plan: PlanJson }
+  | {
+      readonly kind: "ran"
+      readonly summary: RunSummary
+      readonly exitCode: number
+      readonly recordsDir: string
+    }
+
+/** The pipeline to plan: the file itself, or the one a saved plan names (with its inputs). */
+const resolvePlanFile = (file: string, opts: RunOptions) =>
+  isSavedPlanFile(file)
+    ? Effect.map(readSavedPlan(opts.cwd, file), (saved) => ({
+        file: saved.pipelinePath,
+        inputs: saved.inputs,
+        saved
+      }))
+    : Effect.succeed({ file, inputs: opts.inputs ?? ([] as ReadonlyArray<InputOverride>), saved: undefined })
+
+/** Refusals of a plan that passed its gates: OpenRouter without a key, an offline miss. */
+const refusal = (planned: Planned, plan: PlanJson, opts: RunOptions) => {
+  const keyEnv = planned.validated.pipeline.apiKeyEnv
+  if (!opts.offline && /^https:\/\/openrouter\.ai\//.test(planned.baseUrl) && !opts.env[keyEnv])
+    return `${keyEnv} is not set: OpenRouter needs an API key (export ${keyEnv}=…), or run with --echo to try the pipeline locally; nothing was sent`
+  if (opts.offline && plan.requests.max > 0)
+    return `--offline: ${plan.requests.max} request${plan.requests.max === 1 ? " is" : "s are"} not in the cache; nothing was sent`
+  return undefined
+}
+
+/** Opens the records, executes, writes outputs and summary. */
+const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
+  const onEvent: OnEvent = opts.onEvent ?? (() => {})
+  const pipeline = planned.validated.pipeline
+  const outDir = resolve(opts.cwd, opts.outDir ?? join(".tollgate", "runs"))
+  const records = Records.open(outDir, identityOf(planned.hashes, planned.baseUrl), pipeline.name, new Date())
+  records.writePlan(plan)
+  const emit: OnEvent = (e) => {
+    records.event(e)
+    onEvent(e)
+  }
+  emit({
+    type: "version",
+    format_version: 1,
+    run: records.id,
+    resumed: records.resumed,
+    reusable: records.previous.size
+  })
+  emit({
+    type: "run-start",
+    pipeline: plan.pipeline.name,
+    requests: plan.requests.max,
+    max_cost_usd: plan.budget.max_cost_usd
+  })
+  const outcome = yield* execute({
+    planned,
+    records,
+    env: opts.env,
+    noCache: opts.noCache === true,
+    concurrency: opts.concurrency,
+    maxCostUsd: opts.maxCostUsd,
+    onEvent: emit,
+    interrupted: opts.interrupted
+  })
+  const summary = summaryOf(plan, outcome, records.dir, new Date())
+  records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
+  records.writeSummary(summary)
+  emit({ type: "run-end", status: outcome.status, cost_usd: summary.actual.cost_usd })
+  return { kind: "ran", summary, exitCode: exitCodeOf(outcome), recordsDir: records.dir } as const
+})
+
+/** Plans `file` (a pipeline, or a saved plan.json), gates, runs. */
+export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {
+  const target = yield* resolvePlanFile(file, opts)
+  const planned = yield* planFile(target.file, { ...opts, inputs: target.inputs, runsDir: opts.outDir })
+  const plan = planJson(planned)
+  const changed = target.saved ? changesSince(target.saved.hashes, planned.hashes) : []
+  if (changed.length > 0)
+    return yield* new InputInvalid({
+      message: `the saved plan ${file} is stale: ${changed.join(", ")} changed since it was made; run \`runner plan --out\` again`
+    })
+  if (!plan.ok) return { kind: "gated", plan } satisfies RunResult as RunResult
+  const refused = refusal(planned, plan, opts)
+  if (refused !== undefined) return yield* new InputInvalid({ message: refused })
+  const shared = planned.validated.pipeline.budget.shared
+  if (shared !== undefined && !(yield* StateStore).shared)
+    opts.onEvent?.({
+      type: "warning",
+      message: `budget.shared ("${shared}") is ignored without --store (Redis): this run keeps its own budget`
+    })
+  return (yield* runPlanned(planned, plan, opts)) as RunResult
+})

@@ -1,0 +1,27 @@
+/** What the steps of one run share: the plan, the engine, the records, and the results so far. */
+import type { EngineShape } from "@tollgate/core/Engine"
+import type { Semaphore } from "effect"
+import type { Planned } from "../plan/Plan.ts"
+import type { OnEvent } from "./Events.ts"
+import type { Records } from "./Records.ts"
+import type { StepActual } from "./Tally.ts"
+
+/** A step's results as later templates see them (`steps.<id>.output(s)`), or where they are on disk. */
+export type StepOutputs = Record<string, { output?: unknown; outputs?: unknown[]; records?: string }>
+
+export interface RunContext {
+  readonly planned: Planned
+  readonly records: Records
+  readonly engine: EngineShape
+  /** The run-wide bound on requests in flight. */
+  readonly gate: Semaphore.Semaphore
+  readonly concurrency: number
+  readonly noCache: boolean
+  readonly onEvent: OnEvent
+  /** Steps whose results a later template reads (kept in memory). */
+  readonly referenced: ReadonlySet<string>
+  readonly actual: ReadonlyMap<string, StepActual>
+  readonly stepOutputs: StepOutputs
+  /** The first failure that ends the run (a step failed without `continue_on_error`). */
+  failure: { readonly kind: string; readonly message: string } | undefined
+}

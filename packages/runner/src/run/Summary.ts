@@ -1,0 +1,60 @@
+/** The run summary (`summary.json`, `runner run --format json`): the plan's fields plus what actually happened. Pure. */
+import * as Money from "@tollgate/pricing/Money"
+import type { PlanJson } from "../plan/PlanJson.ts"
+import type { RunOutcome } from "./Execute.ts"
+import type { StepActual } from "./Tally.ts"
+
+/** The exit code CI sees for a run's outcome. */
+export const exitCodeOf = (o: Pick<RunOutcome, "status" | "stopKind">): number => {
+  if (o.status === "completed") return 0
+  if (o.status === "interrupted") return 130
+  if (o.status === "failed") return 1
+  return o.stopKind === "credits" || o.stopKind === "unauthorized" ? 1 : 3
+}
+
+const sum = (o: RunOutcome, f: (a: StepActual) => number) =>
+  [...o.steps.values()].reduce((n, a) => n + f(a), 0)
+
+const stepActual = (a: StepActual, fromProvider: boolean) => {
+  const fresh = a.completed - a.cached - a.reused
+  return {
+    requests: a.requests,
+    completed: a.completed,
+    cached: a.cached,
+    reused: a.reused,
+    failed: a.failed,
+    retries: a.retries,
+    rate_limited: a.rateLimited,
+    skipped: a.skipped,
+    cost_usd: Money.toNumber(a.cost),
+    // only a real provider's replies say how long this step's completions are
+    completion_tokens_mean: fromProvider && fresh > 0 ? a.completionTokens / fresh : null
+  }
+}
+
+export const summaryOf = (plan: PlanJson, o: RunOutcome, recordsDir: string, finishedAt: Date) => ({
+  ...plan,
+  status: o.status,
+  ...(o.reason !== undefined ? { reason: o.reason, stop: o.stopKind } : {}),
+  run: {
+    id: recordsDir.split(/[\\/]/).pop(),
+    dir: recordsDir,
+    provider: o.fromProvider ? ("http" as const) : ("local" as const)
+  },
+  finished_at: finishedAt.toISOString(),
+  actual: {
+    requests: sum(o, (a) => a.requests),
+    cached: sum(o, (a) => a.cached),
+    reused: sum(o, (a) => a.reused),
+    retries: sum(o, (a) => a.retries),
+    rate_limited: sum(o, (a) => a.rateLimited),
+    failed: sum(o, (a) => a.failed),
+    cost_usd: Money.toNumber(o.cost),
+    cost_usd_exact: Money.toPlain(o.cost),
+    duration_s: Math.round(o.durationMs) / 1000
+  },
+  cache: o.cacheStats,
+  steps: plan.steps.map((s) => ({ ...s, actual: stepActual(o.steps.get(s.id)!, o.fromProvider) })),
+  outputs: o.outputs
+})
+export type RunSummary = ReturnType<typeof summaryOf>

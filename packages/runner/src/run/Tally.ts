@@ -1,0 +1,67 @@
+/** What each step actually did: requests, cache hits, reuse, retries, cost. Every billed attempt counts. */
+import * as Money from "@tollgate/pricing/Money"
+import type { ItemResult } from "./Item.ts"
+
+export interface StepActual {
+  requests: number
+  cached: number
+  reused: number
+  retries: number
+  rateLimited: number
+  failed: number
+  skipped: boolean
+  cost: Money.Usd
+  completionTokens: number
+  completed: number
+}
+
+export const emptyActual = (): StepActual => ({
+  requests: 0,
+  cached: 0,
+  reused: 0,
+  retries: 0,
+  rateLimited: 0,
+  failed: 0,
+  skipped: false,
+  cost: Money.zero,
+  completionTokens: 0,
+  completed: 0
+})
+
+/** Adds one item's result to its step's tally. */
+export const tally = (a: StepActual, r: ItemResult): void => {
+  switch (r._tag) {
+    case "done": {
+      const c = r.completion
+      a.completed++
+      if (c.cached) {
+        a.cached++
+        return
+      }
+      a.requests += c.attempts
+      a.retries += c.attempts - 1
+      a.rateLimited += c.rateLimited
+      a.cost = Money.add(a.cost, c.cost)
+      a.completionTokens += c.usage?.completionTokens ?? 0
+      return
+    }
+    case "reused":
+      a.completed++
+      a.reused++
+      return
+    case "invalid":
+      a.failed++
+      return
+    case "failed": {
+      const e = r.error
+      // a request the stop kept from being sent cost nothing
+      if (e._tag === "RunStopped") return
+      a.failed++
+      a.requests += e.attempts
+      a.retries += Math.max(0, e.attempts - 1)
+      a.rateLimited += e.rateLimited
+      // replies that failed their check were billed even though the request failed in the end
+      a.cost = Money.add(a.cost, Money.usd(e.costUsd))
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/** The state store in Redis (`--store redis://…`). Loaded only when a store URL is given. */
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import { Budget } from "@tollgate/core/Budget"
+import * as RedisStores from "@tollgate/core/RedisStores"
+import { ResponseCache } from "@tollgate/core/ResponseCache"
+import * as Policy from "@tollgate/pricing/Policy"
+import { type Context, Effect, Layer } from "effect"
+import type { Redis } from "effect/persistence"
+import { StoreUnavailable } from "../Errors.ts"
+import { localRunLayer, redactUrl, StateStore, type StateStoreShape } from "./StateStore.ts"
+
+/** A Redis connection failure as a message fit to print (no password). */
+const unavailable = (url: string, e: { readonly cause?: unknown; readonly message?: string }) =>
+  new StoreUnavailable({
+    message: `cannot reach the store ${redactUrl(url)}: ${redactUrl(String((e.cause as { message?: string } | undefined)?.message ?? e.message ?? e))}`
+  })
+
+const make = (url: string, redis: Context.Context<Redis.Redis>): StateStoreShape => {
+  const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
+  return {
+    description: `the store ${redactUrl(url)}`,
+    shared: true,
+    planReads: (cache) =>
+      Effect.all({
+        ledger: provide(RedisStores.makeLedger),
+        cache: provide(RedisStores.makeCache(cache))
+      }).pipe(
+        Effect.map((r) => ({ ...r, verifyHits: false })),
+        Effect.orDie
+      ),
+    runLayer: (cfg) => {
+      if (cfg.local)
+        return localRunLayer(
+          cfg,
+          cfg.cache === false
+            ? ResponseCache.layerDisabled
+            : Layer.effect(ResponseCache, provide(RedisStores.makeCache(cfg.cache))).pipe(Layer.orDie)
+        )
+      const pool = cfg.sharedPool
+      const budget =
+        pool === undefined
+          ? Budget.layer(cfg.budget)
+          : Layer.effect(
+              Budget,
+              RedisStores.makeSharedBudget(pool, cfg.budget, () => Policy.utcDay(new Date()))
+            )
+      return Layer.mergeAll(RedisStores.layers(cfg.policy, cfg.balanceUsd, cfg.cache), budget).pipe(
+        Layer.provide(Layer.succeedContext(redis)),
+        Layer.orDie
+      )
+    }
+  }
+}
+
+export const layer = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
+  Layer.effect(
+    StateStore,
+    Effect.gen(function* () {
+      const redis = yield* Layer.build(
+        NodeRedis.layer({ url, socket: { connectTimeout: 5_000, reconnectStrategy: false } })
+      ).pipe(Effect.mapError((e) => unavailable(url, e)))
+      return make(url, redis)
+    })
+  )

@@ -1,0 +1,105 @@
+/**
+ * Where limits, the quota ledger, the response cache and shared budgets live: the local state
+ * dir (default), or a Redis server named by `--store redis://…`, shared by every process and
+ * machine using it. One connection serves the plan's reads and the run's layers. The Redis
+ * client is loaded only when a store URL is given.
+ */
+import { join } from "node:path"
+import type { BudgetLimits } from "@tollgate/core/Budget"
+import { Budget } from "@tollgate/core/Budget"
+import { Limits } from "@tollgate/core/Limits"
+import {
+  makeFile as makeFileLedger,
+  makeMemory as makeMemoryLedger,
+  QuotaLedger
+} from "@tollgate/core/QuotaLedger"
+import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
+import type * as Policy from "@tollgate/pricing/Policy"
+import { Context, Effect, Layer } from "effect"
+import type { StoreUnavailable } from "../Errors.ts"
+
+/** What plan reads (it writes nothing). */
+export interface PlanReads {
+  readonly ledger: QuotaLedger["Service"]
+  readonly cache: ResponseCache["Service"]
+  /** Whether a present key may still miss (the file cache checks TTL on read; Redis expires keys itself). */
+  readonly verifyHits: boolean
+}
+
+export interface RunStoreConfig {
+  readonly policy: Policy.Policy
+  readonly balanceUsd: number | undefined
+  readonly cache: CacheOptions | false
+  readonly budget: BudgetLimits
+  /** `budget.shared`: a pool all runs naming it share (per UTC day); needs a shared store. */
+  readonly sharedPool: string | undefined
+  /** Not an account (echo, offline): no pacing, and the ledger stays in memory. */
+  readonly local: boolean
+}
+
+export type RunServices = Limits | QuotaLedger | ResponseCache | Budget
+
+export interface StateStoreShape {
+  /** Where the state lives, fit to print (no password). */
+  readonly description: string
+  readonly shared: boolean
+  readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
+  readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices>
+}
+
+export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
+  "@tollgate/runner/store/StateStore"
+) {
+  /** The local state dir: files, safe across processes on one machine. */
+  static readonly layerFile = (stateDir: string) => Layer.succeed(StateStore, makeFileStore(stateDir))
+
+  /** A Redis server shared by every process and machine using it; fails when it cannot be reached. */
+  static readonly layerRedis = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
+    Layer.unwrap(Effect.promise(() => import("./RedisStateStore.ts")).pipe(Effect.map((m) => m.layer(url))))
+}
+
+/** A store URL fit to print: any password removed. */
+export const redactUrl = (url: string): string => url.replace(/\/\/[^@/]*@/, "//***@")
+
+/** Why a `--store` value is not usable, or undefined. */
+export const checkStoreUrl = (url: string): string | undefined =>
+  /^rediss?:\/\/[^\s]+$/.test(url)
+    ? undefined
+    : `--store: expected redis://host:port, got "${redactUrl(url)}"`
+
+/** Layers of a run that is not an account (echo, offline): budget and limits in memory, cache from `cache`. */
+export const localRunLayer = (
+  cfg: RunStoreConfig,
+  cache: Layer.Layer<ResponseCache>
+): Layer.Layer<RunServices> =>
+  Layer.mergeAll(
+    Budget.layer(cfg.budget),
+    Limits.layer(cfg.policy, cfg.balanceUsd),
+    Layer.succeed(QuotaLedger, makeMemoryLedger()),
+    cache
+  )
+
+const makeFileStore = (stateDir: string): StateStoreShape => {
+  const cacheDir = join(stateDir, "cache")
+  const cacheLayer = (cache: CacheOptions | false) =>
+    cache === false ? ResponseCache.layerDisabled : ResponseCache.layerFile(cacheDir, cache)
+  return {
+    description: `the state dir ${stateDir}`,
+    shared: false,
+    planReads: (cache) =>
+      Effect.succeed({
+        ledger: makeFileLedger(stateDir),
+        cache: makeFileCache(cacheDir, cache),
+        verifyHits: true
+      }),
+    runLayer: (cfg) =>
+      cfg.local
+        ? localRunLayer(cfg, cacheLayer(cfg.cache))
+        : Layer.mergeAll(
+            Budget.layer(cfg.budget),
+            Limits.layer(cfg.policy, cfg.balanceUsd),
+            QuotaLedger.layerFile(stateDir),
+            cacheLayer(cfg.cache)
+          )
+  }
+}
