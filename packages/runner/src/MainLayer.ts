@@ -5,7 +5,7 @@
  */
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as StateDir from "@tollgate/pricing/StateDir"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { StateDamaged, StoreUnavailable } from "./Errors.ts"
 import { Providers } from "./providers/Providers.ts"
 import { CurrentCatalog } from "./store/CurrentCatalog.ts"
@@ -21,11 +21,20 @@ export interface MainOptions {
   readonly catalog?: Catalog.Catalog | undefined
 }
 
+/** The Redis store, its client loaded only when a store URL is given. */
+const redisStore = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
+  Layer.unwrap(
+    Effect.map(
+      Effect.promise(() => import("./store/RedisStateStore.ts")),
+      (m) => m.layer(url)
+    )
+  )
+
 export type MainServices = CurrentCatalog | StateStore | Providers
 
 export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> =>
   Layer.mergeAll(
     o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.env),
-    o.store !== undefined ? StateStore.layerRedis(o.store) : StateStore.layerFile(StateDir.stateDir(o.env)),
+    o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(StateDir.stateDir(o.env)),
     o.offline === true ? Providers.layerOffline : Providers.layerAuto
   )

@@ -1,5 +1,5 @@
 /** One request of a step (one item of a `for_each`): render, reuse an earlier run's answer, or send. */
-import type { Completion, Job, RequestFailed, RunStopped } from "@tollgate/core/Engine"
+import type { Job } from "@tollgate/core/Engine"
 import { cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import { Effect } from "effect"
@@ -7,26 +7,9 @@ import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { render } from "../dsl/Templates.ts"
 import { worstRequestCost } from "../plan/Pricing.ts"
-import type { RequestRecord } from "./Records.ts"
+import type { ItemResult } from "./ItemResult.ts"
 import { outputOf, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
-
-export type ItemResult =
-  | {
-      readonly _tag: "done"
-      readonly index: number
-      readonly key: string
-      readonly completion: Completion
-      readonly output: unknown
-    }
-  | { readonly _tag: "reused"; readonly index: number; readonly record: RequestRecord }
-  | { readonly _tag: "invalid"; readonly index: number; readonly message: string }
-  | {
-      readonly _tag: "failed"
-      readonly index: number
-      readonly key: string
-      readonly error: RequestFailed | RunStopped
-    }
 
 /** What every request of a step shares. */
 export interface StepJob {

@@ -1,6 +1,6 @@
 /** What each step actually did: requests, cache hits, reuse, retries, cost. Every billed attempt counts. */
 import * as Money from "@tollgate/pricing/Money"
-import type { ItemResult } from "./Item.ts"
+import type { ItemResult } from "./ItemResult.ts"
 
 export interface StepActual {
   requests: number

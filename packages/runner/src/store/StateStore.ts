@@ -16,7 +16,6 @@ import {
 import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
 import type * as Policy from "@tollgate/pricing/Policy"
 import { Context, Effect, Layer } from "effect"
-import type { StoreUnavailable } from "../Errors.ts"
 
 /** What plan reads (it writes nothing). */
 export interface PlanReads {
@@ -52,10 +51,6 @@ export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
 ) {
   /** The local state dir: files, safe across processes on one machine. */
   static readonly layerFile = (stateDir: string) => Layer.succeed(StateStore, makeFileStore(stateDir))
-
-  /** A Redis server shared by every process and machine using it; fails when it cannot be reached. */
-  static readonly layerRedis = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
-    Layer.unwrap(Effect.promise(() => import("./RedisStateStore.ts")).pipe(Effect.map((m) => m.layer(url))))
 }
 
 /** A store URL fit to print: any password removed. */
