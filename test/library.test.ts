@@ -75,4 +75,30 @@ describe("@tollgate/runner as a library", () => {
     })
     expect(p.ok).toBe(true)
   })
+
+  it("one convention for Effects and Promises: bad input rejects (plan and run alike); an over-limit plan resolves", async () => {
+    const invalid = "test/fixtures/invalid/many-errors-sorted.yaml"
+    await expect(Promises.plan(invalid, { cwd: ROOT, env: env() })).rejects.toMatchObject({
+      _tag: "PipelineInvalid",
+      diagnostics: expect.arrayContaining([expect.objectContaining({ rule: "unknown-model" })])
+    })
+    await expect(Promises.run(invalid, { cwd: ROOT, env: env(), baseUrl: "echo:" })).rejects.toMatchObject({
+      _tag: "PipelineInvalid"
+    })
+    const over = await Promises.plan("examples/classify-then-report.yaml", {
+      cwd: ROOT,
+      env: env(),
+      maxCostUsd: 0
+    })
+    expect(over.ok).toBe(false)
+    const dir = tempHome()
+    const gated = await Promises.run("examples/classify-then-report.yaml", {
+      cwd: ROOT,
+      env: { TOLLGATE_HOME: dir },
+      baseUrl: "echo:",
+      maxCostUsd: 0,
+      outDir: join(dir, "runs")
+    })
+    expect(gated.kind).toBe("gated")
+  })
 })

@@ -1,0 +1,95 @@
+/**
+ * What a run reports it spent is what the provider billed, and what the plan learns from earlier
+ * runs comes only from a real provider's replies.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Money } from "@tollgate/pricing"
+import { afterEach, describe, expect, it } from "vitest"
+import { runCli, tempHome } from "./support/cli.ts"
+import { type Simulator, startSimulator } from "./support/simulator.ts"
+
+let sims: Simulator[] = []
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()))
+  sims = []
+})
+
+const write = (files: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), "tg-acct-"))
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  return dir
+}
+
+const EXTRACT = `version: 1
+name: extract
+inputs:
+  xs: { type: array, default: [0, 1, 2, 3, 4, 5, 6] }
+steps:
+  - id: a
+    for_each: inputs.xs
+    model: openai/gpt-4o-mini
+    prompt: "record {{ item }}"
+    max_tokens: 40
+    retry: { max_attempts: 3 }
+    continue_on_error: true
+    output:
+      format: json
+      schema: { type: object, required: [n], properties: { n: { type: number } } }
+`
+
+describe("run accounting", () => {
+  it("replies that fail their JSON schema are billed: the summary counts every billed attempt and its cost", async () => {
+    // even records always get a reply that is not JSON (3 billed attempts, then the request fails);
+    // record 1 gets one bad reply and then a good one
+    const s = await startSimulator({
+      reply: (body, n) => {
+        const text = JSON.stringify(body.messages)
+        const item = Number(/record (\d)/.exec(text)?.[1])
+        if (item % 2 === 0) return "not json at all"
+        if (
+          item === 1 &&
+          s.log.filter((a) => JSON.stringify(a.body.messages).includes("record 1")).length === 1
+        )
+          return "{ broken"
+        return JSON.stringify({ n })
+      }
+    })
+    sims.push(s)
+    const dir = write({ "p.yaml": EXTRACT })
+    const r = await runCli(["run", "p.yaml", "--base-url", s.url, "--format", "json", "--no-cache"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    const summary = JSON.parse(r.stdout)
+    expect(s.log).toHaveLength(4 * 3 + 1 + 1 + 2) // 4 even items × 3, item 1 twice, items 3 and 5 once
+    expect(summary.actual.requests).toBe(s.log.length)
+    expect(summary.actual.cost_usd_exact).toBe(Money.toPlain(s.billed()))
+    expect(summary.actual.failed).toBe(4)
+    expect(summary.actual.retries).toBe(4 * 2 + 1)
+  })
+
+  it("an --echo run leaves the next plan's expected numbers unchanged; a real run teaches it", async () => {
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: learn\ninputs:\n  xs: { type: array, default: [a, b, c] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "say {{ item }}", max_tokens: 200 }\n'
+    })
+    const env = { TOLLGATE_HOME: tempHome() }
+    const plan = async () =>
+      JSON.parse(
+        (await runCli(["plan", "p.yaml", "--format", "json", "--no-cache"], { cwd: dir, env })).stdout
+      )
+    const before = await plan()
+    expect(before.steps[0].tokens.completion.expected).toBe(3 * 100) // half of max_tokens
+    expect((await runCli(["run", "p.yaml", "--echo", "--format", "json"], { cwd: dir, env })).code).toBe(0)
+    const afterEcho = await plan()
+    expect(afterEcho.steps[0].tokens.completion).toEqual(before.steps[0].tokens.completion)
+    expect(afterEcho.cost_usd).toEqual(before.cost_usd)
+    const s = await startSimulator({ completionTokens: () => 30 })
+    sims.push(s)
+    const real = await runCli(["run", "p.yaml", "--base-url", s.url, "--format", "json"], { cwd: dir, env })
+    expect(real.code).toBe(0)
+    expect((await plan()).steps[0].tokens.completion.expected).toBe(3 * 30)
+  })
+})

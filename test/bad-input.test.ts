@@ -1,0 +1,100 @@
+/**
+ * Bad saved plans, bad input files and damaged state files: one line naming the file and what is
+ * wrong, the right exit code, no stack trace, and nothing sent.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { runCli, tempHome } from "./support/cli.ts"
+import { type Simulator, startSimulator } from "./support/simulator.ts"
+
+let sims: Simulator[] = []
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()))
+  sims = []
+})
+
+const write = (files: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), "tg-bad-"))
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true })
+    writeFileSync(join(dir, name), text)
+  }
+  return dir
+}
+
+const FREE =
+  "version: 1\nname: f\nsteps:\n  - { id: a, model: openai/gpt-oss-20b:free, prompt: hi, max_tokens: 5 }\n"
+
+/** One line on stderr, no stack frames. */
+const oneLine = (stderr: string) => {
+  expect(stderr.trimEnd().split("\n")).toHaveLength(1)
+  expect(stderr).not.toMatch(/\n\s+at /)
+  expect(stderr).not.toContain("internal error")
+}
+
+describe("bad saved plans", () => {
+  it.each([
+    ["missing", undefined, /missing\.json: no such file/],
+    ["not JSON", "{ nope", /notjson\.json: not JSON/],
+    ["not a saved plan", '{"saved_plan": 5}', /shape\.json: not a saved plan/]
+  ])("%s: exit 2, one line naming the file, nothing sent", async (_, text, message) => {
+    const s = await startSimulator()
+    sims.push(s)
+    const name = text === undefined ? "missing.json" : text.startsWith("{ n") ? "notjson.json" : "shape.json"
+    const dir = write(text === undefined ? { "p.yaml": FREE } : { "p.yaml": FREE, [name]: text })
+    const r = await runCli(["run", name, "--base-url", s.url], { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(message)
+    oneLine(r.stderr)
+    expect(s.log).toHaveLength(0)
+  })
+})
+
+describe("bad input files", () => {
+  it("a data file given with --input that does not parse: exit 2 at its file:line:col", async () => {
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: i\ninputs:\n  xs: { type: array, default: [] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 5 }\n',
+      "rows.jsonl": '{"a": 1}\n{"a": 2,,}\n'
+    })
+    const r = await runCli(["plan", "p.yaml", "--input", "xs=@rows.jsonl"], { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^rows\.jsonl:2:\d+: invalid JSON/)
+  })
+})
+
+describe("damaged state files", () => {
+  it("a damaged quota ledger stops plan, run and quota with one line naming it (never a silent zero)", async () => {
+    const s = await startSimulator()
+    sims.push(s)
+    const home = tempHome()
+    const ledger = join(home, "ledger", "anonymous.json")
+    mkdirSync(join(home, "ledger"), { recursive: true })
+    const dir = write({ "p.yaml": FREE })
+    for (const damage of [
+      "garbage",
+      "",
+      '{"version":1,"days":{"2026-01-01":-3}}',
+      '{"version":1,"days":"x"}'
+    ]) {
+      writeFileSync(ledger, damage)
+      for (const args of [["plan", "p.yaml"], ["run", "p.yaml", "--base-url", s.url], ["quota"]]) {
+        const r = await runCli(args, { cwd: dir, env: { TOLLGATE_HOME: home } })
+        expect(r.code, `${args[0]} with ledger ${JSON.stringify(damage)}`).toBe(1)
+        expect(r.stderr).toContain(ledger)
+        expect(r.stderr).toMatch(/damaged/)
+        oneLine(r.stderr)
+      }
+    }
+    expect(s.log).toHaveLength(0)
+  })
+
+  it("damaged run records are passed over: a run dir without a readable run.json starts a new run", async () => {
+    const dir = write({ "p.yaml": FREE, "runs/20260101T000000Z-deadbeef/run.json": "{ damaged" })
+    const r = await runCli(["run", "p.yaml", "--echo", "--format", "json", "--out-dir", "runs"], { cwd: dir })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).run.id).not.toBe("20260101T000000Z-deadbeef")
+  })
+})
