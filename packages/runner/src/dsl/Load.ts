@@ -45,18 +45,22 @@ const depthOf = (node: unknown, depth = 0): number => {
   return depth
 }
 
-/** Loads `file` (display name `displayName`); returns the document or the diagnostics that stop it. */
-export const loadFile = (
-  path: string,
-  displayName: string
-): { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] } => {
-  const at = (line: number, col: number, message: string, rule: string): Diagnostic => ({
-    file: displayName,
+const diagnosticAt =
+  (file: string) =>
+  (line: number, col: number, message: string, rule: string): Diagnostic => ({
+    file,
     line,
     col,
     message,
     rule
   })
+
+/** Loads `file` (display name `displayName`); returns the document or the diagnostics that stop it. */
+export const loadFile = (
+  path: string,
+  displayName: string
+): { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] } => {
+  const at = diagnosticAt(displayName)
   let size: number
   try {
     size = statSync(path).size
@@ -75,7 +79,15 @@ export const loadFile = (
         )
       ]
     }
-  const source = readFileSync(path, "utf8")
+  return loadText(readFileSync(path, "utf8"), displayName)
+}
+
+/** Parses a pipeline's text (shown as `displayName`); returns the document or the diagnostics that stop it. Pure. */
+export const loadText = (
+  source: string,
+  displayName: string
+): { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] } => {
+  const at = diagnosticAt(displayName)
   const lines = new LineCounter()
   const doc = parseDocument(source, {
     lineCounter: lines,

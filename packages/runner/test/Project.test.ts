@@ -1,0 +1,127 @@
+/** The projection's arithmetic, checked against numbers worked out by hand from the catalog's prices. */
+import { CatalogStore, Money, Policy } from "@tollgate/pricing"
+import { loadText } from "@tollgate/runner/dsl/Load"
+import { resolve } from "@tollgate/runner/dsl/Pipeline"
+import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
+import { buildBody } from "@tollgate/runner/dsl/Request"
+import { type ProjectInput, project } from "@tollgate/runner/plan/Project"
+import { Exit } from "effect"
+import { describe, expect, it } from "vitest"
+
+const catalog = CatalogStore.bundled()
+
+const pipelineOf = (yaml: string) => {
+  const { loaded } = loadText(yaml, "p.yaml")
+  const decoded = decodePipelineSpec(loaded!.value)
+  if (Exit.isFailure(decoded)) throw new Error("test yaml does not decode")
+  return resolve(decoded.value)
+}
+
+const input = (yaml: string, over: Partial<ProjectInput> = {}): ProjectInput => {
+  const pipeline = pipelineOf(yaml)
+  return {
+    pipeline,
+    inputs: Object.fromEntries(Object.entries(pipeline.inputs).map(([k, v]) => [k, v.default])),
+    catalog,
+    policy: Policy.defaultPolicy,
+    fingerprint: "fp",
+    freeUsedToday: 0,
+    cacheKey: (body) => JSON.stringify(body.messages),
+    cached: new Set(),
+    history: {},
+    now: new Date("2026-11-23T12:00:00Z"),
+    ...over
+  }
+}
+
+const usd = (m: Money.Usd) => Money.toPlain(m)
+
+// openai/gpt-4o-mini: $0.15 per 1M prompt tokens, $0.60 per 1M completion tokens
+const ONE =
+  "version: 1\nname: one\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hello world, max_tokens: 100 }\n"
+
+const FAN = `version: 1
+name: fan
+inputs:
+  xs: { type: array, default: [alpha, beta, gamma] }
+steps:
+  - id: a
+    for_each: inputs.xs
+    model: openai/gpt-4o-mini
+    system: You are terse.
+    prompt: "Summarize: {{ item }}"
+    max_tokens: 10
+    retry: { max_attempts: 3 }
+    output: { format: json }
+`
+
+describe("project", () => {
+  it("one request: o200k tokens plus framing expected, bytes plus framing at most, half of max_tokens expected", () => {
+    const p = project(input(ONE))
+    const s = p.steps[0]!
+    // "hello world" is 2 tokens and 11 bytes; 4 per message and 3 per request expected, 16 per message at most
+    expect(s.tokens.prompt).toEqual({ expected: 3 + 4 + 2, max: 16 + 11 })
+    expect(s.tokens.completion).toEqual({ expected: 50, max: 100 })
+    // 9 × 0.15e-6 + 50 × 0.6e-6, and 27 × 0.15e-6 + 100 × 0.6e-6
+    expect(usd(p.costExpected)).toBe("0.00003135")
+    expect(usd(p.costMax)).toBe("0.00006405")
+    expect(p.requests).toEqual({ expected: 1, max: 1, cached: 0 })
+    expect(p.violations).toEqual([])
+  })
+
+  it("a JSON fan-out: every item counted, the bound times max_attempts (rejected replies are billed)", () => {
+    const p = project(input(FAN))
+    const s = p.steps[0]!
+    // per request: 3 + (4 + 4 "You are terse.") + (4 + 5 "Summarize: x") = 20 expected;
+    // at most (16 + 14) + (16 + 16|15|16 bytes) = 62, 61, 62
+    expect(s.tokens.prompt).toEqual({ expected: 60, max: 185 })
+    expect(s.tokens.completion).toEqual({ expected: 15, max: 90 })
+    // 60 × 0.15e-6 + 15 × 0.6e-6; (185 × 0.15e-6 + 30 × 0.6e-6) × 3
+    expect(usd(s.costExpected)).toBe("0.000018")
+    expect(usd(s.costMax)).toBe("0.00013725")
+    // the largest request's reservation: 62 prompt + 10 completion tokens
+    expect(usd(s.maxRequestCost)).toBe("0.0000153")
+  })
+
+  it("cached requests cost nothing and are not sent; history replaces the half-of-max_tokens guess", () => {
+    const body = buildBody(pipelineOf(FAN).steps[0]!, [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "Summarize: beta" }
+    ])
+    const p = project(input(FAN, { cached: new Set([JSON.stringify(body.messages)]), history: { a: 7 } }))
+    const s = p.steps[0]!
+    expect(s.cached).toBe(1)
+    expect(s.tokens.prompt).toEqual({ expected: 40, max: 124 })
+    expect(s.tokens.completion).toEqual({ expected: 14, max: 60 })
+    expect(p.requests).toEqual({ expected: 2, max: 2, cached: 1 })
+  })
+
+  it("gates: max_cost_usd against the bound, today's free quota, and an unbounded count", () => {
+    const over = project(input(FAN.replace("steps:", "budget: { max_cost_usd: 0.0001 }\nsteps:")))
+    expect(over.violations.map((v) => v.kind)).toEqual(["max_cost_usd"])
+    expect(over.violations[0]!.message).toBe("maximum cost $0.000137 exceeds budget.max_cost_usd $0.0001")
+    const free = project(
+      input(FAN.replace("openai/gpt-4o-mini", "openai/gpt-oss-20b:free"), { freeUsedToday: 48 })
+    )
+    expect(free.quota).toEqual({ freePerDay: 50, freeUsedToday: 48, freeLeftToday: 2 })
+    expect(free.violations.map((v) => v.kind)).toEqual(["free_quota"])
+    // 3 requests at 20 rpm, evenly spaced
+    expect(free.minDurationS).toBe(6)
+    const unbounded = project(
+      input(
+        'version: 1\nname: u\nsteps:\n  - { id: a, model: openai/gpt-oss-20b:free, prompt: list, max_tokens: 5, output: { format: json } }\n  - { id: b, for_each: steps.a.output, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'
+      )
+    )
+    expect(unbounded.complete).toBe(false)
+    expect(unbounded.violations.map((v) => v.kind)).toEqual(["incomplete"])
+  })
+
+  it("an upstream output in a prompt counts as its expected completion, and as its max_tokens in the bound", () => {
+    const p = project(
+      input(
+        'version: 1\nname: up\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hello world, max_tokens: 100 }\n  - { id: b, model: openai/gpt-4o-mini, prompt: "{{ steps.a.output }}", max_tokens: 10 }\n'
+      )
+    )
+    expect(p.steps[1]!.tokens.prompt).toEqual({ expected: 3 + 4 + 50, max: 16 + 100 })
+  })
+})

@@ -1,0 +1,260 @@
+/** The renderers over plain data: tables, markdown and the progress line, as a person sees them. */
+import { CatalogStore, Policy } from "@tollgate/pricing"
+import type { IoShape } from "@tollgate/runner/cli/Io"
+import { fit, Progress } from "@tollgate/runner/cli/Progress"
+import type { PlanJson } from "@tollgate/runner/plan/PlanJson"
+import { renderModels } from "@tollgate/runner/report/ModelsReport"
+import { renderPlanMarkdown, renderPlanTable } from "@tollgate/runner/report/PlanReport"
+import { renderSummary, renderSummaryMarkdown } from "@tollgate/runner/report/RunReport"
+import { renderMarkdownTable, renderTable } from "@tollgate/runner/report/Table"
+import type { RunSummary } from "@tollgate/runner/run/Summary"
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+
+const plan = {
+  format_version: 1,
+  pipeline: { name: "digest", file: "digest.yaml" },
+  ok: false,
+  complete: true,
+  requests: { expected: 9, max: 9, cached: 1 },
+  free_requests: 8,
+  cost_usd: { expected: 0.0012, max: 0.0049 },
+  min_duration_s: 21,
+  steps: [
+    {
+      id: "summarize",
+      model: "openai/gpt-oss-20b:free",
+      free: true,
+      requests: 8,
+      cached: 1,
+      count_known: true,
+      tokens: { prompt: { expected: 720, max: 3355 }, completion: { expected: 700, max: 1400 } },
+      cost_usd: { expected: 0, max: 0 },
+      max_request_cost_usd: 0
+    },
+    {
+      id: "digest",
+      model: ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4.6"],
+      free: false,
+      requests: 1,
+      cached: 0,
+      count_known: true,
+      tokens: { prompt: { expected: 834, max: 1708 }, completion: { expected: 250, max: 500 } },
+      cost_usd: { expected: 0.0012, max: 0.0049 },
+      max_request_cost_usd: 0.0049
+    }
+  ],
+  quota: { free_per_day: 50, free_used_today: 45, free_left_today: 5 },
+  budget: { max_cost_usd: 0.01, max_requests: null, max_free_requests: null, gate: "max" },
+  violations: [
+    { kind: "free_quota", message: "8 free-model requests exceed today's free quota left (5 of 50)" }
+  ],
+  catalog: { source: "bundled", label: "bundled snapshot", date: "2026-08-19", models: 414, skipped: 0 },
+  base_url: "https://openrouter.ai/api/v1",
+  hashes: { pipeline: "p", inputs: "i", data: {}, prices: "x" }
+} as unknown as PlanJson
+
+const steps = plan.steps.map((s, i) => ({
+  ...s,
+  actual: {
+    requests: i === 0 ? 8 : 2,
+    completed: s.requests,
+    cached: s.cached,
+    reused: 0,
+    failed: 0,
+    retries: i === 0 ? 1 : 1,
+    rate_limited: i === 0 ? 1 : 0,
+    skipped: false,
+    cost_usd: i === 0 ? 0 : 0.00081,
+    completion_tokens_mean: 90
+  }
+}))
+const summary = {
+  ...plan,
+  status: "completed",
+  run: { id: "20261123T120000Z-abcd1234", dir: "/runs/20261123T120000Z-abcd1234", provider: "http" },
+  finished_at: "2026-11-23T12:00:30.000Z",
+  actual: {
+    requests: 10,
+    cached: 1,
+    reused: 0,
+    retries: 2,
+    rate_limited: 1,
+    failed: 0,
+    cost_usd: 0.00081,
+    cost_usd_exact: "0.00081",
+    duration_s: 30.2
+  },
+  cache: { hits: 1, misses: 8, writes: 8, corrupt: 0, evicted: 0 },
+  steps,
+  outputs: {}
+} as unknown as RunSummary
+
+describe("reports", () => {
+  it("tables size columns to fit and align numbers right; markdown escapes pipes", () => {
+    const cols = [{ header: "id" }, { header: "n", align: "right" as const }]
+    expect(
+      renderTable(cols, [
+        ["a", "1"],
+        ["bbb", "22"]
+      ])
+    ).toMatchInlineSnapshot(`
+      "id    n
+      ---  --
+      a     1
+      bbb  22
+      "
+    `)
+    expect(renderMarkdownTable(cols, [["a|b", "1"]])).toMatchInlineSnapshot(`
+      "| id | n |
+      | --- | ---: |
+      | a\\|b | 1 |
+      "
+    `)
+  })
+
+  it("a plan as a terminal table and as markdown", () => {
+    expect(renderPlanTable(plan)).toMatchInlineSnapshot(`
+      "plan: digest (digest.yaml)
+
+      step       model                                             requests  cached  prompt tok (exp/max)  completion tok (exp/max)  cost expected  cost max
+      ---------  ------------------------------------------------  --------  ------  --------------------  ------------------------  -------------  --------
+      summarize  openai/gpt-oss-20b:free (free)                           8       1              720/3355                  700/1400             $0        $0
+      digest     openai/gpt-4o-mini > anthropic/claude-sonnet-4.6         1       0              834/1708                   250/500        $0.0012   $0.0049
+
+      requests: 9 to send, 1 cached
+      cost: $0.0012 expected, $0.0049 at most
+      free-model requests: 8; today's quota: 45 used, 5 left of 50
+      least time the rate limits allow: 21s
+      budget: max_cost_usd $0.01 (gate: max)
+      verdict: over a limit: free_quota
+        ✗ free_quota: 8 free-model requests exceed today's free quota left (5 of 50)
+      catalog: bundled snapshot 2026-08-19
+      "
+    `)
+    expect(renderPlanMarkdown(plan)).toMatchInlineSnapshot(`
+      "### ❌ Tollgate plan: \`digest\`
+
+      | step | model | requests | cached | prompt tok (exp/max) | completion tok (exp/max) | cost expected | cost max |
+      | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+      | summarize | openai/gpt-oss-20b:free (free) | 8 | 1 | 720/3355 | 700/1400 | $0 | $0 |
+      | digest | openai/gpt-4o-mini > anthropic/claude-sonnet-4.6 | 1 | 0 | 834/1708 | 250/500 | $0.0012 | $0.0049 |
+
+      - requests: 9 to send, 1 cached
+      - cost: $0.0012 expected, $0.0049 at most
+      - free-model requests: 8; today's quota: 45 used, 5 left of 50
+      - least time the rate limits allow: 21s
+      - budget: max_cost_usd $0.01 (gate: max)
+      - verdict: over a limit: free_quota
+
+      **Violations**
+
+      - \`free_quota\`: 8 free-model requests exceed today's free quota left (5 of 50)
+
+      <sub>catalog: bundled snapshot 2026-08-19</sub>
+      "
+    `)
+  })
+
+  it("a run summary as a terminal table and as markdown", () => {
+    expect(renderSummary(summary)).toMatchInlineSnapshot(`
+      "step       done  cached  retries  projected      max    actual
+      ---------  ----  ------  -------  ---------  -------  --------
+      summarize   8/8       1        1         $0       $0        $0
+      digest      1/1       0        1    $0.0012  $0.0049  $0.00081
+
+      status: completed
+      requests: 10 sent (2 retries, 1 rate-limited), 1 cached, 0 reused from an interrupted run
+      cost: $0.00081 actual vs $0.0012 expected, $0.0049 at most
+      time: 30s
+      records: /runs/20261123T120000Z-abcd1234
+      "
+    `)
+    expect(renderSummaryMarkdown(summary)).toMatchInlineSnapshot(`
+      "### ✅ Tollgate run: \`digest\`
+
+      | step | done | cached | retries | projected | max | actual |
+      | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+      | summarize | 8/8 | 1 | 1 | $0 | $0 | $0 |
+      | digest | 1/1 | 0 | 1 | $0.0012 | $0.0049 | $0.00081 |
+
+      - status: completed
+      - requests: 10 sent (2 retries, 1 rate-limited), 1 cached, 0 reused from an interrupted run
+      - cost: $0.00081 actual vs $0.0012 expected, $0.0049 at most
+      - time: 30s
+      - records: /runs/20261123T120000Z-abcd1234
+      "
+    `)
+  })
+
+  it("the models table with the free policy", () => {
+    const catalog = CatalogStore.bundled()
+    const models = ["openai/gpt-oss-20b:free", "openai/gpt-4o-mini"].map(
+      (id) => catalog.resolveOrThrow(id).model
+    )
+    expect(renderModels(models, Policy.defaultPolicy, "table")).toMatchInlineSnapshot(`
+      "model                    context  $/M in  $/M out  policy
+      -----------------------  -------  ------  -------  --------------------------------------------------------
+      openai/gpt-oss-20b:free   131072       0        0  free: 20 rpm (account), 50/day (<$10 bought) or 1000/day
+      openai/gpt-4o-mini        128000    0.15      0.6
+      "
+    `)
+  })
+})
+
+const ioWith = (over: Partial<IoShape>) => {
+  let err = ""
+  const io: IoShape = {
+    out: () => {},
+    err: (t) => {
+      err += t
+    },
+    env: {},
+    cwd: "/",
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    columns: undefined,
+    interrupted: Effect.never,
+    ...over
+  }
+  return { io, stderr: () => err }
+}
+
+describe("progress", () => {
+  it("fit cuts a line to one less than the width, with an ellipsis", () => {
+    expect(fit("abcdefghij", 8)).toBe("abcdef…")
+    expect(fit("abc", 8)).toBe("abc")
+    expect(fit("abcdefghij", undefined)).toBe("abcdefghij")
+  })
+
+  it("on a terminal (stderr) the status line is redrawn in place and never wider than the terminal", () => {
+    const { io, stderr } = ioWith({ stderrIsTTY: true, columns: 40 })
+    const p = new Progress(io, { quiet: false })
+    p.event({ type: "run-start", pipeline: "x", requests: 3, max_cost_usd: 0.5 })
+    p.event({ type: "step-start", step: "a-rather-long-step-name", total: 3 })
+    p.event({ type: "attempt", label: "a-rather-long-step-name[0]", attempt: 1, at: 0 })
+    p.event({
+      type: "waiting",
+      label: "a-rather-long-step-name[1]",
+      delayMs: 3000,
+      reason: "20 rpm (free models, account-wide)",
+      at: 0
+    })
+    p.done()
+    const frames = stderr()
+      .split("\r\x1b[K")
+      .filter((f) => f !== "")
+    expect(frames.length).toBeGreaterThan(0)
+    for (const f of frames) expect(f.length).toBeLessThan(40)
+  })
+
+  it("a terminal on stdout only (stderr piped to a log) gets plain lines, not redraws", () => {
+    const { io, stderr } = ioWith({ stdoutIsTTY: true, stderrIsTTY: false, columns: 40 })
+    const p = new Progress(io, { quiet: false })
+    p.event({ type: "step-start", step: "a", total: 2 })
+    p.event({ type: "step-end", step: "a", completed: 2, failed: 0 })
+    p.done()
+    expect(stderr()).not.toContain("\r")
+    expect(stderr()).toBe("step a: 2 requests\nstep a: done (2 ok)\n")
+  })
+})
