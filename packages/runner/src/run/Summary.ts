@@ -15,7 +15,7 @@ export const exitCodeOf = (o: Pick<RunOutcome, "status" | "stopKind">): number =
 const sum = (o: RunOutcome, f: (a: StepActual) => number) =>
   [...o.steps.values()].reduce((n, a) => n + f(a), 0)
 
-const stepActual = (a: StepActual, fromProvider: boolean) => {
+const stepActual = (a: StepActual) => {
   const fresh = a.completed - a.cached - a.reused
   return {
     requests: a.requests,
@@ -27,8 +27,7 @@ const stepActual = (a: StepActual, fromProvider: boolean) => {
     rate_limited: a.rateLimited,
     skipped: a.skipped,
     cost_usd: Money.toNumber(a.cost),
-    // only a real provider's replies say how long this step's completions are
-    completion_tokens_mean: fromProvider && fresh > 0 ? a.completionTokens / fresh : null
+    completion_tokens_mean: fresh > 0 ? a.completionTokens / fresh : null
   }
 }
 
@@ -39,6 +38,7 @@ export const summaryOf = (plan: PlanJson, o: RunOutcome, recordsDir: string, fin
   run: {
     id: recordsDir.split(/[\\/]/).pop(),
     dir: recordsDir,
+    // only a real provider's replies teach the plan (History.ts)
     provider: o.fromProvider ? ("http" as const) : ("local" as const)
   },
   finished_at: finishedAt.toISOString(),
@@ -54,7 +54,7 @@ export const summaryOf = (plan: PlanJson, o: RunOutcome, recordsDir: string, fin
     duration_s: Math.round(o.durationMs) / 1000
   },
   cache: o.cacheStats,
-  steps: plan.steps.map((s) => ({ ...s, actual: stepActual(o.steps.get(s.id)!, o.fromProvider) })),
+  steps: plan.steps.map((s) => ({ ...s, actual: stepActual(o.steps.get(s.id)!) })),
   outputs: o.outputs
 })
 export type RunSummary = ReturnType<typeof summaryOf>
