@@ -56,7 +56,7 @@ const exitCodeOf = (io: IoShape, cause: Cause.Cause<CommandError | CliError.CliE
 export const runCli = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const io = yield* Io
-    const exit = yield* Command.runWith(root, { version: VERSION, renderErrors: false })(argv).pipe(
+    const exit = yield* Command.runWith(root, { version: VERSION })(argv).pipe(
       Effect.provide(presenter(io)),
       // the CLI prints its own messages: Effect's logger (e.g. a Redis client's warnings) stays quiet
       Effect.provideService(References.MinimumLogLevel, "None"),

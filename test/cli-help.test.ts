@@ -1,0 +1,55 @@
+/** `runner <command> --help` exits 0 and describes every flag; a bad command line is one line and exit 2. */
+import { describe, expect, it } from "vitest"
+import { runCli } from "./support/cli.ts"
+
+const COMMANDS: ReadonlyArray<[string[], string[]]> = [
+  [["validate"], ["--input"]],
+  [["plan"], ["--input", "--format", "--out", "--base-url", "--max-cost", "--no-cache", "--store"]],
+  [
+    ["run"],
+    ["--input", "--format", "--base-url", "--echo", "--max-cost", "--no-cache", "--offline", "--concurrency", "--out-dir", "--store"]
+  ],
+  [["quota"], ["--credits-purchased", "--format", "--store"]],
+  [["models"], ["--free", "--search", "--format"]],
+  [["models", "refresh"], ["--base-url"]],
+  [["cost"], ["--prompt-tokens", "--completion-tokens", "--reasoning-tokens", "--cached-tokens", "--format"]]
+]
+
+describe("runner help", () => {
+  it.each(COMMANDS)("runner %s --help: exit 0, every flag described", async (command, flags) => {
+    const r = await runCli([...command, "--help"])
+    expect(r.code).toBe(0)
+    const flagSection = r.stdout.split("FLAGS\n")[1]!.split("\n\n")[0]!
+    for (const flag of flags) {
+      const line = flagSection.split("\n").find((l) => l.trimStart().startsWith(`${flag} `) || l.trim() === flag)
+      expect(line, `${command.join(" ")} ${flag}`).toBeDefined()
+      // the flag, its value's name, then at least a few words of description
+      const description = line!.trim().split(/\s{2,}/)[1] ?? ""
+      expect(description.split(" ").length, `${command.join(" ")} ${flag}`).toBeGreaterThanOrEqual(4)
+    }
+  })
+
+  it("runner --help lists the commands; --version prints the version", async () => {
+    const help = await runCli(["--help"])
+    expect(help.code).toBe(0)
+    for (const c of ["validate", "plan", "run", "quota", "models", "cost"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${c}\\s`))
+    const version = await runCli(["--version"])
+    expect(version.code).toBe(0)
+    expect(version.stdout).toBe("runner 0.1.0\n")
+  })
+
+  it.each([
+    [["plan"], /missing required argument: pipeline/],
+    [["plan", "p.yaml", "--bogus"], /unrecognized flag: --bogus/],
+    [["run", "p.yaml", "--format", "xml"], /--format/],
+    [["nope"], /unknown subcommand/],
+    [[], undefined]
+  ])("a bad command line (%j) exits 2 with one line on stderr", async (argv, message) => {
+    const r = await runCli(argv)
+    expect(r.code).toBe(2)
+    if (message !== undefined) {
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1)
+      expect(r.stderr).toMatch(message)
+    }
+  })
+})
