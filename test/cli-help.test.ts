@@ -7,7 +7,18 @@ const COMMANDS: ReadonlyArray<[string[], string[]]> = [
   [["plan"], ["--input", "--format", "--out", "--base-url", "--max-cost", "--no-cache", "--store"]],
   [
     ["run"],
-    ["--input", "--format", "--base-url", "--echo", "--max-cost", "--no-cache", "--offline", "--concurrency", "--out-dir", "--store"]
+    [
+      "--input",
+      "--format",
+      "--base-url",
+      "--echo",
+      "--max-cost",
+      "--no-cache",
+      "--offline",
+      "--concurrency",
+      "--out-dir",
+      "--store"
+    ]
   ],
   [["quota"], ["--credits-purchased", "--format", "--store"]],
   [["models"], ["--free", "--search", "--format"]],
@@ -21,7 +32,9 @@ describe("runner help", () => {
     expect(r.code).toBe(0)
     const flagSection = r.stdout.split("FLAGS\n")[1]!.split("\n\n")[0]!
     for (const flag of flags) {
-      const line = flagSection.split("\n").find((l) => l.trimStart().startsWith(`${flag} `) || l.trim() === flag)
+      const line = flagSection
+        .split("\n")
+        .find((l) => l.trimStart().startsWith(`${flag} `) || l.trim() === flag)
       expect(line, `${command.join(" ")} ${flag}`).toBeDefined()
       // the flag, its value's name, then at least a few words of description
       const description = line!.trim().split(/\s{2,}/)[1] ?? ""
@@ -32,7 +45,8 @@ describe("runner help", () => {
   it("runner --help lists the commands; --version prints the version", async () => {
     const help = await runCli(["--help"])
     expect(help.code).toBe(0)
-    for (const c of ["validate", "plan", "run", "quota", "models", "cost"]) expect(help.stdout).toMatch(new RegExp(`\\n  ${c}\\s`))
+    for (const c of ["validate", "plan", "run", "quota", "models", "cost"])
+      expect(help.stdout).toMatch(new RegExp(`\\n  ${c}\\s`))
     const version = await runCli(["--version"])
     expect(version.code).toBe(0)
     expect(version.stdout).toBe("runner 0.1.0\n")

@@ -1,11 +1,11 @@
 /** Stable, non-reversible names for secrets and request contents. */
-import { createHash } from "node:crypto"
+import { sha256 } from "@tollgate/pricing/Hash"
+
+export { sha256 }
 
 /** A short fingerprint of an API key: buckets and ledgers are keyed by it, never by the key. */
 export const keyFingerprint = (apiKey: string | undefined): string =>
-  apiKey === undefined || apiKey === ""
-    ? "anonymous"
-    : createHash("sha256").update(`tollgate:${apiKey}`).digest("hex").slice(0, 16)
+  apiKey === undefined || apiKey === "" ? "anonymous" : sha256(`tollgate:${apiKey}`).slice(0, 16)
 
 /** JSON with object keys sorted, so equal values hash equally. */
 export const canonicalJson = (value: unknown): string =>
@@ -16,5 +16,3 @@ export const canonicalJson = (value: unknown): string =>
         )
       : v
   )
-
-export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")

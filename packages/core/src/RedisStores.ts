@@ -16,7 +16,13 @@ import {
 } from "./Budget.ts"
 import { Limits, type Pauses } from "./Limits.ts"
 import { LedgerError, QuotaLedger, type QuotaLedgerShape } from "./QuotaLedger.ts"
-import { type CacheOptions, ResponseCache, type ResponseCacheShape } from "./ResponseCache.ts"
+import {
+  type CacheEntry,
+  type CacheOptions,
+  entryBody,
+  ResponseCache,
+  type ResponseCacheShape
+} from "./ResponseCache.ts"
 
 export const PREFIX = "tollgate:"
 /** Cache entries without a TTL still expire, so a shared Redis does not fill up forever. */
@@ -81,13 +87,6 @@ export const makePauses = Effect.gen(function* () {
   } satisfies Pauses
 })
 
-interface Entry {
-  readonly v: 1
-  readonly key: string
-  readonly created_at_ms: number
-  readonly body: unknown
-}
-
 /**
  * The response cache in Redis: one key per entry, expiring after the TTL (30 days when none is
  * set). Size beyond that is the Redis server's to bound (`maxmemory` with `allkeys-lru`).
@@ -103,15 +102,11 @@ export const makeCache = (opts: CacheOptions = {}) =>
         Effect.orElseSucceed(() => null),
         Effect.flatMap((text) => {
           if (text === null) return Effect.succeed(undefined)
-          try {
-            const entry = JSON.parse(text) as Entry
-            if (entry?.v !== 1 || entry.key !== key || !("body" in entry)) throw new Error("bad entry")
-            return Effect.succeed(entry.body)
-          } catch {
-            if (!report) return Effect.succeed(undefined)
-            stats.corrupt++
-            return Effect.as(Effect.ignore(redis.send("DEL", k(key))), undefined)
-          }
+          const entry = entryBody(text, key)
+          if (entry !== undefined) return Effect.succeed(entry.body)
+          if (!report) return Effect.succeed(undefined)
+          stats.corrupt++
+          return Effect.as(Effect.ignore(redis.send("DEL", k(key))), undefined)
         })
       )
     return {
@@ -129,7 +124,7 @@ export const makeCache = (opts: CacheOptions = {}) =>
             .send(
               "SET",
               k(key),
-              JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies Entry),
+              JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies CacheEntry),
               "PX",
               String(ttl)
             )

@@ -103,15 +103,26 @@ export const makeMemory = (opts: CacheOptions = {}): ResponseCacheShape => {
   }
 }
 
-/** One entry file, decoded before use: anything else is a damaged entry. */
-const FileEntry = Schema.Struct({
+/** One stored entry (a file, or a Redis value), decoded before use: anything else is a damaged entry. */
+export const CacheEntry = Schema.Struct({
   v: Schema.Literal(1),
   key: Schema.String,
   created_at_ms: Schema.Number,
   body: Schema.Unknown
 })
-type FileEntry = typeof FileEntry.Type
-const decodeEntry = Schema.decodeUnknownOption(Schema.fromJsonString(FileEntry))
+export type CacheEntry = typeof CacheEntry.Type
+const decodeEntry = Schema.decodeUnknownOption(Schema.fromJsonString(CacheEntry))
+
+/** The body of a stored entry's text when it decodes and is the entry for `key`; undefined when damaged. */
+export const entryBody = (
+  text: string,
+  key: string
+): { readonly body: unknown; readonly createdAtMs: number } | undefined => {
+  const entry = Option.getOrUndefined(decodeEntry(text))
+  return entry !== undefined && entry.key === key
+    ? { body: entry.body, createdAtMs: entry.created_at_ms }
+    : undefined
+}
 
 export const entryPath = (dir: string, key: string): string => join(dir, key.slice(0, 2), `${key}.json`)
 
@@ -196,14 +207,14 @@ const readEntry = (
   } catch {
     return undefined
   }
-  const entry = Option.getOrUndefined(decodeEntry(text))
-  if (entry === undefined || entry.key !== key) {
+  const entry = entryBody(text, key)
+  if (entry === undefined) {
     if (onDamaged === undefined) return undefined
     onDamaged()
     rmSync(path, { force: true })
     return undefined
   }
-  if (opts.ttlMs !== undefined && now - entry.created_at_ms > opts.ttlMs) return undefined
+  if (opts.ttlMs !== undefined && now - entry.createdAtMs > opts.ttlMs) return undefined
   if (onDamaged !== undefined) touch(path, now)
   return entry.body
 }
@@ -234,7 +245,7 @@ export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheSha
     set: (key, body) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          const text = JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies FileEntry)
+          const text = JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies CacheEntry)
           const path = entryPath(dir, key)
           StateDir.writeAtomicSync(path, text)
           touch(path, now)

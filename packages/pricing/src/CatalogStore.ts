@@ -3,13 +3,13 @@
  * the bundled snapshot; a refresh that fails in any way (network, timeout, size, bad JSON, bad
  * shape) leaves the catalog in use untouched.
  */
-import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { type Catalog, CatalogDecodeError, decode, type Source } from "./Catalog.ts"
+import { sha256 } from "./Hash.ts"
 import { FetchError, type FetchLimits, getJson } from "./Http.ts"
 import { stateDir, writeAtomicSync } from "./StateDir.ts"
 
@@ -46,12 +46,15 @@ export class CatalogRefreshError extends Schema.TaggedError<CatalogRefreshError>
   message: Schema.String
 }) {}
 
-interface StoredCatalog {
-  readonly fetched_at: string
-  readonly base_url: string
-  readonly sha256: string
-  readonly body: unknown
-}
+/** The refreshed catalog as stored in the state dir, decoded before use. */
+const StoredCatalog = Schema.Struct({
+  fetched_at: Schema.String,
+  base_url: Schema.String,
+  sha256: Schema.String,
+  body: Schema.Unknown
+})
+type StoredCatalog = typeof StoredCatalog.Type
+const decodeStored = Schema.decodeUnknownOption(Schema.fromJsonString(StoredCatalog))
 
 export const storedPath = (dir: string): string => join(dir, "catalog", "models.json")
 
@@ -63,8 +66,9 @@ const loadStored = async (dir: string): Promise<Catalog | undefined> => {
   } catch {
     return undefined
   }
+  const stored = Option.getOrUndefined(decodeStored(text))
+  if (stored === undefined) return undefined // a damaged store falls back to the bundled snapshot
   try {
-    const stored = JSON.parse(text) as StoredCatalog
     return decode(stored.body, {
       kind: "refreshed",
       label: `refreshed from ${stored.base_url}`,
@@ -121,7 +125,7 @@ export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShap
       const stored: StoredCatalog = {
         fetched_at: fetchedAt,
         base_url: baseUrl,
-        sha256: createHash("sha256").update(text).digest("hex"),
+        sha256: sha256(text),
         body
       }
       yield* Effect.try({
