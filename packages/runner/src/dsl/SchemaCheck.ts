@@ -57,8 +57,14 @@ const messageOf = (
 ): { message: string; rule: string; mode: "value" | "key" } => {
   switch (e.keyword) {
     case "additionalProperties": {
-      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {})
       const key = (e.params as { additionalProperty: string }).additionalProperty
+      if (e.instancePath.endsWith("/params") && key in ROUTING_KEYS)
+        return {
+          message: `${where}.${key} ${ROUTING_KEYS[key]}; the plan could not price it, so it is refused`,
+          rule: "params-routing",
+          mode: "key"
+        }
+      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {})
       const alias = KNOWN_ALIASES[key]
       const near =
         alias !== undefined && allowed.includes(alias)
@@ -120,6 +126,28 @@ const messageOf = (
 }
 
 const { editDistance } = Catalog
+
+/** Request-body keys that change which model answers or what a request may cost: never in `params`. */
+const ROUTING_KEYS: Readonly<Record<string, string>> = {
+  model: 'picks the model; set the step\'s "model"',
+  models: 'is a fallback list; give the step\'s "model" as a list',
+  provider: "routes to providers at their prices",
+  plugins: "adds paid plugins (web search, file parsing)",
+  route: "changes how the request is routed",
+  transforms: "changes the prompt that is billed",
+  max_tokens: 'bounds the completion; set the step\'s "max_tokens"',
+  max_completion_tokens: 'bounds the completion; set the step\'s "max_tokens"',
+  messages: 'is the prompt; use "prompt" or "messages" on the step',
+  prompt: 'is the prompt; use "prompt" on the step',
+  n: "asks for several completions, each billed",
+  stream: "changes how the reply (and its usage) arrives",
+  usage: "is set by Tollgate",
+  response_format: 'is set from the step\'s "output"',
+  tools: "adds tool definitions to the billed prompt",
+  tool_choice: "goes with tools",
+  web_search_options: "adds paid web searches",
+  prediction: "adds billed predicted output"
+}
 
 /** Keys other pipeline tools use, and ours for the same thing (before any spelling guess). */
 const KNOWN_ALIASES: Readonly<Record<string, string>> = {

@@ -1,5 +1,5 @@
 /** Liquid templates and expressions (liquidjs): parsing once, static references, rendering. */
-import { Liquid, type Template } from "liquidjs"
+import { Liquid, Tag, type TagToken, type Template, type TopLevelToken, TypeGuards } from "liquidjs"
 
 /** Strict variables and filters: an unknown name is an error, not an empty string. */
 export const liquid = new Liquid({
@@ -8,6 +8,18 @@ export const liquid = new Liquid({
   ownPropertyOnly: true,
   cache: true
 })
+
+/**
+ * Tags that read files (`render`, `include`, `layout`) fail to parse: a pipeline's prompts come
+ * from the pipeline alone, so a pull request's pipeline cannot send `.env` to a model.
+ */
+class FileTagDisabled extends Tag {
+  constructor(token: TagToken, remain: TopLevelToken[], l: Liquid) {
+    super(token, remain, l)
+    throw new Error(`{% ${token.name} %} reads files, and pipelines do not read templates from disk`)
+  }
+}
+for (const name of ["render", "include", "layout"]) liquid.registerTag(name, FileTagDisabled)
 
 export interface Ref {
   /** `inputs`, `steps`, a loop variable, … */
@@ -68,10 +80,40 @@ export const references = (text: string): { refs: Ref[] } | { error: TemplateErr
   }
 }
 
+/**
+ * Why an expression is malformed (an operator without its operands, two values side by side),
+ * or undefined. liquidjs parses `inputs.flag ==` without complaint and evaluates it as false.
+ */
+const malformed = (expr: string): string | undefined => {
+  const output = parse(`{{ ${expr} }}`)[0] as
+    | { value?: { initial?: { postfix?: ReadonlyArray<unknown> } } }
+    | undefined
+  const postfix = output?.value?.initial?.postfix
+  if (postfix === undefined) return undefined
+  let depth = 0
+  for (const token of postfix) {
+    if (!TypeGuards.isOperatorToken(token)) {
+      depth++
+      continue
+    }
+    const arity = token.operator === "not" ? 1 : 2
+    if (depth < arity)
+      return `"${token.operator}" is missing ${arity === 2 && depth === 1 ? "a value on one side" : "its values"}`
+    depth -= arity - 1
+  }
+  return depth === 1
+    ? undefined
+    : depth === 0
+      ? "the expression is empty"
+      : "two values with no operator between them"
+}
+
 /** An expression (`for_each`, `when`) is analysed as `{{ expr }}`; columns are mapped back. */
 export const expressionReferences = (expr: string): { refs: Ref[] } | { error: TemplateError } => {
   const r = references(`{{ ${expr} }}`)
   if ("error" in r) return { error: { ...r.error, col: Math.max(1, r.error.col - 3) } }
+  const problem = malformed(expr)
+  if (problem !== undefined) return { error: { message: `malformed expression: ${problem}`, row: 1, col: 1 } }
   return { refs: r.refs.map((ref) => ({ ...ref, col: Math.max(1, ref.row === 1 ? ref.col - 3 : ref.col) })) }
 }
 
