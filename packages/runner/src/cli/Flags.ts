@@ -2,6 +2,7 @@
 import { Effect, Option } from "effect"
 import { Argument, Flag } from "effect/cli"
 import type { InputOverride } from "../dsl/Inputs.ts"
+import { baseUrlProblem } from "../dsl/rules/Settings.ts"
 import { InputInvalid } from "../Errors.ts"
 import { checkStoreUrl } from "../store/StateStore.ts"
 
@@ -103,18 +104,31 @@ export const parseWhole = (
       )
 }
 
-/** The flags plan and run share, checked: inputs, `--max-cost`, `--store`. */
+/** `--base-url URL`: an http(s) endpoint or `echo:`. */
+export const parseBaseUrl = (
+  flag: Option.Option<string>
+): Effect.Effect<string | undefined, InputInvalid> => {
+  if (Option.isNone(flag)) return Effect.succeed(undefined)
+  const problem = baseUrlProblem(flag.value)
+  return problem === undefined
+    ? Effect.succeed(flag.value)
+    : Effect.fail(new InputInvalid({ message: `--base-url ${problem}` }))
+}
+
+/** The flags plan and run share, checked: inputs, `--max-cost`, `--store`, `--base-url`. */
 export const parsePlanFlags = Effect.fnUntraced(function* (
   flags: {
     readonly input: ReadonlyArray<string>
     readonly maxCost: Option.Option<string>
     readonly store: Option.Option<string>
+    readonly baseUrl: Option.Option<string>
   },
   env: NodeJS.ProcessEnv
 ) {
   return {
     inputs: yield* parseInputs(flags.input),
     maxCostUsd: yield* parseUsd("max-cost", flags.maxCost),
-    store: yield* parseStore(flags.store, env)
+    store: yield* parseStore(flags.store, env),
+    baseUrl: yield* parseBaseUrl(flags.baseUrl)
   }
 })

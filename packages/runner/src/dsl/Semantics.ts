@@ -13,6 +13,7 @@ import { maxTokens, models } from "./rules/Models.ts"
 import { outputSchema } from "./rules/OutputSchema.ts"
 import { outputReferences, stepReferences } from "./rules/References.ts"
 import type { Rule, RuleContext } from "./rules/Rule.ts"
+import { baseUrl, headers, timeouts } from "./rules/Settings.ts"
 import { duplicateSteps, forEachKeys, promptOrMessages } from "./rules/Steps.ts"
 
 export const RULES: ReadonlyArray<Rule> = [
@@ -27,7 +28,10 @@ export const RULES: ReadonlyArray<Rule> = [
   forEachIsList,
   needs,
   cycles,
-  githubExpressions
+  githubExpressions,
+  timeouts,
+  baseUrl,
+  headers
 ]
 
 export const checkSemantics = (

@@ -18,6 +18,7 @@ class FileTagDisabled extends Tag {
     super(token, remain, l)
     throw new Error(`{% ${token.name} %} reads files, and pipelines do not read templates from disk`)
   }
+  render(): void {}
 }
 for (const name of ["render", "include", "layout"]) liquid.registerTag(name, FileTagDisabled)
 

@@ -41,12 +41,12 @@ export const plan = Command.make(
   },
   Effect.fnUntraced(function* (flags) {
     const io = yield* Io
-    const { inputs, maxCostUsd, store } = yield* F.parsePlanFlags(flags, io.env)
+    const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, io.env)
     const planned = yield* planFile(flags.pipeline, {
       cwd: io.cwd,
       env: io.env,
       inputs,
-      baseUrl: Option.getOrUndefined(flags.baseUrl),
+      baseUrl,
       maxCostUsd,
       noCache: flags.noCache
     }).pipe(Effect.provide(mainLayer({ env: io.env, store })))

@@ -63,7 +63,7 @@ export const run = Command.make(
   },
   Effect.fnUntraced(function* (flags) {
     const io = yield* Io
-    const { inputs, maxCostUsd, store } = yield* F.parsePlanFlags(flags, io.env)
+    const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, io.env)
     const concurrency = yield* F.parseWhole("concurrency", flags.concurrency, {
       min: 1,
       max: 999,
@@ -79,7 +79,7 @@ export const run = Command.make(
       cwd: io.cwd,
       env: io.env,
       inputs,
-      baseUrl: flags.echo ? "echo:" : Option.getOrUndefined(flags.baseUrl),
+      baseUrl: flags.echo ? "echo:" : baseUrl,
       maxCostUsd,
       noCache: flags.noCache,
       offline: flags.offline,

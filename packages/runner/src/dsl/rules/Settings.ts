@@ -1,0 +1,81 @@
+/** Settings whose values the schema cannot bound: timeouts, the endpoint and its headers. */
+import type { Diagnostic } from "../Diagnostics.ts"
+import type { Path } from "../Load.ts"
+import { parseDuration } from "../Pipeline.ts"
+import { at, eachStep, type Rule, type RuleContext } from "./Rule.ts"
+
+export const MIN_TIMEOUT_MS = 1_000
+export const MAX_TIMEOUT_MS = 3_600_000
+
+const checkTimeout = (ctx: RuleContext, text: string | undefined, path: Path): Diagnostic[] => {
+  if (text === undefined) return []
+  const ms = parseDuration(text)
+  if (ms !== undefined && ms >= MIN_TIMEOUT_MS && ms <= MAX_TIMEOUT_MS) return []
+  return [
+    at(
+      ctx,
+      path,
+      `timeout ${text} is outside 1s to 1h: a shorter one abandons replies that are still billed, a longer one holds budget for nothing`,
+      "timeout"
+    )
+  ]
+}
+
+/** `timeout` between 1 s and 1 h, in defaults and on each step. */
+export const timeouts: Rule = (ctx) => [
+  ...checkTimeout(ctx, ctx.spec.defaults?.timeout, ["defaults", "timeout"]),
+  ...eachStep(ctx, (s, base) => checkTimeout(ctx, s.timeout, [...base, "timeout"]))
+]
+
+/** An http(s) URL with no whitespace or control characters, or `echo:`; else why not. */
+export const baseUrlProblem = (url: string): string | undefined => {
+  if (url.startsWith("echo:")) return undefined
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+  if (/[\s\u0000-\u001f\u007f]/.test(url)) return "has whitespace or control characters"
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return "is not a URL"
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+    return `must be http(s), not ${parsed.protocol}`
+  if (parsed.username !== "" || parsed.password !== "")
+    return "must not carry credentials (the key comes from the environment)"
+  return undefined
+}
+
+/** `provider.base_url` is an http(s) endpoint (or `echo:`). */
+export const baseUrl: Rule = (ctx) => {
+  const url = ctx.spec.provider?.base_url
+  const problem = url === undefined ? undefined : baseUrlProblem(url)
+  return problem === undefined
+    ? []
+    : [at(ctx, ["provider", "base_url"], `provider.base_url ${problem}`, "base-url")]
+}
+
+/** RFC 9110 `token`: the characters a header name may have. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** A field value: visible characters, spaces and tabs; no CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\u0020-\u007e\u0080-\uffff]*$/
+
+/** Headers are valid per RFC 9110; `Authorization` is the runner's alone (the key comes from the environment). */
+export const headers: Rule = (ctx) =>
+  Object.entries(ctx.spec.provider?.headers ?? {}).flatMap(([name, value]): Diagnostic[] => {
+    const path = ["provider", "headers", name]
+    if (!TOKEN.test(name))
+      return [at(ctx, path, `header name "${name}" is not a valid HTTP field name`, "header", "key")]
+    if (name.toLowerCase() === "authorization")
+      return [
+        at(
+          ctx,
+          path,
+          "provider.headers cannot set Authorization: the key is sent from the environment variable in provider.api_key_env",
+          "header",
+          "key"
+        )
+      ]
+    if (!FIELD_VALUE.test(value))
+      return [at(ctx, path, `header "${name}" has a line break or control character in its value`, "header")]
+    return []
+  })
