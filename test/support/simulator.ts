@@ -12,6 +12,9 @@ import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 
 export type Fault = "5xx" | "reset" | "400" | undefined
 
+/** A hostile endpoint quotes the caller's Authorization back, in these shapes. */
+export type Quote = "400" | "401" | "429" | "500" | "200-error" | "detail" | "text" | "header" | undefined
+
 export interface SimOptions {
   readonly catalog?: Catalog.Catalog
   /** Requests per window for each model (accepted ones count). */
@@ -26,6 +29,8 @@ export interface SimOptions {
   readonly latencyMs?: number | ((n: number) => number)
   /** Decides a fault for the n-th attempt (1-based). */
   readonly fault?: (n: number, body: Record<string, unknown>) => Fault
+  /** For the n-th attempt, quote the Authorization header back (a hostile or careless endpoint). */
+  readonly quoteKey?: (n: number) => Quote
   /** The reply text for the n-th attempt (default: a schema sample for JSON requests, else `sim reply n`). */
   readonly reply?: (body: Record<string, unknown>, n: number) => string | undefined
   /** Completion tokens a reply uses (default: min(max_tokens, 20)). */
@@ -113,6 +118,37 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     if (opts.apiKey !== undefined && authorization !== `Bearer ${opts.apiKey}`) {
       record(401)
       send(res, 401, { error: { code: 401, message: "No auth credentials found" } })
+      return
+    }
+    const quote = opts.quoteKey?.(attempt)
+    if (quote !== undefined) {
+      const said = `invalid credentials: ${authorization ?? ""}`
+      const status =
+        quote === "200-error" || quote === "header"
+          ? 200
+          : quote === "detail" || quote === "text"
+            ? 400
+            : Number(quote)
+      record(status)
+      if (quote === "text") {
+        res.writeHead(400, { "content-type": "text/plain" })
+        res.end(said)
+      } else if (quote === "header")
+        send(
+          res,
+          200,
+          { error: { code: 400, message: "bad request" } },
+          { "X-Echo-Authorization": authorization ?? "" }
+        )
+      else if (quote === "detail") send(res, 400, { error: { detail: said } })
+      else
+        send(res, status, {
+          error: {
+            code: quote === "200-error" ? 400 : status,
+            message: said,
+            metadata: { headers: { authorization } }
+          }
+        })
       return
     }
     const resolved = catalog.resolve(model)

@@ -1,7 +1,9 @@
 /**
  * The real provider: `POST {base_url}/chat/completions` over an undici keep-alive pool. The key
- * comes from the environment and goes only into the Authorization header: it is never logged,
- * returned, or put in an error message.
+ * comes from the environment and goes only into the Authorization header, which is ours alone.
+ * Whatever the endpoint answers, JSON or not, in its body or its headers, has the key removed
+ * before anything else sees it: an endpoint that quotes the key back cannot get it printed,
+ * logged or written to the run's records.
  */
 import { type ChatRequest, type Outcome, Provider, type ProviderShape } from "@tollgate/core/Provider"
 import * as Http from "@tollgate/pricing/Http"
@@ -16,9 +18,13 @@ export interface HttpProviderOptions {
 
 const MAX_BODY = 16 * 1024 * 1024
 
-/** Removes every occurrence of `secret` from a text (for messages that quote a request). */
-export const redact = (text: string, secret: string | undefined): string =>
-  secret === undefined || secret.length < 4 ? text : text.split(secret).join("[redacted]")
+/** Removes every occurrence of `secret` (as written, and as JSON escapes it) from a text. */
+export const redact = (text: string, secret: string | undefined): string => {
+  if (secret === undefined || secret.length < 4) return text
+  const escaped = JSON.stringify(secret).slice(1, -1)
+  const once = text.split(secret).join("[redacted]")
+  return escaped === secret ? once : once.split(escaped).join("[redacted]")
+}
 
 const transportReason = (e: unknown): "timeout" | "reset" | "connect" | "other" => {
   const code = (e as { code?: string }).code ?? ""
@@ -36,8 +42,42 @@ const transportReason = (e: unknown): "timeout" | "reset" | "connect" | "other" 
   return "other"
 }
 
+/** The request's headers: the pipeline's, then ours (so no pipeline header can replace the key). */
+const requestHeaders = (opts: HttpProviderOptions): Record<string, string> => {
+  const own = Object.fromEntries(
+    Object.entries(opts.headers).filter(([k]) => k.toLowerCase() !== "authorization")
+  )
+  return {
+    ...own,
+    "content-type": "application/json",
+    accept: "application/json",
+    ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {})
+  }
+}
+
+/** What the endpoint said, with the key removed from its headers and body. Pure. */
+export const outcomeOf = (
+  status: number,
+  rawHeaders: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
+  rawText: string,
+  secret: string | undefined
+): Outcome => {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(rawHeaders))
+    if (typeof v === "string") headers[k.toLowerCase()] = redact(v, secret)
+  const text = redact(rawText, secret)
+  try {
+    return { _tag: "Response", status, headers, body: JSON.parse(text) }
+  } catch {
+    const body = { error: { code: status, message: text.slice(0, 300) } }
+    // a 2xx that is not JSON is the provider's fault: retried like a 502
+    return { _tag: "Response", status: status >= 200 && status < 300 ? 502 : status, headers, body }
+  }
+}
+
 export const make = (opts: HttpProviderOptions): ProviderShape & { readonly close: () => Promise<void> } => {
   const agent = new Agent({ connections: opts.connections, keepAliveTimeout: 30_000, pipelining: 1 })
+  const headers = requestHeaders(opts)
   const send = (req: ChatRequest): Effect.Effect<Outcome> =>
     Effect.promise(async (): Promise<Outcome> => {
       const signal = AbortSignal.timeout(req.timeoutMs)
@@ -46,29 +86,13 @@ export const make = (opts: HttpProviderOptions): ProviderShape & { readonly clos
           method: "POST",
           dispatcher: agent,
           signal,
-          headers: {
-            "content-type": "application/json",
-            accept: "application/json",
-            ...opts.headers,
-            ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {})
-          },
+          headers,
           body: JSON.stringify(req.body)
         })
         const text = await Http.readCapped(res.body, MAX_BODY)
         if (text === undefined)
           return { _tag: "Transport", reason: "other", message: `response larger than ${MAX_BODY} bytes` }
-        let body: unknown
-        try {
-          body = JSON.parse(text)
-        } catch {
-          body = { error: { code: res.statusCode, message: redact(text.slice(0, 300), opts.apiKey) } }
-          if (res.statusCode >= 200 && res.statusCode < 300)
-            return { _tag: "Response", status: 502, headers: {}, body }
-        }
-        const headers: Record<string, string> = {}
-        for (const [k, v] of Object.entries(res.headers))
-          if (typeof v === "string") headers[k.toLowerCase()] = v
-        return { _tag: "Response", status: res.statusCode, headers, body }
+        return outcomeOf(res.statusCode, res.headers, text, opts.apiKey)
       } catch (e) {
         const reason = signal.aborted ? "timeout" : transportReason(e)
         const message =
