@@ -2,7 +2,7 @@
  * What a run reports it spent is what the provider billed, and what the plan learns from earlier
  * runs comes only from a real provider's replies.
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Money } from "@tollgate/pricing"
@@ -91,5 +91,16 @@ describe("run accounting", () => {
     const real = await runCli(["run", "p.yaml", "--base-url", s.url, "--format", "json"], { cwd: dir, env })
     expect(real.code).toBe(0)
     expect((await plan()).steps[0].tokens.completion.expected).toBe(3 * 30)
+  })
+
+  it("an --echo run is not paced by the account (neither the free rpm nor account.balance_usd)", async () => {
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: fast\naccount: { balance_usd: 1 }\ninputs:\n  xs: { type: array, default: [1, 2, 3, 4, 5, 6] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 5 }\n  - { id: b, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'
+    })
+    const r = await runCli(["run", "p.yaml", "--echo", "--format", "json", "--out-dir", "runs"], { cwd: dir })
+    expect(r.code).toBe(0)
+    const events = readFileSync(join(JSON.parse(r.stdout).run.dir, "events.ndjson"), "utf8")
+    expect(events).not.toMatch(/"type":"wait(ing)?"/)
   })
 })

@@ -2,11 +2,13 @@
  * The three promises at the edges, end to end with real runner processes against the simulator:
  * nothing past the budget, nothing paid twice, nothing secret leaves the machine.
  */
+
+import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { runBin, tempHome } from "./support/cli.ts"
+import { BIN, runBin, tempHome } from "./support/cli.ts"
 import { type Quote, type Simulator, startSimulator } from "./support/simulator.ts"
 
 let sims: Simulator[] = []
@@ -59,4 +61,111 @@ describe("no key leaves the machine", () => {
       if (shape !== "header") expect(texts(join(dir, "runs")).join("")).toContain("[redacted]")
     }
   )
+})
+
+const FAN = (n: number) =>
+  `version: 1\nname: fan\ninputs:\n  xs: { type: array, default: [${Array.from({ length: n }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "item {{ item }}", max_tokens: 5 }\n`
+
+/** Starts `runner args…` as a real process; resolves with its exit code (null when killed). */
+const start = (args: string[], cwd: string, env: Record<string, string>) => {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: "ignore"
+  })
+  const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+  return { child, done }
+}
+
+const until = async (cond: () => boolean, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting")
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe("nothing is paid twice", () => {
+  it("kill -9 mid-run, then run again (cache off): no answer received before the kill is bought again", async () => {
+    // item 0 is slow; the others answer at once: their records must not wait for item 0's
+    const s = await sim({
+      latencyMs: (_, body) => (JSON.stringify(body.messages).includes('item 0"') ? 2500 : 20)
+    })
+    const home = tempHome()
+    const dir = write({ "p.yaml": FAN(12) })
+    const args = [
+      "run",
+      "p.yaml",
+      "--base-url",
+      s.url,
+      "--no-cache",
+      "--concurrency",
+      "3",
+      "--out-dir",
+      "runs"
+    ]
+    const first = start(args, dir, { TOLLGATE_HOME: home })
+    await until(() => s.successes().length >= 6)
+    await new Promise((r) => setTimeout(r, 300)) // past any write in progress
+    const killedAt = Date.now()
+    first.child.kill("SIGKILL")
+    expect(await first.done).toBe(null)
+    const answeredBefore = s.successes().filter((a) => a.answeredAt < killedAt - 250)
+    expect(answeredBefore.length).toBeGreaterThanOrEqual(6)
+    const again = await runBin([...args, "--format", "json"], { cwd: dir, env: { TOLLGATE_HOME: home } })
+    expect(again.code).toBe(0)
+    const paid = s.successes()
+    for (const a of answeredBefore)
+      expect(
+        paid.filter((b) => b.key === a.key),
+        a.key
+      ).toHaveLength(1)
+    expect(new Set(paid.map((a) => a.key)).size).toBe(12)
+    expect(JSON.parse(again.stdout).actual.reused).toBeGreaterThanOrEqual(answeredBefore.length)
+  })
+
+  it("two runs of one pipeline into one out-dir at once: the second refuses (exit 1, one line); each answer is bought once", async () => {
+    const s = await sim({ latencyMs: 300 })
+    const home = tempHome()
+    const dir = write({ "p.yaml": FAN(10) })
+    const args = [
+      "run",
+      "p.yaml",
+      "--base-url",
+      s.url,
+      "--no-cache",
+      "--concurrency",
+      "1",
+      "--out-dir",
+      "runs"
+    ]
+    const first = start(args, dir, { TOLLGATE_HOME: home })
+    await until(() => s.log.length >= 1)
+    const second = await runBin(args, { cwd: dir, env: { TOLLGATE_HOME: home } })
+    expect(second.code).toBe(1)
+    expect(second.stderr).toMatch(/^error: another runner \(pid \d+\) is running this pipeline/)
+    expect(second.stderr.trimEnd().split("\n")).toHaveLength(1)
+    expect(await first.done).toBe(0)
+    expect(s.successes()).toHaveLength(10)
+    expect(new Set(s.successes().map((a) => a.key)).size).toBe(10)
+  })
+
+  it("a lock left by a killed run (its pid gone) is taken over at once, and the run resumes", async () => {
+    const s = await sim({
+      latencyMs: (_, body) => (JSON.stringify(body.messages).includes('item 0"') ? 2500 : 20)
+    })
+    const home = tempHome()
+    const dir = write({ "p.yaml": FAN(6) })
+    const args = ["run", "p.yaml", "--base-url", s.url, "--no-cache", "--out-dir", "runs"]
+    const first = start(args, dir, { TOLLGATE_HOME: home })
+    await until(() => s.successes().length >= 3)
+    await new Promise((r) => setTimeout(r, 300)) // the answers reach the runner
+    first.child.kill("SIGKILL")
+    await first.done
+    expect(readdirSync(join(dir, "runs")).some((n) => n.endsWith(".lock"))).toBe(true)
+    const again = await runBin([...args, "--format", "json"], { cwd: dir, env: { TOLLGATE_HOME: home } })
+    expect(again.code).toBe(0)
+    expect(JSON.parse(again.stdout).actual.reused).toBeGreaterThanOrEqual(3)
+    expect(readdirSync(join(dir, "runs")).some((n) => n.endsWith(".lock"))).toBe(false)
+  })
 })

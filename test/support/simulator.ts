@@ -26,7 +26,7 @@ export interface SimOptions {
   readonly balanceUsd?: number
   /** Required bearer key; a wrong or missing one gets 401. */
   readonly apiKey?: string
-  readonly latencyMs?: number | ((n: number) => number)
+  readonly latencyMs?: number | ((n: number, body: Record<string, unknown>) => number)
   /** Decides a fault for the n-th attempt (1-based). */
   readonly fault?: (n: number, body: Record<string, unknown>) => Fault
   /** For the n-th attempt, quote the Authorization header back (a hostile or careless endpoint). */
@@ -46,6 +46,8 @@ export interface Attempt {
   readonly body: Record<string, unknown>
   readonly billed: string
   readonly key: string
+  /** When the answer went out (ms since epoch). */
+  readonly answeredAt: number
 }
 
 export interface Simulator {
@@ -110,10 +112,12 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
         authorization,
         body,
         billed: Money.toPlain(cost),
-        key: requestKey(body)
+        key: requestKey(body),
+        answeredAt: Date.now()
       })
     }
-    const latency = typeof opts.latencyMs === "function" ? opts.latencyMs(attempt) : (opts.latencyMs ?? 0)
+    const latency =
+      typeof opts.latencyMs === "function" ? opts.latencyMs(attempt, body) : (opts.latencyMs ?? 0)
     if (latency > 0) await new Promise((r) => setTimeout(r, latency))
     if (opts.apiKey !== undefined && authorization !== `Bearer ${opts.apiKey}`) {
       record(401)

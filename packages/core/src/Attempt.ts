@@ -197,7 +197,6 @@ const stopMessage = (d: Extract<Decision, { _tag: "Stop" }>, at: number): string
 const onDecision = Effect.fnUntraced(function* (
   ctx: EngineContext,
   job: Job,
-  target: Target,
   decision: Exclude<Decision, { _tag: "Success" }>,
   state: RequestState,
   at: number
@@ -216,8 +215,6 @@ const onDecision = Effect.fnUntraced(function* (
       state.lastMessage = decision.message
       const providerWait = decision.reason === "rate-limited" && decision.fromProvider
       if (decision.reason === "rate-limited") state.rateLimited++
-      // the whole bucket waits out a provider-given pause, not only this request
-      if (providerWait) yield* ctx.limits.pause(target, at + decision.delayMs)
       return yield* new Retryable({
         reason: decision.reason,
         delayMs: decision.delayMs,
@@ -263,5 +260,5 @@ export const attemptOnce = (
       return yield* onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, state, at)
     yield* onNoReply(ctx, job, sent, state, at)
     if (decision._tag === "Success") return yield* failed(job, state, "transport reported success")
-    return yield* onDecision(ctx, job, target, decision, state, at)
+    return yield* onDecision(ctx, job, decision, state, at)
   })

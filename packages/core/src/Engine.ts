@@ -39,7 +39,7 @@ const attemptAll = (ctx: EngineContext, job: Job, key: string) => {
   const target: Target = { fingerprint: ctx.fingerprint, modelId: job.models[0]?.id ?? "", free: job.free }
   const state = newRequestState()
   return attemptOnce(ctx, job, key, target, state).pipe(
-    Effect.retry(retrySchedule(ctx, job, state)),
+    Effect.retry(retrySchedule(ctx, job, target, state)),
     Effect.catchTag("Retryable", () =>
       Effect.fail(failed(job, state, `gave up after ${state.attempt} attempts: ${state.lastMessage}`))
     )

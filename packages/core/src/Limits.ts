@@ -98,6 +98,13 @@ export class Limits extends Context.Service<Limits, LimitsShape>()("@tollgate/co
       Effect.map(RateLimiter.make, (limiter) => make(limiter, policy, balanceUsd, pauses))
     )
 
+  /** No pacing at all: for providers that are not an account (the local echo provider, offline). */
+  static readonly layerNone = Layer.succeed(Limits, {
+    acquire: () => Effect.succeed({ waitedMs: 0, reason: undefined }),
+    pause: () => Effect.void,
+    buckets: () => []
+  })
+
   /** Limits shared by this process only. */
   static readonly layer = (policy: Policy.Policy, balanceUsd: number | undefined) =>
     Limits.layerWithStore(policy, balanceUsd).pipe(Layer.provide(RateLimiter.layerStoreMemory))

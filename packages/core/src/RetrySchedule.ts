@@ -1,13 +1,14 @@
 /**
  * When a request goes again: our policy as a `Schedule` over the attempts' failures. Only a
  * `Retryable` failure recurs; a 429 whose wait the provider gave does not use up `max_attempts`
- * (up to `MAX_RATE_LIMITED` of them; the bucket itself waits out the pause). The delay is slept
- * inside the step, so a stop cuts it short.
+ * (up to `MAX_RATE_LIMITED` of them; the bucket itself waits out the pause, set here only when
+ * the request goes again). The delay is slept inside the step, so a stop cuts it short.
  */
 import { Cause, Duration, Effect, Schedule } from "effect"
 import { type RequestState, Retryable } from "./Attempt.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import type { Job } from "./Job.ts"
+import type { Target } from "./Limits.ts"
 
 /** 429s with a provider-given wait that a request may wait out beyond its max_attempts. */
 export const MAX_RATE_LIMITED = 10
@@ -16,7 +17,7 @@ export const MAX_RATE_LIMITED = 10
 export const counts = (e: { readonly providerWait: boolean }, state: Pick<RequestState, "rateLimited">) =>
   !(e.providerWait && state.rateLimited <= MAX_RATE_LIMITED)
 
-export const retrySchedule = (ctx: EngineContext, job: Job, state: RequestState) =>
+export const retrySchedule = (ctx: EngineContext, job: Job, target: Target, state: RequestState) =>
   Schedule.fromStep(
     Effect.sync(() => {
       let counted = 0
@@ -34,8 +35,10 @@ export const retrySchedule = (ctx: EngineContext, job: Job, state: RequestState)
           message: r.message,
           at: r.at
         })
-        const wait =
-          r.delayMs > 0 && !r.providerWait
+        // a provider-given pause is waited out by the whole bucket, not only this request
+        const wait = r.providerWait
+          ? ctx.limits.pause(target, r.at + r.delayMs)
+          : r.delayMs > 0
             ? ctx.stopper.untilStopped(Effect.sleep(Duration.millis(r.delayMs)))
             : Effect.void
         return Effect.as(wait, [counted, Duration.zero] as [number, Duration.Duration])

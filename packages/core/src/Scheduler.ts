@@ -1,7 +1,7 @@
 /**
  * Runs a DAG of steps. A step starts when every step it needs has finished; independent steps
- * run at once. Within a step, items (a fan-out) stream through `forEachOrdered`: bounded
- * concurrency, results delivered in item order, and only a window of items in memory, so a
+ * run at once. Within a step, items (a fan-out) stream through `forEachBounded`: bounded
+ * concurrency, each result delivered as it finishes, and only a window of items in memory, so a
  * 100,000-item step does not hold 100,000 fibers or results. The run-wide bound on requests in
  * flight is a `Semaphore` the engine holds around each send (`Engine.Job.inflight`), so waiting
  * steps take turns (FIFO permits) and a step sleeping for its rate limit holds none.
@@ -85,10 +85,11 @@ export const runDag = <A, E, R>(
   })
 
 /**
- * Applies `f` to each item with at most `concurrency` at once and hands results to `sink` in
- * item order. Items are pulled lazily from the iterable.
+ * Applies `f` to each item with at most `concurrency` at once and hands each result to `sink`
+ * with its index as soon as it finishes (completion order): a slow item holds back neither the
+ * items after it nor their results. Items are pulled lazily from the iterable.
  */
-export const forEachOrdered = <T, A, E, R, E2, R2>(
+export const forEachBounded = <T, A, E, R, E2, R2>(
   items: Iterable<T>,
   f: (item: T, index: number) => Effect.Effect<A, E, R>,
   sink: (result: A, index: number) => Effect.Effect<void, E2, R2>,
@@ -98,9 +99,10 @@ export const forEachOrdered = <T, A, E, R, E2, R2>(
   const indexed = (function* () {
     for (const item of items) yield [item, i++] as const
   })()
-  return Stream.fromIterable(indexed, { chunkSize: Math.max(1, concurrency) }).pipe(
+  return Stream.fromIterable(indexed, { chunkSize: 1 }).pipe(
     Stream.mapEffect(([item, index]) => Effect.map(f(item, index), (a) => [a, index] as const), {
-      concurrency
+      concurrency,
+      unordered: true
     }),
     Stream.runForEach(([a, index]) => sink(a, index))
   )

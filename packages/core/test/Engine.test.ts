@@ -328,3 +328,43 @@ describe("Engine budget and cache", () => {
     }).pipe(Effect.provide(engineLayer({ provider: sim.layer })))
   })
 })
+
+describe("Engine retries: a request that gives up", () => {
+  it.effect(
+    "does not leave its bucket paused: a provider-timed 429 pauses the bucket only when the request goes again",
+    () => {
+      // the first job only ever gets 429 Retry-After: 30; the second job is answered at once
+      const sim = scripted((req) =>
+        Effect.succeed(
+          JSON.stringify(req.body).includes("first")
+            ? status(429, { "retry-after": "30" }, "rate limited")
+            : ok()
+        )
+      )
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const first = job({
+          label: "first",
+          maxAttempts: 1,
+          request: {
+            baseUrl: "http://sim",
+            body: {
+              model: "openai/gpt-oss-20b:free",
+              messages: [{ role: "user", content: "first" }],
+              max_tokens: 5
+            },
+            timeoutMs: 1000
+          }
+        })
+        const failed = yield* driveClock(engine.execute(first), 1000)
+        assert.isTrue(Exit.isFailure(failed))
+        const lastSend = sim.sends.at(-1)!.at
+        const second = yield* driveClock(engine.execute(job({ label: "second" })), 1000)
+        assert.isTrue(Exit.isSuccess(second))
+        // 11 attempts of the first: 10 provider-timed 429s waited out, the 11th counted and final
+        assert.strictEqual(sim.sends.length, 12)
+        assert.isBelow(sim.sends.at(-1)!.at - lastSend, 30_000)
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer, creditsPurchasedUsd: 10 })))
+    }
+  )
+})

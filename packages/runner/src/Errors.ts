@@ -56,5 +56,12 @@ export class StateDamaged extends Schema.TaggedError<StateDamaged>()("StateDamag
   override readonly [Runtime.errorExitCode] = 1
 }
 
+/** Another process is running the same pipeline into the same out-dir. Nothing was sent. Exit 1. */
+export class RunBusy extends Schema.TaggedError<RunBusy>()("RunBusy", {
+  message: Schema.String
+}) {
+  override readonly [Runtime.errorExitCode] = 1
+}
+
 /** Anything a library call can fail with. */
-export type RunnerError = PipelineInvalid | InputInvalid | StoreUnavailable | StateDamaged
+export type RunnerError = PipelineInvalid | InputInvalid | StoreUnavailable | StateDamaged | RunBusy

@@ -22,7 +22,14 @@ import { type RunResult, runFile } from "./run/Run.ts"
 
 export type { Diagnostic } from "./dsl/Diagnostics.ts"
 export type { Validated } from "./dsl/Validate.ts"
-export { InputInvalid, PipelineInvalid, type RunnerError, StateDamaged, StoreUnavailable } from "./Errors.ts"
+export {
+  InputInvalid,
+  PipelineInvalid,
+  RunBusy,
+  type RunnerError,
+  StateDamaged,
+  StoreUnavailable
+} from "./Errors.ts"
 export type { PlanJson } from "./plan/PlanJson.ts"
 export type { RunEvent } from "./run/Events.ts"
 export type { RunResult } from "./run/Run.ts"

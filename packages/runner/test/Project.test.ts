@@ -124,4 +124,13 @@ describe("project", () => {
     )
     expect(p.steps[1]!.tokens.prompt).toEqual({ expected: 3 + 4 + 50, max: 16 + 100 })
   })
+
+  it("a prompt that reads an upstream step is never counted as cached (its plan-time text is a stand-in)", () => {
+    const yaml =
+      'version: 1\nname: up\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hello world, max_tokens: 100 }\n  - { id: b, model: openai/gpt-4o-mini, prompt: "{% if steps.a.output %}yes{% endif %}", max_tokens: 10 }\n'
+    const cached = new Set([JSON.stringify([{ role: "user", content: "yes" }])])
+    const p = project(input(yaml, { cached }))
+    expect(p.steps[1]!.cached).toBe(0)
+    expect(p.requests.max).toBe(2)
+  })
 })

@@ -3,7 +3,7 @@
  * and the user's request to stop. `layerProcess` is the real process (chosen in `bin.ts`);
  * tests provide their own.
  */
-import { Context, Deferred, Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 
 export interface IoShape {
   readonly out: (text: string) => void
@@ -16,43 +16,33 @@ export interface IoShape {
   readonly stderrIsTTY: boolean
   /** stderr's width, for cutting the progress line; undefined when unknown. */
   readonly columns: number | undefined
-  /** Completes on the first SIGINT/SIGTERM (a second one quits at once). */
+  /** While awaited: completes on the first SIGINT/SIGTERM (a second one then quits at once). */
   readonly interrupted: Effect.Effect<void>
 }
 
 export class Io extends Context.Service<Io, IoShape>()("@tollgate/runner/cli/Io") {
-  /** The real process. */
-  static readonly layerProcess = Layer.effect(
-    Io,
-    Effect.gen(function* () {
-      const interrupted = yield* Deferred.make<void>()
+  /** The real process. Signal handlers are installed only while something waits on `interrupted`. */
+  static readonly layerProcess = Layer.sync(Io, () => ({
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    columns: process.stderr.columns,
+    interrupted: Effect.callback<void>((resume) => {
       let signals = 0
       const onSignal = () => {
         // a second signal: stop waiting for requests in flight
         if (++signals > 1) process.exit(130)
-        Deferred.doneUnsafe(interrupted, Effect.void)
+        resume(Effect.void)
       }
-      yield* Effect.acquireRelease(
-        Effect.sync(() => {
-          process.on("SIGINT", onSignal)
-          process.on("SIGTERM", onSignal)
-        }),
-        () =>
-          Effect.sync(() => {
-            process.off("SIGINT", onSignal)
-            process.off("SIGTERM", onSignal)
-          })
-      )
-      return {
-        out: (text) => void process.stdout.write(text),
-        err: (text) => void process.stderr.write(text),
-        env: process.env,
-        cwd: process.cwd(),
-        stdoutIsTTY: process.stdout.isTTY === true,
-        stderrIsTTY: process.stderr.isTTY === true,
-        columns: process.stderr.columns,
-        interrupted: Deferred.await(interrupted)
-      } satisfies IoShape
+      process.on("SIGINT", onSignal)
+      process.on("SIGTERM", onSignal)
+      return Effect.sync(() => {
+        process.off("SIGINT", onSignal)
+        process.off("SIGTERM", onSignal)
+      })
     })
-  )
+  }))
 }

@@ -166,6 +166,8 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
     stepsReadBy(step.when, "expression").length === 0 &&
     !isTruthy(evaluate(step.when, scope))
   const { items, countKnown } = skipped ? { items: [], countKnown: true } : itemsOf(step, scope, ctx)
+  // a prompt that reads an upstream step renders at plan time from a stand-in: never a cache hit
+  const readsUpstream = step.messages.some((m) => stepsReadBy(m.content, "template").length > 0)
   // messages without template syntax are rendered once
   const templates = step.messages.map((m) => (/\{[{%]/.test(m.content) ? parse(m.content) : m.content))
   const pricing = new StepPricing(models, step.maxTokens, completionExpected, ctx.now)
@@ -173,7 +175,7 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   for (const [index, item] of items.entries()) {
     const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
     const c = countRequest(step, templates, itemScope, ctx)
-    if (step.cache && c.rendered !== undefined) {
+    if (step.cache && !readsUpstream && c.rendered !== undefined) {
       const key = ctx.cacheKey(buildBody(step, c.rendered))
       if (ctx.cached.has(key)) {
         tally.cachedKeys.push(key)

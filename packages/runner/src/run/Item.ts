@@ -7,7 +7,7 @@ import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { render } from "../dsl/Templates.ts"
 import { worstRequestCost } from "../plan/Pricing.ts"
-import type { ItemResult } from "./ItemResult.ts"
+import { type ItemResult, recordOf } from "./ItemResult.ts"
 import { outputOf, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 
@@ -55,12 +55,7 @@ const jobOf = (
   }
 }
 
-export const runItem = (
-  ctx: RunContext,
-  sj: StepJob,
-  item: unknown,
-  index: number
-): Effect.Effect<ItemResult> =>
+const sendItem = (ctx: RunContext, sj: StepJob, item: unknown, index: number): Effect.Effect<ItemResult> =>
   Effect.gen(function* () {
     const step = sj.step
     const scope = step.forEach !== undefined ? { ...sj.scope, [step.as]: item, index } : sj.scope
@@ -76,3 +71,17 @@ export const runItem = (
     const completion = result.success
     return { _tag: "done", index, key, completion, output: outputOf(step, completion.body) } as const
   })
+
+/** One item, recorded as soon as it finishes (not in item order), so a kill loses no paid answer. */
+export const runItem = (
+  ctx: RunContext,
+  sj: StepJob,
+  item: unknown,
+  index: number
+): Effect.Effect<ItemResult> =>
+  Effect.tap(sendItem(ctx, sj, item, index), (r) =>
+    Effect.sync(() => {
+      const record = recordOf(r)
+      if (record !== undefined) ctx.records.request(sj.step.id, record)
+    })
+  )

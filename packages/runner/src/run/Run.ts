@@ -15,6 +15,7 @@ import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { execute } from "./Execute.ts"
 import { Records } from "./Records.ts"
+import { holdRunLock } from "./RunLock.ts"
 import { exitCodeOf, type RunSummary, summaryOf } from "./Summary.ts"
 
 /** Plan's options (a run plans first), plus how to execute. */
@@ -63,7 +64,9 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
   const onEvent: OnEvent = opts.onEvent ?? (() => {})
   const pipeline = planned.validated.pipeline
   const outDir = resolve(opts.cwd, opts.outDir ?? join(".tollgate", "runs"))
-  const records = Records.open(outDir, identityOf(planned.hashes, planned.baseUrl), pipeline.name, new Date())
+  const identity = identityOf(planned.hashes, planned.baseUrl)
+  yield* holdRunLock(outDir, identity, opts.outDir ?? join(".tollgate", "runs"))
+  const records = Records.open(outDir, identity, pipeline.name, new Date())
   records.writePlan(plan)
   const emit: OnEvent = (e) => {
     records.event(e)
@@ -118,5 +121,5 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
       type: "warning",
       message: `budget.shared ("${shared}") is ignored without --store (Redis): this run keeps its own budget`
     })
-  return (yield* runPlanned(planned, plan, opts)) as RunResult
+  return (yield* Effect.scoped(runPlanned(planned, plan, opts))) as RunResult
 })

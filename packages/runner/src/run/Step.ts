@@ -1,55 +1,17 @@
 /**
- * One step of a run: decide `when`, list its items, stream them through the engine (bounded,
- * results in item order), record each as it is handed back, and keep its outputs for later steps.
+ * One step of a run: decide `when`, list its items, stream them through the engine (bounded; each
+ * recorded as it finishes), and keep its outputs, in item order, for later steps.
  * A failure or stop never interrupts requests in flight: it stops new ones.
  */
 import { RunStopped } from "@tollgate/core/Engine"
 import * as Scheduler from "@tollgate/core/Scheduler"
-import * as Money from "@tollgate/pricing/Money"
 import { Effect } from "effect"
 import type { Step } from "../dsl/Pipeline.ts"
 import { evaluate, isTruthy } from "../dsl/Templates.ts"
 import { runItem, stepJob } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
-import type { RequestRecord } from "./Records.ts"
 import type { RunContext } from "./RunContext.ts"
 import { tally } from "./Tally.ts"
-
-/** The run record of one item's result; none for a request the stop kept from being sent. */
-export const recordOf = (r: ItemResult): RequestRecord | undefined => {
-  switch (r._tag) {
-    case "done": {
-      const c = r.completion
-      return {
-        index: r.index,
-        key: r.key,
-        status: "ok",
-        output: r.output,
-        cost_usd: Money.toPlain(c.cost),
-        cost_source: c.costSource,
-        ...(c.catalogCost !== undefined ? { catalog_cost_usd: Money.toPlain(c.catalogCost) } : {}),
-        cached: c.cached,
-        attempts: c.attempts,
-        usage: c.usage,
-        ...(c.model !== undefined ? { model: c.model } : {})
-      }
-    }
-    case "reused":
-      return r.record
-    case "invalid":
-      return { index: r.index, key: "", status: "error", error: r.message }
-    case "failed":
-      if (r.error._tag === "RunStopped") return undefined
-      return {
-        index: r.index,
-        key: r.key,
-        status: "error",
-        error: r.error.message,
-        attempts: r.error.attempts,
-        cost_usd: r.error.costUsd
-      }
-  }
-}
 
 const outputOfResult = (r: ItemResult): unknown =>
   r._tag === "done" ? r.output : r._tag === "reused" ? r.record.output : null
@@ -103,16 +65,15 @@ export const runStep = (ctx: RunContext, step: Step): Effect.Effect<void> =>
     const keep = ctx.referenced.has(step.id) || step.forEach === undefined
     const outputs: unknown[] = []
     const sj = stepJob(ctx, step, scope)
-    const sink = (r: ItemResult) =>
+    // results arrive as they finish; outputs keep item order by index
+    const sink = (r: ItemResult, index: number) =>
       Effect.suspend(() => {
-        const record = recordOf(r)
-        if (record !== undefined) ctx.records.request(step.id, record)
-        if (keep) outputs.push(outputOfResult(r))
+        if (keep) outputs[index] = outputOfResult(r)
         tally(a, r)
         const failure = failureOf(step, r)
         return failure === undefined ? Effect.void : failStep(ctx, step, failure)
       })
-    yield* Scheduler.forEachOrdered(
+    yield* Scheduler.forEachBounded(
       items,
       (item, index) => runItem(ctx, sj, item, index),
       sink,

@@ -15,6 +15,10 @@ const unavailable = (url: string, e: { readonly cause?: unknown; readonly messag
     message: `cannot reach the store ${redactUrl(url)}: ${redactUrl(String((e.cause as { message?: string } | undefined)?.message ?? e.message ?? e))}`
   })
 
+/** A layer over the store whose construction failing is `StoreUnavailable` naming the store. */
+const storeLayer = <A, E extends { readonly message?: string }>(url: string, layer: Layer.Layer<A, E>) =>
+  Layer.effectContext(Layer.build(layer).pipe(Effect.mapError((e) => unavailable(url, e))))
+
 const make = (url: string, redis: Context.Context<Redis.Redis>): StateStoreShape => {
   const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
   return {
@@ -30,11 +34,11 @@ const make = (url: string, redis: Context.Context<Redis.Redis>): StateStoreShape
       ),
     runLayer: (cfg) => {
       if (cfg.local)
-        return localRunLayer(
+        return localRunLayer<StoreUnavailable>(
           cfg,
           cfg.cache === false
             ? ResponseCache.layerDisabled
-            : Layer.effect(ResponseCache, provide(RedisStores.makeCache(cfg.cache))).pipe(Layer.orDie)
+            : storeLayer(url, Layer.effect(ResponseCache, provide(RedisStores.makeCache(cfg.cache))))
         )
       const pool = cfg.sharedPool
       const budget =
@@ -44,9 +48,11 @@ const make = (url: string, redis: Context.Context<Redis.Redis>): StateStoreShape
               Budget,
               RedisStores.makeSharedBudget(pool, cfg.budget, () => Policy.utcDay(new Date()))
             )
-      return Layer.mergeAll(RedisStores.layers(cfg.policy, cfg.balanceUsd, cfg.cache), budget).pipe(
-        Layer.provide(Layer.succeedContext(redis)),
-        Layer.orDie
+      return storeLayer(
+        url,
+        Layer.mergeAll(RedisStores.layers(cfg.policy, cfg.balanceUsd, cfg.cache), budget).pipe(
+          Layer.provide(Layer.succeedContext(redis))
+        )
       )
     }
   }

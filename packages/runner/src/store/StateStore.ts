@@ -16,6 +16,7 @@ import {
 import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
 import type * as Policy from "@tollgate/pricing/Policy"
 import { Context, Effect, Layer } from "effect"
+import type { StoreUnavailable } from "../Errors.ts"
 
 /** What plan reads (it writes nothing). */
 export interface PlanReads {
@@ -43,7 +44,7 @@ export interface StateStoreShape {
   readonly description: string
   readonly shared: boolean
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
-  readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices>
+  readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
 
 export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
@@ -62,14 +63,17 @@ export const checkStoreUrl = (url: string): string | undefined =>
     ? undefined
     : `--store: expected redis://host:port, got "${redactUrl(url)}"`
 
-/** Layers of a run that is not an account (echo, offline): budget and limits in memory, cache from `cache`. */
-export const localRunLayer = (
+/**
+ * Layers of a run that is not an account (echo, offline): budget in memory, no pacing (neither the
+ * free rpm nor the balance's requests per second), the ledger in memory, the cache from `cache`.
+ */
+export const localRunLayer = <E>(
   cfg: RunStoreConfig,
-  cache: Layer.Layer<ResponseCache>
-): Layer.Layer<RunServices> =>
+  cache: Layer.Layer<ResponseCache, E>
+): Layer.Layer<RunServices, E> =>
   Layer.mergeAll(
     Budget.layer(cfg.budget),
-    Limits.layer(cfg.policy, cfg.balanceUsd),
+    Limits.layerNone,
     Layer.succeed(QuotaLedger, makeMemoryLedger()),
     cache
   )

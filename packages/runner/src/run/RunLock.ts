@@ -1,0 +1,31 @@
+/**
+ * One run at a time per pipeline identity (same pipeline, inputs, data, endpoint) in an out-dir:
+ * a second `runner run` of it (another CI job, another terminal) refuses instead of buying every
+ * answer again. A lock left by a killed run is taken over (its holder's pid is gone).
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { tryLock, unlock } from "@tollgate/core/FileLock"
+import { Effect } from "effect"
+import { RunBusy } from "../Errors.ts"
+
+export const lockPathOf = (outDir: string, identity: string): string =>
+  join(outDir, `.${identity.slice(0, 16)}.lock`)
+
+/** Holds the run's lock for the enclosing scope; fails with `RunBusy` when a running process holds it. */
+export const holdRunLock = (outDir: string, identity: string, display: string) =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      mkdirSync(outDir, { recursive: true })
+      const path = lockPathOf(outDir, identity)
+      const taken = tryLock(path)
+      return taken.ok
+        ? Effect.succeed(path)
+        : Effect.fail(
+            new RunBusy({
+              message: `another runner (pid ${taken.holder}) is running this pipeline with the same inputs into ${display}; wait for it to finish (a later run resumes it), or stop it; nothing was sent`
+            })
+          )
+    }),
+    (path) => Effect.sync(() => unlock(path))
+  )
