@@ -4,7 +4,15 @@
  */
 
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -167,5 +175,61 @@ describe("nothing is paid twice", () => {
     expect(again.code).toBe(0)
     expect(JSON.parse(again.stdout).actual.reused).toBeGreaterThanOrEqual(3)
     expect(readdirSync(join(dir, "runs")).some((n) => n.endsWith(".lock"))).toBe(false)
+  })
+})
+
+describe("no file outside the pipeline leaves the machine", () => {
+  const SECRET = "OPENAI_KEY=sk-live-do-not-send-42"
+
+  it.each([
+    ["a prompt that renders .env", "prompt: \"{% render '.env' %}\""],
+    ["a prompt that includes a file", "prompt: \"{% include '../outside/secret.json' %}\""],
+    [
+      "a data file above the pipeline's folder",
+      'prompt: "{{ inputs.s }}"',
+      "inputs:\n  s: { type: object, from: ../outside/secret.json }\n"
+    ],
+    [
+      "a data file by absolute path",
+      'prompt: "{{ inputs.s }}"',
+      "inputs:\n  s: { type: object, from: ABS }\n"
+    ],
+    [
+      "a symlink out of the pipeline's folder",
+      'prompt: "{{ inputs.s }}"',
+      "inputs:\n  s: { type: object, from: link.json }\n"
+    ]
+  ])("%s: validation refuses (exit 2, file:line:col), nothing is sent", async (_, prompt, head = "") => {
+    const s = await sim()
+    const root = mkdtempSync(join(tmpdir(), "tg-exfil-"))
+    mkdirSync(join(root, "outside"))
+    mkdirSync(join(root, "pipeline"))
+    writeFileSync(join(root, "outside", "secret.json"), JSON.stringify({ secret: SECRET }))
+    writeFileSync(join(root, "pipeline", ".env"), SECRET)
+    symlinkSync(join(root, "outside", "secret.json"), join(root, "pipeline", "link.json"))
+    const yaml = `version: 1\nname: exfil\n${head.replace("ABS", join(root, "outside", "secret.json"))}steps:\n  - { id: a, model: openai/gpt-4o-mini, max_tokens: 5, ${prompt} }\n`
+    writeFileSync(join(root, "pipeline", "p.yaml"), yaml)
+    for (const command of ["plan", "run"]) {
+      const r = await runBin([command, "p.yaml", "--base-url", s.url], { cwd: join(root, "pipeline") })
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/^p\.yaml:\d+:\d+: /)
+      expect(r.stdout + r.stderr).not.toContain("sk-live")
+    }
+    expect(s.log).toHaveLength(0)
+  })
+
+  it("a data row missing a field a prompt reads: exit 2 naming the data file, the row's line and the field", async () => {
+    const s = await sim()
+    const dir = write({
+      "rows.csv": "id,text\n1,hello\n2,\n",
+      "rows.jsonl": '{"text": "a"}\n{"body": "b"}\n',
+      "p.yaml":
+        'version: 1\nname: rows\ninputs:\n  rows: { type: array, from: rows.jsonl }\nsteps:\n  - { id: a, for_each: inputs.rows, model: openai/gpt-4o-mini, max_tokens: 5, prompt: "{{ item.text }}" }\n'
+    })
+    const r = await runBin(["run", "p.yaml", "--base-url", s.url], { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^rows\.jsonl:2:1: row 2 has no field "text"/)
+    expect(r.stderr).not.toContain("internal error")
+    expect(s.log).toHaveLength(0)
   })
 })

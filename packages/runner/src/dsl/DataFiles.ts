@@ -1,5 +1,5 @@
 /** Data files for inputs: JSON Lines, JSON and CSV, parsed with the file's own line and column on error. Pure but for the read. */
-import { readFileSync } from "node:fs"
+import { readFileSync, statSync } from "node:fs"
 import { sha256 } from "@tollgate/core/Fingerprint"
 
 export class DataError extends Error {
@@ -36,31 +36,66 @@ const jsonErrorAt = (text: string, e: unknown, lineOffset = 0): DataError => {
   )
 }
 
-export const parseJsonl = (text: string): unknown[] => {
-  const out: unknown[] = []
-  const lines = text.split("\n")
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!
-    if (line.trim() === "") continue
+/** A parsed data file: its value and, for a list, the line each element starts on. */
+export interface DataValue {
+  readonly value: unknown
+  readonly lines: ReadonlyArray<number> | undefined
+}
+
+export const parseJsonl = (text: string): DataValue => {
+  const value: unknown[] = []
+  const lines: number[] = []
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return
     try {
-      out.push(JSON.parse(line))
+      value.push(JSON.parse(line))
+      lines.push(i + 1)
     } catch (e) {
       throw jsonErrorAt(line, e, i)
     }
-  }
-  return out
+  })
+  return { value, lines }
 }
 
-export const parseJson = (text: string): unknown => {
+/** The line each element of a top-level JSON array starts on (the text parses). */
+const arrayElementLines = (text: string): number[] => {
+  const lines: number[] = []
+  let depth = 0
+  let line = 1
+  let inString = false
+  let expectElement = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (c === "\n") line++
+    if (inString) {
+      if (c === "\\") i++
+      else if (c === '"') inString = false
+      continue
+    }
+    if (depth === 1 && expectElement && !/[\s,\]]/.test(c)) {
+      lines.push(line)
+      expectElement = false
+    }
+    if (c === '"') inString = true
+    else if (c === "[" || c === "{") depth++
+    else if (c === "]" || c === "}") depth--
+    if (depth === 1 && (c === "[" || c === ",")) expectElement = true
+  }
+  return lines
+}
+
+export const parseJson = (text: string): DataValue => {
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (e) {
     throw jsonErrorAt(text, e)
   }
+  return { value, lines: Array.isArray(value) ? arrayElementLines(text) : undefined }
 }
 
 /** RFC 4180 CSV with a header row; rows become objects keyed by header. */
-export const parseCsv = (text: string): Array<Record<string, string>> => {
+export const parseCsv = (text: string): DataValue => {
   const rows: Array<{ fields: string[]; line: number }> = []
   let field = ""
   let fields: string[] = []
@@ -99,8 +134,8 @@ export const parseCsv = (text: string): Array<Record<string, string>> => {
     rows.push({ fields, line: rowLine })
   }
   const [header, ...body] = rows
-  if (header === undefined) return []
-  return body.map((r) => {
+  if (header === undefined) return { value: [], lines: [] }
+  const value = body.map((r) => {
     if (r.fields.length !== header.fields.length)
       throw new DataError(
         `row has ${r.fields.length} fields; the header has ${header.fields.length}`,
@@ -109,16 +144,44 @@ export const parseCsv = (text: string): Array<Record<string, string>> => {
       )
     return Object.fromEntries(header.fields.map((h, i) => [h, r.fields[i]!]))
   })
+  return { value, lines: body.map((r) => r.line) }
 }
 
-/** Reads a data file by its extension. Throws `DataError` with the file's own line and column. */
-export const readDataFile = (path: string): { value: unknown; sha256: string } => {
-  const raw = readFileSync(path, "utf8")
+/** A data file that cannot be read at all; `reason` completes "data file x …". */
+export class DataFileUnreadable extends Error {
+  override readonly name = "DataFileUnreadable"
+}
+
+const unreadable = (e: unknown): DataFileUnreadable => {
+  const code = (e as NodeJS.ErrnoException).code
+  return new DataFileUnreadable(
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EACCES"
+        ? "cannot be read (permission denied)"
+        : code === "EISDIR"
+          ? "is a directory"
+          : `cannot be read (${(e as Error).message})`
+  )
+}
+
+/**
+ * Reads a data file by its extension. Throws `DataError` with the file's own line and column, or
+ * `DataFileUnreadable`. Only regular files are read: a FIFO or a device would hang the plan.
+ */
+export const readDataFile = (path: string): DataValue & { readonly sha256: string } => {
+  let raw: string
+  try {
+    if (!statSync(path).isFile()) throw new DataFileUnreadable("is not a regular file")
+    raw = readFileSync(path, "utf8")
+  } catch (e) {
+    throw e instanceof DataFileUnreadable ? e : unreadable(e)
+  }
   // editors on some systems start UTF-8 files with a byte-order mark
   const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
   const hash = sha256(text)
-  if (path.endsWith(".jsonl")) return { value: parseJsonl(text), sha256: hash }
-  if (path.endsWith(".json")) return { value: parseJson(text), sha256: hash }
-  if (path.endsWith(".csv")) return { value: parseCsv(text), sha256: hash }
+  if (path.endsWith(".jsonl")) return { ...parseJsonl(text), sha256: hash }
+  if (path.endsWith(".json")) return { ...parseJson(text), sha256: hash }
+  if (path.endsWith(".csv")) return { ...parseCsv(text), sha256: hash }
   throw new DataError("unsupported data file: use .jsonl, .json or .csv", 1, 1)
 }

@@ -1,6 +1,8 @@
 /** Input values: from `--input`, a data file (`.jsonl`, `.json`, `.csv`) or a default. */
+
+import { realpathSync } from "node:fs"
 import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path"
-import { DataError, readDataFile } from "./DataFiles.ts"
+import { DataError, DataFileUnreadable, readDataFile } from "./DataFiles.ts"
 import type { Diagnostic } from "./Diagnostics.ts"
 import type { InputSpec } from "./Pipeline.ts"
 
@@ -10,10 +12,18 @@ export interface InputOverride {
   readonly raw: string
 }
 
+/** Where an input's list came from: its data file, and the line each element starts on. */
+export interface InputRows {
+  readonly file: string
+  readonly lines: ReadonlyArray<number>
+}
+
 export interface ResolvedInputs {
   readonly values: Record<string, unknown>
   /** Data files read, with their hashes (for saved plans). */
   readonly files: Record<string, string>
+  /** For inputs read from a data file as a list: where each element is. */
+  readonly rows: Record<string, InputRows>
   readonly diagnostics: Diagnostic[]
 }
 
@@ -49,6 +59,7 @@ export interface InputsContext {
 interface Collector {
   readonly ctx: InputsContext
   readonly files: Record<string, string>
+  readonly rows: Record<string, InputRows>
   readonly diagnostics: Diagnostic[]
 }
 
@@ -69,18 +80,38 @@ const displayOf = (c: Collector, abs: string) => {
 }
 
 /** A data file's value, or undefined with a diagnostic (in the data file, or via `onUnreadable`). */
-const readData = (c: Collector, abs: string, onUnreadable: (reason: string) => void): unknown => {
+const readData = (
+  c: Collector,
+  name: string,
+  abs: string,
+  onUnreadable: (reason: string) => void
+): unknown => {
   const display = displayOf(c, abs)
   try {
-    const { value, sha256 } = readDataFile(abs)
+    const { value, sha256, lines } = readDataFile(abs)
     c.files[display] = sha256
+    if (lines !== undefined) c.rows[name] = { file: display, lines }
     return value
   } catch (e) {
     if (e instanceof DataError)
       c.diagnostics.push({ file: display, line: e.line, col: e.col, message: e.message, rule: "input-file" })
-    else onUnreadable((e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(e))
+    else if (e instanceof DataFileUnreadable) onUnreadable(e.message)
+    else throw e
     return undefined
   }
+}
+
+/** Whether `path`, symlinks resolved, is inside `dir` (also resolved). A missing path is judged as written. */
+const isInside = (dir: string, path: string): boolean => {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p)
+    } catch {
+      return p
+    }
+  }
+  const rel = relative(real(dir), real(path))
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))
 }
 
 const unknownOverrides = (
@@ -108,7 +139,7 @@ const inputValue = (
   if (override !== undefined) {
     if (!override.raw.startsWith("@")) return coerce(override.raw, spec.type)
     const abs = resolvePath(c.ctx.cwd, override.raw.slice(1))
-    return readData(c, abs, (reason) =>
+    return readData(c, name, abs, (reason) =>
       c.diagnostics.push({
         file: displayOf(c, abs),
         line: 1,
@@ -120,7 +151,19 @@ const inputValue = (
   }
   if (spec.from !== undefined) {
     const from = spec.from
-    return readData(c, resolvePath(dirname(pipelineFile), from), (reason) =>
+    const abs = resolvePath(dirname(pipelineFile), from)
+    // a pipeline (say, a pull request's) reads data beside it, never files elsewhere on the machine
+    if (!isInside(dirname(pipelineFile), abs)) {
+      at(
+        c,
+        name,
+        "from",
+        `input "${name}": data file ${from} is outside the pipeline's folder; keep data beside the pipeline, or give it with --input ${name}=@${from}`,
+        "input-file"
+      )
+      return undefined
+    }
+    return readData(c, name, abs, (reason) =>
       at(c, name, "from", `input "${name}": data file ${from} ${reason}`, "input-file")
     )
   }
@@ -147,7 +190,7 @@ export const resolveInputs = (
   overrides: ReadonlyArray<InputOverride>,
   ctx: InputsContext
 ): ResolvedInputs => {
-  const c: Collector = { ctx, files: {}, diagnostics: unknownOverrides(specs, overrides) }
+  const c: Collector = { ctx, files: {}, rows: {}, diagnostics: unknownOverrides(specs, overrides) }
   const values: Record<string, unknown> = {}
   for (const [name, spec] of Object.entries(specs)) {
     const override = overrides.find((o) => o.name === name)
@@ -156,5 +199,5 @@ export const resolveInputs = (
     checkType(c, name, spec, value, override !== undefined)
     values[name] = value
   }
-  return { values, files: c.files, diagnostics: c.diagnostics }
+  return { values, files: c.files, rows: c.rows, diagnostics: c.diagnostics }
 }

@@ -4,8 +4,10 @@
  */
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type { Diagnostic } from "./Diagnostics.ts"
+import type { InputRows } from "./Inputs.ts"
 import type { Loaded } from "./Load.ts"
 import type { PipelineSpec, StepSpec } from "./Pipeline.ts"
+import { dataFields } from "./rules/DataFields.ts"
 import { cycles, needs } from "./rules/Dependencies.ts"
 import { forEachIsList } from "./rules/ForEach.ts"
 import { githubExpressions } from "./rules/Habits.ts"
@@ -29,6 +31,7 @@ export const RULES: ReadonlyArray<Rule> = [
   needs,
   cycles,
   githubExpressions,
+  dataFields,
   timeouts,
   baseUrl,
   headers
@@ -38,10 +41,11 @@ export const checkSemantics = (
   loaded: Loaded,
   spec: PipelineSpec,
   catalog: Catalog.Catalog,
-  inputValues: Readonly<Record<string, unknown>> | undefined
+  inputValues: Readonly<Record<string, unknown>> | undefined,
+  inputRows?: Readonly<Record<string, InputRows>>
 ): Diagnostic[] => {
   const byId = new Map<string, StepSpec>()
   for (const s of spec.steps) if (!byId.has(s.id)) byId.set(s.id, s)
-  const ctx: RuleContext = { loaded, spec, catalog, inputValues, byId }
+  const ctx: RuleContext = { loaded, spec, catalog, inputValues, inputRows, byId }
   return RULES.flatMap((rule) => rule(ctx))
 }

@@ -11,7 +11,7 @@ import type { InputOverride } from "../dsl/Inputs.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import { type Validated, validateFile } from "../dsl/Validate.ts"
-import { PipelineInvalid, StateDamaged } from "../Errors.ts"
+import { InputInvalid, PipelineInvalid, StateDamaged } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
@@ -83,12 +83,22 @@ const projectWithCache = Effect.fnUntraced(function* (
   useCache: boolean
 ) {
   const present = useCache ? yield* reads.cache.keys : new Set<string>()
-  const first = project({ ...input, cached: present })
+  const first = yield* projectOrFail({ ...input, cached: present })
   if (!reads.verifyHits) return first
   const counted = first.steps.flatMap((s) => s.cachedKeys)
   const held = yield* Effect.filter(counted, (k) => reads.cache.has(k))
-  return held.length === counted.length ? first : project({ ...input, cached: new Set(held) })
+  return held.length === counted.length ? first : yield* projectOrFail({ ...input, cached: new Set(held) })
 })
+
+/** The projection; a prompt that cannot render from the inputs is `InputInvalid`, never a crash. */
+const projectOrFail = (input: ProjectInput) =>
+  Effect.try({
+    try: () => project(input),
+    catch: (e) =>
+      new InputInvalid({
+        message: `a prompt cannot be rendered from the inputs: ${(e as Error).message.split("\n")[0]}; check the data the pipeline reads`
+      })
+  })
 
 /** Projects a validated pipeline against the store's ledger and cache (read only). */
 export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: PlanOptions) {

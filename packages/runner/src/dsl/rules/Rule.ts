@@ -1,6 +1,7 @@
 /** What a semantic rule sees, and how it points at a place in the pipeline. */
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type { Diagnostic } from "../Diagnostics.ts"
+import type { InputRows } from "../Inputs.ts"
 import { type Loaded, locate, locateInScalar, type Path } from "../Load.ts"
 import type { PipelineSpec, StepSpec } from "../Pipeline.ts"
 
@@ -10,6 +11,8 @@ export interface RuleContext {
   readonly catalog: Catalog.Catalog
   /** Input values, when known (for checks such as `for_each` over a list). */
   readonly inputValues: Readonly<Record<string, unknown>> | undefined
+  /** For inputs read from a data file as a list: the file and each element's line. */
+  readonly inputRows?: Readonly<Record<string, InputRows>> | undefined
   /** Steps by id (the first of duplicates). */
   readonly byId: ReadonlyMap<string, StepSpec>
 }
