@@ -15,6 +15,7 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Money } from "@tollgate/pricing"
 import { afterEach, describe, expect, it } from "vitest"
 import { BIN, runBin, tempHome } from "./support/cli.ts"
 import { type Quote, type Simulator, startSimulator } from "./support/simulator.ts"
@@ -231,5 +232,28 @@ describe("no file outside the pipeline leaves the machine", () => {
     expect(r.stderr).toMatch(/^rows\.jsonl:2:1: row 2 has no field "text"/)
     expect(r.stderr).not.toContain("internal error")
     expect(s.log).toHaveLength(0)
+  })
+})
+
+describe("never past the budget, and every billed attempt reported", () => {
+  it("an attempt that times out is retried, reported, and counted at its worst case (the provider bills it)", async () => {
+    const s = await sim({ latencyMs: (n) => (n === 1 ? 1600 : 10) })
+    const dir = write({
+      "p.yaml":
+        "version: 1\nname: slow\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hello, max_tokens: 20, timeout: 1s }\n"
+    })
+    const r = await runBin(
+      ["run", "p.yaml", "--base-url", s.url, "--no-cache", "--format", "json", "--out-dir", "runs"],
+      {
+        cwd: dir
+      }
+    )
+    expect(r.code).toBe(0)
+    await until(() => s.successes().length === 2) // the abandoned attempt is answered (and billed) later
+    const summary = JSON.parse(r.stdout)
+    expect(summary.actual.abandoned).toBe(1)
+    expect(summary.actual.requests).toBe(2)
+    expect(summary.actual.cost_usd).toBeGreaterThanOrEqual(Number(Money.toPlain(s.billed())))
+    expect(summary.actual.cost_usd).toBeLessThanOrEqual(summary.cost_usd.max * 2)
   })
 })

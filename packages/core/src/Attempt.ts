@@ -18,6 +18,8 @@ import { catalogCostOf, readUsage } from "./Usage.ts"
 /** What one request's attempts have used so far. */
 export interface RequestState {
   attempt: number
+  /** Attempts that timed out: the provider may still bill them, so they count at their worst case. */
+  abandoned: number
   rateLimited: number
   /** Billed across attempts, failed-but-billed ones included. */
   spent: Money.Usd
@@ -27,6 +29,7 @@ export interface RequestState {
 
 export const newRequestState = (): RequestState => ({
   attempt: 0,
+  abandoned: 0,
   rateLimited: 0,
   spent: Money.zero,
   lastStatus: undefined,
@@ -163,6 +166,7 @@ const onReply = Effect.fnUntraced(function* (
     body,
     cached: false,
     attempts: state.attempt,
+    abandoned: state.abandoned,
     rateLimited: state.rateLimited,
     cost: state.spent,
     costSource: reported !== undefined ? "usage" : "catalog",
@@ -178,10 +182,17 @@ const onReply = Effect.fnUntraced(function* (
  */
 const onNoReply = (ctx: EngineContext, job: Job, sent: Sent, state: RequestState, at: number) => {
   const o = sent.outcome
-  const abandoned = o._tag === "Transport" && (o.reason === "timeout" || o.reason === "reset")
+  const cutOff = o._tag === "Transport" && (o.reason === "timeout" || o.reason === "reset")
   const status = o._tag === "Response" ? o.status : undefined
-  ctx.emit({ type: "response", label: job.label, attempt: state.attempt, status, at, cost: undefined })
-  return abandoned
+  // a timed-out request was abandoned by us while the provider kept working: reported at its worst case
+  const timedOut = o._tag === "Transport" && o.reason === "timeout"
+  if (timedOut) {
+    state.abandoned++
+    state.spent = Money.add(state.spent, job.worstCost)
+  }
+  const cost = timedOut ? Money.toPlain(job.worstCost) : undefined
+  ctx.emit({ type: "response", label: job.label, attempt: state.attempt, status, at, cost })
+  return cutOff
     ? ctx.budget.settle(sent.reservation, job.worstCost)
     : ctx.budget.release(sent.reservation, { sent: true })
 }
@@ -232,6 +243,7 @@ export const failed = (job: Job, state: RequestState, message: string, status = 
     label: job.label,
     ...(status !== undefined ? { status } : {}),
     attempts: state.attempt,
+    abandoned: state.abandoned,
     rateLimited: state.rateLimited,
     costUsd: Money.toPlain(state.spent),
     message

@@ -50,6 +50,7 @@ const cachedCompletion = (body: unknown): Completion => ({
   body,
   cached: true,
   attempts: 0,
+  abandoned: 0,
   rateLimited: 0,
   cost: Money.zero,
   costSource: "cache",

@@ -34,6 +34,8 @@ export interface Completion {
   readonly body: unknown
   readonly cached: boolean
   readonly attempts: number
+  /** Attempts that timed out (counted in `cost` at their worst case). */
+  readonly abandoned: number
   readonly rateLimited: number
   /** What this request cost in total, failed-but-billed attempts included. */
   readonly cost: Money.Usd
@@ -49,6 +51,7 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
   label: Schema.String,
   status: Schema.optional(Schema.Number),
   attempts: Schema.Number,
+  abandoned: Schema.Number,
   rateLimited: Schema.Number,
   costUsd: Schema.String,
   message: Schema.String

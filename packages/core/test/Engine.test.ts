@@ -287,7 +287,7 @@ describe("Engine budget and cache", () => {
   })
 
   it.effect(
-    "a request abandoned mid-flight (timeout) keeps its worst case in the budget; a 502 does not",
+    "a request abandoned mid-flight (timeout) keeps its worst case in the budget and the reported cost; a 502 does not",
     () => {
       const sim = scripted((_, n) =>
         Effect.succeed(
@@ -306,7 +306,11 @@ describe("Engine budget and cache", () => {
           100
         )
         assert.isTrue(Exit.isSuccess(exit))
-        if (Exit.isSuccess(exit)) assert.strictEqual(Money.toPlain(exit.value.cost), "0.0001") // what was billed
+        // what was billed, plus the abandoned attempt at its worst case (the provider may bill it)
+        if (Exit.isSuccess(exit)) {
+          assert.strictEqual(Money.toPlain(exit.value.cost), "0.0011")
+          assert.strictEqual(exit.value.abandoned, 1)
+        }
         const snap = yield* budget.snapshot
         assert.strictEqual(Money.toPlain(snap.spent), "0.0011") // plus the abandoned attempt's worst case
         assert.strictEqual(snap.open, 0)

@@ -80,6 +80,7 @@ const summary = {
     reused: 0,
     retries: 2,
     rate_limited: 1,
+    abandoned: 0,
     failed: 0,
     cost_usd: 0.00081,
     cost_usd_exact: "0.00081",

@@ -63,7 +63,20 @@ export const loadFile = (
   const at = diagnosticAt(displayName)
   let size: number
   try {
-    size = statSync(path).size
+    const st = statSync(path)
+    if (!st.isFile())
+      return {
+        loaded: undefined,
+        diagnostics: [
+          at(
+            1,
+            1,
+            `cannot read the pipeline: ${st.isDirectory() ? "it is a directory" : "not a regular file"}`,
+            "file"
+          )
+        ]
+      }
+    size = st.size
   } catch {
     return { loaded: undefined, diagnostics: [at(1, 1, `cannot read the pipeline: no such file`, "file")] }
   }

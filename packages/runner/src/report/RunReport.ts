@@ -27,6 +27,11 @@ const rows = (s: RunSummary) =>
 const lines = (s: RunSummary): string[] => [
   `status: ${s.status}${"reason" in s ? ` (${s.reason})` : ""}`,
   `requests: ${s.actual.requests} sent (${s.actual.retries} retries, ${s.actual.rate_limited} rate-limited), ${s.actual.cached} cached, ${s.actual.reused} reused from an interrupted run`,
+  ...(s.actual.abandoned > 0
+    ? [
+        `timed out: ${s.actual.abandoned} attempt(s), counted in the cost at their worst case (the provider may bill them)`
+      ]
+    : []),
   `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.max)} at most`,
   `time: ${duration(s.actual.duration_s)}`,
   `records: ${s.run.dir}`

@@ -65,8 +65,15 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
   const pipeline = planned.validated.pipeline
   const outDir = resolve(opts.cwd, opts.outDir ?? join(".tollgate", "runs"))
   const identity = identityOf(planned.hashes, planned.baseUrl)
-  yield* holdRunLock(outDir, identity, opts.outDir ?? join(".tollgate", "runs"))
-  const records = Records.open(outDir, identity, pipeline.name, new Date())
+  const display = opts.outDir ?? join(".tollgate", "runs")
+  yield* holdRunLock(outDir, identity, display)
+  const records = yield* Effect.try({
+    try: () => Records.open(outDir, identity, pipeline.name, new Date()),
+    catch: (e) =>
+      new InputInvalid({
+        message: `cannot write run records under ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another --out-dir; nothing was sent`
+      })
+  })
   records.writePlan(plan)
   const emit: OnEvent = (e) => {
     records.event(e)

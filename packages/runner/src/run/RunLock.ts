@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { tryLock, unlock } from "@tollgate/core/FileLock"
 import { Effect } from "effect"
-import { RunBusy } from "../Errors.ts"
+import { InputInvalid, RunBusy } from "../Errors.ts"
 
 export const lockPathOf = (outDir: string, identity: string): string =>
   join(outDir, `.${identity.slice(0, 16)}.lock`)
@@ -15,8 +15,17 @@ export const lockPathOf = (outDir: string, identity: string): string =>
 /** Holds the run's lock for the enclosing scope; fails with `RunBusy` when a running process holds it. */
 export const holdRunLock = (outDir: string, identity: string, display: string) =>
   Effect.acquireRelease(
-    Effect.suspend(() => {
-      mkdirSync(outDir, { recursive: true })
+    Effect.suspend((): Effect.Effect<string, InputInvalid | RunBusy> => {
+      try {
+        mkdirSync(outDir, { recursive: true })
+      } catch (e) {
+        const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message
+        return Effect.fail(
+          new InputInvalid({
+            message: `cannot write run records under ${display}: ${reason}; choose another --out-dir; nothing was sent`
+          })
+        )
+      }
       const path = lockPathOf(outDir, identity)
       const taken = tryLock(path)
       return taken.ok

@@ -48,6 +48,8 @@ export const summaryOf = (plan: PlanJson, o: RunOutcome, recordsDir: string, fin
     reused: sum(o, (a) => a.reused),
     retries: sum(o, (a) => a.retries),
     rate_limited: sum(o, (a) => a.rateLimited),
+    // timed out: the provider may bill them; cost_usd counts them at their worst case
+    abandoned: sum(o, (a) => a.abandoned),
     failed: sum(o, (a) => a.failed),
     cost_usd: Money.toNumber(o.cost),
     cost_usd_exact: Money.toPlain(o.cost),

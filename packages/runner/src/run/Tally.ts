@@ -7,6 +7,8 @@ export interface StepActual {
   cached: number
   reused: number
   retries: number
+  /** Attempts that timed out, counted in `cost` at their worst case. */
+  abandoned: number
   rateLimited: number
   failed: number
   skipped: boolean
@@ -20,6 +22,7 @@ export const emptyActual = (): StepActual => ({
   cached: 0,
   reused: 0,
   retries: 0,
+  abandoned: 0,
   rateLimited: 0,
   failed: 0,
   skipped: false,
@@ -41,6 +44,7 @@ export const tally = (a: StepActual, r: ItemResult): void => {
       a.requests += c.attempts
       a.retries += c.attempts - 1
       a.rateLimited += c.rateLimited
+      a.abandoned += c.abandoned
       a.cost = Money.add(a.cost, c.cost)
       a.completionTokens += c.usage?.completionTokens ?? 0
       return
@@ -60,6 +64,7 @@ export const tally = (a: StepActual, r: ItemResult): void => {
       a.requests += e.attempts
       a.retries += Math.max(0, e.attempts - 1)
       a.rateLimited += e.rateLimited
+      a.abandoned += e.abandoned
       // replies that failed their check were billed even though the request failed in the end
       a.cost = Money.add(a.cost, Money.usd(e.costUsd))
     }

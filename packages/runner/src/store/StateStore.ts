@@ -4,6 +4,7 @@
  * machine using it. One connection serves the plan's reads and the run's layers. The Redis
  * client is loaded only when a store URL is given.
  */
+import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { BudgetLimits } from "@tollgate/core/Budget"
 import { Budget } from "@tollgate/core/Budget"
@@ -16,7 +17,7 @@ import {
 import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
 import type * as Policy from "@tollgate/pricing/Policy"
 import { Context, Effect, Layer } from "effect"
-import type { StoreUnavailable } from "../Errors.ts"
+import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
 
 /** What plan reads (it writes nothing). */
 export interface PlanReads {
@@ -51,7 +52,19 @@ export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
   "@tollgate/runner/store/StateStore"
 ) {
   /** The local state dir: files, safe across processes on one machine. */
-  static readonly layerFile = (stateDir: string) => Layer.succeed(StateStore, makeFileStore(stateDir))
+  static readonly layerFile = (stateDir: string): Layer.Layer<StateStore, StateDamaged> =>
+    Layer.effect(
+      StateStore,
+      Effect.suspend(() =>
+        existsSync(stateDir) && !statSync(stateDir).isDirectory()
+          ? Effect.fail(
+              new StateDamaged({
+                message: `the state dir ${stateDir} is a file, not a directory; point TOLLGATE_HOME at a directory`
+              })
+            )
+          : Effect.succeed(makeFileStore(stateDir))
+      )
+    )
 }
 
 /** A store URL fit to print: any password removed. */
