@@ -13,6 +13,7 @@ import { type Completion, type Job, RequestFailed, RunStopped } from "./Job.ts"
 import type { Target } from "./Limits.ts"
 import type { Outcome } from "./Provider.ts"
 import { classify, type Decision } from "./Retry.ts"
+import { StoreLost } from "./StoreLost.ts"
 import { catalogCostOf, readUsage } from "./Usage.ts"
 
 /** What one request's attempts have used so far. */
@@ -57,6 +58,18 @@ const resetText = (resetAtMs: number, nowMs: number): string => {
 const stopWith = (ctx: EngineContext, reason: RunStopped) =>
   Effect.andThen(ctx.stopper.stop(reason), Effect.fail(reason))
 
+/** The shared store stopped answering (or the ledger failed): no new request; those in flight settle. */
+export const storeStop = (e: { readonly message: string }) =>
+  new RunStopped({ reason: "store", message: `${e.message}; no new requests, those in flight are recorded` })
+
+/** Runs a store operation; losing the store stops the run. */
+const orStop = <A, E>(ctx: EngineContext, op: Effect.Effect<A, E | StoreLost>) =>
+  Effect.catchIf(
+    op,
+    (e): e is StoreLost => e instanceof StoreLost,
+    (e) => stopWith(ctx, storeStop(e))
+  )
+
 /** How late past its pacing slot a request may go out: half the tightest bucket's spacing. */
 const lateAfterMs = (ctx: EngineContext, target: Target): number => {
   const intervals = ctx.limits.buckets(target).map((b) => b.intervalMs)
@@ -67,8 +80,11 @@ const lateAfterMs = (ctx: EngineContext, target: Target): number => {
 const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, target: Target) {
   const waitStart = yield* Clock.currentTimeMillis
   const wait = yield* ctx.stopper.untilStopped(
-    ctx.limits.acquire(target, (delayMs, reason) =>
-      ctx.emit({ type: "waiting", label: job.label, delayMs, reason, at: waitStart })
+    orStop(
+      ctx,
+      ctx.limits.acquire(target, (delayMs, reason) =>
+        ctx.emit({ type: "waiting", label: job.label, delayMs, reason, at: waitStart })
+      )
     )
   )
   const at = yield* Clock.currentTimeMillis
@@ -79,20 +95,22 @@ const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, t
 
 /** Reserves the worst case; for a free model, one request of today's quota. Either may stop the run. */
 const reserve = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, now: number) {
-  const reservation = yield* ctx.budget
-    .reserve(job.worstCost, { free: job.free })
-    .pipe(
-      Effect.catchTag("BudgetExceeded", (e) =>
-        stopWith(
-          ctx,
-          new RunStopped({ reason: e.limit === "max_cost_usd" ? "budget" : "free-quota", message: e.message })
-        )
+  const reservation = yield* orStop(ctx, ctx.budget.reserve(job.worstCost, { free: job.free })).pipe(
+    Effect.catchTag("BudgetExceeded", (e) =>
+      stopWith(
+        ctx,
+        new RunStopped({ reason: e.limit === "max_cost_usd" ? "budget" : "free-quota", message: e.message })
       )
     )
+  )
   if (!job.free) return reservation
   const consumed = yield* ctx.ledger
     .consume(ctx.fingerprint, Policy.utcDay(new Date(now)), 1, ctx.dailyLimit)
-    .pipe(Effect.orDie)
+    .pipe(
+      Effect.catchTag("LedgerError", (e) =>
+        Effect.andThen(ctx.budget.release(reservation, { sent: false }), stopWith(ctx, storeStop(e)))
+      )
+    )
   if (consumed.ok) return reservation
   yield* ctx.budget.release(reservation, { sent: false })
   const resetAtMs = Policy.nextUtcMidnight(new Date(now)).getTime()
@@ -160,7 +178,9 @@ const onReply = Effect.fnUntraced(function* (
       at
     })
   }
-  if (job.useCache) yield* ctx.cache.set(key, body)
+  // the reply is paid for: a lost store stops the run, but this answer is still returned and recorded
+  if (job.useCache)
+    yield* ctx.cache.set(key, body).pipe(Effect.catchTag("StoreLost", (e) => ctx.stopper.stop(storeStop(e))))
   const model = (body as { model?: unknown }).model
   return {
     body,

@@ -6,6 +6,7 @@
  */
 import { Money } from "@tollgate/pricing"
 import { Context, Effect, Layer, Schema } from "effect"
+import type { StoreLost } from "./StoreLost.ts"
 
 export interface BudgetLimits {
   readonly maxCostUsd?: Money.Usd | undefined
@@ -41,7 +42,7 @@ export interface BudgetShape {
   readonly reserve: (
     amount: Money.Usd,
     opts: { readonly free: boolean }
-  ) => Effect.Effect<Reservation, BudgetExceeded>
+  ) => Effect.Effect<Reservation, BudgetExceeded | StoreLost>
   /** The request was billed `actual`: the reservation becomes spend. */
   readonly settle: (r: Reservation, actual: Money.Usd) => Effect.Effect<void>
   /**

@@ -8,7 +8,7 @@
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import { Clock, Context, Deferred, Effect, Layer } from "effect"
-import { attemptOnce, failed, newRequestState } from "./Attempt.ts"
+import { attemptOnce, failed, newRequestState, storeStop } from "./Attempt.ts"
 import { Budget } from "./Budget.ts"
 import type { EngineConfig, EngineContext } from "./EngineContext.ts"
 import type { Completion, Job, RequestFailed, RunStopped } from "./Job.ts"
@@ -68,7 +68,13 @@ const viaCache = Effect.fnUntraced(function* (
   job: Job,
   key: string
 ) {
-  const hit = yield* ctx.cache.get(key)
+  const hit = yield* ctx.cache
+    .get(key)
+    .pipe(
+      Effect.catchTag("StoreLost", (e) =>
+        Effect.andThen(ctx.stopper.stop(storeStop(e)), Effect.fail(storeStop(e)))
+      )
+    )
   if (hit !== undefined) {
     ctx.emit({ type: "cache-hit", label: job.label, at: yield* Clock.currentTimeMillis })
     return cachedCompletion(hit)

@@ -64,7 +64,8 @@ export const StopReason = Schema.Literals([
   "budget",
   "free-quota",
   "interrupted",
-  "failed"
+  "failed",
+  "store"
 ])
 export type StopReason = typeof StopReason.Type
 

@@ -11,6 +11,7 @@ import type * as Policy from "@tollgate/pricing/Policy"
 import { Clock, Context, Duration, Effect, Layer } from "effect"
 import { RateLimiter } from "effect/persistence"
 import { type Bucket, bucketsFor, type Target } from "./Buckets.ts"
+import { type StoreLost, storeLost } from "./StoreLost.ts"
 
 export { type Bucket, bucketsFor, type Target } from "./Buckets.ts"
 
@@ -20,8 +21,11 @@ export interface Wait {
 }
 
 export interface LimitsShape {
-  /** Waits until a request to the target may go. */
-  readonly acquire: (t: Target, onWait?: (delayMs: number, reason: string) => void) => Effect.Effect<Wait>
+  /** Waits until a request to the target may go; fails when a shared store stops answering. */
+  readonly acquire: (
+    t: Target,
+    onWait?: (delayMs: number, reason: string) => void
+  ) => Effect.Effect<Wait, StoreLost>
   /** The provider asked this target's buckets to wait until `untilMs` (epoch ms). */
   readonly pause: (t: Target, untilMs: number) => Effect.Effect<void>
   /** The buckets a target draws from (for plan and progress). */
@@ -30,7 +34,7 @@ export interface LimitsShape {
 
 /** Where "the provider asked this bucket to wait until T" is kept: this process, or a shared store. */
 export interface Pauses {
-  readonly get: (bucket: string) => Effect.Effect<number>
+  readonly get: (bucket: string) => Effect.Effect<number, StoreLost>
   /** Raises the bucket's pause to `untilMs` (never lowers it). */
   readonly raise: (bucket: string, untilMs: number) => Effect.Effect<void>
 }
@@ -77,7 +81,7 @@ export const make = (
               limit: 1,
               key: b.key
             })
-            .pipe(Effect.orDie)
+            .pipe(Effect.mapError(storeLost))
           if (Duration.toMillis(result.delay) > 0) {
             reason ??= b.label
             onWait?.(Duration.toMillis(result.delay), b.label)

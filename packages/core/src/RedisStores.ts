@@ -23,6 +23,7 @@ import {
   ResponseCache,
   type ResponseCacheShape
 } from "./ResponseCache.ts"
+import { storeLost } from "./StoreLost.ts"
 
 export const PREFIX = "tollgate:"
 /** Cache entries without a TTL still expire, so a shared Redis does not fill up forever. */
@@ -81,7 +82,7 @@ export const makePauses = Effect.gen(function* () {
     get: (bucket) =>
       redis.send<string | null>("GET", `${PREFIX}pause:${bucket}`).pipe(
         Effect.map((v) => Number(v ?? 0)),
-        Effect.orElseSucceed(() => 0)
+        Effect.mapError(storeLost)
       ),
     raise: (bucket, untilMs) => raise(`${PREFIX}pause:${bucket}`, untilMs).pipe(Effect.ignore)
   } satisfies Pauses
@@ -99,7 +100,7 @@ export const makeCache = (opts: CacheOptions = {}) =>
     const k = (key: string) => `${PREFIX}cache:${key}`
     const read = (key: string, report: boolean) =>
       redis.send<string | null>("GET", k(key)).pipe(
-        Effect.orElseSucceed(() => null),
+        Effect.mapError(storeLost),
         Effect.flatMap((text) => {
           if (text === null) return Effect.succeed(undefined)
           const entry = entryBody(text, key)
@@ -130,7 +131,8 @@ export const makeCache = (opts: CacheOptions = {}) =>
             )
             .pipe(
               Effect.tap(() => Effect.sync(() => void stats.writes++)),
-              Effect.ignore
+              Effect.mapError(storeLost),
+              Effect.asVoid
             )
         ),
       stats: Effect.sync(() => ({ ...stats })),
@@ -219,7 +221,7 @@ export const makeSharedBudget = (pool: string, limits: BudgetLimits, day: () => 
             nanos.toString(),
             toNanoCeil(max).toString(),
             3 * 86_400
-          ).pipe(Effect.orElseSucceed(() => [0, 0, 0] as [number, number, number]))
+          ).pipe(Effect.mapError(storeLost))
           if (Number(ok) !== 1) {
             yield* local.release(r, { sent: false })
             return yield* new BudgetExceeded({

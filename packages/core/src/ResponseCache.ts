@@ -10,6 +10,7 @@ import { basename, join } from "node:path"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
+import type { StoreLost } from "./StoreLost.ts"
 
 /** Body fields that do not change the reply. */
 const NON_SEMANTIC = new Set(["usage", "stream", "user"])
@@ -38,11 +39,11 @@ export interface CacheStats {
 }
 
 export interface ResponseCacheShape {
-  /** The cached reply body, or undefined (miss, expired, or damaged). */
-  readonly get: (key: string) => Effect.Effect<unknown | undefined>
+  /** The cached reply body, or undefined (miss, expired, or damaged); fails when a shared store is lost. */
+  readonly get: (key: string) => Effect.Effect<unknown | undefined, StoreLost>
   /** Whether `get` would hit, without touching recency (plan uses this). */
-  readonly has: (key: string) => Effect.Effect<boolean>
-  readonly set: (key: string, body: unknown) => Effect.Effect<void>
+  readonly has: (key: string) => Effect.Effect<boolean, StoreLost>
+  readonly set: (key: string, body: unknown) => Effect.Effect<void, StoreLost>
   readonly stats: Effect.Effect<CacheStats>
   /** The keys present now (possibly expired): lets a caller skip lookups that cannot hit. */
   readonly keys: Effect.Effect<ReadonlySet<string>>

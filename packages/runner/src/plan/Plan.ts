@@ -11,7 +11,7 @@ import type { InputOverride } from "../dsl/Inputs.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import { type Validated, validateFile } from "../dsl/Validate.ts"
-import { InputInvalid, PipelineInvalid, StateDamaged } from "../Errors.ts"
+import { InputInvalid, PipelineInvalid, StateDamaged, StoreUnavailable } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
@@ -86,7 +86,9 @@ const projectWithCache = Effect.fnUntraced(function* (
   const first = yield* projectOrFail({ ...input, cached: present })
   if (!reads.verifyHits) return first
   const counted = first.steps.flatMap((s) => s.cachedKeys)
-  const held = yield* Effect.filter(counted, (k) => reads.cache.has(k))
+  const held = yield* Effect.filter(counted, (k) => reads.cache.has(k)).pipe(
+    Effect.mapError((e) => new StoreUnavailable({ message: `the store stopped answering: ${e.message}` }))
+  )
   return held.length === counted.length ? first : yield* projectOrFail({ ...input, cached: new Set(held) })
 })
 

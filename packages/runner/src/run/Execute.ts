@@ -91,14 +91,14 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
   }).pipe(Layer.provideMerge(Layer.mergeAll(services, provider)))
 })
 
-const statusOf = (ctx: RunContext, stopped: RunStopped | undefined) => {
+const statusOf = (ctx: RunContext, stopped: RunStopped | undefined, store: string) => {
   if (ctx.failure !== undefined)
     return { status: "failed" as const, stopKind: ctx.failure.kind, reason: ctx.failure.message }
   if (stopped === undefined) return { status: "completed" as const, stopKind: undefined, reason: undefined }
   return {
     status: stopped.reason === "interrupted" ? ("interrupted" as const) : ("stopped" as const),
     stopKind: stopped.reason,
-    reason: stopped.message
+    reason: stopped.reason === "store" ? `lost ${store}: ${stopped.message}` : stopped.message
   }
 }
 
@@ -149,7 +149,7 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     failure: undefined
   }
   const { run, stopped, cacheStats } = yield* runSteps(opts, ctx).pipe(Effect.provide(layer), Effect.scoped)
-  const s = statusOf(run, stopped)
+  const s = statusOf(run, stopped, (yield* StateStore).description)
   return {
     ...s,
     steps: run.actual,
