@@ -3,7 +3,7 @@
  * nothing past the budget, nothing paid twice, nothing secret leaves the machine.
  */
 
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import {
   mkdirSync,
   mkdtempSync,
@@ -255,5 +255,93 @@ describe("never past the budget, and every billed attempt reported", () => {
     expect(summary.actual.requests).toBe(2)
     expect(summary.actual.cost_usd).toBeGreaterThanOrEqual(Number(Money.toPlain(s.billed())))
     expect(summary.actual.cost_usd).toBeLessThanOrEqual(summary.cost_usd.max * 2)
+  })
+})
+
+describe("the edges, with real processes: refused before anything is sent", () => {
+  const step = (extra: string) =>
+    `version: 1\nname: edge\nbudget: { max_cost_usd: 0.05 }\n${extra}steps:\n  - { id: a, model: openai/gpt-4o-mini, max_tokens: 100, prompt: hi`
+  it.each([
+    [
+      "params that reroute to a dearer model",
+      `${step("")}, params: { models: [openai/o1-pro] } }\n`,
+      [],
+      /params\.models/
+    ],
+    [
+      "params that add paid plugins",
+      `${step("")}, params: { plugins: [{ id: web }] } }\n`,
+      [],
+      /params\.plugins/
+    ],
+    ["a malformed when", `${step("")}, when: "inputs.flag ==" }\n`, [], /malformed expression/],
+    ["a timeout of 0ms", `${step("")}, timeout: 0ms }\n`, [], /timeout 0ms/],
+    ["a timeout of 50d", `${step("")}, timeout: 50d }\n`, [], /timeout 50d/],
+    [
+      "a header with CR/LF",
+      `${step('provider:\n  headers: { X-A: "a\\r\\nX-B: 1" }\n')} }\n`,
+      [],
+      /line break/
+    ],
+    [
+      "an Authorization header",
+      `${step("provider:\n  headers: { Authorization: Bearer x }\n")} }\n`,
+      [],
+      /Authorization/
+    ],
+    ["--base-url file:///etc", `${step("")} }\n`, ["--base-url", "file:///etc"], /--base-url must be http/]
+  ])("%s: exit 2, nothing sent", async (_, yaml, flags, message) => {
+    const s = await sim()
+    const dir = write({ "p.yaml": yaml })
+    const args = flags.length > 0 ? ["run", "p.yaml", ...flags] : ["run", "p.yaml", "--base-url", s.url]
+    const r = await runBin(args, { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /)
+    expect(s.log).toHaveLength(0)
+  })
+
+  it("a FIFO as a data file is refused at once (it used to hang the plan)", async () => {
+    const s = await sim()
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: fifo\ninputs:\n  xs: { type: array, from: rows.jsonl }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, max_tokens: 5, prompt: "{{ item }}" }\n'
+    })
+    execFileSync("mkfifo", [join(dir, "rows.jsonl")])
+    const r = await runBin(["run", "p.yaml", "--base-url", s.url], { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/not a regular file/)
+    expect(s.log).toHaveLength(0)
+  })
+
+  it("a damaged quota ledger: exit 1 with one line naming it; a ledger lock left by a killed process is taken over", async () => {
+    const s = await sim()
+    const home = tempHome()
+    mkdirSync(join(home, "ledger"), { recursive: true })
+    const ledger = join(home, "ledger", "anonymous.json")
+    const dir = write({
+      "p.yaml":
+        "version: 1\nname: free\nsteps:\n  - { id: a, model: openai/gpt-oss-20b:free, max_tokens: 5, prompt: hi }\n"
+    })
+    writeFileSync(ledger, "{ garbage")
+    const damaged = await runBin(["run", "p.yaml", "--base-url", s.url], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(damaged.code).toBe(1)
+    expect(damaged.stderr.trimEnd().split("\n")).toEqual([expect.stringContaining(ledger)])
+    expect(s.log).toHaveLength(0)
+    // a lock whose holder is gone (a pid no process has) does not make the next run wait or fail
+    writeFileSync(ledger, JSON.stringify({ version: 1, days: {} }))
+    writeFileSync(`${ledger}.lock`, "2147483646")
+    const ok = await runBin(["run", "p.yaml", "--base-url", s.url, "--format", "json"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(ok.code).toBe(0)
+    // (a live holder would make it wait 10 s, then fail with one line)
+    expect(JSON.parse(readFileSync(ledger, "utf8")).days).toEqual({
+      [new Date().toISOString().slice(0, 10)]: 1
+    })
   })
 })

@@ -23,6 +23,18 @@ export const root = Command.make("runner").pipe(
   Command.withSubcommands([validate, plan, run, quota, models, cost])
 )
 
+/** A parser message as one line: its suggestions ("Did you mean this?" and a list) folded in. */
+const oneLine = (message: string): string => {
+  const [main = "", ...more] = message
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+  const suggestions = more.filter((l) => !/did you mean/i.test(l))
+  return suggestions.length > 0
+    ? `${main}; did you mean ${suggestions.map((s) => `"${s}"`).join(" or ")}?`
+    : main
+}
+
 /** Help and version to stdout; an invalid invocation as one line on stderr. */
 const presenter = (io: IoShape) => {
   const formatter = CliOutput.defaultFormatter({ colors: io.stdoutIsTTY })
@@ -33,7 +45,7 @@ const presenter = (io: IoShape) => {
         Effect.sync(() => {
           if (event._tag === "Version") return io.out(`${event.name} ${event.version}\n`)
           if (event._tag === "Help") return io.out(`${formatter.formatHelpDoc(event.helpDoc)}\n`)
-          const first = event.errors[0]?.message ?? "invalid command line"
+          const first = oneLine(event.errors[0]?.message ?? "invalid command line")
           io.err(
             `error: ${first.charAt(0).toLowerCase()}${first.slice(1)} (see \`${event.commandPath.join(" ")} --help\`)\n`
           )
