@@ -166,3 +166,22 @@ const time = <T>(f: () => T): [T, number] => {
     `${done} requests in ${(ms / 1000).toFixed(1)} s, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
   )
 }
+
+// Token counting of text without whitespace (base64, minified JSON, hashes): counted in pieces
+// (linear) beside the tokenizer as is (quadratic in the run's length), on the same 64 KB.
+{
+  const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base")
+  const { expectedTokens } = await import("@tollgate/runner/plan/Tokens")
+  const { randomBytes } = await import("node:crypto")
+  // one character repeated: the tokenizer's worst case (a run of "=" padding, a line of dashes)
+  const text = "x".repeat(64 * 1024)
+  const [asIs, baseline] = time(() => countTokens(text))
+  const [pieces, ms] = time(() => expectedTokens(text))
+  const mb = randomBytes(768 * 1024).toString("base64") + "=".repeat(64 * 1024)
+  const [, msMb] = time(() => expectedTokens(mb))
+  record(
+    "tokens, 64 KB without whitespace",
+    `${ms.toFixed(0)} ms`,
+    `vs ${baseline.toFixed(0)} ms for the tokenizer as is (${pieces} vs ${asIs} tokens); 1 MB in ${msMb.toFixed(0)} ms`
+  )
+}

@@ -175,7 +175,8 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   for (const [index, item] of items.entries()) {
     const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
     const c = countRequest(step, templates, itemScope, ctx)
-    if (step.cache && !readsUpstream && c.rendered !== undefined) {
+    // one listing of the cache instead of a key per request: most requests of a big plan are misses
+    if (step.cache && !readsUpstream && c.rendered !== undefined && ctx.cached.size > 0) {
       const key = ctx.cacheKey(buildBody(step, c.rendered))
       if (ctx.cached.has(key)) {
         tally.cachedKeys.push(key)

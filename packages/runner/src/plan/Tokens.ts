@@ -22,8 +22,31 @@ const LONG_RUN = new RegExp(`\\S{${MAX_RUN},}`, "g")
 
 const count = (text: string): number => (text === "" ? 0 : countTokens(text))
 
+/** Whether a text has a run of `MAX_RUN` characters without whitespace (a scan, cheaper than the regex). */
+const hasLongRun = (text: string): boolean => {
+  if (text.length < MAX_RUN) return false
+  let run = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    // space, tab, line breaks, and the other whitespace the pre-tokenizer splits on
+    if (
+      c <= 32 ||
+      c === 0x85 ||
+      c === 0xa0 ||
+      (c >= 0x2000 && c <= 0x200a) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0x3000
+    )
+      run = 0
+    else if (++run >= MAX_RUN) return true
+  }
+  return false
+}
+
 export const expectedTokens = (text: string): number => {
   if (text === "") return 0
+  if (!hasLongRun(text)) return countTokens(text)
   let total = 0
   let last = 0
   for (const m of text.matchAll(LONG_RUN)) {
