@@ -3,6 +3,8 @@
  * written to the `Io`, and every way a command ends turned into one exit code (0 ok, 1 runtime
  * failure, 2 invalid input, 3 gate, 130 interrupted).
  */
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { Cause, Effect, Exit, Layer, References } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
 import { cost } from "./commands/cost.ts"
@@ -14,7 +16,10 @@ import { validate } from "./commands/validate.ts"
 import { type CommandError, report, reportDefect } from "./Failures.ts"
 import { Io, type IoShape } from "./Io.ts"
 
-export const VERSION = "0.1.0"
+/** The package's version (read from its package.json, beside src/ and dist/ alike). */
+export const VERSION: string = JSON.parse(
+  readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")
+).version
 
 export const root = Command.make("runner").pipe(
   Command.withDescription(

@@ -18,6 +18,9 @@ export const input = Flag.String("input").pipe(
   Flag.atLeast(0)
 )
 
+/** How a command prints its result. */
+export type Format = "table" | "json" | "markdown"
+
 export const format = Flag.Literals("format", ["table", "json", "markdown"]).pipe(
   Flag.withDescription("output: a table for people, json for programs, markdown for a PR comment"),
   Flag.withDefault("table")

@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from "ajv"
 import type { Diagnostic } from "./Diagnostics.ts"
 import { type Loaded, locate, type Path } from "./Load.ts"
 
-export const SCHEMA_PATH = fileURLToPath(new URL("../../../../schemas/pipeline.schema.json", import.meta.url))
+export const SCHEMA_PATH = fileURLToPath(new URL("../../schemas/pipeline.schema.json", import.meta.url))
 
 let validator: ReturnType<Ajv["compile"]> | undefined
 const compiled = () => {

@@ -10,14 +10,15 @@ import { Effect } from "effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
-import { type Validated, validateFile } from "../dsl/Validate.ts"
-import { InputInvalid, PipelineInvalid, StateDamaged, StoreUnavailable } from "../Errors.ts"
+import type { Validated } from "../dsl/Validate.ts"
+import { InputInvalid, StateDamaged, StoreUnavailable } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { readHistory } from "./History.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
+import { validatePipeline } from "./Validation.ts"
 
 export interface PlanOptions {
   readonly cwd: string
@@ -51,21 +52,6 @@ export const cacheOptionsOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): Cach
     ...(Number.isInteger(entries) && entries > 0 ? { maxEntries: entries } : {})
   }
 }
-
-/** Validates a pipeline file: the `Validated` pipeline, or `PipelineInvalid` with every diagnostic. */
-export const validatePipeline = (file: string, opts: Pick<PlanOptions, "cwd" | "inputs">) =>
-  Effect.flatMap(CurrentCatalog, (catalog) => {
-    const result = validateFile(file, { cwd: opts.cwd, catalog, inputs: opts.inputs ?? [] })
-    if (result.ok) return Effect.succeed(result.value)
-    const n = result.diagnostics.length
-    return Effect.fail(
-      PipelineInvalid.fromDiagnostics(
-        result.diagnostics,
-        result.sources,
-        `${n} problem${n === 1 ? "" : "s"}; nothing was sent`
-      )
-    )
-  })
 
 /** Free-model requests used today; a damaged ledger is an error naming it, never a silent zero. */
 const usedToday = (reads: PlanReads, fingerprint: string, now: Date) =>

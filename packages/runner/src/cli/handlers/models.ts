@@ -1,0 +1,49 @@
+/** `runner models [--free] [--search TEXT]` and `runner models refresh [--base-url URL]`. */
+import * as CatalogStore from "@tollgate/pricing/CatalogStore"
+import * as Policy from "@tollgate/pricing/Policy"
+import { Effect, Option } from "effect"
+import { describeSource } from "../../report/Format.ts"
+import { modelsJson, renderModels } from "../../report/ModelsReport.ts"
+import { catalogStore, loadCatalog } from "../../store/CurrentCatalog.ts"
+import { CommandExit } from "../Failures.ts"
+import type { Format } from "../Flags.ts"
+import { Io } from "../Io.ts"
+
+export interface RefreshFlags {
+  readonly baseUrl: Option.Option<string>
+}
+
+export const handleRefresh = Effect.fnUntraced(function* (flags: RefreshFlags) {
+  const io = yield* Io
+  const baseUrl =
+    Option.getOrUndefined(flags.baseUrl) ?? io.env.OPENROUTER_BASE_URL ?? CatalogStore.DEFAULT_BASE_URL
+  const refreshed = yield* Effect.result(catalogStore(io.env).refresh(baseUrl, CatalogStore.DEFAULT_LIMITS))
+  if (refreshed._tag === "Success") return io.err(`catalog refreshed: ${describeSource(refreshed.success)}\n`)
+  const current = yield* loadCatalog(io.env)
+  return yield* new CommandExit({
+    code: 1,
+    message: `error: refresh failed: ${refreshed.failure.message}; still using ${describeSource(current)}`
+  })
+})
+
+export interface ModelsFlags {
+  readonly free: boolean
+  readonly search: Option.Option<string>
+  readonly format: Format
+}
+
+export const handle = Effect.fnUntraced(function* (flags: ModelsFlags) {
+  const io = yield* Io
+  const catalog = yield* loadCatalog(io.env)
+  const policy = Policy.defaultPolicy
+  const found = Option.isSome(flags.search) ? catalog.search(flags.search.value) : catalog.models
+  const list = [...(flags.free ? found.filter((m) => m.free) : found)].sort((a, b) =>
+    a.id.localeCompare(b.id)
+  )
+  if (flags.format === "json")
+    return io.out(`${JSON.stringify(modelsJson(catalog, list, policy), null, 2)}\n`)
+  io.out(renderModels(list, policy, flags.format))
+  io.err(`${list.length} of ${catalog.size} models; catalog: ${describeSource(catalog)}\n`)
+  for (const issue of catalog.issues)
+    io.err(`catalog: skipped entry ${issue.index}${issue.id ? ` (${issue.id})` : ""}: ${issue.message}\n`)
+})

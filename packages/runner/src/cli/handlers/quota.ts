@@ -1,0 +1,71 @@
+/** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger. */
+import * as Fingerprint from "@tollgate/core/Fingerprint"
+import * as Policy from "@tollgate/pricing/Policy"
+import { Effect, Option } from "effect"
+import { DEFAULT_API_KEY_ENV } from "../../dsl/Pipeline.ts"
+import { StateDamaged } from "../../Errors.ts"
+import { mainLayer } from "../../MainLayer.ts"
+import { validatePipeline } from "../../plan/Validation.ts"
+import { StateStore } from "../../store/StateStore.ts"
+import type { Format } from "../Flags.ts"
+import * as F from "../Flags.ts"
+import { Io } from "../Io.ts"
+
+/** Whose key and which credits tier: from the pipeline when given, else the defaults and the flag. */
+const account = Effect.fnUntraced(function* (file: Option.Option<string>, credits: number | undefined) {
+  if (Option.isNone(file)) return { apiKeyEnv: DEFAULT_API_KEY_ENV, credits: credits ?? 0 }
+  const io = yield* Io
+  const v = yield* validatePipeline(file.value, { cwd: io.cwd })
+  return { apiKeyEnv: v.pipeline.apiKeyEnv, credits: credits ?? v.pipeline.creditsPurchasedUsd }
+})
+
+export interface QuotaFlags {
+  readonly pipeline: Option.Option<string>
+  readonly creditsPurchased: Option.Option<string>
+  readonly format: Format
+  readonly store: Option.Option<string>
+}
+
+export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
+  const io = yield* Io
+  const credits = yield* F.parseUsd("credits-purchased", flags.creditsPurchased)
+  const store = yield* F.parseStore(flags.store, io.env)
+  const now = new Date()
+  const { used, apiKeyEnv, perDay } = yield* Effect.gen(function* () {
+    const a = yield* account(flags.pipeline, credits)
+    const reads = yield* (yield* StateStore).planReads({})
+    const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
+    const used = yield* reads.ledger
+      .used(fingerprint, Policy.utcDay(now))
+      .pipe(Effect.mapError((e) => new StateDamaged({ message: e.message })))
+    return {
+      used,
+      apiKeyEnv: a.apiKeyEnv,
+      perDay: Policy.freeRequestsPerDay(Policy.defaultPolicy, a.credits)
+    }
+  }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
+  const fingerprint = Fingerprint.keyFingerprint(io.env[apiKeyEnv])
+  const day = Policy.utcDay(now)
+  const resets = Policy.nextUtcMidnight(now).toISOString().replace(".000Z", "Z")
+  const left = Math.max(0, perDay - used)
+  if (flags.format === "json")
+    io.out(
+      `${JSON.stringify(
+        {
+          format_version: 1,
+          day,
+          key: { env: apiKeyEnv, fingerprint, set: (io.env[apiKeyEnv] ?? "") !== "" },
+          free_per_day: perDay,
+          free_used_today: used,
+          free_left_today: left,
+          resets_at: resets
+        },
+        null,
+        2
+      )}\n`
+    )
+  else
+    io.out(
+      `free-model requests today (${day} UTC), key ${apiKeyEnv} [${fingerprint}]: ${used} used, ${left} left of ${perDay}; resets at ${resets}\n`
+    )
+})

@@ -1,0 +1,79 @@
+/** `runner run <pipeline.yaml | plan.json>`: gates, then executes; prints actual vs projected. */
+import { Effect, Option } from "effect"
+import { mainLayer } from "../../MainLayer.ts"
+import { renderSummary, renderSummaryMarkdown } from "../../report/RunReport.ts"
+import { type RunResult, runFile } from "../../run/Run.ts"
+import { CommandExit } from "../Failures.ts"
+import type { Format } from "../Flags.ts"
+import * as F from "../Flags.ts"
+import { Io, type IoShape } from "../Io.ts"
+import { Progress } from "../Progress.ts"
+import { printPlan } from "./plan.ts"
+
+const printResult = (io: IoShape, result: RunResult, format: "table" | "json" | "markdown") => {
+  if (result.kind === "gated") {
+    printPlan(io, result.plan, format)
+    return new CommandExit({ code: 3, message: "the plan is over a limit: nothing was sent" })
+  }
+  const s = result.summary
+  io.out(
+    format === "json"
+      ? `${JSON.stringify(s, null, 2)}\n`
+      : format === "markdown"
+        ? renderSummaryMarkdown(s)
+        : renderSummary(s)
+  )
+  if (result.exitCode === 0) return undefined
+  return new CommandExit({
+    code: result.exitCode,
+    ...("reason" in s ? { message: `${s.status}: ${s.reason}` } : {})
+  })
+}
+
+export interface RunFlags {
+  readonly pipeline: string
+  readonly input: ReadonlyArray<string>
+  readonly format: Format
+  readonly baseUrl: Option.Option<string>
+  readonly echo: boolean
+  readonly maxCost: Option.Option<string>
+  readonly noCache: boolean
+  readonly offline: boolean
+  readonly concurrency: Option.Option<string>
+  readonly outDir: Option.Option<string>
+  readonly store: Option.Option<string>
+}
+
+export const handle = Effect.fnUntraced(function* (flags: RunFlags) {
+  const io = yield* Io
+  const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, io.env)
+  const concurrency = yield* F.parseWhole("concurrency", flags.concurrency, {
+    min: 1,
+    max: 999,
+    what: "a whole number"
+  })
+  const progress = new Progress(io, { quiet: flags.format === "json" })
+  const interrupted = Effect.tap(io.interrupted, () =>
+    Effect.sync(() =>
+      io.err("\ninterrupt: sending nothing more; waiting for requests in flight (again to quit now)\n")
+    )
+  )
+  const result = yield* runFile(flags.pipeline, {
+    cwd: io.cwd,
+    env: io.env,
+    inputs,
+    baseUrl: flags.echo ? "echo:" : baseUrl,
+    maxCostUsd,
+    noCache: flags.noCache,
+    offline: flags.offline,
+    concurrency,
+    outDir: Option.getOrUndefined(flags.outDir),
+    onEvent: (e) => progress.event(e),
+    interrupted
+  }).pipe(
+    Effect.provide(mainLayer({ env: io.env, store, offline: flags.offline })),
+    Effect.ensuring(Effect.sync(() => progress.done()))
+  )
+  const exit = printResult(io, result, flags.format)
+  if (exit !== undefined) return yield* exit
+})

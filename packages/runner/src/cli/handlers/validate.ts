@@ -1,0 +1,21 @@
+/** `runner validate <pipeline.yaml>`: exit 0 when well formed, 2 with every diagnostic otherwise. */
+import { Effect } from "effect"
+import { mainLayer } from "../../MainLayer.ts"
+import { validatePipeline } from "../../plan/Validation.ts"
+import { parseInputs } from "../Flags.ts"
+import { Io } from "../Io.ts"
+
+export interface ValidateFlags {
+  readonly pipeline: string
+  readonly input: ReadonlyArray<string>
+}
+
+export const handle = Effect.fnUntraced(function* (flags: ValidateFlags) {
+  const io = yield* Io
+  const inputs = yield* parseInputs(flags.input)
+  const v = yield* validatePipeline(flags.pipeline, { cwd: io.cwd, inputs }).pipe(
+    Effect.provide(mainLayer({ env: io.env }))
+  )
+  const n = v.pipeline.steps.length
+  io.out(`${v.display}: ok (${n} step${n === 1 ? "" : "s"})\n`)
+})

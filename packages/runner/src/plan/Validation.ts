@@ -1,0 +1,24 @@
+/** Validation as the commands and the library use it: the catalog in use, and diagnostics as `PipelineInvalid`. */
+import { Effect } from "effect"
+import type { InputOverride } from "../dsl/Inputs.ts"
+import { validateFile } from "../dsl/Validate.ts"
+import { PipelineInvalid } from "../Errors.ts"
+import { CurrentCatalog } from "../store/CurrentCatalog.ts"
+
+/** Validates a pipeline file: the `Validated` pipeline, or `PipelineInvalid` with every diagnostic. */
+export const validatePipeline = (
+  file: string,
+  opts: { readonly cwd: string; readonly inputs?: ReadonlyArray<InputOverride> | undefined }
+) =>
+  Effect.flatMap(CurrentCatalog, (catalog) => {
+    const result = validateFile(file, { cwd: opts.cwd, catalog, inputs: opts.inputs ?? [] })
+    if (result.ok) return Effect.succeed(result.value)
+    const n = result.diagnostics.length
+    return Effect.fail(
+      PipelineInvalid.fromDiagnostics(
+        result.diagnostics,
+        result.sources,
+        `${n} problem${n === 1 ? "" : "s"}; nothing was sent`
+      )
+    )
+  })
