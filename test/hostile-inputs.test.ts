@@ -289,6 +289,14 @@ const PIPELINES: ReadonlyArray<readonly [string, string]> = [
   ["api_key_env with a dash", `${head("provider: { api_key_env: MY-KEY }\n")}steps:\n${STEP}`],
   ["api_key_env a number", `${head("provider: { api_key_env: 5 }\n")}steps:\n${STEP}`],
   [
+    "api_key_env naming another secret",
+    `${head("provider: { api_key_env: GITHUB_TOKEN }\n")}steps:\n${STEP}`
+  ],
+  [
+    "api_key_env naming a cloud secret",
+    `${head("provider: { api_key_env: AWS_SECRET_ACCESS_KEY }\n")}steps:\n${STEP}`
+  ],
+  [
     "an Authorization header",
     `${head("provider:\n  headers: { Authorization: Bearer sk-x }\n")}steps:\n${STEP}`
   ],

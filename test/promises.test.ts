@@ -50,24 +50,25 @@ const texts = (dir: string): string[] =>
 const KEY = "sk-or-v1-HOSTILE-0123456789abcdef"
 
 describe("no key leaves the machine", () => {
-  it.each<Quote>(["400", "401", "429", "500", "200-error", "detail", "text", "header"])(
+  it.each<Quote>(["400", "401", "429", "500", "200-error", "detail", "text", "header", "escaped"])(
     "an endpoint that quotes the key back (%s): not in output, errors, events, records or state",
     async (shape) => {
       const s = await sim({ quoteKey: (n) => (n === 1 ? shape : undefined) })
       const home = tempHome()
       const dir = write({
         "p.yaml":
-          "version: 1\nname: q\nprovider: { api_key_env: MY_KEY }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hi, max_tokens: 5, continue_on_error: true, retry: { max_attempts: 2 } }\n"
+          "version: 1\nname: q\nprovider: { api_key_env: MY_API_KEY }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hi, max_tokens: 5, continue_on_error: true, retry: { max_attempts: 2 } }\n"
       })
       const r = await runBin(["run", "p.yaml", "--base-url", s.url, "--no-cache", "--out-dir", "runs"], {
         cwd: dir,
-        env: { TOLLGATE_HOME: home, MY_KEY: KEY }
+        env: { TOLLGATE_HOME: home, MY_API_KEY: KEY }
       })
       expect(s.log[0]!.authorization).toBe(`Bearer ${KEY}`) // the endpoint did see it and quote it
       expect(r.stdout + r.stderr).not.toContain(KEY)
       for (const t of [...texts(home), ...texts(dir)]) expect(t).not.toContain(KEY)
       // where the endpoint quoted it in a body, the records keep what it said, without the key
-      if (shape !== "header") expect(texts(join(dir, "runs")).join("")).toContain("[redacted]")
+      if (shape !== "header" && shape !== "escaped")
+        expect(texts(join(dir, "runs")).join("")).toContain("[redacted]")
     }
   )
 })
@@ -343,5 +344,35 @@ describe("the edges, with real processes: refused before anything is sent", () =
     expect(JSON.parse(readFileSync(ledger, "utf8")).days).toEqual({
       [new Date().toISOString().slice(0, 10)]: 1
     })
+  })
+})
+
+describe("the budget covers the whole run, resumes included", () => {
+  it("a run killed mid-way and run again spends, in all, no more than its cap", async () => {
+    // replies use all of max_tokens: each bills about its worst case, twice the plan's expected
+    const s = await sim({ completionTokens: () => 200, latencyMs: 60 })
+    const dir = write({
+      "p.yaml": `version: 1\nname: capped\nbudget: { max_cost_usd: 0.0013, gate: expected }\ninputs:\n  xs: { type: array, default: [${Array.from({ length: 20 }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "item {{ item }}", max_tokens: 200 }\n`
+    })
+    const args = [
+      "run",
+      "p.yaml",
+      "--base-url",
+      s.url,
+      "--no-cache",
+      "--concurrency",
+      "1",
+      "--out-dir",
+      "runs"
+    ]
+    const first = start(args, dir, { TOLLGATE_HOME: tempHome() })
+    await until(() => s.successes().length >= 6)
+    first.child.kill("SIGKILL")
+    await first.done
+    const second = await runBin([...args, "--format", "json"], { cwd: dir })
+    expect(second.code).toBe(3)
+    expect(JSON.parse(second.stdout).stop).toBe("budget")
+    // the resume counted what the killed attempt had spent: together they stay under the cap
+    expect(Number(Money.toPlain(s.billed()))).toBeLessThanOrEqual(0.0013)
   })
 })

@@ -248,16 +248,16 @@ describe("runner run against the simulator", () => {
     const key = "sk-or-v1-TOPSECRET-0123456789abcdef"
     const s = await sim({ apiKey: key })
     const home = tempHome()
-    const file = fanOut({ model: PAID, items: 3, extra: "provider: { api_key_env: TG_TEST_KEY }" })
-    const good = await run(file, s.url, { TOLLGATE_HOME: home, TG_TEST_KEY: key })
+    const file = fanOut({ model: PAID, items: 3, extra: "provider: { api_key_env: TG_TEST_API_KEY }" })
+    const good = await run(file, s.url, { TOLLGATE_HOME: home, TG_TEST_API_KEY: key })
     expect(good.code).toBe(0)
     expect(s.log.every((a) => a.authorization === `Bearer ${key}`)).toBe(true)
     const bad = await run(
-      fanOut({ model: PAID, items: 2, maxTokens: 51, extra: "provider: { api_key_env: TG_TEST_KEY }" }),
+      fanOut({ model: PAID, items: 2, maxTokens: 51, extra: "provider: { api_key_env: TG_TEST_API_KEY }" }),
       s.url,
       {
         TOLLGATE_HOME: home,
-        TG_TEST_KEY: `${key}-wrong`
+        TG_TEST_API_KEY: `${key}-wrong`
       }
     )
     expect(bad.code).toBe(1)

@@ -13,7 +13,17 @@ import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 export type Fault = "5xx" | "reset" | "400" | undefined
 
 /** A hostile endpoint quotes the caller's Authorization back, in these shapes. */
-export type Quote = "400" | "401" | "429" | "500" | "200-error" | "detail" | "text" | "header" | undefined
+export type Quote =
+  | "400"
+  | "401"
+  | "429"
+  | "500"
+  | "200-error"
+  | "detail"
+  | "text"
+  | "header"
+  | "escaped"
+  | undefined
 
 export interface SimOptions {
   readonly catalog?: Catalog.Catalog
@@ -134,7 +144,14 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
             ? 400
             : Number(quote)
       record(status)
-      if (quote === "text") {
+      if (quote === "escaped") {
+        // the key written with JSON unicode escapes: it decodes back to the key
+        const escaped = [...(authorization ?? "")]
+          .map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+          .join("")
+        res.writeHead(401, { "content-type": "application/json" })
+        res.end(`{"error":{"code":401,"message":"invalid credentials: ${escaped}"}}`)
+      } else if (quote === "text") {
         res.writeHead(400, { "content-type": "text/plain" })
         res.end(said)
       } else if (quote === "header")

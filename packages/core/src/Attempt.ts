@@ -138,7 +138,13 @@ const sendInSlot = Effect.fnUntraced(function* (
   if (now - slotAt > lateAfterMs(ctx, target)) return "late" as const
   const reservation = yield* reserve(ctx, job, now)
   state.attempt++
-  ctx.emit({ type: "attempt", label: job.label, attempt: state.attempt, at: now })
+  ctx.emit({
+    type: "attempt",
+    label: job.label,
+    attempt: state.attempt,
+    at: now,
+    worst: Money.toPlain(job.worstCost)
+  })
   const outcome = yield* ctx.provider.send(job.request)
   return { reservation, outcome } satisfies Sent
 })

@@ -54,8 +54,8 @@ export interface BudgetShape {
 }
 
 /** In-process state; the operations are synchronous, hence atomic with respect to other fibers. */
-export const makeMemory = (limits: BudgetLimits): BudgetShape => {
-  let spent = Money.zero
+export const makeMemory = (limits: BudgetLimits, spentBefore: Money.Usd = Money.zero): BudgetShape => {
+  let spent = spentBefore
   let reserved = Money.zero
   let requests = 0
   let freeRequests = 0
@@ -116,5 +116,7 @@ export const makeMemory = (limits: BudgetLimits): BudgetShape => {
 
 /** The run's budget service. */
 export class Budget extends Context.Service<Budget, BudgetShape>()("@tollgate/core/Budget") {
-  static readonly layer = (limits: BudgetLimits) => Layer.sync(Budget, () => makeMemory(limits))
+  /** `spentBefore`: what earlier attempts at the same run already spent (a resume), counted against the cap. */
+  static readonly layer = (limits: BudgetLimits, spentBefore: Money.Usd = Money.zero) =>
+    Layer.sync(Budget, () => makeMemory(limits, spentBefore))
 }

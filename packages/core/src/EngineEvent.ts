@@ -1,7 +1,14 @@
 /** What the engine reports as it works: one typed union, read by progress lines and run records. */
 
 export type EngineEvent =
-  | { readonly type: "attempt"; readonly label: string; readonly attempt: number; readonly at: number }
+  | {
+      readonly type: "attempt"
+      readonly label: string
+      readonly attempt: number
+      readonly at: number
+      /** The worst case reserved for it (exact USD): written before the send, so a resume after a kill counts it. */
+      readonly worst: string
+    }
   | {
       readonly type: "response"
       readonly label: string

@@ -1,9 +1,13 @@
 /**
  * A cross-process lock on a file path (`<path>.lock`, created with O_EXCL, holding the holder's
- * pid). A lock whose holder is no longer running (killed, crashed) is stale and is taken over at
- * once: staleness is decided by pid, not by age.
+ * pid and host). A lock whose holder is no longer running (killed, crashed) is stale and is taken
+ * over at once: staleness is decided by pid, not by age. A lock naming this very process (a pid
+ * reused after a restart, as in containers) is stale too; one from another host is never judged
+ * stale from here. Breaking a stale lock is itself done under a short `.break` lock, so two
+ * processes never both take it over.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs"
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs"
+import { hostname } from "node:os"
 import { setTimeout as sleep } from "node:timers/promises"
 
 export interface LockOptions {
@@ -25,13 +29,62 @@ export const processAlive = (pid: number): boolean => {
   }
 }
 
-const holderOf = (lockPath: string): number | undefined => {
+interface Holder {
+  readonly pid: number
+  readonly host: string
+}
+
+const holderOf = (lockPath: string): Holder | undefined => {
   try {
-    const pid = Number.parseInt(readFileSync(lockPath, "utf8"), 10)
-    return Number.isNaN(pid) ? undefined : pid
+    const [pid = "", host = hostname()] = readFileSync(lockPath, "utf8").split(" ")
+    const n = Number.parseInt(pid, 10)
+    return Number.isNaN(n) ? undefined : { pid: n, host }
   } catch {
     return undefined
   }
+}
+
+/** Locks this process holds now (its own pid in any other lock file is a previous process's). */
+const held = new Set<string>()
+
+/** Gone: a dead pid on this host, or this process's own pid in a lock it did not take. */
+const isStale = (lockPath: string, h: Holder): boolean =>
+  h.host === hostname() && (h.pid === process.pid ? !held.has(lockPath) : !processAlive(h.pid))
+
+const create = (lockPath: string): boolean => {
+  try {
+    const fd = openSync(lockPath, "wx")
+    writeSync(fd, `${process.pid} ${hostname()}`)
+    closeSync(fd)
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false
+    throw e
+  }
+}
+
+const remove = (path: string): void => {
+  try {
+    unlinkSync(path)
+  } catch {
+    // gone meanwhile
+  }
+}
+
+/** Removes the lock if it still names this stale holder, under a `.break` lock (itself broken after 10 s). */
+const breakStale = (lockPath: string, stale: Holder): void => {
+  const breaker = `${lockPath}.break`
+  if (!create(breaker)) {
+    try {
+      if (Date.now() - statSync(breaker).mtimeMs > 10_000) remove(breaker)
+    } catch {
+      // gone meanwhile
+    }
+    return
+  }
+  const now = holderOf(lockPath)
+  if (now !== undefined && now.pid === stale.pid && now.host === stale.host) remove(lockPath)
+  remove(breaker)
 }
 
 /**
@@ -42,37 +95,25 @@ export const tryLock = (
   lockPath: string
 ): { readonly ok: true } | { readonly ok: false; readonly holder: number } => {
   for (let tries = 0; tries < 3; tries++) {
-    try {
-      const fd = openSync(lockPath, "wx")
-      writeSync(fd, String(process.pid))
-      closeSync(fd)
+    if (create(lockPath)) {
+      held.add(lockPath)
       return { ok: true }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
     }
     const holder = holderOf(lockPath)
     // a holder still writing its pid counts as running
-    if (holder === undefined || processAlive(holder)) return { ok: false, holder: holder ?? 0 }
-    try {
-      unlinkSync(lockPath) // stale: its holder is gone
-    } catch {
-      // another process took it over first
-    }
+    if (holder === undefined || !isStale(lockPath, holder)) return { ok: false, holder: holder?.pid ?? 0 }
+    breakStale(lockPath, holder)
   }
-  return { ok: false, holder: holderOf(lockPath) ?? 0 }
+  return { ok: false, holder: holderOf(lockPath)?.pid ?? 0 }
 }
 
 /** Releases a lock this process holds (and only then). */
 export const unlock = (lockPath: string): void => {
-  if (holderOf(lockPath) !== process.pid) return
-  try {
-    unlinkSync(lockPath)
-  } catch {
-    // already gone
-  }
+  if (!held.delete(lockPath)) return
+  const h = holderOf(lockPath)
+  if (h !== undefined && h.pid === process.pid && h.host === hostname()) remove(lockPath)
 }
 
-/** Runs `f` while holding the lock on `path`, waiting for a running holder up to `timeoutMs`. */
 export const withFileLock = async <A>(
   path: string,
   f: () => A | Promise<A>,

@@ -209,15 +209,17 @@ export const makeSharedBudget = (pool: string, limits: BudgetLimits, day: () => 
     const local = makeMemoryBudget({ ...limits, maxCostUsd: undefined })
     const key = () => `${PREFIX}budget:${pool}:${day()}`
     const max = limits.maxCostUsd
-    const held = new Map<number, bigint>()
+    // the day's key is remembered with the amount: a request settling after midnight settles the day it reserved
+    const held = new Map<number, { readonly nanos: bigint; readonly key: string }>()
     return {
       reserve: (amount, opts) =>
         Effect.gen(function* () {
           const r = yield* local.reserve(amount, opts)
           if (max === undefined) return r
           const nanos = toNanoCeil(amount)
+          const dayKey = key()
           const [ok, spent, reserved] = yield* reserveMoney(
-            key(),
+            dayKey,
             nanos.toString(),
             toNanoCeil(max).toString(),
             3 * 86_400
@@ -229,22 +231,22 @@ export const makeSharedBudget = (pool: string, limits: BudgetLimits, day: () => 
               message: `the shared budget "${pool}" cannot hold the next request (up to ${Money.format(amount)}): $${Number(spent) / 1e9} spent and $${Number(reserved) / 1e9} in flight across runs today, of ${Money.format(max)}`
             })
           }
-          held.set(r.id, nanos)
+          held.set(r.id, { nanos, key: dayKey })
           return r
         }),
       settle: (r, actual) =>
         Effect.gen(function* () {
-          const nanos = held.get(r.id)
+          const h = held.get(r.id)
           held.delete(r.id)
-          if (nanos !== undefined)
-            yield* Effect.ignore(settleMoney(key(), nanos.toString(), toNanoCeil(actual).toString()))
+          if (h !== undefined)
+            yield* Effect.ignore(settleMoney(h.key, h.nanos.toString(), toNanoCeil(actual).toString()))
           yield* local.settle(r, actual)
         }),
       release: (r, opts) =>
         Effect.gen(function* () {
-          const nanos = held.get(r.id)
+          const h = held.get(r.id)
           held.delete(r.id)
-          if (nanos !== undefined) yield* Effect.ignore(settleMoney(key(), nanos.toString(), "0"))
+          if (h !== undefined) yield* Effect.ignore(settleMoney(h.key, h.nanos.toString(), "0"))
           yield* local.release(r, opts)
         }),
       snapshot: local.snapshot

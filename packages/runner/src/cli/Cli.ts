@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url"
 import { Cause, Effect, Exit, Layer, References } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
 import { cost } from "./commands/cost.ts"
+import { init } from "./commands/init.ts"
 import { models } from "./commands/models.ts"
 import { plan } from "./commands/plan.ts"
 import { quota } from "./commands/quota.ts"
@@ -25,7 +26,7 @@ export const root = Command.make("runner").pipe(
   Command.withDescription(
     "plan and run YAML prompt pipelines within a budget. Exit codes: 0 ok, 1 runtime failure, 2 invalid input (nothing sent), 3 budget or quota gate, 130 interrupted. State dir: $TOLLGATE_HOME, else $XDG_STATE_HOME/tollgate, else ~/.local/state/tollgate."
   ),
-  Command.withSubcommands([validate, plan, run, quota, models, cost])
+  Command.withSubcommands([init, validate, plan, run, quota, models, cost])
 )
 
 /** A parser message as one line: its suggestions ("Did you mean this?" and a list) folded in. */

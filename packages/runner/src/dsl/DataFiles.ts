@@ -28,7 +28,12 @@ const jsonErrorAt = (text: string, e: unknown, lineOffset = 0): DataError => {
     line = before.split("\n").length
     col = Number(pos[1]) - before.lastIndexOf("\n")
   }
-  const short = message.replace(/ in JSON at position \d+.*$/, "").replace(/\s*\(line \d+ column \d+\)/, "")
+  // Node quotes the text around the error ("…secret…" is not valid JSON): never print the data
+  const short = message
+    .replace(/ in JSON at position \d+.*$/, "")
+    .replace(/\s*\(line \d+ column \d+\)/, "")
+    .replace(/, ".*$/s, "")
+    .replace(/ is not valid JSON$/, "")
   return new DataError(
     `invalid JSON: ${short.charAt(0).toLowerCase()}${short.slice(1)}`,
     line + lineOffset,

@@ -15,7 +15,7 @@ import { maxTokens, models } from "./rules/Models.ts"
 import { outputSchema } from "./rules/OutputSchema.ts"
 import { outputReferences, stepReferences } from "./rules/References.ts"
 import type { Rule, RuleContext } from "./rules/Rule.ts"
-import { baseUrl, headers, timeouts } from "./rules/Settings.ts"
+import { apiKeyEnv, baseUrl, headers, timeouts } from "./rules/Settings.ts"
 import { duplicateSteps, forEachKeys, promptOrMessages } from "./rules/Steps.ts"
 
 export const RULES: ReadonlyArray<Rule> = [
@@ -34,6 +34,7 @@ export const RULES: ReadonlyArray<Rule> = [
   dataFields,
   timeouts,
   baseUrl,
+  apiKeyEnv,
   headers
 ]
 

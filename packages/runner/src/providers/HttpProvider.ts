@@ -44,15 +44,25 @@ const transportReason = (e: unknown): "timeout" | "reset" | "connect" | "other" 
 
 /** The request's headers: the pipeline's, then ours (so no pipeline header can replace the key). */
 const requestHeaders = (opts: HttpProviderOptions): Record<string, string> => {
-  const own = Object.fromEntries(
-    Object.entries(opts.headers).filter(([k]) => k.toLowerCase() !== "authorization")
-  )
+  const ours = new Set(["authorization", "content-type", "accept"])
+  const own = Object.fromEntries(Object.entries(opts.headers).filter(([k]) => !ours.has(k.toLowerCase())))
   return {
     ...own,
     "content-type": "application/json",
     accept: "application/json",
     ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {})
   }
+}
+
+/** A parsed JSON value with the key removed from every string and key (JSON escapes decode back to it). */
+const redactDeep = (value: unknown, secret: string | undefined): unknown => {
+  if (typeof value === "string") return redact(value, secret)
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, secret))
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [redact(k, secret), redactDeep(v, secret)])
+    )
+  return value
 }
 
 /** What the endpoint said, with the key removed from its headers and body. Pure. */
@@ -67,7 +77,7 @@ export const outcomeOf = (
     if (typeof v === "string") headers[k.toLowerCase()] = redact(v, secret)
   const text = redact(rawText, secret)
   try {
-    return { _tag: "Response", status, headers, body: JSON.parse(text) }
+    return { _tag: "Response", status, headers, body: redactDeep(JSON.parse(text), secret) }
   } catch {
     const body = { error: { code: status, message: text.slice(0, 300) } }
     // a 2xx that is not JSON is the provider's fault: retried like a 502

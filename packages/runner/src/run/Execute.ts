@@ -74,6 +74,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     balanceUsd: pipeline.balanceUsd,
     cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
     budget: budgetOf(planned, opts.maxCostUsd),
+    spentBefore: opts.records.spentBefore,
     sharedPool: pipeline.budget.shared,
     local: !account
   })

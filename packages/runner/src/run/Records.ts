@@ -7,6 +7,7 @@
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import * as Money from "@tollgate/pricing/Money"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import { Option, Schema } from "effect"
 import type { RunEvent } from "./Events.ts"
@@ -79,21 +80,50 @@ const findResumable = (outDir: string, identity: string): string | undefined => 
   return undefined
 }
 
-/** Finished requests of an earlier attempt at a run, by request key. */
-const readFinished = (dir: string): Map<string, RequestRecord> => {
+const AttemptEvent = Schema.Struct({
+  type: Schema.Literals(["attempt", "response"]),
+  label: Schema.String,
+  attempt: Schema.Number,
+  worst: Schema.optionalKey(Schema.String)
+})
+const decodeAttemptEvent = decodeJson(AttemptEvent)
+
+/**
+ * Attempts an earlier process sent and never saw answered (it was killed with them in flight):
+ * the provider may have billed them, so they count at the worst case reserved for them.
+ */
+const unansweredCost = (dir: string): Money.Usd => {
+  const open = new Map<string, string[]>()
+  for (const line of (readText(join(dir, "events.ndjson")) ?? "").split("\n")) {
+    if (!line.includes('"type":"attempt"') && !line.includes('"type":"response"')) continue
+    const e = decodeAttemptEvent(line)
+    if (e === undefined) continue
+    const key = `${e.label}#${e.attempt}`
+    if (e.type === "attempt") open.set(key, [...(open.get(key) ?? []), e.worst ?? "0"])
+    else open.get(key)?.pop()
+  }
+  return Money.sum([...open.values()].flat().map((w) => Money.usd(w)))
+}
+
+/** Finished requests of earlier attempts at a run, by request key, and what those attempts spent. */
+const readFinished = (dir: string): { previous: Map<string, RequestRecord>; spent: Money.Usd } => {
   const previous = new Map<string, RequestRecord>()
+  let spent = Money.zero
   let files: string[] = []
   try {
     files = readdirSync(join(dir, "steps"))
   } catch {
-    return previous // no step finished
+    return { previous, spent: unansweredCost(dir) } // no step finished
   }
   for (const f of files)
     for (const line of (readText(join(dir, "steps", f)) ?? "").split("\n")) {
       const r = line.trim() === "" ? undefined : decodeRecord(line)
-      if (r?.status === "ok") previous.set(r.key, r)
+      if (r === undefined) continue
+      if (r.status === "ok") previous.set(r.key, r)
+      // a reused line repeats an earlier one's cost: counted once
+      if (r.reused !== true && r.cost_usd !== undefined) spent = Money.add(spent, Money.usd(r.cost_usd))
     }
-  return previous
+  return { previous, spent: Money.add(spent, unansweredCost(dir)) }
 }
 
 export class Records {
@@ -102,12 +132,18 @@ export class Records {
   readonly resumed: boolean
   /** Finished requests of an earlier, interrupted attempt at this run, by request key. */
   readonly previous: ReadonlyMap<string, RequestRecord>
+  /** What earlier attempts at this run spent: the budget covers the whole run, resumes included. */
+  readonly spentBefore: Money.Usd
 
   private constructor(dir: string, resumed: boolean) {
     this.dir = dir
     this.id = dir.split(/[\\/]/).pop()!
     this.resumed = resumed
-    this.previous = resumed ? readFinished(dir) : new Map()
+    const finished = resumed
+      ? readFinished(dir)
+      : { previous: new Map<string, RequestRecord>(), spent: Money.zero }
+    this.previous = finished.previous
+    this.spentBefore = finished.spent
   }
 
   /** Opens the run dir: resumes an unfinished run of the same identity, or starts a new one. */

@@ -43,7 +43,7 @@ const make = (url: string, redis: Context.Context<Redis.Redis>): StateStoreShape
       const pool = cfg.sharedPool
       const budget =
         pool === undefined
-          ? Budget.layer(cfg.budget)
+          ? Budget.layer(cfg.budget, cfg.spentBefore)
           : Layer.effect(
               Budget,
               RedisStores.makeSharedBudget(pool, cfg.budget, () => Policy.utcDay(new Date()))

@@ -15,6 +15,7 @@ import {
   QuotaLedger
 } from "@tollgate/core/QuotaLedger"
 import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
+import type * as Money from "@tollgate/pricing/Money"
 import type * as Policy from "@tollgate/pricing/Policy"
 import { Context, Effect, Layer } from "effect"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
@@ -32,6 +33,8 @@ export interface RunStoreConfig {
   readonly balanceUsd: number | undefined
   readonly cache: CacheOptions | false
   readonly budget: BudgetLimits
+  /** What earlier attempts at this run spent (a resume): the run's budget covers them too. */
+  readonly spentBefore: Money.Usd
   /** `budget.shared`: a pool all runs naming it share (per UTC day); needs a shared store. */
   readonly sharedPool: string | undefined
   /** Not an account (echo, offline): no pacing, and the ledger stays in memory. */
@@ -67,8 +70,18 @@ export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
     )
 }
 
-/** A store URL fit to print: any password removed. */
-export const redactUrl = (url: string): string => url.replace(/\/\/[^@/]*@/, "//***@")
+/** A URL fit to print: credentials and query values removed (they may be secrets). */
+export const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.username === "" && u.password === "" && u.search === "") return url
+    const auth = u.username !== "" || u.password !== "" ? "***@" : ""
+    const query = u.search !== "" ? "?***" : ""
+    return `${u.protocol}//${auth}${u.host}${u.pathname}${query}`
+  } catch {
+    return url.replace(/\/\/.*@/, "//***@").replace(/\?.*$/, "?***")
+  }
+}
 
 /** Why a `--store` value is not usable, or undefined. */
 export const checkStoreUrl = (url: string): string | undefined =>
@@ -85,7 +98,7 @@ export const localRunLayer = <E>(
   cache: Layer.Layer<ResponseCache, E>
 ): Layer.Layer<RunServices, E> =>
   Layer.mergeAll(
-    Budget.layer(cfg.budget),
+    Budget.layer(cfg.budget, cfg.spentBefore),
     Limits.layerNone,
     Layer.succeed(QuotaLedger, makeMemoryLedger()),
     cache
@@ -108,7 +121,7 @@ const makeFileStore = (stateDir: string): StateStoreShape => {
       cfg.local
         ? localRunLayer(cfg, cacheLayer(cfg.cache))
         : Layer.mergeAll(
-            Budget.layer(cfg.budget),
+            Budget.layer(cfg.budget, cfg.spentBefore),
             Limits.layer(cfg.policy, cfg.balanceUsd),
             QuotaLedger.layerFile(stateDir),
             cacheLayer(cfg.cache)

@@ -33,8 +33,12 @@ const fieldsRead = (s: StepSpec, index: number): string[] => {
   return [...fields]
 }
 
+/** Properties liquidjs gives values of its own: `size` (strings, lists, maps), `first` and `last` (lists). */
+const LIQUID_PROPERTIES = new Set(["size", "first", "last"])
+
 const hasField = (row: unknown, field: string) =>
-  typeof row === "object" && row !== null && !Array.isArray(row) && Object.hasOwn(row, field)
+  (LIQUID_PROPERTIES.has(field) && row !== null && row !== undefined) ||
+  (typeof row === "object" && row !== null && !Array.isArray(row) && Object.hasOwn(row, field))
 
 const missingIn = (
   ctx: RuleContext,

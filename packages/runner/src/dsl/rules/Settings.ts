@@ -54,6 +54,24 @@ export const baseUrl: Rule = (ctx) => {
     : [at(ctx, ["provider", "base_url"], `provider.base_url ${problem}`, "base-url")]
 }
 
+/**
+ * `provider.api_key_env` names an API key (`…API_KEY`): the runner sends that variable, as a
+ * bearer token, to `provider.base_url`, so a pipeline (say, a pull request's) cannot make it send
+ * `GITHUB_TOKEN` or a cloud secret to a host of its choosing.
+ */
+export const apiKeyEnv: Rule = (ctx) => {
+  const name = ctx.spec.provider?.api_key_env
+  if (name === undefined || /API_KEY$/.test(name)) return []
+  return [
+    at(
+      ctx,
+      ["provider", "api_key_env"],
+      `provider.api_key_env "${name}" does not name an API key (…API_KEY): the runner sends that variable to provider.base_url, so only API keys may be named`,
+      "api-key-env"
+    )
+  ]
+}
+
 /** RFC 9110 `token`: the characters a header name may have. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** A field value: visible characters, spaces and tabs; no CR, LF or NUL. */

@@ -1,0 +1,69 @@
+/** Writes the starter pipeline and its data; refuses to overwrite anything. */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { join, relative, resolve } from "node:path"
+import { Effect, Option } from "effect"
+import { InputInvalid } from "../../Errors.ts"
+import { Io } from "../Io.ts"
+
+export interface InitFlags {
+  readonly dir: Option.Option<string>
+}
+
+export const PIPELINE = `# yaml-language-server: $schema=./node_modules/@tollgate/runner/schemas/pipeline.schema.json
+version: 1
+name: starter
+description: Summarize each note in one sentence, then write a digest; on a free model, with a budget of $0.
+budget: { max_cost_usd: 0, max_free_requests: 10 }
+inputs:
+  notes: { type: array, from: notes.jsonl, description: "One note a line, as JSON with a text field." }
+steps:
+  - id: summarize
+    for_each: inputs.notes
+    as: note
+    model: openai/gpt-oss-20b:free
+    max_tokens: 120
+    prompt: |
+      Summarize this note in one sentence:
+      {{ note.text }}
+  - id: digest
+    model: openai/gpt-oss-20b:free
+    max_tokens: 200
+    prompt: |
+      Write a three-line digest of these summaries:
+      {% for s in steps.summarize.outputs %}- {{ s }}
+      {% endfor %}
+outputs:
+  digest: "{{ steps.digest.output }}"
+`
+
+export const NOTES = `${[
+  "Free models allow 20 requests a minute and 50 a day until $10 of credits are bought.",
+  "A plan says what a run will cost before it starts, and a budget of $0 keeps it free.",
+  "Runs record every answer as it arrives, so an interrupted run resumes without paying twice."
+]
+  .map((text) => JSON.stringify({ text }))
+  .join("\n")}\n`
+
+export const handle = Effect.fnUntraced(function* (flags: InitFlags) {
+  const io = yield* Io
+  const dir = resolve(
+    io.cwd,
+    Option.getOrElse(flags.dir, () => ".")
+  )
+  const files: Array<[string, string]> = [
+    [join(dir, "pipeline.yaml"), PIPELINE],
+    [join(dir, "notes.jsonl"), NOTES]
+  ]
+  const shown = (p: string) => relative(io.cwd, p) || p
+  const taken = files.filter(([p]) => existsSync(p))
+  if (taken.length > 0)
+    return yield* new InputInvalid({
+      message: `${taken.map(([p]) => shown(p)).join(" and ")} already exist${taken.length === 1 ? "s" : ""}; nothing was written (runner init never overwrites)`
+    })
+  mkdirSync(dir, { recursive: true })
+  for (const [p, text] of files) writeFileSync(p, text, { flag: "wx" })
+  const pipeline = shown(files[0]![0])
+  io.out(
+    `wrote ${pipeline} and ${shown(files[1]![0])}\nnext: runner plan ${pipeline}   (what it will cost; sends nothing)\n      runner run ${pipeline} --echo   (try it locally, no key)\n`
+  )
+})

@@ -1,0 +1,15 @@
+/**
+ * Before any test: what the suites need besides Node, so `pnpm test` works on a fresh machine.
+ * Debian's redis-server for the shared-store suites (installed when missing; each suite starts
+ * its own instance on a free loopback port).
+ */
+import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+export default function setup() {
+  if (spawnSync("sh", ["-c", "command -v redis-server"]).status === 0) return
+  const script = fileURLToPath(new URL("../../scripts/services.sh", import.meta.url))
+  const r = spawnSync("bash", [script], { stdio: "inherit" })
+  if (r.status !== 0)
+    throw new Error("redis-server is missing and could not be installed (apt-get install redis-server)")
+}
