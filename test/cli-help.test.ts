@@ -67,3 +67,28 @@ describe("runner help", () => {
     }
   })
 })
+
+describe("runner init", () => {
+  it("writes a starter pipeline and data that plan (within budget) and run with --echo as they are; never overwrites", async () => {
+    const { mkdtempSync, readFileSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const { join } = await import("node:path")
+    const dir = mkdtempSync(join(tmpdir(), "tg-init-"))
+    const init = await runCli(["init"], { cwd: dir })
+    expect(init.code).toBe(0)
+    expect(readFileSync(join(dir, "pipeline.yaml"), "utf8")).toMatch(
+      /^# yaml-language-server: \$schema=\.\/node_modules\/@tollgate\/runner\/schemas\/pipeline\.schema\.json\n/
+    )
+    const plan = await runCli(["plan", "pipeline.yaml", "--format", "json"], { cwd: dir })
+    expect(plan.code).toBe(0)
+    const json = JSON.parse(plan.stdout)
+    expect(json.cost_usd.max).toBe(0)
+    expect(json.free_requests).toBe(4)
+    const run = await runCli(["run", "pipeline.yaml", "--echo", "--format", "json"], { cwd: dir })
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout).status).toBe("completed")
+    const again = await runCli(["init"], { cwd: dir })
+    expect(again.code).toBe(2)
+    expect(again.stderr).toMatch(/^error: pipeline\.yaml and notes\.jsonl already exist; nothing was written/)
+  })
+})
