@@ -92,3 +92,21 @@ describe("runner init", () => {
     expect(again.stderr).toMatch(/^error: pipeline\.yaml and notes\.jsonl already exist; nothing was written/)
   })
 })
+
+describe("the schema for editors", () => {
+  it("is in step: every description also as markdownDescription, model ids completing from the catalog", async () => {
+    const { readFileSync } = await import("node:fs")
+    const { SCHEMA, synced } = await import("./support/schema-sync.ts")
+    expect(JSON.parse(readFileSync(SCHEMA, "utf8"))).toEqual(JSON.parse(synced()))
+    const schema = JSON.parse(readFileSync(SCHEMA, "utf8"))
+    const model = schema.properties.steps.items.properties.model
+    expect(model.oneOf[0].examples).toContain("openai/gpt-oss-20b:free")
+    expect(model.oneOf[0].examples).not.toContain("openrouter/auto") // no price: not offered
+  })
+
+  it("validation is unchanged by the editor help: an unknown model id is still a diagnostic, any string is allowed by the schema", async () => {
+    const r = await runCli(["validate", "test/fixtures/invalid/unknown-model.yaml"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/unknown model/)
+  })
+})

@@ -10,9 +10,10 @@ export const SCHEMA_PATH = fileURLToPath(new URL("../../schemas/pipeline.schema.
 
 let validator: ReturnType<Ajv["compile"]> | undefined
 const compiled = () => {
-  validator ??= new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true }).compile(
-    JSON.parse(readFileSync(SCHEMA_PATH, "utf8"))
-  )
+  // markdownDescription: the editors' rendering of each description (an annotation, not a rule)
+  validator ??= new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true })
+    .addKeyword("markdownDescription")
+    .compile(JSON.parse(readFileSync(SCHEMA_PATH, "utf8")))
   return validator
 }
 
