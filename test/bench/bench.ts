@@ -185,3 +185,67 @@ const time = <T>(f: () => T): [T, number] => {
     `vs ${baseline.toFixed(0)} ms for the tokenizer as is (${pieces} vs ${asIs} tokens); 1 MB in ${msMb.toFixed(0)} ms`
   )
 }
+
+// Start-up of the installed CLI (packed, installed with npm outside the workspace), each command
+// beside `node -e 0` in the same run: median wall time of 7 runs after a warm-up, peak RSS.
+{
+  const { execFileSync, spawnSync } = await import("node:child_process")
+  const { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } = await import("node:fs")
+  const { join } = await import("node:path")
+  const root = new URL("../../", import.meta.url).pathname
+  const dir = join(root, ".bench", "installed")
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(join(dir, "packs"), { recursive: true })
+  execFileSync("pnpm", ["-r", "run", "build"], { cwd: root, stdio: "ignore" })
+  execFileSync(
+    "pnpm",
+    ["--filter", "./packages/*", "exec", "pnpm", "pack", "--pack-destination", join(dir, "packs")],
+    {
+      cwd: root,
+      stdio: "ignore"
+    }
+  )
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "bench", private: true, type: "module" }))
+  const packs = readdirSync(join(dir, "packs")).map((f) => join(dir, "packs", f))
+  execFileSync("npm", ["install", "--silent", "--no-audit", "--no-fund", ...packs], {
+    cwd: dir,
+    stdio: "ignore"
+  })
+  cpSync(join(root, "examples", "summarize-articles.yaml"), join(dir, "summarize-articles.yaml"))
+  cpSync(join(root, "examples", "data"), join(dir, "data"), { recursive: true })
+  const runner = join(dir, "node_modules", ".bin", "runner")
+  const hasTime = existsSync("/usr/bin/time")
+  const once = (argv: string[]) => {
+    const t0 = performance.now()
+    const r = hasTime
+      ? spawnSync("/usr/bin/time", ["-f", "%M", ...argv], {
+          cwd: dir,
+          encoding: "utf8",
+          env: { ...process.env, TOLLGATE_HOME: join(dir, "state") }
+        })
+      : spawnSync(argv[0]!, argv.slice(1), { cwd: dir, encoding: "utf8" })
+    const ms = performance.now() - t0
+    const kb = hasTime ? Number(r.stderr.trim().split("\n").at(-1)) : Number.NaN
+    return { ms, mb: kb / 1024 }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const measure = (argv: string[]) => {
+    once(argv) // warm-up (and the compile cache)
+    const runs = Array.from({ length: 7 }, () => once(argv))
+    return { ms: median(runs.map((r) => r.ms)), mb: Math.max(...runs.map((r) => r.mb)) }
+  }
+  const baseline = measure([process.execPath, "-e", "0"])
+  for (const [name, args] of [
+    ["--version", ["--version"]],
+    ["validate (an example)", ["validate", "summarize-articles.yaml"]],
+    ["plan (an example)", ["plan", "summarize-articles.yaml"]],
+    ["run --help", ["run", "--help"]]
+  ] as const) {
+    const m = measure([process.execPath, runner, ...args])
+    record(
+      `start-up: runner ${name}`,
+      `${m.ms.toFixed(0)} ms`,
+      `peak RSS ${m.mb.toFixed(0)} MB; node -e 0 beside it: ${baseline.ms.toFixed(0)} ms, ${baseline.mb.toFixed(0)} MB`
+    )
+  }
+}
