@@ -46,7 +46,8 @@ describe("actionlint", () => {
   it("finds problems when there are some (the linter runs)", () => {
     expect(
       problems(
-        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n",
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo $" +
+          "{{ github.nope }}\n",
         "bad.yml"
       ).length
     ).toBeGreaterThan(0)
