@@ -5,8 +5,11 @@
  */
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
-import { Clock, Effect, Random, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import type { Reservation } from "./Budget.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import { type Completion, type Job, RequestFailed, RunStopped } from "./Job.ts"

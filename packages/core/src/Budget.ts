@@ -5,7 +5,10 @@
  * `maxCostUsd` or `maxRequests`.
  */
 import { Money } from "@tollgate/pricing"
-import { Context, Effect, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type { StoreLost } from "./StoreLost.ts"
 
 export interface BudgetLimits {

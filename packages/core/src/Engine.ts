@@ -7,7 +7,11 @@
  */
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
-import { Clock, Context, Deferred, Effect, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { attemptOnce, failed, newRequestState, storeStop } from "./Attempt.ts"
 import { Budget } from "./Budget.ts"
 import type { EngineConfig, EngineContext } from "./EngineContext.ts"

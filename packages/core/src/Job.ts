@@ -1,8 +1,8 @@
 /** What the engine is asked to send (`Job`), what it answers (`Completion`), and how it fails. */
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type * as Money from "@tollgate/pricing/Money"
-import type { Effect } from "effect"
-import { Schema } from "effect"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { ChatRequest } from "./Provider.ts"
 
 export interface Job {

@@ -8,7 +8,11 @@
  * spaced evenly, so no 60 s window ever holds more than the limit, whatever the start.
  */
 import type * as Policy from "@tollgate/pricing/Policy"
-import { Clock, Context, Duration, Effect, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { RateLimiter } from "effect/persistence"
 import { type Bucket, bucketsFor, type Target } from "./Buckets.ts"
 import { type StoreLost, storeLost } from "./StoreLost.ts"

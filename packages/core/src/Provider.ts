@@ -1,5 +1,6 @@
 /** The one seam to the network: send one chat request, get back what the provider said. */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 
 /** A response as the provider returned it, or a transport failure. */
 export type Outcome =

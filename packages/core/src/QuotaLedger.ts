@@ -6,7 +6,11 @@
 import { mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as StateDir from "@tollgate/pricing/StateDir"
-import { Context, Effect, Exit, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { withFileLock } from "./FileLock.ts"
 
 export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError", {

@@ -6,7 +6,9 @@
  */
 
 import { Money, type Policy } from "@tollgate/pricing"
-import { Clock, Effect, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { RateLimiter, Redis } from "effect/persistence"
 import {
   BudgetExceeded,

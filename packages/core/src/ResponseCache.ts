@@ -8,7 +8,12 @@
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { basename, join } from "node:path"
 import * as StateDir from "@tollgate/pricing/StateDir"
-import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
 import type { StoreLost } from "./StoreLost.ts"
 

@@ -4,7 +4,10 @@
  * (up to `MAX_RATE_LIMITED` of them; the bucket itself waits out the pause, set here only when
  * the request goes again). The delay is slept inside the step, so a stop cuts it short.
  */
-import { Cause, Duration, Effect, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import { type RequestState, Retryable } from "./Attempt.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import type { Job } from "./Job.ts"

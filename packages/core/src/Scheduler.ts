@@ -6,7 +6,9 @@
  * flight is a `Semaphore` the engine holds around each send (`Engine.Job.inflight`), so waiting
  * steps take turns (FIFO permits) and a step sleeping for its rate limit holds none.
  */
-import { Deferred, Effect, Stream } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 
 export interface Node<A, E, R> {
   readonly id: string

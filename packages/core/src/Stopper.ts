@@ -2,7 +2,9 @@
  * The run's stop switch. Once stopped, no new request goes out; waits (pacing, backoff) are cut
  * short, since nothing has been sent during them; requests already sent are never interrupted.
  */
-import { Clock, Deferred, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import type { EngineEvent } from "./EngineEvent.ts"
 import type { RunStopped } from "./Job.ts"
 

@@ -1,5 +1,5 @@
 /** A shared store (Redis) stopped answering mid-run: the run stops sending, those in flight settle. */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export class StoreLost extends Schema.TaggedError<StoreLost>()("StoreLost", {
   message: Schema.String

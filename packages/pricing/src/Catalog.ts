@@ -3,7 +3,8 @@
  * (variant suffixes included), search and "did you mean". Pure: reading and fetching the JSON
  * happen in `CatalogStore`.
  */
-import { Result, Schema } from "effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Money from "./Money.ts"
 
 /** A per-unit price: an exact amount, or `null` when the catalog says `"-1"` (unknown until routed). */

@@ -7,10 +7,14 @@ import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { type Catalog, CatalogDecodeError, decode, type Source } from "./Catalog.ts"
 import { sha256 } from "./Hash.ts"
-import { FetchError, type FetchLimits, getJson } from "./Http.ts"
+import type { FetchError, FetchLimits } from "./Http.ts"
 import { stateDir, writeAtomicSync } from "./StateDir.ts"
 
 /** The bundled snapshot: OpenRouter `/models`, captured 2026-08-19 (see data/PROVENANCE.md). */
@@ -100,10 +104,14 @@ export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShap
     ) {
       const url = `${baseUrl.replace(/\/+$/, "")}/models`
       const body = yield* Effect.tryPromise({
-        try: () => getJson(url, limits),
+        // the HTTP client is loaded only when a refresh fetches
+        try: async () => (await import("./Http.ts")).getJson(url, limits),
         catch: (e) =>
-          e instanceof FetchError
-            ? new CatalogRefreshError({ reason: e.failure.reason, message: e.message })
+          (e as Partial<FetchError>).name === "FetchError" && (e as FetchError).failure !== undefined
+            ? new CatalogRefreshError({
+                reason: (e as FetchError).failure.reason,
+                message: (e as FetchError).message
+              })
             : new CatalogRefreshError({ reason: "network", message: String(e) })
       })
       const fetchedAt = new Date().toISOString()

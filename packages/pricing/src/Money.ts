@@ -3,7 +3,7 @@
  * per token), so money is an Effect `BigDecimal` end to end and only becomes a JS number at the
  * edge (JSON output), where it is exact to far better than 1e-9.
  */
-import { BigDecimal } from "effect"
+import * as BigDecimal from "effect/BigDecimal"
 
 export type Usd = BigDecimal.BigDecimal
 

@@ -3,7 +3,8 @@
  * exit code CI sees (`Runtime.errorExitCode`): 2 invalid input (nothing sent), 1 a runtime
  * failure, 3 a gate. Messages are one line, for a person in a hurry.
  */
-import { Runtime, Schema } from "effect"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
 import type { Diagnostic } from "./dsl/Diagnostics.ts"
 
 const DiagnosticSchema = Schema.Struct({

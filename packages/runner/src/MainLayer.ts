@@ -5,7 +5,8 @@
  */
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as StateDir from "@tollgate/pricing/StateDir"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { StateDamaged, StoreUnavailable } from "./Errors.ts"
 import { Providers } from "./providers/Providers.ts"
 import { CurrentCatalog } from "./store/CurrentCatalog.ts"

@@ -6,7 +6,8 @@
  * recorded (the run stops sending), not interrupt them; `Io.layerProcess` owns the signals.
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { runCli } from "./cli/Cli.ts"
 import { Io } from "./cli/Io.ts"
 

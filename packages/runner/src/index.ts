@@ -9,7 +9,7 @@
  * `ok: false` over a limit, a run that was `gated`, or one that `ran` (with its status).
  */
 import type * as Catalog from "@tollgate/pricing/Catalog"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Diagnostic } from "./dsl/Diagnostics.ts"
 import type { InputOverride } from "./dsl/Inputs.ts"
 import type { Validated } from "./dsl/Validate.ts"

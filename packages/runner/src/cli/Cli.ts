@@ -5,8 +5,12 @@
  */
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Cause, Effect, Exit, Layer, References } from "effect"
+import * as Cause from "effect/Cause"
 import { CliError, CliOutput, Command } from "effect/cli"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as References from "effect/References"
 import { cost } from "./commands/cost.ts"
 import { init } from "./commands/init.ts"
 import { models } from "./commands/models.ts"

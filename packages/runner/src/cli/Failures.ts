@@ -2,7 +2,9 @@
  * How a command ends when it does not succeed: every expected failure is printed as one line (or
  * the diagnostics) and becomes its exit code; no stack traces for expected errors.
  */
-import { Cause, Runtime, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
 import { render } from "../dsl/Diagnostics.ts"
 import type { RunnerError } from "../Errors.ts"
 import type { IoShape } from "./Io.ts"

@@ -1,10 +1,5 @@
-/** Flags several commands share, and the checks that turn their text into typed options. */
-import { Effect, Option } from "effect"
+/** Flags several commands share (their checks are in `handlers/Parse.ts`, loaded with the handlers). */
 import { Argument, Flag } from "effect/cli"
-import type { InputOverride } from "../dsl/Inputs.ts"
-import { baseUrlProblem } from "../dsl/rules/Settings.ts"
-import { InputInvalid } from "../Errors.ts"
-import { checkStoreUrl } from "../store/StateStore.ts"
 
 export const pipeline = Argument.String("pipeline").pipe(
   Argument.withDescription("the pipeline file (pipeline.yaml)")
@@ -52,86 +47,3 @@ export const store = Flag.String("store").pipe(
   ),
   Flag.optional
 )
-
-/** `--input NAME=VALUE` (repeatable; `NAME=@file` reads a data file). */
-export const parseInputs = (raw: ReadonlyArray<string>): Effect.Effect<InputOverride[], InputInvalid> =>
-  Effect.forEach(raw, (text) => {
-    const eq = text.indexOf("=")
-    return eq <= 0
-      ? Effect.fail(new InputInvalid({ message: `--input ${text}: expected NAME=VALUE or NAME=@file.jsonl` }))
-      : Effect.succeed({ name: text.slice(0, eq), raw: text.slice(eq + 1) })
-  })
-
-/** An amount in USD such as 0.50. */
-export const parseUsd = (
-  flag: string,
-  text: Option.Option<string>
-): Effect.Effect<number | undefined, InputInvalid> => {
-  if (Option.isNone(text)) return Effect.succeed(undefined)
-  const n = Number(text.value)
-  return /^\d+(\.\d+)?$/.test(text.value.trim()) && Number.isFinite(n)
-    ? Effect.succeed(n)
-    : Effect.fail(
-        new InputInvalid({
-          message: `--${flag}: expected an amount in USD such as 0.50, got "${text.value}"`
-        })
-      )
-}
-
-/** `--store URL`, else `$TOLLGATE_STORE`; checked, never printed with its password. */
-export const parseStore = (
-  flag: Option.Option<string>,
-  env: NodeJS.ProcessEnv
-): Effect.Effect<string | undefined, InputInvalid> => {
-  const url = Option.getOrUndefined(flag) ?? (env.TOLLGATE_STORE || undefined)
-  if (url === undefined) return Effect.succeed(undefined)
-  const problem = checkStoreUrl(url)
-  return problem === undefined ? Effect.succeed(url) : Effect.fail(new InputInvalid({ message: problem }))
-}
-
-/** A whole number from `min` to `max`, or `InputInvalid` naming the flag. */
-export const parseWhole = (
-  flag: string,
-  text: Option.Option<string>,
-  range: { readonly min: number; readonly max: number; readonly what: string }
-): Effect.Effect<number | undefined, InputInvalid> => {
-  if (Option.isNone(text)) return Effect.succeed(undefined)
-  const t = text.value.trim()
-  const n = Number(t)
-  return /^\d+$/.test(t) && n >= range.min && n <= range.max
-    ? Effect.succeed(n)
-    : Effect.fail(
-        new InputInvalid({
-          message: `--${flag}: expected ${range.what} from ${range.min} to ${range.max}, got "${text.value}"`
-        })
-      )
-}
-
-/** `--base-url URL`: an http(s) endpoint or `echo:`. */
-export const parseBaseUrl = (
-  flag: Option.Option<string>
-): Effect.Effect<string | undefined, InputInvalid> => {
-  if (Option.isNone(flag)) return Effect.succeed(undefined)
-  const problem = baseUrlProblem(flag.value)
-  return problem === undefined
-    ? Effect.succeed(flag.value)
-    : Effect.fail(new InputInvalid({ message: `--base-url ${problem}` }))
-}
-
-/** The flags plan and run share, checked: inputs, `--max-cost`, `--store`, `--base-url`. */
-export const parsePlanFlags = Effect.fnUntraced(function* (
-  flags: {
-    readonly input: ReadonlyArray<string>
-    readonly maxCost: Option.Option<string>
-    readonly store: Option.Option<string>
-    readonly baseUrl: Option.Option<string>
-  },
-  env: NodeJS.ProcessEnv
-) {
-  return {
-    inputs: yield* parseInputs(flags.input),
-    maxCostUsd: yield* parseUsd("max-cost", flags.maxCost),
-    store: yield* parseStore(flags.store, env),
-    baseUrl: yield* parseBaseUrl(flags.baseUrl)
-  }
-})

@@ -3,7 +3,9 @@
  * and the user's request to stop. `layerProcess` is the real process (chosen in `bin.ts`);
  * tests provide their own.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 export interface IoShape {
   readonly out: (text: string) => void

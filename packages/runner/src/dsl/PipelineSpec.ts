@@ -3,7 +3,7 @@
  * checked it against `schemas/pipeline.schema.json` (which gives the positioned diagnostics), so
  * the rest of the code works on typed values, never casts. Types derive from here.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 const Int = Schema.Int
 const Num = Schema.Number

@@ -1,7 +1,7 @@
 /** Load → schema → semantic checks → inputs: a pipeline proven well formed, or every diagnostic. */
 import { isAbsolute, relative, resolve as resolvePath } from "node:path"
 import type * as Catalog from "@tollgate/pricing/Catalog"
-import { Exit } from "effect"
+import * as Exit from "effect/Exit"
 import { type Diagnostic, sortUnique } from "./Diagnostics.ts"
 import { type InputOverride, type ResolvedInputs, resolveInputs } from "./Inputs.ts"
 import { type Loaded, loadFile, locate } from "./Load.ts"

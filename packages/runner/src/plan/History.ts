@@ -5,7 +5,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Option, Schema } from "effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 
 /** The part of a run's `summary.json` history reads. */
 const SummaryForHistory = Schema.Struct({

@@ -1,7 +1,9 @@
 /** A saved plan (`runner plan --out`): what it was made from, decoded before anything trusts it. */
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { Effect, Exit, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import type { PlanHashes } from "./Hashes.ts"

@@ -1,5 +1,5 @@
 /** Validation as the commands and the library use it: the catalog in use, and diagnostics as `PipelineInvalid`. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { validateFile } from "../dsl/Validate.ts"
 import { PipelineInvalid } from "../Errors.ts"

@@ -4,7 +4,8 @@
  * JSON steps get the smallest value their schema accepts. Usage is reported, cost is 0.
  */
 import { type Outcome, Provider } from "@tollgate/core/Provider"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 export const isEcho = (baseUrl: string): boolean => baseUrl.startsWith("echo:")
 

@@ -7,7 +7,8 @@
  */
 import { type ChatRequest, type Outcome, Provider, type ProviderShape } from "@tollgate/core/Provider"
 import * as Http from "@tollgate/pricing/Http"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { Agent, request } from "undici"
 
 export interface HttpProviderOptions {

@@ -1,6 +1,7 @@
 /** `--offline`: answers every request that reaches it with an error; plan has already refused any cache miss. */
 import { Provider } from "@tollgate/core/Provider"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 export const layer = Layer.succeed(Provider, {
   send: () =>

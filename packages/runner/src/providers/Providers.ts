@@ -4,7 +4,9 @@
  * when a run sends.
  */
 import { Provider } from "@tollgate/core/Provider"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as EchoProvider from "./EchoProvider.ts"
 import * as OfflineProvider from "./OfflineProvider.ts"
 

@@ -2,7 +2,7 @@
 import type { Job } from "@tollgate/core/Engine"
 import { cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { render } from "../dsl/Templates.ts"

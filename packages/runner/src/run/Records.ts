@@ -9,7 +9,8 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Money from "@tollgate/pricing/Money"
 import * as StateDir from "@tollgate/pricing/StateDir"
-import { Option, Schema } from "effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { RunEvent } from "./Events.ts"
 
 export const RequestRecord = Schema.Struct({

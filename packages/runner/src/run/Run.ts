@@ -4,7 +4,7 @@
  * the gates pass.
  */
 import { join, resolve } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import { changesSince, identityOf } from "../plan/Hashes.ts"

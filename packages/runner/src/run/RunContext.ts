@@ -1,6 +1,6 @@
 /** What the steps of one run share: the plan, the engine, the records, and the results so far. */
 import type { EngineShape } from "@tollgate/core/Engine"
-import type { Semaphore } from "effect"
+import type * as Semaphore from "effect/Semaphore"
 import type { Planned } from "../plan/Plan.ts"
 import type { OnEvent } from "./Events.ts"
 import type { Records } from "./Records.ts"

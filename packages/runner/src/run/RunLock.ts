@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { tryLock, unlock } from "@tollgate/core/FileLock"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { InputInvalid, RunBusy } from "../Errors.ts"
 
 export const lockPathOf = (outDir: string, identity: string): string =>

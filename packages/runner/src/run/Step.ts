@@ -5,7 +5,7 @@
  */
 import { RunStopped } from "@tollgate/core/Engine"
 import * as Scheduler from "@tollgate/core/Scheduler"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Step } from "../dsl/Pipeline.ts"
 import { evaluate, isTruthy } from "../dsl/Templates.ts"
 import { runItem, stepJob } from "./Item.ts"

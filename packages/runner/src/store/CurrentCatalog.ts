@@ -2,7 +2,9 @@
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as CatalogStore from "@tollgate/pricing/CatalogStore"
 import * as StateDir from "@tollgate/pricing/StateDir"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { StateDamaged } from "../Errors.ts"
 
 export class CurrentCatalog extends Context.Service<CurrentCatalog, Catalog.Catalog>()(

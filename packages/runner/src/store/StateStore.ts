@@ -17,7 +17,9 @@ import {
 import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
 import type * as Money from "@tollgate/pricing/Money"
 import type * as Policy from "@tollgate/pricing/Policy"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
 
 /** What plan reads (it writes nothing). */

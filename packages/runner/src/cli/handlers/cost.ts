@@ -1,15 +1,16 @@
 /** `runner cost <model> --prompt-tokens N --completion-tokens M [...]`: one request's exact cost. */
 import * as Catalog from "@tollgate/pricing/Catalog"
 import * as Cost from "@tollgate/pricing/Cost"
-import { Effect, type Option } from "effect"
 import { Flag } from "effect/cli"
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
 import { costJson, renderCost } from "../../report/CostReport.ts"
 import { describeSource } from "../../report/Format.ts"
 import { loadCatalog } from "../../store/CurrentCatalog.ts"
 import type { Format } from "../Flags.ts"
-import * as F from "../Flags.ts"
 import { Io } from "../Io.ts"
+import * as F from "./Parse.ts"
 
 /** Token counts above this are a typo, not a request (the largest context windows are ~2M). */
 export const MAX_COUNT = 100_000_000

@@ -1,7 +1,8 @@
 /** Writes the starter pipeline and its data; refuses to overwrite anything. */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, relative, resolve } from "node:path"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
 import { Io } from "../Io.ts"
 

@@ -1,7 +1,8 @@
 /** `runner models [--free] [--search TEXT]` and `runner models refresh [--base-url URL]`. */
 import * as CatalogStore from "@tollgate/pricing/CatalogStore"
 import * as Policy from "@tollgate/pricing/Policy"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { describeSource } from "../../report/Format.ts"
 import { modelsJson, renderModels } from "../../report/ModelsReport.ts"
 import { catalogStore, loadCatalog } from "../../store/CurrentCatalog.ts"

@@ -1,15 +1,16 @@
 /** `runner plan <pipeline.yaml>`: the dry run. Exit 0 within limits, 3 over one, 2 invalid. */
 import { resolve } from "node:path"
 import * as StateDir from "@tollgate/pricing/StateDir"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { mainLayer } from "../../MainLayer.ts"
 import { planFile } from "../../plan/Plan.ts"
 import { type PlanJson, planJson } from "../../plan/PlanJson.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../../report/PlanReport.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
-import * as F from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
+import * as F from "./Parse.ts"
 
 /** Prints a plan in the chosen format. */
 export const printPlan = (io: IoShape, plan: PlanJson, format: "table" | "json" | "markdown") =>

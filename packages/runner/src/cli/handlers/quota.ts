@@ -1,15 +1,16 @@
 /** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger. */
 import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { DEFAULT_API_KEY_ENV } from "../../dsl/Pipeline.ts"
 import { StateDamaged } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
 import { StateStore } from "../../store/StateStore.ts"
 import type { Format } from "../Flags.ts"
-import * as F from "../Flags.ts"
 import { Io } from "../Io.ts"
+import * as F from "./Parse.ts"
 
 /** Whose key and which credits tier: from the pipeline when given, else the defaults and the flag. */
 const account = Effect.fnUntraced(function* (file: Option.Option<string>, credits: number | undefined) {

@@ -1,13 +1,14 @@
 /** `runner run <pipeline.yaml | plan.json>`: gates, then executes; prints actual vs projected. */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { mainLayer } from "../../MainLayer.ts"
 import { renderSummary, renderSummaryMarkdown } from "../../report/RunReport.ts"
 import { type RunResult, runFile } from "../../run/Run.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
-import * as F from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
 import { Progress } from "../Progress.ts"
+import * as F from "./Parse.ts"
 import { printPlan } from "./plan.ts"
 
 const printResult = (io: IoShape, result: RunResult, format: "table" | "json" | "markdown") => {

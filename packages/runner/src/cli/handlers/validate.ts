@@ -1,9 +1,9 @@
 /** `runner validate <pipeline.yaml>`: exit 0 when well formed, 2 with every diagnostic otherwise. */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { mainLayer } from "../../MainLayer.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
-import { parseInputs } from "../Flags.ts"
 import { Io } from "../Io.ts"
+import { parseInputs } from "./Parse.ts"
 
 export interface ValidateFlags {
   readonly pipeline: string
