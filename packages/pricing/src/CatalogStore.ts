@@ -3,8 +3,9 @@
  * the bundled snapshot; a refresh that fails in any way (network, timeout, size, bad JSON, bad
  * shape) leaves the catalog in use untouched.
  */
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
+import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Context from "effect/Context"
@@ -18,7 +19,13 @@ import type { FetchError, FetchLimits } from "./Http.ts"
 import { stateDir, writeAtomicSync } from "./StateDir.ts"
 
 /** The bundled snapshot: OpenRouter `/models`, captured 2026-08-19 (see data/PROVENANCE.md). */
-export const BUNDLED_PATH = fileURLToPath(new URL("../data/openrouter-models.json", import.meta.url))
+/** The bundled snapshot: beside this module's package, or (inside the CLI's bundle) the installed package's. */
+export const BUNDLED_PATH = ((): string => {
+  const beside = fileURLToPath(new URL("../data/openrouter-models.json", import.meta.url))
+  return existsSync(beside)
+    ? beside
+    : createRequire(import.meta.url).resolve("@tollgate/pricing/data/openrouter-models.json")
+})()
 export const BUNDLED_DATE = "2026-08-19"
 export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 export const DEFAULT_LIMITS: FetchLimits = { timeoutMs: 30_000, maxBytes: 32 * 1024 * 1024 }

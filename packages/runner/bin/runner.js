@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `runner` executable. Plain JavaScript that any Node can parse: it checks the Node version,
 // answers --version without loading anything, turns on Node's module compile cache, then runs
-// the CLI: the built JavaScript when installed, the TypeScript sources inside the workspace.
+// the CLI: the bundled JavaScript when installed, the TypeScript sources inside the workspace.
 import { existsSync, readFileSync } from "node:fs"
 import module from "node:module"
 
@@ -21,4 +21,8 @@ if ((arg === "--version" || arg === "-v") && process.argv.length === 3) {
 
 module.enableCompileCache?.()
 const source = new URL("../src/bin.ts", import.meta.url)
-await import(existsSync(source) ? source.href : new URL("../dist/bin.js", import.meta.url).href)
+const bundle = new URL("../dist/bundle/bin.js", import.meta.url)
+await import(
+  (existsSync(source) ? source : existsSync(bundle) ? bundle : new URL("../dist/bin.js", import.meta.url))
+    .href
+)
