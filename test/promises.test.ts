@@ -3,7 +3,7 @@
  * nothing past the budget, nothing paid twice, nothing secret leaves the machine.
  */
 
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import {
   mkdirSync,
   mkdtempSync,
@@ -17,7 +17,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Money } from "@tollgate/pricing"
 import { afterEach, describe, expect, it } from "vitest"
-import { BIN, runBin, tempHome } from "./support/cli.ts"
+import { runBin, tempHome } from "./support/cli.ts"
+import { start, until } from "./support/processes.ts"
 import { type Quote, type Simulator, startSimulator } from "./support/simulator.ts"
 
 let sims: Simulator[] = []
@@ -76,24 +77,18 @@ describe("no key leaves the machine", () => {
 const FAN = (n: number) =>
   `version: 1\nname: fan\ninputs:\n  xs: { type: array, default: [${Array.from({ length: n }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "item {{ item }}", max_tokens: 5 }\n`
 
-/** Starts `runner args…` as a real process; resolves with its exit code (null when killed). */
-const start = (args: string[], cwd: string, env: Record<string, string>) => {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: "ignore"
-  })
-  const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-  return { child, done }
-}
-
-const until = async (cond: () => boolean, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting")
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+/** `run p.yaml` against the simulator, one request at a time, no cache, records in runs/. */
+const serial = (url: string) => [
+  "run",
+  "p.yaml",
+  "--base-url",
+  url,
+  "--no-cache",
+  "--concurrency",
+  "1",
+  "--out-dir",
+  "runs"
+]
 
 describe("nothing is paid twice", () => {
   it("kill -9 mid-run, then run again (cache off): no answer received before the kill is bought again", async () => {
@@ -138,17 +133,7 @@ describe("nothing is paid twice", () => {
     const s = await sim({ latencyMs: 300 })
     const home = tempHome()
     const dir = write({ "p.yaml": FAN(10) })
-    const args = [
-      "run",
-      "p.yaml",
-      "--base-url",
-      s.url,
-      "--no-cache",
-      "--concurrency",
-      "1",
-      "--out-dir",
-      "runs"
-    ]
+    const args = serial(s.url)
     const first = start(args, dir, { TOLLGATE_HOME: home })
     await until(() => s.log.length >= 1)
     const second = await runBin(args, { cwd: dir, env: { TOLLGATE_HOME: home } })
@@ -354,17 +339,7 @@ describe("the budget covers the whole run, resumes included", () => {
     const dir = write({
       "p.yaml": `version: 1\nname: capped\nbudget: { max_cost_usd: 0.0013, gate: expected }\ninputs:\n  xs: { type: array, default: [${Array.from({ length: 20 }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "item {{ item }}", max_tokens: 200 }\n`
     })
-    const args = [
-      "run",
-      "p.yaml",
-      "--base-url",
-      s.url,
-      "--no-cache",
-      "--concurrency",
-      "1",
-      "--out-dir",
-      "runs"
-    ]
+    const args = serial(s.url)
     const first = start(args, dir, { TOLLGATE_HOME: tempHome() })
     await until(() => s.successes().length >= 6)
     first.child.kill("SIGKILL")

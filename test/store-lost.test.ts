@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { BIN, runBin, tempHome } from "./support/cli.ts"
+import { until } from "./support/processes.ts"
 import { type RedisServer, startRedis } from "./support/redis.ts"
 import { type Simulator, startSimulator } from "./support/simulator.ts"
 
@@ -20,14 +21,6 @@ afterEach(async () => {
 
 const FAN = (model: string, n: number) =>
   `version: 1\nname: lost\naccount: { credits_purchased_usd: 10 }\nlimits: { free: { rpm: 6000 } }\ninputs:\n  xs: { type: array, default: [${Array.from({ length: n }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: ${model}, prompt: "item {{ item }}", max_tokens: 5 }\n`
-
-const until = async (cond: () => boolean, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting")
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 describe("a store lost mid-run", () => {
   it.each([
