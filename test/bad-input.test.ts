@@ -2,7 +2,7 @@
  * Bad saved plans, bad input files and damaged state files: one line naming the file and what is
  * wrong, the right exit code, no stack trace, and nothing sent.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -96,5 +96,25 @@ describe("damaged state files", () => {
     const r = await runCli(["run", "p.yaml", "--echo", "--format", "json", "--out-dir", "runs"], { cwd: dir })
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).run.id).not.toBe("20260101T000000Z-deadbeef")
+  })
+})
+
+describe("a hostile saved plan", () => {
+  it("naming another file as its pipeline, and a data file elsewhere: refused as stale before either is read", async () => {
+    const { execFileSync } = await import("node:child_process")
+    const dir = write({ "p.yaml": FREE, "other.yaml": FREE.replace("name: f", "name: other") })
+    const plan = await runCli(["plan", "p.yaml", "--out", "plan.json", "--format", "json"], { cwd: dir })
+    expect(plan.code).toBe(0)
+    const saved = JSON.parse(readFileSync(join(dir, "plan.json"), "utf8"))
+    // a FIFO: reading it would hang this test, so a pass also shows it was never opened
+    execFileSync("mkfifo", [join(dir, "creds.jsonl")])
+    saved.saved_plan = {
+      pipeline_path: join(dir, "other.yaml"),
+      inputs: [{ name: "x", raw: `@${join(dir, "creds.jsonl")}` }]
+    }
+    writeFileSync(join(dir, "hostile.json"), JSON.stringify(saved))
+    const r = await runCli(["run", "hostile.json", "--echo"], { cwd: dir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^error: the saved plan hostile\.json is stale: the pipeline changed/)
   })
 })

@@ -1,6 +1,7 @@
 /** A saved plan (`runner plan --out`): what it was made from, decoded before anything trusts it. */
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
+import { sha256 } from "@tollgate/core/Fingerprint"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
@@ -34,6 +35,19 @@ const invalid = (file: string, what: string) =>
   new InputInvalid({
     message: `${file}: ${what}; make a saved plan with \`runner plan <pipeline.yaml> --out ${file}\``
   })
+
+/**
+ * Whether the pipeline a saved plan names is still the one it was made from, checked by hash
+ * before anything else is read: a saved plan (say, a pull request's) cannot make the runner
+ * parse arbitrary files as a pipeline or load data files it names.
+ */
+export const pipelineUnchanged = (cwd: string, saved: SavedPlan): boolean => {
+  try {
+    return sha256(readFileSync(resolve(cwd, saved.pipelinePath), "utf8")) === saved.hashes.pipeline
+  } catch {
+    return false
+  }
+}
 
 /** The saved plan at `file`, or `InputInvalid` naming the file and what is wrong. */
 export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPlan, InputInvalid> =>

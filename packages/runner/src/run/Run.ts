@@ -10,7 +10,7 @@ import { InputInvalid } from "../Errors.ts"
 import { changesSince, identityOf } from "../plan/Hashes.ts"
 import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
-import { isSavedPlanFile, readSavedPlan } from "../plan/SavedPlan.ts"
+import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { execute } from "./Execute.ts"
@@ -42,11 +42,15 @@ export type RunResult =
 /** The pipeline to plan: the file itself, or the one a saved plan names (with its inputs). */
 const resolvePlanFile = (file: string, opts: RunOptions) =>
   isSavedPlanFile(file)
-    ? Effect.map(readSavedPlan(opts.cwd, file), (saved) => ({
-        file: saved.pipelinePath,
-        inputs: saved.inputs,
-        saved
-      }))
+    ? Effect.flatMap(readSavedPlan(opts.cwd, file), (saved) =>
+        pipelineUnchanged(opts.cwd, saved)
+          ? Effect.succeed({ file: saved.pipelinePath, inputs: saved.inputs, saved })
+          : Effect.fail(
+              new InputInvalid({
+                message: `the saved plan ${file} is stale: the pipeline changed (or is gone) since it was made; run \`runner plan --out\` again`
+              })
+            )
+      )
     : Effect.succeed({ file, inputs: opts.inputs ?? ([] as ReadonlyArray<InputOverride>), saved: undefined })
 
 /** Refusals of a plan that passed its gates: OpenRouter without a key, an offline miss. */
