@@ -26,7 +26,7 @@ export const retrySchedule = (ctx: EngineContext, job: Job, target: Target, stat
       let counted = 0
       return (_now: number, e: unknown) => {
         if (!(e instanceof Retryable)) return Cause.done(counted)
-        const r = e
+        const r: Retryable = e
         if (counts(r, state)) counted++
         if (counted >= job.maxAttempts) return Cause.done(counted)
         ctx.emit({
