@@ -1,0 +1,114 @@
+/** The run's pure pieces: reply checks, tallies, exit codes, and the plan's least time. */
+import { RequestFailed, RunStopped } from "@tollgate/core/Engine"
+import { Money, Policy } from "@tollgate/pricing"
+import type { Step } from "@tollgate/runner/dsl/Pipeline"
+import { minDurationMs } from "@tollgate/runner/plan/Pacing"
+import type { StepProjection } from "@tollgate/runner/plan/StepProjection"
+import type { ItemResult } from "@tollgate/runner/run/ItemResult"
+import { outputOf, replyCheck } from "@tollgate/runner/run/Reply"
+import { exitCodeOf } from "@tollgate/runner/run/Summary"
+import { emptyActual, tally } from "@tollgate/runner/run/Tally"
+import { describe, expect, it } from "vitest"
+
+const reply = (content: string) => ({ choices: [{ message: { role: "assistant", content } }] })
+const jsonStep = {
+  format: "json",
+  schema: { type: "object", required: ["n"], properties: { n: { type: "number" } } }
+} as unknown as Step
+
+describe("reply checks", () => {
+  it("a JSON step's reply must parse and match its schema; a ```json fence is fine", () => {
+    const check = replyCheck(jsonStep)!
+    expect(check(reply('{"n": 1}'))).toBeUndefined()
+    expect(check(reply('```json\n{"n": 2}\n```'))).toBeUndefined()
+    expect(check(reply("nope"))).toBe("the reply is not valid JSON")
+    expect(check(reply('{"n": "x"}'))).toMatch(
+      /^the reply does not match the schema: reply\/n must be number/
+    )
+    expect(outputOf(jsonStep, reply('```json\n{"n": 2}\n```'))).toEqual({ n: 2 })
+    expect(replyCheck({ format: "text" } as unknown as Step)).toBeUndefined()
+  })
+})
+
+describe("tallies", () => {
+  it("count every billed attempt: answered, failed after retries, cached and reused at no cost", () => {
+    const completion = (over: object) => ({
+      body: {},
+      cached: false,
+      attempts: 2,
+      abandoned: 1,
+      rateLimited: 1,
+      cost: Money.usd("0.003"),
+      costSource: "usage" as const,
+      catalogCost: undefined,
+      usage: { promptTokens: 10, completionTokens: 7, reasoningTokens: 0, cachedTokens: 0 },
+      model: undefined,
+      ...over
+    })
+    const results: ItemResult[] = [
+      { _tag: "done", index: 0, key: "a", completion: completion({}), output: "x" },
+      {
+        _tag: "done",
+        index: 1,
+        key: "b",
+        completion: completion({ cached: true, attempts: 0, cost: Money.zero }),
+        output: "y"
+      },
+      { _tag: "reused", index: 2, record: { index: 2, key: "c", status: "ok" } },
+      { _tag: "invalid", index: 3, message: "template" },
+      {
+        _tag: "failed",
+        index: 4,
+        key: "d",
+        error: new RequestFailed({
+          label: "s[4]",
+          attempts: 3,
+          abandoned: 0,
+          rateLimited: 0,
+          costUsd: "0.002",
+          message: "bad"
+        })
+      },
+      { _tag: "failed", index: 5, key: "e", error: new RunStopped({ reason: "budget", message: "stop" }) }
+    ]
+    const a = emptyActual()
+    for (const r of results) tally(a, r)
+    expect({ ...a, cost: Money.toPlain(a.cost) }).toEqual({
+      requests: 2 + 3,
+      cached: 1,
+      reused: 1,
+      retries: 1 + 2,
+      abandoned: 1,
+      rateLimited: 1,
+      failed: 2,
+      skipped: false,
+      cost: "0.005",
+      completionTokens: 7,
+      completed: 3
+    })
+  })
+})
+
+describe("exit codes", () => {
+  it("0 completed, 130 interrupted, 1 failed or out of credits or key refused or store lost, 3 a gate", () => {
+    expect(exitCodeOf({ status: "completed", stopKind: undefined })).toBe(0)
+    expect(exitCodeOf({ status: "interrupted", stopKind: "interrupted" })).toBe(130)
+    expect(exitCodeOf({ status: "failed", stopKind: "step-failed" })).toBe(1)
+    for (const kind of ["credits", "unauthorized", "store"])
+      expect(exitCodeOf({ status: "stopped", stopKind: kind })).toBe(1)
+    for (const kind of ["budget", "free-quota", "daily-free-quota"])
+      expect(exitCodeOf({ status: "stopped", stopKind: kind })).toBe(3)
+  })
+})
+
+describe("least time the limits allow", () => {
+  const step = (model: string, free: boolean, requests: number, cached = 0) =>
+    ({ model, free, requests, cached }) as unknown as StepProjection
+  it("each bucket sends its requests evenly spaced; free models share the account's 20 rpm", () => {
+    expect(
+      minDurationMs([step("a:free", true, 3), step("b:free", true, 2)], Policy.defaultPolicy, undefined, "fp")
+    ).toBe(4 * 3000)
+    expect(minDurationMs([step("x/y", false, 6, 1)], Policy.defaultPolicy, 5, "fp")).toBe(4 * 200)
+    expect(minDurationMs([step("x/y", false, 6)], Policy.defaultPolicy, undefined, "fp")).toBe(0)
+  })
+})
