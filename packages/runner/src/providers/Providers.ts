@@ -3,7 +3,7 @@
  * offline one (`--offline`), or the real HTTP provider, whose client (undici) is loaded only
  * when a run sends.
  */
-import { Provider } from "@tollgate/core/Provider"
+import type { Provider } from "@tollgate/core/Provider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -41,7 +41,4 @@ export class Providers extends Context.Service<Providers, ProvidersShape>()(
     layerFor: () => OfflineProvider.layer,
     isAccount: () => false
   })
-  /** A fixed provider (tests). */
-  static readonly layerTest = (provider: Provider["Service"]) =>
-    Layer.succeed(Providers, { layerFor: () => Layer.succeed(Provider, provider), isAccount: () => true })
 }
