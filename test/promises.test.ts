@@ -132,7 +132,7 @@ describe("nothing is paid twice", () => {
   it("two runs of one pipeline into one out-dir at once: the second refuses (exit 1, one line); each answer is bought once", async () => {
     const s = await sim({ latencyMs: 300 })
     const home = tempHome()
-    const dir = write({ "p.yaml": FAN(10) })
+    const dir = write({ "p.yaml": FAN(20) })
     const args = serial(s.url)
     const first = start(args, dir, { TOLLGATE_HOME: home })
     await until(() => s.log.length >= 1)
@@ -141,8 +141,8 @@ describe("nothing is paid twice", () => {
     expect(second.stderr).toMatch(/^error: another runner \(pid \d+\) is running this pipeline/)
     expect(second.stderr.trimEnd().split("\n")).toHaveLength(1)
     expect(await first.done).toBe(0)
-    expect(s.successes()).toHaveLength(10)
-    expect(new Set(s.successes().map((a) => a.key)).size).toBe(10)
+    expect(s.successes()).toHaveLength(20)
+    expect(new Set(s.successes().map((a) => a.key)).size).toBe(20)
   })
 
   it("a lock left by a killed run (its pid gone) is taken over at once, and the run resumes", async () => {
