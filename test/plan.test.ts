@@ -343,3 +343,39 @@ describe("runner plan: inputs and limits", () => {
     )
   })
 })
+
+describe("runner plan: the memo of token counts", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tollgate-memo-"))
+  const file = pipelineIn(
+    dir,
+    "memo.yaml",
+    'version: 1\nname: m\ninputs:\n  xs: { type: array, default: ["alpha beta", "gamma delta epsilon"] }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, for_each: inputs.xs, prompt: "Summarize: {{ item }}", max_tokens: 50 }\n'
+  )
+
+  it("a second plan answers from the memo in the state dir, with the same projection", async () => {
+    const home = tempHome()
+    const first = await planJson(file, [], { TOLLGATE_HOME: home })
+    expect(first.code).toBe(0)
+    const memo = JSON.parse(readFileSync(join(home, "token-counts.json"), "utf8"))
+    expect(Object.keys(memo.counts)).toHaveLength(2) // one per distinct text sent
+    const second = await planJson(file, [], { TOLLGATE_HOME: home })
+    expect(second.json).toEqual(first.json)
+    expect(first.json.steps[0].tokens.prompt.expected).toBe(
+      2 * 3 + 2 * 4 + countTokens("Summarize: alpha beta") + countTokens("Summarize: gamma delta epsilon")
+    )
+
+    // the plan reads its counts from the memo (here tampered with): the expectation moves, the bound does not
+    writeFileSync(
+      join(home, "token-counts.json"),
+      JSON.stringify({
+        format: 1,
+        counts: Object.fromEntries(Object.keys(memo.counts).map((k) => [k, 1000]))
+      })
+    )
+    const third = await planJson(file, [], { TOLLGATE_HOME: home })
+    expect(third.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2000)
+    expect(third.json.steps[0].tokens.prompt.max).toBe(first.json.steps[0].tokens.prompt.max)
+    expect(third.json.cost_usd.max).toBe(first.json.cost_usd.max)
+    expect(third.json.cost_usd.expected).toBeGreaterThan(first.json.cost_usd.expected)
+  })
+})

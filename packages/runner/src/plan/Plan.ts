@@ -1,11 +1,13 @@
 /**
  * `plan`: validate, then project against the catalog, today's ledger, the response cache and
- * earlier runs. Sends nothing, writes nothing. The result is a value `run` consumes.
+ * earlier runs. Sends nothing; writes only its memo of token counts. The result is a value `run`
+ * consumes.
  */
 import { join } from "node:path"
 import { type CacheOptions, cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Policy from "@tollgate/pricing/Policy"
+import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
@@ -18,6 +20,7 @@ import { fingerprintOf, policyOf } from "./Account.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { readHistory } from "./History.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
+import * as TokenCounts from "./TokenCounts.ts"
 import { validatePipeline } from "./Validation.ts"
 
 export interface PlanOptions {
@@ -98,6 +101,7 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
   const now = opts.now ?? new Date()
   const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
   const reads = yield* store.planReads(cacheOptionsOf(pipeline, opts.env))
+  const counts = TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env)))
   const projection = yield* projectWithCache(
     {
       pipeline,
@@ -109,11 +113,13 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
       cacheKey: (body) => cacheKey(baseUrl, body),
       history: readHistory(opts.runsDir ?? join(opts.cwd, ".tollgate", "runs"), pipeline.name),
       now,
-      maxCostOverride: opts.maxCostUsd
+      maxCostOverride: opts.maxCostUsd,
+      tokens: counts.expected
     },
     reads,
     pipeline.cacheEnabled && opts.noCache !== true
   )
+  counts.save()
   return {
     validated: v,
     projection,

@@ -30,6 +30,8 @@ export interface ProjectInput {
   readonly now: Date
   /** `--max-cost`: tightens budget.max_cost_usd. */
   readonly maxCostOverride?: number | undefined
+  /** Expected tokens of a text (default: counted with the tokenizer; plan passes its memo). */
+  readonly tokens?: ((text: string) => number) | undefined
 }
 
 export interface Projection {

@@ -70,6 +70,8 @@ export interface StepContext {
   readonly cacheKey: (body: Readonly<Record<string, unknown>>) => string
   readonly cached: ReadonlySet<string>
   readonly now: Date
+  /** Expected tokens of a text (default: counted with the tokenizer). */
+  readonly tokens?: ((text: string) => number) | undefined
 }
 
 /** The scope templates see at plan time: inputs as they are, upstream outputs as markers. */
@@ -111,9 +113,10 @@ interface Counted {
 
 /** Tokens of one message text: rendered inputs counted as they are, upstream markers as their completion. */
 const countText = (text: string, ctx: StepContext): { e: number; m: number; upstream: boolean } => {
-  if (!hasMarker(text)) return { e: expectedTokens(text), m: maxTokens(text), upstream: false }
+  const tokens = ctx.tokens ?? expectedTokens
+  if (!hasMarker(text)) return { e: tokens(text), m: maxTokens(text), upstream: false }
   const { upstream, rest } = splitMarkers(text)
-  let e = expectedTokens(rest)
+  let e = tokens(rest)
   let m = maxTokens(rest)
   for (const i of upstream) {
     const k = ctx.known.get(ctx.order[i]?.id ?? "")

@@ -3,7 +3,18 @@
  * holds for any tokenizer: a token is at least one UTF-8 byte, so a text has at most as many
  * tokens as bytes. Chat framing adds a few tokens per message.
  */
-import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
+import { createRequire } from "node:module"
+
+/** The o200k tables take ~170 ms and ~70 MB to load: loaded on the first text counted, not before. */
+let tokenizer: ((text: string) => number) | undefined
+const countTokens = (text: string): number => {
+  tokenizer ??= (
+    createRequire(import.meta.url)("gpt-tokenizer/encoding/o200k_base") as {
+      countTokens: (text: string) => number
+    }
+  ).countTokens
+  return tokenizer(text)
+}
 
 /** Tokens a chat format adds per message (role and separators), and once per request. */
 export const PER_MESSAGE_EXPECTED = 4
