@@ -55,18 +55,18 @@ type Sent = { readonly reservation: Reservation; readonly outcome: Outcome }
 
 const resetText = (resetAtMs: number, nowMs: number): string => {
   const mins = Math.max(0, Math.ceil((resetAtMs - nowMs) / 60_000))
-  return `${new Date(resetAtMs).toISOString().replace(".000Z", "Z")} (in ${Math.floor(mins / 60)}h ${mins % 60}m)`
+  return `${Policy.isoInstant(new Date(resetAtMs))} (in ${Math.floor(mins / 60)}h ${mins % 60}m)`
 }
 
 const stopWith = (ctx: EngineContext, reason: RunStopped) =>
   Effect.andThen(ctx.stopper.stop(reason), Effect.fail(reason))
 
 /** The shared store stopped answering (or the ledger failed): no new request; those in flight settle. */
-export const storeStop = (e: { readonly message: string }) =>
+const storeStop = (e: { readonly message: string }) =>
   new RunStopped({ reason: "store", message: `${e.message}; no new requests, those in flight are recorded` })
 
 /** Runs a store operation; losing the store stops the run. */
-const orStop = <A, E>(ctx: EngineContext, op: Effect.Effect<A, E | StoreLost>) =>
+export const orStop = <A, E>(ctx: EngineContext, op: Effect.Effect<A, E | StoreLost>) =>
   Effect.catchIf(
     op,
     (e): e is StoreLost => e instanceof StoreLost,
@@ -156,7 +156,7 @@ const sendInSlot = Effect.fnUntraced(function* (
 const onReply = Effect.fnUntraced(function* (
   ctx: EngineContext,
   job: Job,
-  key: string,
+  key: string | undefined,
   sent: Sent & { readonly outcome: { readonly _tag: "Response" } },
   state: RequestState,
   at: number
@@ -188,7 +188,7 @@ const onReply = Effect.fnUntraced(function* (
     })
   }
   // the reply is paid for: a lost store stops the run, but this answer is still returned and recorded
-  if (job.useCache)
+  if (key !== undefined)
     yield* ctx.cache.set(key, body).pipe(Effect.catchTag("StoreLost", (e) => ctx.stopper.stop(storeStop(e))))
   const model = (body as { model?: unknown }).model
   return {
@@ -282,7 +282,7 @@ export const failed = (job: Job, state: RequestState, message: string, status = 
 export const attemptOnce = (
   ctx: EngineContext,
   job: Job,
-  key: string,
+  key: string | undefined,
   target: Target,
   state: RequestState
 ): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>

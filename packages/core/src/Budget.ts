@@ -4,7 +4,7 @@
  * Reserve is one atomic check-and-add, so concurrent requests can never together pass
  * `maxCostUsd` or `maxRequests`.
  */
-import { Money } from "@tollgate/pricing"
+import * as Money from "@tollgate/pricing/Money"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

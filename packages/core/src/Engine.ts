@@ -12,7 +12,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { attemptOnce, failed, newRequestState, storeStop } from "./Attempt.ts"
+import { attemptOnce, failed, newRequestState, orStop } from "./Attempt.ts"
 import { Budget } from "./Budget.ts"
 import type { EngineConfig, EngineContext } from "./EngineContext.ts"
 import type { Completion, Job, RequestFailed, RunStopped } from "./Job.ts"
@@ -28,8 +28,6 @@ import { readUsage } from "./Usage.ts"
 export type { EngineConfig } from "./EngineContext.ts"
 export type { EngineEvent } from "./EngineEvent.ts"
 export { type Completion, type Job, RequestFailed, RunStopped, type UsageCounts } from "./Job.ts"
-export { MAX_RATE_LIMITED } from "./RetrySchedule.ts"
-export { catalogCostOf, readUsage } from "./Usage.ts"
 
 export interface EngineShape {
   readonly execute: (job: Job) => Effect.Effect<Completion, RequestFailed | RunStopped>
@@ -38,8 +36,11 @@ export interface EngineShape {
   readonly stopped: Effect.Effect<RunStopped | undefined>
 }
 
-/** Every attempt of one request, under the retry schedule; gives up with what it cost. */
-const attemptAll = (ctx: EngineContext, job: Job, key: string) => {
+/**
+ * Every attempt of one request, under the retry schedule; gives up with what it cost. `key`: the
+ * cache key the reply is stored under, when the job uses the cache.
+ */
+const attemptAll = (ctx: EngineContext, job: Job, key: string | undefined) => {
   const target: Target = { fingerprint: ctx.fingerprint, modelId: job.models[0]?.id ?? "", free: job.free }
   const state = newRequestState()
   return attemptOnce(ctx, job, key, target, state).pipe(
@@ -72,13 +73,7 @@ const viaCache = Effect.fnUntraced(function* (
   job: Job,
   key: string
 ) {
-  const hit = yield* ctx.cache
-    .get(key)
-    .pipe(
-      Effect.catchTag("StoreLost", (e) =>
-        Effect.andThen(ctx.stopper.stop(storeStop(e)), Effect.fail(storeStop(e)))
-      )
-    )
+  const hit = yield* orStop(ctx, ctx.cache.get(key))
   if (hit !== undefined) {
     ctx.emit({ type: "cache-hit", label: job.label, at: yield* Clock.currentTimeMillis })
     return cachedCompletion(hit)
@@ -113,10 +108,11 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
   }
   const inflight = new Map<string, Pending>()
   const execute = (job: Job): Effect.Effect<Completion, RequestFailed | RunStopped> =>
-    Effect.andThen(ctx.stopper.check, () => {
-      const key = cacheKey(job.request.baseUrl, job.request.body)
-      return job.useCache ? viaCache(ctx, inflight, job, key) : attemptAll(ctx, job, key)
-    })
+    Effect.andThen(ctx.stopper.check, () =>
+      job.useCache
+        ? viaCache(ctx, inflight, job, job.cacheKey ?? cacheKey(job.request.baseUrl, job.request.body))
+        : attemptAll(ctx, job, undefined)
+    )
   return { execute, stop: ctx.stopper.stop, stopped: ctx.stopper.stopped } satisfies EngineShape
 })
 

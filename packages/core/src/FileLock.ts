@@ -10,6 +10,9 @@ import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } fr
 import { hostname } from "node:os"
 import { setTimeout as sleep } from "node:timers/promises"
 
+/** This machine, as locks name it. */
+const HOST = hostname()
+
 export interface LockOptions {
   readonly timeoutMs?: number
 }
@@ -36,7 +39,7 @@ interface Holder {
 
 const holderOf = (lockPath: string): Holder | undefined => {
   try {
-    const [pid = "", host = hostname()] = readFileSync(lockPath, "utf8").split(" ")
+    const [pid = "", host = HOST] = readFileSync(lockPath, "utf8").split(" ")
     const n = Number.parseInt(pid, 10)
     return Number.isNaN(n) ? undefined : { pid: n, host }
   } catch {
@@ -49,12 +52,12 @@ const held = new Set<string>()
 
 /** Gone: a dead pid on this host, or this process's own pid in a lock it did not take. */
 const isStale = (lockPath: string, h: Holder): boolean =>
-  h.host === hostname() && (h.pid === process.pid ? !held.has(lockPath) : !processAlive(h.pid))
+  h.host === HOST && (h.pid === process.pid ? !held.has(lockPath) : !processAlive(h.pid))
 
 const create = (lockPath: string): boolean => {
   try {
     const fd = openSync(lockPath, "wx")
-    writeSync(fd, `${process.pid} ${hostname()}`)
+    writeSync(fd, `${process.pid} ${HOST}`)
     closeSync(fd)
     return true
   } catch (e) {
@@ -111,7 +114,7 @@ export const tryLock = (
 export const unlock = (lockPath: string): void => {
   if (!held.delete(lockPath)) return
   const h = holderOf(lockPath)
-  if (h !== undefined && h.pid === process.pid && h.host === hostname()) remove(lockPath)
+  if (h !== undefined && h.pid === process.pid && h.host === HOST) remove(lockPath)
 }
 
 export const withFileLock = async <A>(

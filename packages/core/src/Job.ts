@@ -17,6 +17,8 @@ export interface Job {
   readonly worstCost: Money.Usd
   readonly maxAttempts: number
   readonly useCache: boolean
+  /** The request's cache key when the caller already has it (it hashes the whole body). */
+  readonly cacheKey?: string | undefined
   /** Bounds requests in flight (e.g. a Semaphore's `withPermits(1)`); held for the send only. */
   readonly inflight?: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
   /** Checks a successful reply (e.g. JSON schema); a message fails the attempt (retried). */

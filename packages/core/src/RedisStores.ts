@@ -5,7 +5,8 @@
  * (`@effect/platform-node` `NodeRedis.layer` provides it).
  */
 
-import { Money, type Policy } from "@tollgate/pricing"
+import * as Money from "@tollgate/pricing/Money"
+import type * as Policy from "@tollgate/pricing/Policy"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

@@ -83,5 +83,8 @@ export const freeRpmBucket = (policy: Policy, modelId: string): string =>
 export const nextUtcMidnight = (now: Date): Date =>
   new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1))
 
+/** An instant as reports print it: ISO 8601 in UTC, without milliseconds when they are zero. */
+export const isoInstant = (d: Date): string => d.toISOString().replace(".000Z", "Z")
+
 /** The UTC day a timestamp falls on, `YYYY-MM-DD`: the key of the daily quota. */
 export const utcDay = (now: Date): string => now.toISOString().slice(0, 10)

@@ -103,13 +103,7 @@ export const plan = (file: string, options: PlanOptions = {}): Effect.Effect<Pla
 
 /** Plans, gates and runs: `gated` (nothing sent) or `ran` with the summary and its exit code. */
 export const run = (file: string, options: RunOptions = {}): Effect.Effect<RunResult, RunnerError> =>
-  runFile(file, {
-    ...resolved(options),
-    ...options,
-    cwd: resolved(options).cwd,
-    env: resolved(options).env,
-    inputs: resolved(options).inputs
-  }).pipe(Effect.provide(layerOf(options)))
+  runFile(file, { ...options, ...resolved(options) }).pipe(Effect.provide(layerOf(options)))
 
 /** The same functions as Promises, for code that does not use Effect; a `RunnerError` rejects. */
 export const Promises = {

@@ -47,12 +47,11 @@ const coerce = (raw: string, type: InputSpec["type"]): unknown => {
 }
 
 export interface InputsContext {
+  /** `--input NAME=@file` paths resolve here; data-file paths in diagnostics are shown relative to it. */
   readonly cwd: string
   readonly pipelineDisplay: string
   /** Position of an input's key, or of one of its fields, in the pipeline (for diagnostics). */
   readonly locate: (name: string, field?: "from" | "default") => { line: number; col: number }
-  /** Data-file paths in diagnostics are shown relative to this dir. */
-  readonly displayDir: string
 }
 
 /** Reads inputs, collecting diagnostics and the hashes of the data files read. */
@@ -75,7 +74,7 @@ const at = (
 }
 
 const displayOf = (c: Collector, abs: string) => {
-  const rel = relative(c.ctx.displayDir, abs)
+  const rel = relative(c.ctx.cwd, abs)
   return rel.startsWith("..") || isAbsolute(rel) ? abs : rel
 }
 

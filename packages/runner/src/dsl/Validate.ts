@@ -74,7 +74,6 @@ export const validateFile = (file: string, opts: ValidateOptions): ValidateResul
   const inputs = resolveInputs(spec.inputs ?? {}, path, opts.inputs ?? [], {
     cwd: opts.cwd,
     pipelineDisplay: display,
-    displayDir: opts.cwd,
     locate: (name, field) =>
       locate(loaded, field ? ["inputs", name, field] : ["inputs", name], field ? "value" : "key")
   })

@@ -78,7 +78,7 @@ const requests = (g: GateInput): Violation[] => {
 
 const freeQuota = (g: GateInput): Violation[] => {
   if (g.freeRequests <= g.quota.freeLeftToday) return []
-  const reset = Policy.nextUtcMidnight(g.now).toISOString().replace(".000Z", "Z")
+  const reset = Policy.isoInstant(Policy.nextUtcMidnight(g.now))
   return [
     {
       kind: "free_quota",

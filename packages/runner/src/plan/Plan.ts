@@ -6,16 +6,16 @@
 import { join } from "node:path"
 import { type CacheOptions, cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
-import * as Policy from "@tollgate/pricing/Policy"
+import type * as Policy from "@tollgate/pricing/Policy"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/Validate.ts"
-import { InputInvalid, StateDamaged, StoreUnavailable } from "../Errors.ts"
+import { InputInvalid, StoreUnavailable } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
-import { type PlanReads, StateStore } from "../store/StateStore.ts"
+import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { readHistory } from "./History.ts"
@@ -55,12 +55,6 @@ export const cacheOptionsOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): Cach
     ...(Number.isInteger(entries) && entries > 0 ? { maxEntries: entries } : {})
   }
 }
-
-/** Free-model requests used today; a damaged ledger is an error naming it, never a silent zero. */
-const usedToday = (reads: PlanReads, fingerprint: string, now: Date) =>
-  reads.ledger
-    .used(fingerprint, Policy.utcDay(now))
-    .pipe(Effect.mapError((e) => new StateDamaged({ message: e.message })))
 
 /**
  * Projects with the cache's keys, then checks the keys it counted as hits (an entry may have

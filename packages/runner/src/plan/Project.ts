@@ -52,7 +52,7 @@ export interface Projection {
 }
 
 /** `--max-cost` tightens the pipeline's budget, never loosens it. */
-export const effectiveMaxCost = (pipeline: Pipeline, override: number | undefined): number | undefined =>
+const effectiveMaxCost = (pipeline: Pipeline, override: number | undefined): number | undefined =>
   override !== undefined
     ? Math.min(override, pipeline.budget.maxCostUsd ?? Number.POSITIVE_INFINITY)
     : pipeline.budget.maxCostUsd

@@ -43,7 +43,6 @@ export interface StepProjection {
   readonly costMax: Money.Usd
   /** The largest single request: what a budget reservation holds for it. */
   readonly maxRequestCost: Money.Usd
-  readonly maxPromptTokens: number
   readonly contextLength: number | undefined
   readonly expectedPromptPeak: number
   /** Cache keys this step counted as cached (to verify before trusting them). */
@@ -174,7 +173,7 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   // messages without template syntax are rendered once
   const templates = step.messages.map((m) => (/\{[{%]/.test(m.content) ? parse(m.content) : m.content))
   const pricing = new StepPricing(models, step.maxTokens, completionExpected, ctx.now)
-  const tally = { promptExpected: 0, promptMax: 0, maxPrompt: 0, peakExpected: 0, cachedKeys: [] as string[] }
+  const tally = { promptExpected: 0, promptMax: 0, peakExpected: 0, cachedKeys: [] as string[] }
   for (const [index, item] of items.entries()) {
     const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
     const c = countRequest(step, templates, itemScope, ctx)
@@ -188,7 +187,6 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
     }
     tally.promptExpected += c.expected
     tally.promptMax += c.max
-    tally.maxPrompt = Math.max(tally.maxPrompt, c.max)
     tally.peakExpected = Math.max(tally.peakExpected, c.expected)
     pricing.add(c.expected, c.max)
   }
@@ -222,7 +220,6 @@ const summarize = (
   tally: {
     promptExpected: number
     promptMax: number
-    maxPrompt: number
     peakExpected: number
     cachedKeys: string[]
   }
@@ -247,7 +244,6 @@ const summarize = (
     costExpected,
     costMax: Money.times(worstPerAttempt, attemptsBilled),
     maxRequestCost,
-    maxPromptTokens: tally.maxPrompt,
     contextLength: contextLengthOf(models),
     expectedPromptPeak: tally.peakExpected,
     cachedKeys: tally.cachedKeys

@@ -17,12 +17,15 @@ export const perMillionJson = (rate: Catalog.Rate | undefined): number | null | 
 export const describeSource = (catalog: Catalog.Catalog): string =>
   `${catalog.source.label}${catalog.source.date ? ` ${catalog.source.date}` : ""} (${catalog.size} models)`
 
+/** Whether a free model's requests-per-minute limit is shared by the account or its own. */
+export const rpmScope = (policy: Policy.Policy, id: string): "account" | "model" =>
+  Policy.freeRpmBucket(policy, id) === "free:*" ? "account" : "model"
+
 /** The free-tier policy for a model in words, e.g. "free: 20 rpm (account), 50/day (<$10 bought)". */
 export const freePolicyText = (policy: Policy.Policy, model: Catalog.Model): string => {
   if (!model.free) return ""
   const rpm = Policy.freeRpm(policy, model.id)
-  const scope = Policy.freeRpmBucket(policy, model.id) === "free:*" ? "account" : "model"
-  return `free: ${rpm} rpm (${scope}), ${policy.free.perDayLow}/day (<$${policy.free.creditsThresholdUsd} bought) or ${policy.free.perDayHigh}/day`
+  return `free: ${rpm} rpm (${rpmScope(policy, model.id)}), ${policy.free.perDayLow}/day (<$${policy.free.creditsThresholdUsd} bought) or ${policy.free.perDayHigh}/day`
 }
 
 /** `$0.0105`, rounded to 6 decimals for display (JSON keeps full precision). */

@@ -3,7 +3,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import { catalogJson } from "../plan/PlanJson.ts"
-import { freePolicyText, perMillion, perMillionJson } from "./Format.ts"
+import { freePolicyText, perMillion, perMillionJson, rpmScope } from "./Format.ts"
 import { type Column, renderMarkdownTable, renderTable } from "./Table.ts"
 
 const COLUMNS: ReadonlyArray<Column> = [
@@ -45,7 +45,7 @@ export const modelsJson = (
     free_policy: m.free
       ? {
           rpm: Policy.freeRpm(policy, m.id),
-          rpm_scope: Policy.freeRpmBucket(policy, m.id) === "free:*" ? "account" : "model",
+          rpm_scope: rpmScope(policy, m.id),
           per_day_below_threshold: policy.free.perDayLow,
           per_day_at_or_above_threshold: policy.free.perDayHigh,
           credits_threshold_usd: policy.free.creditsThresholdUsd

@@ -13,7 +13,6 @@ import * as Semaphore from "effect/Semaphore"
 import { dependencies, referencedSteps } from "../dsl/Graph.ts"
 import { unlimitedPolicy } from "../plan/Account.ts"
 import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
-import { effectiveMaxCost } from "../plan/Project.ts"
 import { Providers } from "../providers/Providers.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
@@ -47,19 +46,18 @@ export interface ExecuteOptions {
   readonly env: NodeJS.ProcessEnv
   readonly noCache: boolean
   readonly concurrency: number | undefined
-  readonly maxCostUsd: number | undefined
   readonly onEvent: OnEvent
   /** Completes when the user asks to stop (SIGINT): no new requests, those in flight settle. */
   readonly interrupted?: Effect.Effect<void> | undefined
 }
 
-const budgetOf = (planned: Planned, maxCostUsd: number | undefined): BudgetLimits => {
-  const p = planned.validated.pipeline
-  const max = effectiveMaxCost(p, maxCostUsd)
+/** The plan's budget (`--max-cost` already applied) as the engine's limits. */
+const budgetOf = (planned: Planned): BudgetLimits => {
+  const b = planned.projection.budget
   return {
-    maxCostUsd: max !== undefined ? Money.fromNumber(max) : undefined,
-    maxRequests: p.budget.maxRequests,
-    maxFreeRequests: p.budget.maxFreeRequests
+    maxCostUsd: b.maxCostUsd !== undefined ? Money.fromNumber(b.maxCostUsd) : undefined,
+    maxRequests: b.maxRequests,
+    maxFreeRequests: b.maxFreeRequests
   }
 }
 
@@ -75,7 +73,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     policy,
     balanceUsd: pipeline.balanceUsd,
     cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
-    budget: budgetOf(planned, opts.maxCostUsd),
+    budget: budgetOf(planned),
     spentBefore: opts.records.spentBefore,
     sharedPool: pipeline.budget.shared,
     local: !account

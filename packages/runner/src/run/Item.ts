@@ -39,7 +39,8 @@ const jobOf = (
   sj: StepJob,
   index: number,
   messages: ReadonlyArray<Message>,
-  body: Record<string, unknown>
+  body: Record<string, unknown>,
+  key: string
 ): Job => {
   const step = sj.step
   return {
@@ -50,6 +51,7 @@ const jobOf = (
     worstCost: worstRequestCost(sj.models, messages, step.maxTokens),
     maxAttempts: step.maxAttempts,
     useCache: step.cache && !ctx.noCache,
+    cacheKey: key,
     check: sj.check,
     inflight: ctx.gate.withPermits(1)
   }
@@ -66,7 +68,7 @@ const sendItem = (ctx: RunContext, sj: StepJob, item: unknown, index: number): E
     const previous = ctx.records.previous.get(key)
     if (previous !== undefined)
       return { _tag: "reused", index, record: { ...previous, index, reused: true } } as const
-    const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, messages, body)))
+    const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, messages, body, key)))
     if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure } as const
     const completion = result.success
     return { _tag: "done", index, key, completion, output: outputOf(step, completion.body) } as const

@@ -6,7 +6,7 @@
  * file read back is decoded; a line cut short by a kill is simply not reused.
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 import * as Money from "@tollgate/pricing/Money"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
@@ -138,7 +138,7 @@ export class Records {
 
   private constructor(dir: string, resumed: boolean) {
     this.dir = dir
-    this.id = dir.split(/[\\/]/).pop()!
+    this.id = basename(dir)
     this.resumed = resumed
     const finished = resumed
       ? readFinished(dir)
@@ -150,7 +150,10 @@ export class Records {
   /** Opens the run dir: resumes an unfinished run of the same identity, or starts a new one. */
   static open(outDir: string, identity: string, pipeline: string, now: Date): Records {
     const resumable = findResumable(outDir, identity)
-    if (resumable !== undefined) return new Records(resumable, true)
+    if (resumable !== undefined) {
+      mkdirSync(join(resumable, "steps"), { recursive: true })
+      return new Records(resumable, true)
+    }
     const dir = join(outDir, runIdFor(now, identity))
     mkdirSync(join(dir, "steps"), { recursive: true })
     writeJsonAtomic(join(dir, "run.json"), {
@@ -173,7 +176,6 @@ export class Records {
   }
 
   request(stepId: string, r: RequestRecord): void {
-    mkdirSync(join(this.dir, "steps"), { recursive: true })
     appendFileSync(join(this.dir, "steps", `${stepId}.jsonl`), `${JSON.stringify(r)}\n`)
   }
 

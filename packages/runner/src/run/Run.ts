@@ -15,7 +15,7 @@ import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { execute } from "./Execute.ts"
 import { Records } from "./Records.ts"
-import { holdRunLock } from "./RunLock.ts"
+import { holdRunLock, recordsUnwritable } from "./RunLock.ts"
 import { exitCodeOf, type RunSummary, summaryOf } from "./Summary.ts"
 
 /** Plan's options (a run plans first), plus how to execute. */
@@ -67,16 +67,13 @@ const refusal = (planned: Planned, plan: PlanJson, opts: RunOptions) => {
 const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
   const onEvent: OnEvent = opts.onEvent ?? (() => {})
   const pipeline = planned.validated.pipeline
-  const outDir = resolve(opts.cwd, opts.outDir ?? join(".tollgate", "runs"))
-  const identity = identityOf(planned.hashes, planned.baseUrl)
   const display = opts.outDir ?? join(".tollgate", "runs")
+  const outDir = resolve(opts.cwd, display)
+  const identity = identityOf(planned.hashes, planned.baseUrl)
   yield* holdRunLock(outDir, identity, display)
   const records = yield* Effect.try({
     try: () => Records.open(outDir, identity, pipeline.name, new Date()),
-    catch: (e) =>
-      new InputInvalid({
-        message: `cannot write run records under ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another --out-dir; nothing was sent`
-      })
+    catch: (e) => recordsUnwritable(display, e)
   })
   records.writePlan(plan)
   const emit: OnEvent = (e) => {
@@ -102,11 +99,10 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     env: opts.env,
     noCache: opts.noCache === true,
     concurrency: opts.concurrency,
-    maxCostUsd: opts.maxCostUsd,
     onEvent: emit,
     interrupted: opts.interrupted
   })
-  const summary = summaryOf(plan, outcome, records.dir, new Date())
+  const summary = summaryOf(plan, outcome, records, new Date())
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)
   emit({ type: "run-end", status: outcome.status, cost_usd: summary.actual.cost_usd })

@@ -12,6 +12,12 @@ import { InputInvalid, RunBusy } from "../Errors.ts"
 export const lockPathOf = (outDir: string, identity: string): string =>
   join(outDir, `.${identity.slice(0, 16)}.lock`)
 
+/** The run records cannot be written under the out-dir (`display`, as the user named it). */
+export const recordsUnwritable = (display: string, e: unknown): InputInvalid =>
+  new InputInvalid({
+    message: `cannot write run records under ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another --out-dir; nothing was sent`
+  })
+
 /** Holds the run's lock for the enclosing scope; fails with `RunBusy` when a running process holds it. */
 export const holdRunLock = (outDir: string, identity: string, display: string) =>
   Effect.acquireRelease(
@@ -19,12 +25,7 @@ export const holdRunLock = (outDir: string, identity: string, display: string) =
       try {
         mkdirSync(outDir, { recursive: true })
       } catch (e) {
-        const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message
-        return Effect.fail(
-          new InputInvalid({
-            message: `cannot write run records under ${display}: ${reason}; choose another --out-dir; nothing was sent`
-          })
-        )
+        return Effect.fail(recordsUnwritable(display, e))
       }
       const path = lockPathOf(outDir, identity)
       const taken = tryLock(path)

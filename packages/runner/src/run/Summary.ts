@@ -32,13 +32,18 @@ const stepActual = (a: StepActual) => {
   }
 }
 
-export const summaryOf = (plan: PlanJson, o: RunOutcome, recordsDir: string, finishedAt: Date) => ({
+export const summaryOf = (
+  plan: PlanJson,
+  o: RunOutcome,
+  records: { readonly id: string; readonly dir: string },
+  finishedAt: Date
+) => ({
   ...plan,
   status: o.status,
   ...(o.reason !== undefined ? { reason: o.reason, stop: o.stopKind } : {}),
   run: {
-    id: recordsDir.split(/[\\/]/).pop(),
-    dir: recordsDir,
+    id: records.id,
+    dir: records.dir,
     // only a real provider's replies teach the plan (History.ts)
     provider: o.fromProvider ? ("http" as const) : ("local" as const)
   },

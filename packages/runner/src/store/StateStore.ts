@@ -16,7 +16,7 @@ import {
 } from "@tollgate/core/QuotaLedger"
 import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
 import type * as Money from "@tollgate/pricing/Money"
-import type * as Policy from "@tollgate/pricing/Policy"
+import * as Policy from "@tollgate/pricing/Policy"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -42,6 +42,16 @@ export interface RunStoreConfig {
   /** Not an account (echo, offline): no pacing, and the ledger stays in memory. */
   readonly local: boolean
 }
+
+/** Free-model requests used on `day`; a damaged ledger is an error naming it, never a silent zero. */
+export const usedToday = (
+  reads: PlanReads,
+  fingerprint: string,
+  now: Date
+): Effect.Effect<number, StateDamaged> =>
+  reads.ledger
+    .used(fingerprint, Policy.utcDay(now))
+    .pipe(Effect.mapError((e) => new StateDamaged({ message: e.message })))
 
 export type RunServices = Limits | QuotaLedger | ResponseCache | Budget
 

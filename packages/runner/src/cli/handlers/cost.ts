@@ -1,7 +1,6 @@
 /** `runner cost <model> --prompt-tokens N --completion-tokens M [...]`: one request's exact cost. */
 import * as Catalog from "@tollgate/pricing/Catalog"
 import * as Cost from "@tollgate/pricing/Cost"
-import { Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
@@ -14,13 +13,6 @@ import * as F from "./Parse.ts"
 
 /** Token counts above this are a typo, not a request (the largest context windows are ~2M). */
 export const MAX_COUNT = 100_000_000
-
-const _count = (name: string, what: string) =>
-  Flag.String(name).pipe(
-    Flag.withMetavar("N"),
-    Flag.withDescription(`${what} (a whole number)`),
-    Flag.optional
-  )
 
 const parseCount = (flag: string, text: Option.Option<string>) =>
   F.parseWhole(flag, text, { min: 0, max: MAX_COUNT, what: "a whole number" })

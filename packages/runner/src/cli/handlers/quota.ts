@@ -4,10 +4,9 @@ import * as Policy from "@tollgate/pricing/Policy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { DEFAULT_API_KEY_ENV } from "../../dsl/Pipeline.ts"
-import { StateDamaged } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
-import { StateStore } from "../../store/StateStore.ts"
+import { StateStore, usedToday } from "../../store/StateStore.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
 import * as F from "./Parse.ts"
@@ -32,22 +31,19 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
   const credits = yield* F.parseUsd("credits-purchased", flags.creditsPurchased)
   const store = yield* F.parseStore(flags.store, io.env)
   const now = new Date()
-  const { used, apiKeyEnv, perDay } = yield* Effect.gen(function* () {
+  const { used, apiKeyEnv, fingerprint, perDay } = yield* Effect.gen(function* () {
     const a = yield* account(flags.pipeline, credits)
     const reads = yield* (yield* StateStore).planReads({})
     const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
-    const used = yield* reads.ledger
-      .used(fingerprint, Policy.utcDay(now))
-      .pipe(Effect.mapError((e) => new StateDamaged({ message: e.message })))
     return {
-      used,
+      used: yield* usedToday(reads, fingerprint, now),
       apiKeyEnv: a.apiKeyEnv,
+      fingerprint,
       perDay: Policy.freeRequestsPerDay(Policy.defaultPolicy, a.credits)
     }
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
-  const fingerprint = Fingerprint.keyFingerprint(io.env[apiKeyEnv])
   const day = Policy.utcDay(now)
-  const resets = Policy.nextUtcMidnight(now).toISOString().replace(".000Z", "Z")
+  const resets = Policy.isoInstant(Policy.nextUtcMidnight(now))
   const left = Math.max(0, perDay - used)
   if (flags.format === "json")
     io.out(
