@@ -2,25 +2,18 @@
  * What a run reports it spent is what the provider billed, and what the plan learns from earlier
  * runs comes only from a real provider's replies.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Money } from "@tollgate/pricing"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
-import { type Simulator, startSimulator } from "./support/simulator.ts"
+import { writeDir } from "./support/pipelines.ts"
+import { simulatorPool } from "./support/simulator.ts"
 
-let sims: Simulator[] = []
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()))
-  sims = []
-})
+const { sim, closeAll } = simulatorPool()
+afterEach(closeAll)
 
-const write = (files: Record<string, string>) => {
-  const dir = mkdtempSync(join(tmpdir(), "tg-acct-"))
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
-  return dir
-}
+const write = (files: Record<string, string>) => writeDir(files, "tg-acct-")
 
 const EXTRACT = `version: 1
 name: extract
@@ -43,7 +36,7 @@ describe("run accounting", () => {
   it("replies that fail their JSON schema are billed: the summary counts every billed attempt and its cost", async () => {
     // even records always get a reply that is not JSON (3 billed attempts, then the request fails);
     // record 1 gets one bad reply and then a good one
-    const s = await startSimulator({
+    const s = await sim({
       reply: (body, n) => {
         const text = JSON.stringify(body.messages)
         const item = Number(/record (\d)/.exec(text)?.[1])
@@ -56,7 +49,6 @@ describe("run accounting", () => {
         return JSON.stringify({ n })
       }
     })
-    sims.push(s)
     const dir = write({ "p.yaml": EXTRACT })
     const r = await runCli(["run", "p.yaml", "--base-url", s.url, "--format", "json", "--no-cache"], {
       cwd: dir,
@@ -86,8 +78,7 @@ describe("run accounting", () => {
     const afterEcho = await plan()
     expect(afterEcho.steps[0].tokens.completion).toEqual(before.steps[0].tokens.completion)
     expect(afterEcho.cost_usd).toEqual(before.cost_usd)
-    const s = await startSimulator({ completionTokens: () => 30 })
-    sims.push(s)
+    const s = await sim({ completionTokens: () => 30 })
     const real = await runCli(["run", "p.yaml", "--base-url", s.url, "--format", "json"], { cwd: dir, env })
     expect(real.code).toBe(0)
     expect((await plan()).steps[0].tokens.completion.expected).toBe(3 * 30)

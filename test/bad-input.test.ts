@@ -2,27 +2,17 @@
  * Bad saved plans, bad input files and damaged state files: one line naming the file and what is
  * wrong, the right exit code, no stack trace, and nothing sent.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
-import { type Simulator, startSimulator } from "./support/simulator.ts"
+import { writeDir } from "./support/pipelines.ts"
+import { simulatorPool } from "./support/simulator.ts"
 
-let sims: Simulator[] = []
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()))
-  sims = []
-})
+const { sim, closeAll } = simulatorPool()
+afterEach(closeAll)
 
-const write = (files: Record<string, string>) => {
-  const dir = mkdtempSync(join(tmpdir(), "tg-bad-"))
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true })
-    writeFileSync(join(dir, name), text)
-  }
-  return dir
-}
+const write = (files: Record<string, string>) => writeDir(files, "tg-bad-")
 
 const FREE =
   "version: 1\nname: f\nsteps:\n  - { id: a, model: openai/gpt-oss-20b:free, prompt: hi, max_tokens: 5 }\n"
@@ -40,8 +30,7 @@ describe("bad saved plans", () => {
     ["not JSON", "{ nope", /notjson\.json: not JSON/],
     ["not a saved plan", '{"saved_plan": 5}', /shape\.json: not a saved plan/]
   ])("%s: exit 2, one line naming the file, nothing sent", async (_, text, message) => {
-    const s = await startSimulator()
-    sims.push(s)
+    const s = await sim()
     const name = text === undefined ? "missing.json" : text.startsWith("{ n") ? "notjson.json" : "shape.json"
     const dir = write(text === undefined ? { "p.yaml": FREE } : { "p.yaml": FREE, [name]: text })
     const r = await runCli(["run", name, "--base-url", s.url], { cwd: dir })
@@ -67,8 +56,7 @@ describe("bad input files", () => {
 
 describe("damaged state files", () => {
   it("a damaged quota ledger stops plan, run and quota with one line naming it (never a silent zero)", async () => {
-    const s = await startSimulator()
-    sims.push(s)
+    const s = await sim()
     const home = tempHome()
     const ledger = join(home, "ledger", "anonymous.json")
     mkdirSync(join(home, "ledger"), { recursive: true })

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
+import { writeDir } from "./support/pipelines.ts"
 import { type Simulator, startSimulator } from "./support/simulator.ts"
 
 let sim: Simulator
@@ -33,14 +34,7 @@ const clean = (stderr: string) => {
   return lines
 }
 
-const write = (files: Record<string, string>) => {
-  const dir = mkdtempSync(join(tmpdir(), "tg-hostile-"))
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true })
-    writeFileSync(join(dir, name), text)
-  }
-  return dir
-}
+const write = (files: Record<string, string>) => writeDir(files, "tg-hostile-")
 
 const STEP = "  - { id: a, model: openai/gpt-4o-mini, max_tokens: 10, prompt: hi }\n"
 const head = (extra = "") => `version: 1\nname: t\n${extra}`

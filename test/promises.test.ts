@@ -4,49 +4,20 @@
  */
 
 import { execFileSync } from "node:child_process"
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-  writeFileSync
-} from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Money } from "@tollgate/pricing"
 import { afterEach, describe, expect, it } from "vitest"
 import { runBin, tempHome } from "./support/cli.ts"
+import { texts, writeDir } from "./support/pipelines.ts"
 import { start, until } from "./support/processes.ts"
-import { type Quote, type Simulator, startSimulator } from "./support/simulator.ts"
+import { type Quote, simulatorPool } from "./support/simulator.ts"
 
-let sims: Simulator[] = []
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()))
-  sims = []
-})
-const sim = async (opts: Parameters<typeof startSimulator>[0] = {}) => {
-  const s = await startSimulator(opts)
-  sims.push(s)
-  return s
-}
+const { sim, closeAll } = simulatorPool()
+afterEach(closeAll)
 
-const write = (files: Record<string, string>) => {
-  const dir = mkdtempSync(join(tmpdir(), "tg-promise-"))
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true })
-    writeFileSync(join(dir, name), text)
-  }
-  return dir
-}
-
-/** Every file's text under `dir`. */
-const texts = (dir: string): string[] =>
-  readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name)
-    return statSync(p).isDirectory() ? texts(p) : [readFileSync(p, "utf8")]
-  })
+const write = (files: Record<string, string>) => writeDir(files, "tg-promise-")
 
 const KEY = "sk-or-v1-HOSTILE-0123456789abcdef"
 

@@ -1,31 +1,23 @@
 /** `runner run` features: when, continue_on_error, JSON replies checked and retried, saved plans, damaged cache. */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
-import { type Simulator, startSimulator } from "./support/simulator.ts"
+import { writeDir } from "./support/pipelines.ts"
+import { simulatorPool } from "./support/simulator.ts"
 
-let sims: Simulator[] = []
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()))
-  sims = []
-})
+const { sim, closeAll } = simulatorPool()
+afterEach(closeAll)
 
-const write = (files: Record<string, string>) => {
-  const dir = mkdtempSync(join(tmpdir(), "tg-feat-"))
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
-  return dir
-}
+const write = (files: Record<string, string>) => writeDir(files, "tg-feat-")
 const runIn = (dir: string, args: string[], env: Record<string, string>) =>
   runCli(["run", ...args, "--format", "json", "--out-dir", join(dir, "runs")], { cwd: dir, env })
 
 describe("runner run features", () => {
   it("when skips a step (output null); continue_on_error records a failed request and goes on", async () => {
-    const s = await startSimulator({
+    const s = await sim({
       fault: (_, body) => (JSON.stringify(body.messages).includes("poison") ? "400" : undefined)
     })
-    sims.push(s)
     const dir = write({
       "p.yaml": [
         "version: 1",
@@ -68,10 +60,9 @@ describe("runner run features", () => {
   })
 
   it("a JSON reply that does not parse or match the schema is retried (and billed), then accepted", async () => {
-    const s = await startSimulator({
+    const s = await sim({
       reply: (_, n) => (n === 1 ? "not json" : n === 2 ? '{"title": 5}' : undefined)
     })
-    sims.push(s)
     const dir = write({
       "p.yaml": [
         "version: 1",
@@ -119,8 +110,7 @@ describe("runner run features", () => {
   })
 
   it("a damaged cache entry is ignored, reported, and the request sent again", async () => {
-    const s = await startSimulator()
-    sims.push(s)
+    const s = await sim()
     const home = tempHome()
     const dir = write({
       "p.yaml":
@@ -141,8 +131,7 @@ describe("runner run features", () => {
       "p.yaml":
         'version: 1\nname: prog\ninputs:\n  xs: { type: array, default: [1, 2, 3] }\nlimits: { free: { rpm: 60 } }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'
     })
-    const s = await startSimulator()
-    sims.push(s)
+    const s = await sim()
     const plain = await runCli(["run", "p.yaml", "--base-url", s.url, "--out-dir", join(dir, "runs")], {
       cwd: dir,
       env: { TOLLGATE_HOME: tempHome() }
@@ -167,8 +156,7 @@ describe("runner run features", () => {
   })
 
   it("plan's expected completion comes from the step's last run", async () => {
-    const s = await startSimulator({ completionTokens: () => 17 })
-    sims.push(s)
+    const s = await sim({ completionTokens: () => 17 })
     const dir = write({
       "p.yaml":
         'version: 1\nname: hist\ninputs:\n  xs: { type: array, default: [a, b] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 100 }\n'

@@ -1,22 +1,14 @@
 /** `runner run` end to end against the simulator: pacing, faults, stops, cache, resume, secrets. */
 import { spawn } from "node:child_process"
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { BIN, ROOT, runCli, tempHome } from "./support/cli.ts"
-import { fanOut } from "./support/pipelines.ts"
-import { type Simulator, startSimulator } from "./support/simulator.ts"
+import { fanOut, texts } from "./support/pipelines.ts"
+import { simulatorPool } from "./support/simulator.ts"
 
-let sims: Simulator[] = []
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()))
-  sims = []
-})
-const sim = async (opts: Parameters<typeof startSimulator>[0] = {}) => {
-  const s = await startSimulator(opts)
-  sims.push(s)
-  return s
-}
+const { sim, closeAll } = simulatorPool()
+afterEach(closeAll)
 
 const run = (file: string, url: string, env: Record<string, string>, args: string[] = []) =>
   runCli(
@@ -263,14 +255,8 @@ describe("runner run against the simulator", () => {
     )
     expect(bad.code).toBe(1)
     expect(bad.stderr).toMatch(/API key was refused/)
-    const texts = [good.stdout, good.stderr, bad.stdout, bad.stderr]
-    const walk = (dir: string): string[] =>
-      readdirSync(dir).flatMap((f) => {
-        const p = join(dir, f)
-        return statSync(p).isDirectory() ? walk(p) : [readFileSync(p, "utf8")]
-      })
-    texts.push(...walk(home), ...walk(dirname(file)))
-    for (const t of texts) expect(t.includes(key)).toBe(false)
-    expect(texts.join("").includes("TOPSECRET")).toBe(false)
+    const all = [good.stdout, good.stderr, bad.stdout, bad.stderr, ...texts(home), ...texts(dirname(file))]
+    for (const t of all) expect(t.includes(key)).toBe(false)
+    expect(all.join("").includes("TOPSECRET")).toBe(false)
   })
 })

@@ -5,9 +5,10 @@
  */
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { redisServerBinary } from "./redis.ts"
 
 export default function setup() {
-  if (spawnSync("sh", ["-c", "command -v redis-server"]).status === 0) return
+  if (redisServerBinary() !== undefined) return
   const script = fileURLToPath(new URL("../../scripts/services.sh", import.meta.url))
   const r = spawnSync("bash", [script], { stdio: "inherit" })
   if (r.status !== 0)

@@ -1,7 +1,24 @@
 /** Small pipelines for end-to-end tests, written into a temp dir. */
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+
+/** A temp dir holding `files` (name → text; a name may have folders); returns the dir. */
+export const writeDir = (files: Record<string, string>, prefix = "tg-"): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true })
+    writeFileSync(join(dir, name), text)
+  }
+  return dir
+}
+
+/** Every file's text under `dir`. */
+export const texts = (dir: string): string[] =>
+  readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name)
+    return statSync(p).isDirectory() ? texts(p) : [readFileSync(p, "utf8")]
+  })
 
 export interface FanOut {
   readonly model: string

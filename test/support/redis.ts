@@ -17,7 +17,7 @@ const freePort = (): Promise<number> =>
     srv.on("error", reject)
   })
 
-/** Where redis-server is, or undefined (then `.ci/run` has not installed it). */
+/** Where redis-server is, or undefined (then the tests' global setup could not install it). */
 export const redisServerBinary = (): string | undefined => {
   const found = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim()
   return found === "" ? undefined : found
@@ -26,7 +26,9 @@ export const redisServerBinary = (): string | undefined => {
 export const startRedis = async (): Promise<RedisServer> => {
   const bin = redisServerBinary()
   if (bin === undefined)
-    throw new Error("redis-server is not installed (apt-get install redis-server; .ci/run does this)")
+    throw new Error(
+      "redis-server is not installed (apt-get install redis-server; the tests' global setup does this)"
+    )
   const port = await freePort()
   const child = spawn(
     bin,

@@ -286,3 +286,19 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       })
   }
 }
+
+/** The simulators a test file starts: `sim` starts one and keeps it, `closeAll` (after each test) closes them. */
+export const simulatorPool = () => {
+  let open: Simulator[] = []
+  return {
+    sim: async (opts: SimOptions = {}): Promise<Simulator> => {
+      const s = await startSimulator(opts)
+      open.push(s)
+      return s
+    },
+    closeAll: async (): Promise<void> => {
+      await Promise.all(open.map((s) => s.close()))
+      open = []
+    }
+  }
+}
