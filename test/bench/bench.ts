@@ -19,7 +19,7 @@ const time = <T>(f: () => T): [T, number] => {
 
 // Catalog: parse + schema-decode the bundled snapshot.
 {
-  const [catalog, ms] = time(() => CatalogStore.fromFile(CatalogStore.BUNDLED_PATH))
+  const [catalog, ms] = time(() => CatalogStore.fromFile(CatalogStore.bundledPath()))
   record("catalog decode (bundled)", `${ms.toFixed(1)} ms`, `${catalog.size} models`)
 }
 

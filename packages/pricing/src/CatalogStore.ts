@@ -18,14 +18,19 @@ import { sha256 } from "./Hash.ts"
 import type { FetchError, FetchLimits } from "./Http.ts"
 import { stateDir, writeAtomicSync } from "./StateDir.ts"
 
-/** The bundled snapshot: OpenRouter `/models`, captured 2026-08-19 (see data/PROVENANCE.md). */
-/** The bundled snapshot: beside this module's package, or (inside the CLI's bundle) the installed package's. */
-export const BUNDLED_PATH = ((): string => {
+let bundledPathCache: string | undefined
+/**
+ * The bundled snapshot, OpenRouter `/models` captured 2026-08-19 (see data/PROVENANCE.md): beside
+ * this module's package, or (inside the CLI's bundle) the installed package's. Found on first use.
+ */
+export const bundledPath = (): string => {
+  if (bundledPathCache !== undefined) return bundledPathCache
   const beside = fileURLToPath(new URL("../data/openrouter-models.json", import.meta.url))
-  return existsSync(beside)
+  bundledPathCache = existsSync(beside)
     ? beside
     : createRequire(import.meta.url).resolve("@tollgate/pricing/data/openrouter-models.json")
-})()
+  return bundledPathCache
+}
 export const BUNDLED_DATE = "2026-08-19"
 export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 export const DEFAULT_LIMITS: FetchLimits = { timeoutMs: 30_000, maxBytes: 32 * 1024 * 1024 }
@@ -33,11 +38,11 @@ export const DEFAULT_LIMITS: FetchLimits = { timeoutMs: 30_000, maxBytes: 32 * 1
 let bundledCache: Catalog | undefined
 /** The catalog bundled with the package (decoded once per process). */
 export const bundled = (): Catalog => {
-  bundledCache ??= decode(JSON.parse(readFileSync(BUNDLED_PATH, "utf8")), {
+  bundledCache ??= decode(JSON.parse(readFileSync(bundledPath(), "utf8")), {
     kind: "bundled",
     label: "bundled snapshot",
     date: BUNDLED_DATE,
-    location: BUNDLED_PATH
+    location: bundledPath()
   })
   return bundledCache
 }

@@ -65,8 +65,24 @@ const errorOf = (e: unknown): TemplateError => {
 const flatten = (segments: ReadonlyArray<unknown>): Array<string | number> =>
   segments.map((s) => (typeof s === "string" || typeof s === "number" ? s : String(s)))
 
-/** The names a template reads from outside (its globals), with positions; or its syntax error. */
-export const references = (text: string): { refs: Ref[] } | { error: TemplateError } => {
+export type Analysis = { readonly refs: ReadonlyArray<Ref> } | { readonly error: TemplateError }
+
+const analysed = new Map<string, Analysis>()
+
+/**
+ * The names a template reads from outside (its globals), with positions; or its syntax error.
+ * Analysed once per text: validation, ordering, planning and running all ask.
+ */
+export const references = (text: string): Analysis => {
+  let a = analysed.get(text)
+  if (a === undefined) {
+    a = analyse(text)
+    analysed.set(text, a)
+  }
+  return a
+}
+
+const analyse = (text: string): Analysis => {
   try {
     const analysis = liquid.analyzeSync(parse(text), { partials: false })
     const refs: Ref[] = []
@@ -110,7 +126,7 @@ const malformed = (expr: string): string | undefined => {
 }
 
 /** An expression (`for_each`, `when`) is analysed as `{{ expr }}`; columns are mapped back. */
-export const expressionReferences = (expr: string): { refs: Ref[] } | { error: TemplateError } => {
+export const expressionReferences = (expr: string): Analysis => {
   const r = references(`{{ ${expr} }}`)
   if ("error" in r) return { error: { ...r.error, col: Math.max(1, r.error.col - 3) } }
   const problem = malformed(expr)
