@@ -129,7 +129,7 @@ describe("runner run features", () => {
   it("progress: a status line on a terminal; plain line logs with waits and their ETA otherwise", async () => {
     const dir = write({
       "p.yaml":
-        'version: 1\nname: prog\ninputs:\n  xs: { type: array, default: [1, 2, 3] }\nlimits: { free: { rpm: 60 } }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'
+        'version: 1\nname: prog\ninputs:\n  xs: { type: array, default: [1, 2, 3] }\nlimits: { window: 2s, free: { rpm: 1 } }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'
     })
     const s = await sim()
     const plain = await runCli(["run", "p.yaml", "--base-url", s.url, "--out-dir", join(dir, "runs")], {
@@ -139,7 +139,7 @@ describe("runner run features", () => {
     expect(plain.code).toBe(0)
     expect(plain.stderr).toContain("step a: 3 requests")
     expect(plain.stderr).toMatch(
-      /a\[2\]: waiting 2s, until \d\d:\d\d:\d\dZ \(60 rpm \(free models, account-wide\)\)/
+      /a\[\d\]: waiting 2s, until \d\d:\d\d:\d\dZ \(1 per 2 s \(free models, account-wide\)\)/
     )
     expect(plain.stderr).not.toContain("\r")
     const tty = await runCli(

@@ -30,13 +30,14 @@ const runChild = (args: string[], env: Record<string, string>) =>
 
 describe("the shared store", () => {
   it("two processes on one key share its rate limit and quota ledger (and without the store they would not)", async () => {
-    // the provider allows 3 requests a second; each runner paces at 2 a second (120 rpm)
+    // the provider allows 3 requests a second; so does each runner: alone, each stays inside it
     const pipelines = [0, 1].map((i) =>
       fanOut({
         model: FREE,
         items: 5,
         maxTokens: 10 + i,
-        extra: "limits: { free: { rpm: 120 } }\naccount: { credits_purchased_usd: 10 }"
+        extra:
+          "limits: { window: 1s, window_margin: 100ms, free: { rpm: 3 } }\naccount: { credits_purchased_usd: 10 }"
       })
     )
     const both = async (store: string | undefined) => {

@@ -34,6 +34,10 @@ export interface SimOptions {
   readonly freePerDay?: number
   /** Credits: a request that would pass this is answered 402 and not billed. */
   readonly balanceUsd?: number
+  /** After this many successes, answer 403 "Workspace monthly budget … exceeded" (a provider-side budget). */
+  readonly budgetAfter?: number
+  /** Leave the limit out of rate-limit 429s (no "limited to N", no X-RateLimit-* headers). */
+  readonly unstatedLimit?: boolean
   /** Required bearer key; a wrong or missing one gets 401. */
   readonly apiKey?: string
   readonly latencyMs?: number | ((n: number, body: Record<string, unknown>) => number)
@@ -210,17 +214,39 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       const times = (accepted.get(model) ?? []).filter((t) => at - t < windowMs)
       accepted.set(model, times)
       if (times.length >= rpm) {
-        const retryAfterMs = windowMs - (at - times[0]!)
+        const resetAt = times[times.length - rpm]! + windowMs
         record(429)
+        const stated = opts.unstatedLimit !== true
         send(
           res,
           429,
-          { error: { code: 429, message: `Rate limit exceeded: limited to ${rpm} requests per minute` } },
-          { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) }
+          {
+            error: {
+              code: 429,
+              message: stated
+                ? `Rate limit exceeded: limited to ${rpm} requests per minute`
+                : "Rate limit exceeded"
+            }
+          },
+          {
+            "Retry-After": String(Math.ceil((resetAt - at) / 1000)),
+            ...(stated
+              ? {
+                  "X-RateLimit-Limit": String(rpm),
+                  "X-RateLimit-Remaining": "0",
+                  "X-RateLimit-Reset": String(resetAt)
+                }
+              : {})
+          }
         )
         return
       }
       times.push(at)
+    }
+    if (opts.budgetAfter !== undefined && log.filter((a) => a.status === 200).length >= opts.budgetAfter) {
+      record(403)
+      send(res, 403, { error: { code: 403, message: "Workspace monthly budget of $500.00 exceeded" } })
+      return
     }
     const fault = opts.fault?.(attempt, body)
     if (fault === "reset") {

@@ -13,9 +13,9 @@ import * as Schema from "effect/Schema"
 import type { Reservation } from "./Budget.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import { type Completion, type Job, RequestFailed, RunStopped } from "./Job.ts"
-import type { Target } from "./Limits.ts"
+import type { Slot, Target } from "./Limits.ts"
 import type { Outcome } from "./Provider.ts"
-import { classify, type Decision } from "./Retry.ts"
+import { classify, type Decision, rateHeaders } from "./Retry.ts"
 import { StoreLost } from "./StoreLost.ts"
 import { catalogCostOf, readUsage } from "./Usage.ts"
 
@@ -51,7 +51,9 @@ export class Retryable extends Schema.TaggedError<Retryable>()("Retryable", {
   at: Schema.Number
 }) {}
 
-type Sent = { readonly reservation: Reservation; readonly outcome: Outcome }
+type HeldSlot = { readonly slot: Slot; readonly at: number }
+
+type Sent = { readonly reservation: Reservation; readonly outcome: Outcome; readonly slot: Slot }
 
 const resetText = (resetAtMs: number, nowMs: number): string => {
   const mins = Math.max(0, Math.ceil((resetAtMs - nowMs) / 60_000))
@@ -73,13 +75,11 @@ export const orStop = <A, E>(ctx: EngineContext, op: Effect.Effect<A, E | StoreL
     (e) => stopWith(ctx, storeStop(e))
   )
 
-/** How late past its pacing slot a request may go out: half the tightest bucket's spacing. */
-const lateAfterMs = (ctx: EngineContext, target: Target): number => {
-  const intervals = ctx.limits.buckets(target).map((b) => b.intervalMs)
-  return intervals.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...intervals) / 2
-}
+/** How late past its pacing slot a request may go out: half the tightest bucket's jitter margin. */
+const lateAfterMs = (slot: Slot): number =>
+  slot.buckets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...slot.buckets.map((b) => b.marginMs)) / 2
 
-/** Waits for the target's pacing slot (a stop cuts the wait short); returns when it came. */
+/** Waits for the target's pacing slot (a stop cuts the wait short); returns it and when it came. */
 const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, target: Target) {
   const waitStart = yield* Clock.currentTimeMillis
   const wait = yield* ctx.stopper.untilStopped(
@@ -93,7 +93,18 @@ const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, t
   const at = yield* Clock.currentTimeMillis
   if (wait.waitedMs > 0 && wait.reason !== undefined)
     ctx.emit({ type: "wait", label: job.label, waitedMs: wait.waitedMs, reason: wait.reason, at })
-  return at
+  return { slot: wait.slot, at }
+})
+
+/**
+ * The slot is still good when the request goes out within the margin; a request that waited
+ * longer for an in-flight permit gives its place back and takes one now, or goes round again.
+ */
+const freshSlot = Effect.fnUntraced(function* (ctx: EngineContext, target: Target, held: HeldSlot) {
+  const now = yield* Clock.currentTimeMillis
+  if (now - held.at <= lateAfterMs(held.slot)) return held.slot
+  yield* ctx.limits.release(held.slot)
+  return yield* orStop(ctx, ctx.limits.tryAcquire(target))
 })
 
 /** Reserves the worst case; for a free model, one request of today's quota. Either may stop the run. */
@@ -132,13 +143,13 @@ const sendInSlot = Effect.fnUntraced(function* (
   ctx: EngineContext,
   job: Job,
   target: Target,
-  slotAt: number,
+  held: HeldSlot,
   state: RequestState
 ) {
   yield* ctx.stopper.check
+  const slot = yield* freshSlot(ctx, target, held)
+  if (slot === undefined) return "late" as const
   const now = yield* Clock.currentTimeMillis
-  // waited so long for a permit that our pacing slot has passed: take a new slot
-  if (now - slotAt > lateAfterMs(ctx, target)) return "late" as const
   const reservation = yield* reserve(ctx, job, now)
   state.attempt++
   ctx.emit({
@@ -149,7 +160,7 @@ const sendInSlot = Effect.fnUntraced(function* (
     worst: Money.toPlain(job.worstCost)
   })
   const outcome = yield* ctx.provider.send(job.request)
-  return { reservation, outcome } satisfies Sent
+  return { reservation, outcome, slot } satisfies Sent
 })
 
 /** A 2xx reply: settle its cost, then accept it or, when its check fails, ask for a retry. */
@@ -229,9 +240,11 @@ const onNoReply = (ctx: EngineContext, job: Job, sent: Sent, state: RequestState
 const stopMessage = (d: Extract<Decision, { _tag: "Stop" }>, at: number): string =>
   d.reason === "credits"
     ? `out of credits (402: ${d.message}); add credits at https://openrouter.ai/settings/credits and run again to resume`
-    : d.reason === "unauthorized"
-      ? `the API key was refused (401: ${d.message}); check the key in the environment`
-      : `the provider's daily free-model cap is reached (${d.message}); it resets at ${resetText(d.resetAtMs ?? at, at)}`
+    : d.reason === "provider-budget"
+      ? `the provider refused a budget (403: ${d.message}); raise it or wait for its reset, then run again to resume`
+      : d.reason === "unauthorized"
+        ? `the API key was refused (401: ${d.message}); check the key in the environment`
+        : `the provider's daily free-model cap is reached (${d.message}); it resets at ${resetText(d.resetAtMs ?? at, at)}`
 
 /** What the retry policy decided, as this attempt's failure. */
 const onDecision = Effect.fnUntraced(function* (
@@ -288,12 +301,14 @@ export const attemptOnce = (
 ): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
   Effect.gen(function* () {
     yield* ctx.stopper.check
-    const slotAt = yield* acquireSlot(ctx, job, target)
+    const held = yield* acquireSlot(ctx, job, target)
     // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
     // by a slow rate limit does not hold permits other steps could use while it sleeps
-    const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, slotAt, state))
+    const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state))
     if (sent === "late") return yield* attemptOnce(ctx, job, key, target, state)
     const at = yield* Clock.currentTimeMillis
+    if (sent.outcome._tag === "Response")
+      yield* orStop(ctx, ctx.limits.observe(target, rateHeaders(sent.outcome.headers)))
     const random = yield* Random.next
     const decision = classify(sent.outcome, { attempt: state.attempt, nowMs: at, random, config: ctx.retry })
     state.lastStatus = sent.outcome._tag === "Response" ? sent.outcome.status : undefined
@@ -301,5 +316,8 @@ export const attemptOnce = (
       return yield* onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, state, at)
     yield* onNoReply(ctx, job, sent, state, at)
     if (decision._tag === "Success") return yield* failed(job, state, "transport reported success")
+    // a 429 we did not see coming: the provider is stricter than we thought; the bucket learns
+    if (decision._tag === "Retry" && decision.reason === "rate-limited")
+      yield* orStop(ctx, ctx.limits.refused(sent.slot, decision.limitHint))
     return yield* onDecision(ctx, job, decision, state, at)
   })

@@ -61,6 +61,7 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
 
 export const StopReason = Schema.Literals([
   "credits",
+  "provider-budget",
   "daily-free-quota",
   "unauthorized",
   "budget",

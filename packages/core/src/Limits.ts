@@ -1,11 +1,12 @@
 /**
- * Request pacing: free models at their requests-per-minute (account-wide or per model), paid
- * models at the balance-tied requests-per-second, per-model overrides, and pauses a provider asks
+ * Request pacing: free models at their requests per window (account-wide or per model), paid
+ * models at the balance-tied requests per second, per-model overrides, and pauses a provider asks
  * for (429 Retry-After) applied to the whole bucket. Buckets are keyed by API-key fingerprint,
  * so two keys never share one.
  *
- * Each bucket is a token bucket of capacity 1 (`effect/persistence` RateLimiter): requests are
- * spaced evenly, so no 60 s window ever holds more than the limit, whatever the start.
+ * Each bucket is a sliding window, the provider's own rule: at most N requests in any window
+ * (plus a margin for jitter). A burst up to N goes at once; the next waits until the oldest
+ * leaves the window. The windows live in a `RateStore`: this process, or Redis to share.
  */
 import type * as Policy from "@tollgate/pricing/Policy"
 import * as Clock from "effect/Clock"
@@ -13,107 +14,143 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { RateLimiter } from "effect/persistence"
 import { type Bucket, bucketsFor, type Target } from "./Buckets.ts"
-import { type StoreLost, storeLost } from "./StoreLost.ts"
+import { memoryRateStore, type RateStore } from "./RateStore.ts"
+import type { StoreLost } from "./StoreLost.ts"
 
 export { type Bucket, bucketsFor, type Target } from "./Buckets.ts"
 
+/** A place in every bucket's window a request holds from its slot until it is sent. */
+export interface Slot {
+  readonly id: string
+  readonly buckets: ReadonlyArray<Bucket>
+}
+
 export interface Wait {
+  readonly slot: Slot
   readonly waitedMs: number
   readonly reason: string | undefined
 }
 
+/** The rate-limit headers of a response (`X-RateLimit-Limit`, `-Remaining`, `-Reset` in epoch ms). */
+export interface RateHeaders {
+  readonly limit: number | undefined
+  readonly remaining: number | undefined
+  readonly resetAtMs: number | undefined
+}
+
 export interface LimitsShape {
-  /** Waits until a request to the target may go; fails when a shared store stops answering. */
+  /** Waits until a request to the target may go and holds its place; fails when a shared store stops answering. */
   readonly acquire: (
     t: Target,
     onWait?: (delayMs: number, reason: string) => void
   ) => Effect.Effect<Wait, StoreLost>
+  /** A place now, or undefined when the target must wait. */
+  readonly tryAcquire: (t: Target) => Effect.Effect<Slot | undefined, StoreLost>
+  /** Gives a place back: its request did not go out. */
+  readonly release: (slot: Slot) => Effect.Effect<void>
   /** The provider asked this target's buckets to wait until `untilMs` (epoch ms). */
   readonly pause: (t: Target, untilMs: number) => Effect.Effect<void>
+  /** The provider refused (429, not the daily cap) the request sent in `slot`; `hint`: the limit it stated. */
+  readonly refused: (slot: Slot, hint: number | undefined) => Effect.Effect<void, StoreLost>
+  /** A response's rate-limit headers: a stated window limit below ours, or none left until a reset soon. */
+  readonly observe: (t: Target, headers: RateHeaders) => Effect.Effect<void, StoreLost>
   /** The buckets a target draws from (for plan and progress). */
   readonly buckets: (t: Target) => ReadonlyArray<Bucket>
 }
 
-/** Where "the provider asked this bucket to wait until T" is kept: this process, or a shared store. */
-export interface Pauses {
-  readonly get: (bucket: string) => Effect.Effect<number, StoreLost>
-  /** Raises the bucket's pause to `untilMs` (never lowers it). */
-  readonly raise: (bucket: string, untilMs: number) => Effect.Effect<void>
-}
+const PAUSED = "the provider asked to wait (429)"
 
-export const memoryPauses = (): Pauses => {
-  const paused = new Map<string, number>()
-  return {
-    get: (bucket) => Effect.sync(() => paused.get(bucket) ?? 0),
-    raise: (bucket, untilMs) =>
-      Effect.sync(() => void paused.set(bucket, Math.max(paused.get(bucket) ?? 0, untilMs)))
-  }
-}
+const newId = (() => {
+  const run = globalThis.crypto.randomUUID()
+  let n = 0
+  return () => `${run}:${++n}`
+})()
 
-/** Limits over a RateLimiter (its store decides who shares the buckets: this process, or Redis). */
+/** Limits over a RateStore (which decides who shares the buckets: this process, or Redis). */
 export const make = (
-  limiter: RateLimiter.RateLimiter,
+  store: RateStore,
   policy: Policy.Policy,
-  balanceUsd: number | undefined,
-  pauses: Pauses = memoryPauses()
+  balanceUsd: number | undefined
 ): LimitsShape => {
   const buckets = (t: Target) => bucketsFor(policy, balanceUsd, t)
+  const tryAcquire = (t: Target) => {
+    const slot = { id: newId(), buckets: buckets(t) }
+    return Effect.map(store.take(slot.buckets, slot.id), (r) => (r.ok ? slot : undefined))
+  }
   return {
     buckets,
-    pause: (t, untilMs) => Effect.forEach(buckets(t), (b) => pauses.raise(b.key, untilMs), { discard: true }),
+    tryAcquire,
+    release: (slot) => store.release(slot.buckets, slot.id),
+    pause: (t, untilMs) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.forEach(buckets(t), (b) => store.pause(b, untilMs - now), { discard: true })
+      ),
+    // the most specific bucket is the one a stricter provider limit most likely belongs to
+    refused: (slot, hint) => {
+      const b = slot.buckets[0]
+      return b === undefined
+        ? Effect.void
+        : Effect.andThen(
+            store.tighten(b, { refusedId: slot.id, hint }),
+            store.release(slot.buckets.slice(1), slot.id)
+          )
+    },
+    observe: (t, h) =>
+      Effect.gen(function* () {
+        const b = buckets(t)[0]
+        const now = yield* Clock.currentTimeMillis
+        // a reset within two windows is this window's limit; a later one (the daily cap) is the ledger's
+        if (
+          b === undefined ||
+          h.resetAtMs === undefined ||
+          h.resetAtMs <= now ||
+          h.resetAtMs > now + 2 * b.windowMs
+        )
+          return
+        if (h.limit !== undefined && h.limit < b.limit)
+          yield* store.tighten(b, { refusedId: undefined, hint: h.limit })
+        if (h.remaining === 0) yield* store.pause(b, h.resetAtMs - now)
+      }),
     acquire: (t, onWait) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
+        const slot = { id: newId(), buckets: buckets(t) }
         let reason: string | undefined
-        for (const b of buckets(t)) {
-          // a provider-requested pause first, then our own spacing
-          for (;;) {
-            const now = yield* Clock.currentTimeMillis
-            const until = yield* pauses.get(b.key)
-            if (until <= now) break
-            reason = "the provider asked to wait (429)"
-            onWait?.(until - now, reason)
-            yield* Effect.sleep(Duration.millis(until - now))
-          }
-          const result = yield* limiter
-            .consume({
-              algorithm: "token-bucket",
-              onExceeded: "delay",
-              window: Duration.millis(b.intervalMs),
-              limit: 1,
-              key: b.key
-            })
-            .pipe(Effect.mapError(storeLost))
-          if (Duration.toMillis(result.delay) > 0) {
-            reason ??= b.label
-            onWait?.(Duration.toMillis(result.delay), b.label)
-            yield* Effect.sleep(result.delay)
-          }
+        for (;;) {
+          const r = yield* store.take(slot.buckets, slot.id)
+          if (r.ok) break
+          const why = r.paused ? PAUSED : slot.buckets[r.bucket]!.label
+          reason ??= why
+          onWait?.(r.delayMs, why)
+          yield* Effect.sleep(Duration.millis(r.delayMs))
         }
         const end = yield* Clock.currentTimeMillis
-        return { waitedMs: end - start, reason }
+        return { slot, waitedMs: end - start, reason }
       })
   }
 }
 
 export class Limits extends Context.Service<Limits, LimitsShape>()("@tollgate/core/Limits") {
-  /** Limits over the RateLimiter store in context (`RateLimiter.layerStoreMemory`, or Redis to share). */
-  static readonly layerWithStore = (policy: Policy.Policy, balanceUsd: number | undefined, pauses?: Pauses) =>
-    Layer.effect(
-      Limits,
-      Effect.map(RateLimiter.make, (limiter) => make(limiter, policy, balanceUsd, pauses))
-    )
+  /** Limits over a rate store: `memoryRateStore()` for this process, Redis to share. */
+  static readonly layerWithStore = (
+    store: RateStore,
+    policy: Policy.Policy,
+    balanceUsd: number | undefined
+  ) => Layer.succeed(Limits, make(store, policy, balanceUsd))
 
   /** No pacing at all: for providers that are not an account (the local echo provider, offline). */
   static readonly layerNone = Layer.succeed(Limits, {
-    acquire: () => Effect.succeed({ waitedMs: 0, reason: undefined }),
+    acquire: () => Effect.succeed({ slot: { id: "", buckets: [] }, waitedMs: 0, reason: undefined }),
+    tryAcquire: () => Effect.succeed({ id: "", buckets: [] }),
+    release: () => Effect.void,
     pause: () => Effect.void,
+    refused: () => Effect.void,
+    observe: () => Effect.void,
     buckets: () => []
   })
 
   /** Limits shared by this process only. */
   static readonly layer = (policy: Policy.Policy, balanceUsd: number | undefined) =>
-    Limits.layerWithStore(policy, balanceUsd).pipe(Layer.provide(RateLimiter.layerStoreMemory))
+    Layer.sync(Limits, () => make(memoryRateStore(), policy, balanceUsd))
 }

@@ -10,15 +10,16 @@ import type * as Policy from "@tollgate/pricing/Policy"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { RateLimiter, Redis } from "effect/persistence"
+import { Redis } from "effect/persistence"
 import {
   BudgetExceeded,
   type BudgetLimits,
   type BudgetShape,
   makeMemory as makeMemoryBudget
 } from "./Budget.ts"
-import { Limits, type Pauses } from "./Limits.ts"
+import { Limits } from "./Limits.ts"
 import { LedgerError, QuotaLedger, type QuotaLedgerShape } from "./QuotaLedger.ts"
+import { makeRateStore } from "./RedisLimits.ts"
 import {
   type CacheEntry,
   type CacheOptions,
@@ -46,15 +47,6 @@ return {1, used}`
   }
 ).withReturnType<[number, number]>()
 
-const raiseScript = Redis.script((key: string, untilMs: number) => [key, untilMs], {
-  numberOfKeys: 1,
-  lua: `
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local untilMs = tonumber(ARGV[1])
-if untilMs > cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', 86400000) end
-return 1`
-})
-
 const ledgerError = (e: unknown) =>
   new LedgerError({ message: `quota ledger (redis): ${String((e as { cause?: unknown }).cause ?? e)}` })
 
@@ -75,20 +67,6 @@ export const makeLedger = Effect.gen(function* () {
         Effect.mapError(ledgerError)
       )
   } satisfies QuotaLedgerShape
-})
-
-/** Provider-requested pauses shared by every process on the bucket. */
-export const makePauses = Effect.gen(function* () {
-  const redis = yield* Redis.Redis
-  const raise = redis.eval(raiseScript)
-  return {
-    get: (bucket) =>
-      redis.send<string | null>("GET", `${PREFIX}pause:${bucket}`).pipe(
-        Effect.map((v) => Number(v ?? 0)),
-        Effect.mapError(storeLost)
-      ),
-    raise: (bucket, untilMs) => raise(`${PREFIX}pause:${bucket}`, untilMs).pipe(Effect.ignore)
-  } satisfies Pauses
 })
 
 /**
@@ -157,8 +135,8 @@ export const makeCache = (opts: CacheOptions = {}) =>
 /** Limits, ledger and cache over Redis (the `Redis` service must be provided). */
 export const layers = (policy: Policy.Policy, balanceUsd: number | undefined, cache: CacheOptions | false) =>
   Layer.mergeAll(
-    Layer.unwrap(Effect.map(makePauses, (pauses) => Limits.layerWithStore(policy, balanceUsd, pauses))).pipe(
-      Layer.provide(RateLimiter.layerStoreRedis({ prefix: `${PREFIX}ratelimit:` }))
+    Layer.unwrap(
+      Effect.map(makeRateStore(PREFIX), (store) => Limits.layerWithStore(store, policy, balanceUsd))
     ),
     Layer.effect(QuotaLedger, makeLedger),
     cache === false ? ResponseCache.layerDisabled : Layer.effect(ResponseCache, makeCache(cache))

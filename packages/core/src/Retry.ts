@@ -27,11 +27,13 @@ export type Decision =
       /** The wait came from the provider (Retry-After / X-RateLimit-Reset), not our backoff. */
       readonly fromProvider: boolean
       readonly message: string
+      /** For a 429: the limit the provider stated, in its message or `X-RateLimit-Limit`. */
+      readonly limitHint?: number | undefined
     }
   | { readonly _tag: "Fail"; readonly status: number | undefined; readonly message: string }
   | {
       readonly _tag: "Stop"
-      readonly reason: "credits" | "daily-free-quota" | "unauthorized"
+      readonly reason: "credits" | "provider-budget" | "daily-free-quota" | "unauthorized"
       readonly message: string
       /** For the daily cap: when it resets (epoch ms). */
       readonly resetAtMs: number | undefined
@@ -83,6 +85,25 @@ export const providerWaitMs = (
   return undefined
 }
 
+const numberHeader = (h: Readonly<Record<string, string | undefined>>, name: string): number | undefined => {
+  const v = header(h, name)
+  const n = v === undefined || v.trim() === "" ? Number.NaN : Number(v)
+  return Number.isFinite(n) ? n : undefined
+}
+
+/** `X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch ms), where a response carries them. */
+export const rateHeaders = (headers: Readonly<Record<string, string | undefined>>) => ({
+  limit: numberHeader(headers, "x-ratelimit-limit"),
+  remaining: numberHeader(headers, "x-ratelimit-remaining"),
+  resetAtMs: numberHeader(headers, "x-ratelimit-reset")
+})
+
+/** The limit a 429 states: "limited to 8 requests per minute", else its `X-RateLimit-Limit`. */
+export const statedLimit = (message: string, headers: Readonly<Record<string, string | undefined>>) => {
+  const said = /limited to (\d+) requests? per/i.exec(message)
+  return said !== null ? Number(said[1]) : numberHeader(headers, "x-ratelimit-limit")
+}
+
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))], at least 1/4 of it. */
 export const backoffMs = (
   attempt: number,
@@ -96,6 +117,9 @@ export const backoffMs = (
 const isDailyFreeCap = (message: string, headers: Readonly<Record<string, string | undefined>>): boolean =>
   message.includes("free-models-per-day") ||
   (header(headers, "x-ratelimit-remaining") === "0" && /per[- ]day/i.test(message))
+
+/** A 403 that says a workspace or guardrail budget is spent ("Workspace monthly budget of $500.00 exceeded"). */
+const isBudgetExceeded = (message: string): boolean => /budget/i.test(message) && /exceed/i.test(message)
 
 /**
  * Classifies one attempt's outcome. `attempt` is 1-based; the caller enforces `max_attempts`.
@@ -151,10 +175,13 @@ export const classify = (
       delayMs: wait ?? backoff(),
       reason: "rate-limited",
       fromProvider: wait !== undefined,
-      message
+      message,
+      limitHint: statedLimit(message, outcome.headers)
     }
   }
   if (status === 402) return { _tag: "Stop", reason: "credits", message, resetAtMs: undefined }
+  if (status === 403 && isBudgetExceeded(message))
+    return { _tag: "Stop", reason: "provider-budget", message, resetAtMs: undefined }
   if (status === 401) return { _tag: "Stop", reason: "unauthorized", message, resetAtMs: undefined }
   if (status === 408 || status >= 500) {
     const wait = providerWaitMs(outcome.headers, ctx.nowMs)

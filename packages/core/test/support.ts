@@ -117,3 +117,15 @@ export const driveClock = <A, E>(effect: Effect.Effect<A, E>, stepMs = 1000, max
   })
 
 export type { Catalog }
+
+/** Most times inside any half-open window of `windowMs`. */
+export const maxInWindow = (times: ReadonlyArray<number>, windowMs: number): number => {
+  const sorted = [...times].sort((a, b) => a - b)
+  let best = 0
+  let lo = 0
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while (sorted[hi]! - sorted[lo]! >= windowMs) lo++
+    best = Math.max(best, hi - lo + 1)
+  }
+  return best
+}

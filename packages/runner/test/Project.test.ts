@@ -105,8 +105,8 @@ describe("project", () => {
     )
     expect(free.quota).toEqual({ freePerDay: 50, freeUsedToday: 48, freeLeftToday: 2 })
     expect(free.violations.map((v) => v.kind)).toEqual(["free_quota"])
-    // 3 requests at 20 rpm, evenly spaced
-    expect(free.minDurationS).toBe(6)
+    // 3 requests fit one window of 20 rpm: they go at once
+    expect(free.minDurationS).toBe(0)
     const unbounded = project(
       input(
         'version: 1\nname: u\nsteps:\n  - { id: a, model: openai/gpt-oss-20b:free, prompt: list, max_tokens: 5, output: { format: json } }\n  - { id: b, for_each: steps.a.output, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'

@@ -104,11 +104,14 @@ describe("exit codes", () => {
 describe("least time the limits allow", () => {
   const step = (model: string, free: boolean, requests: number, cached = 0) =>
     ({ model, free, requests, cached }) as unknown as StepProjection
-  it("each bucket sends its requests evenly spaced; free models share the account's 20 rpm", () => {
-    expect(
-      minDurationMs([step("a:free", true, 3), step("b:free", true, 2)], Policy.defaultPolicy, undefined, "fp")
-    ).toBe(4 * 3000)
-    expect(minDurationMs([step("x/y", false, 6, 1)], Policy.defaultPolicy, 5, "fp")).toBe(4 * 200)
+  it("each bucket sends bursts up to its limit, a window (plus margin) apart; free models share the account's 20 rpm", () => {
+    const free = (a: number, b: number) =>
+      minDurationMs([step("a:free", true, a), step("b:free", true, b)], Policy.defaultPolicy, undefined, "fp")
+    expect(free(12, 8)).toBe(0) // 20 fit one window: no wait at all
+    expect(free(13, 8)).toBe(60_500) // the 21st waits a window and the 500 ms margin
+    expect(free(30, 11)).toBe(2 * 60_500)
+    // 5 req/s at a $5 balance: 11 requests (1 cached) are two bursts of 5, 1.02 s apart
+    expect(minDurationMs([step("x/y", false, 11, 1)], Policy.defaultPolicy, 5, "fp")).toBe(1_020)
     expect(minDurationMs([step("x/y", false, 6)], Policy.defaultPolicy, undefined, "fp")).toBe(0)
   })
 })

@@ -45,6 +45,8 @@ export interface Pipeline {
     readonly shared: string | undefined
   }
   readonly concurrency: number
+  /** The window `rpm` limits count over, and the jitter margin added to it (undefined: the defaults). */
+  readonly rateWindow: { readonly windowMs: number | undefined; readonly marginMs: number | undefined }
   readonly modelLimits: Readonly<Record<string, { readonly rpm?: number }>>
   readonly freeLimits: {
     readonly rpm?: number
@@ -115,6 +117,10 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
       shared: spec.budget?.shared
     },
     concurrency: spec.limits?.concurrency ?? DEFAULT_CONCURRENCY,
+    rateWindow: {
+      windowMs: parseDuration(spec.limits?.window ?? ""),
+      marginMs: parseDuration(spec.limits?.window_margin ?? "")
+    },
     modelLimits: spec.limits?.models ?? {},
     freeLimits: spec.limits?.free ?? {},
     cacheEnabled,

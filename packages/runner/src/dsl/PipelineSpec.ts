@@ -84,6 +84,8 @@ export const PipelineSpec = Schema.Struct({
   limits: opt(
     Schema.Struct({
       concurrency: opt(Int),
+      window: opt(Str),
+      window_margin: opt(Str),
       models: opt(Schema.Record(Str, Schema.Struct({ rpm: opt(Num) }))),
       free: opt(
         Schema.Struct({ rpm: opt(Num), scope: opt(Schema.Literals(["account", "model"])), per_day: opt(Int) })

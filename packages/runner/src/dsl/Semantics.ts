@@ -15,7 +15,7 @@ import { maxTokens, models } from "./rules/Models.ts"
 import { outputSchema } from "./rules/OutputSchema.ts"
 import { outputReferences, stepReferences } from "./rules/References.ts"
 import type { Rule, RuleContext } from "./rules/Rule.ts"
-import { apiKeyEnv, baseUrl, headers, timeouts } from "./rules/Settings.ts"
+import { apiKeyEnv, baseUrl, headers, rateWindow, timeouts } from "./rules/Settings.ts"
 import { duplicateSteps, forEachKeys, promptOrMessages } from "./rules/Steps.ts"
 
 export const RULES: ReadonlyArray<Rule> = [
@@ -33,6 +33,7 @@ export const RULES: ReadonlyArray<Rule> = [
   githubExpressions,
   dataFields,
   timeouts,
+  rateWindow,
   baseUrl,
   apiKeyEnv,
   headers

@@ -7,6 +7,7 @@ import type { Pipeline } from "../dsl/Pipeline.ts"
 export const policyOf = (pipeline: Pipeline): Policy.Policy =>
   Policy.make({
     models: pipeline.modelLimits,
+    window: pipeline.rateWindow,
     free: {
       rpm: pipeline.freeLimits.rpm,
       scope: pipeline.freeLimits.scope,

@@ -9,8 +9,8 @@ export const exitCodeOf = (o: Pick<RunOutcome, "status" | "stopKind">): number =
   if (o.status === "completed") return 0
   if (o.status === "interrupted") return 130
   if (o.status === "failed") return 1
-  // out of credits, a refused key, a lost store: runtime failures; the rest are gates
-  return o.stopKind === "credits" || o.stopKind === "unauthorized" || o.stopKind === "store" ? 1 : 3
+  // out of credits, a provider-side budget spent, a refused key, a lost store: runtime failures; the rest are gates
+  return ["credits", "provider-budget", "unauthorized", "store"].includes(o.stopKind ?? "") ? 1 : 3
 }
 
 const sum = (o: RunOutcome, f: (a: StepActual) => number) =>

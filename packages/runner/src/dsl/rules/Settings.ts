@@ -1,4 +1,4 @@
-/** Settings whose values the schema cannot bound: timeouts, the endpoint and its headers. */
+/** Settings whose values the schema cannot bound: timeouts, rate windows, the endpoint and its headers. */
 import type { Diagnostic } from "../Diagnostics.ts"
 import type { Path } from "../Load.ts"
 import { parseDuration } from "../Pipeline.ts"
@@ -26,6 +26,25 @@ export const timeouts: Rule = (ctx) => [
   ...checkTimeout(ctx, ctx.spec.defaults?.timeout, ["defaults", "timeout"]),
   ...eachStep(ctx, (s, base) => checkTimeout(ctx, s.timeout, [...base, "timeout"]))
 ]
+
+/** `limits.window` from 1 s to 1 d; `limits.window_margin` shorter than the window. */
+export const rateWindow: Rule = (ctx) => {
+  const { window, window_margin: margin } = ctx.spec.limits ?? {}
+  const windowMs = parseDuration(window ?? "60s") ?? 60_000
+  const out: Diagnostic[] = []
+  if (windowMs < 1_000 || windowMs > 86_400_000)
+    out.push(at(ctx, ["limits", "window"], `limits.window ${window} is outside 1s to 1d`, "window"))
+  if (margin !== undefined && (parseDuration(margin) ?? 0) >= windowMs)
+    out.push(
+      at(
+        ctx,
+        ["limits", "window_margin"],
+        `limits.window_margin ${margin} is not shorter than the window`,
+        "window"
+      )
+    )
+  return out
+}
 
 /** An http(s) URL with no whitespace or control characters, or `echo:`; else why not. */
 export const baseUrlProblem = (url: string): string | undefined => {
