@@ -11,6 +11,10 @@ const record = (name: string, value: string, detail: string) => {
   console.log(`${name.padEnd(36)} ${value.padStart(14)}  ${detail}`)
 }
 
+/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, run, tokens, start-up). */
+const only = process.argv.slice(2)
+const want = (section: string) => only.length === 0 || only.includes(section)
+
 const time = <T>(f: () => T): [T, number] => {
   const t0 = performance.now()
   const out = f()
@@ -18,13 +22,13 @@ const time = <T>(f: () => T): [T, number] => {
 }
 
 // Catalog: parse + schema-decode the bundled snapshot.
-{
+if (want("catalog")) {
   const [catalog, ms] = time(() => CatalogStore.fromFile(CatalogStore.bundledPath()))
   record("catalog decode (bundled)", `${ms.toFixed(1)} ms`, `${catalog.size} models`)
 }
 
 // Cost: exact cost of 100,000 requests, summed exactly.
-{
+if (want("cost")) {
   const catalog = CatalogStore.bundled()
   const model = catalog.resolveOrThrow("google/gemini-3.7-flash").model
   const n = 100_000
@@ -45,7 +49,7 @@ const time = <T>(f: () => T): [T, number] => {
 }
 
 // Plan of a 100,000-item JSONL fan-out (issue: < 5 s, < 500 MB).
-{
+if (want("plan")) {
   const { mkdtempSync, writeFileSync } = await import("node:fs")
   const { tmpdir } = await import("node:os")
   const { join } = await import("node:path")
@@ -105,41 +109,76 @@ const time = <T>(f: () => T): [T, number] => {
   )
 }
 
-// Pacing: a free-model fan-out at the simulator's own rate, first to last request vs the ideal.
-{
-  const { mkdtempSync } = await import("node:fs")
+// Pacing: free-model fan-outs against a simulator allowing 20 per 20 s window (OpenRouter's 20 per
+// 60 s, scaled; the default 1% margin), in 1, 2 and 8 real runner processes on one key (several
+// share Redis). Wall: first to last request at the simulator. Ideal: the same requests under the
+// same rule with no margin and no jitter, each ready when its process started its run (processes
+// that start together on two cores can be seconds apart; that is start-up, not pacing).
+if (want("pacing")) {
+  const { mkdtempSync, readdirSync, readFileSync } = await import("node:fs")
   const { tmpdir } = await import("node:os")
-  const { join } = await import("node:path")
-  const { Effect } = await import("effect")
-  const { run } = await import("@tollgate/runner")
+  const { dirname, join } = await import("node:path")
   const { startSimulator } = await import("../support/simulator.ts")
   const { fanOut } = await import("../support/pipelines.ts")
-  const n = 40
-  const rpm = 600
-  const sim = await startSimulator({ rpm: { "openai/gpt-oss-20b:free": rpm / 60 + 1 }, windowMs: 1000 })
-  const file = fanOut({
-    model: "openai/gpt-oss-20b:free",
-    items: n,
-    extra: `limits: { free: { rpm: ${rpm} } }\naccount: { credits_purchased_usd: 10 }`
-  })
-  const home = mkdtempSync(join(tmpdir(), "tg-bench-"))
-  await Effect.runPromise(
-    run(file, { env: { TOLLGATE_HOME: home }, baseUrl: sim.url, outDir: join(home, "runs") })
-  )
-  const times = sim.log.map((a) => a.at)
-  const elapsed = Math.max(...times) - Math.min(...times)
-  const ideal = (n - 1) * (60_000 / rpm)
-  const limited = sim.log.filter((a) => a.status === 429).length
-  await sim.close()
-  record(
-    "pacing vs ideal (40 req at 600 rpm)",
-    `${(((elapsed - ideal) / ideal) * 100).toFixed(1)}% over`,
-    `${elapsed} ms vs ideal ${ideal} ms, ${limited} 429s`
-  )
+  const { start } = await import("../support/processes.ts")
+  const { startRedis } = await import("../support/redis.ts")
+  const redis = await startRedis()
+  const model = "openai/gpt-oss-20b:free"
+  const [limit, windowMs] = [20, 20_000]
+  /** When the run in `out` started (its first `run-start` event). */
+  const startedAt = (out: string) => {
+    const dir = readdirSync(out).find((d) => !d.endsWith(".json"))!
+    const line = readFileSync(join(out, dir, "events.ndjson"), "utf8")
+      .split("\n")
+      .find((l) => l.includes('"run-start"'))!
+    return Date.parse(JSON.parse(line).ts)
+  }
+  /** The ideal schedule: each request at its ready time, or when the window has room. */
+  const idealMs = (ready: number[]) => {
+    const sent: number[] = []
+    for (const r of [...ready].sort((a, b) => a - b))
+      sent.push(sent.length < limit ? r : Math.max(r, sent[sent.length - limit]! + windowMs))
+    return Math.max(...sent) - Math.min(...sent)
+  }
+  for (const [processes, items] of [
+    [1, 25],
+    [2, 15],
+    [8, 5]
+  ] as const) {
+    const sim = await startSimulator({ rpm: { [model]: limit }, windowMs })
+    const outs: string[] = []
+    const runs = Array.from({ length: processes }, (_, i) => {
+      const file = fanOut({
+        model,
+        items,
+        maxTokens: 10 + i,
+        extra: `limits: { window: ${windowMs / 1000}s }\naccount: { credits_purchased_usd: 10 }`
+      })
+      const out = join(dirname(file), "runs")
+      outs.push(out)
+      const args = ["run", file, "--base-url", sim.url, "--no-cache", "--out-dir", out]
+      return start(processes > 1 ? [...args, "--store", redis.url] : args, dirname(file), {
+        OPENROUTER_API_KEY: `sk-bench-pacing-${processes}`, // one key per scenario: its own windows
+        TOLLGATE_HOME: mkdtempSync(join(tmpdir(), "tg-bench-"))
+      }).done
+    })
+    await Promise.all(runs)
+    const times = sim.log.map((a) => a.at)
+    const wall = Math.max(...times) - Math.min(...times)
+    const ideal = idealMs(outs.flatMap((out) => Array(items).fill(startedAt(out))))
+    const limited = sim.log.filter((a) => a.status === 429).length
+    await sim.close()
+    record(
+      `pacing: ${processes} × ${items} at ${limit} per ${windowMs / 1000} s`,
+      `${(wall / ideal).toFixed(3)} × ideal`,
+      `${wall} ms vs ideal ${ideal} ms, ${limited} 429s, ${sim.successes().length} answered${processes > 1 ? ", one Redis" : ""}`
+    )
+  }
+  redis.stop()
 }
 
 // Run throughput: a 20,000-item fan-out against the local echo provider (engine + records + cache).
-{
+if (want("run")) {
   const { mkdtempSync } = await import("node:fs")
   const { tmpdir } = await import("node:os")
   const { join } = await import("node:path")
@@ -169,7 +208,7 @@ const time = <T>(f: () => T): [T, number] => {
 
 // Token counting of text without whitespace (base64, minified JSON, hashes): counted in pieces
 // (linear) beside the tokenizer as is (quadratic in the run's length), on the same 64 KB.
-{
+if (want("tokens")) {
   const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base")
   const { expectedTokens } = await import("@tollgate/runner/plan/Tokens")
   const { randomBytes } = await import("node:crypto")
@@ -188,7 +227,7 @@ const time = <T>(f: () => T): [T, number] => {
 
 // Start-up of the installed CLI (packed, installed with npm outside the workspace), each command
 // beside `node -e 0` in the same run: median wall time of 7 runs after a warm-up, peak RSS.
-{
+if (want("start-up")) {
   const { execFileSync, spawnSync } = await import("node:child_process")
   const { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } = await import("node:fs")
   const { join } = await import("node:path")

@@ -75,9 +75,14 @@ export const orStop = <A, E>(ctx: EngineContext, op: Effect.Effect<A, E | StoreL
     (e) => stopWith(ctx, storeStop(e))
   )
 
-/** How late past its pacing slot a request may go out: half the tightest bucket's jitter margin. */
+/**
+ * How late past its pacing slot a request may go out: half the shortest window. Its place moves
+ * to the moment it is sent (`touch`), which is right as long as the place has not yet left the
+ * window; a request held longer (waiting for an in-flight permit) gives its place back and takes
+ * a new one, so a window never counts a place that was not used.
+ */
 const lateAfterMs = (slot: Slot): number =>
-  slot.buckets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...slot.buckets.map((b) => b.marginMs)) / 2
+  slot.buckets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...slot.buckets.map((b) => b.windowMs)) / 2
 
 /** Waits for the target's pacing slot (a stop cuts the wait short); returns it and when it came. */
 const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, target: Target) {
@@ -96,10 +101,7 @@ const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, t
   return { slot: wait.slot, at }
 })
 
-/**
- * The slot is still good when the request goes out within the margin; a request that waited
- * longer for an in-flight permit gives its place back and takes one now, or goes round again.
- */
+/** The slot is still good within `lateAfterMs`; after that the request takes a place now, or goes round again. */
 const freshSlot = Effect.fnUntraced(function* (ctx: EngineContext, target: Target, held: HeldSlot) {
   const now = yield* Clock.currentTimeMillis
   if (now - held.at <= lateAfterMs(held.slot)) return held.slot
@@ -152,11 +154,13 @@ const sendInSlot = Effect.fnUntraced(function* (
   const now = yield* Clock.currentTimeMillis
   const reservation = yield* reserve(ctx, job, now)
   state.attempt++
+  // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
+  yield* ctx.limits.touch(slot)
   ctx.emit({
     type: "attempt",
     label: job.label,
     attempt: state.attempt,
-    at: now,
+    at: yield* Clock.currentTimeMillis,
     worst: Money.toPlain(job.worstCost)
   })
   const outcome = yield* ctx.provider.send(job.request)

@@ -47,6 +47,8 @@ export interface LimitsShape {
   ) => Effect.Effect<Wait, StoreLost>
   /** A place now, or undefined when the target must wait. */
   readonly tryAcquire: (t: Target) => Effect.Effect<Slot | undefined, StoreLost>
+  /** The slot's request goes out now: its place in each window moves to this moment (a lost store: the next take says so). */
+  readonly touch: (slot: Slot) => Effect.Effect<void>
   /** Gives a place back: its request did not go out. */
   readonly release: (slot: Slot) => Effect.Effect<void>
   /** The provider asked this target's buckets to wait until `untilMs` (epoch ms). */
@@ -81,6 +83,7 @@ export const make = (
   return {
     buckets,
     tryAcquire,
+    touch: (slot) => (slot.buckets.length === 0 ? Effect.void : store.touch(slot.buckets, slot.id)),
     release: (slot) => store.release(slot.buckets, slot.id),
     pause: (t, untilMs) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -143,6 +146,7 @@ export class Limits extends Context.Service<Limits, LimitsShape>()("@tollgate/co
   static readonly layerNone = Layer.succeed(Limits, {
     acquire: () => Effect.succeed({ slot: { id: "", buckets: [] }, waitedMs: 0, reason: undefined }),
     tryAcquire: () => Effect.succeed({ id: "", buckets: [] }),
+    touch: () => Effect.void,
     release: () => Effect.void,
     pause: () => Effect.void,
     refused: () => Effect.void,

@@ -24,6 +24,8 @@ export type Take =
 export interface RateStore {
   /** Counts `id` now in every bucket when all have room and none is paused; else says how long to wait. */
   readonly take: (buckets: ReadonlyArray<Bucket>, id: string) => Effect.Effect<Take, StoreLost>
+  /** Moves `id` to now in every bucket where it is still inside the window: the request goes out this moment. */
+  readonly touch: (buckets: ReadonlyArray<Bucket>, id: string) => Effect.Effect<void>
   /** Uncounts `id` (a request that did not go out in its slot). */
   readonly release: (buckets: ReadonlyArray<Bucket>, id: string) => Effect.Effect<void>
   /** No request from the bucket for `waitMs` (never shortens a longer pause). */
@@ -77,6 +79,15 @@ export const memoryRateStore = (): RateStore => {
   }
   return {
     take: (buckets, id) => Effect.map(Clock.currentTimeMillis, (now) => take(buckets, id, now)),
+    touch: (buckets, id) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        // deleted and set again: entries stay in the order they went out
+        for (const b of buckets) {
+          const sent = state(b).sent
+          const at = sent.get(id)
+          if (at !== undefined && at > now - b.windowMs && sent.delete(id)) sent.set(id, now)
+        }
+      }),
     release: (buckets, id) =>
       Effect.sync(() => {
         for (const b of buckets) state(b).sent.delete(id)

@@ -57,6 +57,20 @@ return {1, 0, 0, 0}`
   }
 ).withReturnType<[number, number, number, number]>()
 
+// KEYS: the windows; ARGV: id, then each window's ms. Only an entry still inside its window moves.
+const touchScript = Redis.script(
+  (keys: ReadonlyArray<string>, id: string, windows: ReadonlyArray<number>) => [...keys, id, ...windows],
+  {
+    numberOfKeys: (keys) => keys.length,
+    lua: `${NOW}
+for i = 1, #KEYS do
+  local sent = redis.call('ZSCORE', KEYS[i], ARGV[1])
+  if sent and tonumber(sent) > now - tonumber(ARGV[i + 1]) * 1000 then redis.call('ZADD', KEYS[i], 'XX', us(now), ARGV[1]) end
+end
+return 1`
+  }
+)
+
 const pauseScript = Redis.script((bucket: string, waitMs: number) => [bucket, Math.ceil(waitMs)], {
   numberOfKeys: 1,
   lua: `${NOW}
@@ -104,6 +118,7 @@ export const makeRateStore = (prefix: string) =>
     const redis = yield* Redis.Redis
     const take = redis.eval(takeScript)
     const pause = redis.eval(pauseScript)
+    const touch = redis.eval(touchScript)
     const tighten = redis.eval(tightenScript)
     return {
       take: (buckets, id) =>
@@ -125,6 +140,12 @@ export const makeRateStore = (prefix: string) =>
           ),
           Effect.mapError(storeLost)
         ),
+      touch: (buckets, id) =>
+        touch(
+          buckets.map((b) => keysOf(prefix, b)[0]),
+          id,
+          buckets.map((b) => b.windowMs)
+        ).pipe(Effect.ignore),
       release: (buckets, id) =>
         Effect.forEach(buckets, (b) => Effect.ignore(redis.send("ZREM", keysOf(prefix, b)[0], id)), {
           discard: true

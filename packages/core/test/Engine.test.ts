@@ -50,8 +50,8 @@ describe("Engine pacing", () => {
       })
       assert.notStrictEqual(a[0]!.key, b[0]!.key)
       const paid = bucketsFor(Policy.defaultPolicy, 5, { fingerprint: "a", modelId: "x/y", free: false })
-      // 5 req/s at a $5 balance: 5 in any second, plus the 20 ms jitter margin
-      assert.deepStrictEqual([paid[0]!.limit, paid[0]!.windowMs], [5, 1_020])
+      // 5 req/s at a $5 balance: 5 in any second, plus the 100 ms jitter margin
+      assert.deepStrictEqual([paid[0]!.limit, paid[0]!.windowMs], [5, 1_100])
     })
   )
 })

@@ -102,13 +102,15 @@ export const isoInstant = (d: Date): string => d.toISOString().replace(".000Z", 
 export const utcDay = (now: Date): string => now.toISOString().slice(0, 10)
 
 /**
- * The jitter margin added to a window when none is set: 1% of it, between 20 ms and 500 ms.
- * A request we count at send time reaches the provider a network delay later; on the loopback
- * simulator that is under 5 ms (`pnpm bench`), to OpenRouter typically 50–300 ms, so 500 ms on a
- * 60 s window covers it at a cost of under 1% of the ideal pace.
+ * The jitter margin added to a window when none is set: 1% of it, between 100 ms and 500 ms. The
+ * window counts a request from the moment we send it; the provider, from when it arrives. On the
+ * loopback simulator that gap measures 2–5 ms once a process is warm, 20–40 ms for a process's
+ * first requests, and up to ~70 ms when eight processes start at once on two cores (BENCHMARKS.md);
+ * to OpenRouter add the network's one-way delay and a TLS handshake per new connection, typically
+ * 50–300 ms. 500 ms on a 60 s window covers both at a cost under 1% of the ideal pace.
  */
 export const defaultMarginMs = (windowMs: number): number =>
-  Math.min(500, Math.max(20, Math.round(windowMs / 100)))
+  Math.min(500, Math.max(100, Math.round(windowMs / 100)))
 
 /** The margin a policy adds to a window of `windowMs`. */
 export const marginMs = (policy: Policy, windowMs: number): number =>

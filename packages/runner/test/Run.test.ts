@@ -110,8 +110,8 @@ describe("least time the limits allow", () => {
     expect(free(12, 8)).toBe(0) // 20 fit one window: no wait at all
     expect(free(13, 8)).toBe(60_500) // the 21st waits a window and the 500 ms margin
     expect(free(30, 11)).toBe(2 * 60_500)
-    // 5 req/s at a $5 balance: 11 requests (1 cached) are two bursts of 5, 1.02 s apart
-    expect(minDurationMs([step("x/y", false, 11, 1)], Policy.defaultPolicy, 5, "fp")).toBe(1_020)
+    // 5 req/s at a $5 balance: 11 requests (1 cached) are two bursts of 5, 1.1 s apart
+    expect(minDurationMs([step("x/y", false, 11, 1)], Policy.defaultPolicy, 5, "fp")).toBe(1_100)
     expect(minDurationMs([step("x/y", false, 6)], Policy.defaultPolicy, undefined, "fp")).toBe(0)
   })
 })
