@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { backoffMs, classify, type Outcome, providerWaitMs } from "../src/Retry.ts"
+import { backoffMs, classify, type Outcome, providerWaitMs, rateHeaders } from "../src/Retry.ts"
 
 const res = (status: number, headers: Record<string, string> = {}, body: unknown = {}): Outcome => ({
   _tag: "Response",
@@ -22,6 +22,35 @@ describe("Retry.classify", () => {
     })
     const d = classify(res(429), ctx)
     expect(d).toMatchObject({ _tag: "Retry", fromProvider: false, reason: "rate-limited" })
+  })
+
+  it("a rate-limit 429 carries the limit it states: in its message, else X-RateLimit-Limit", () => {
+    const said = { error: { code: 429, message: "Rate limit exceeded: limited to 8 requests per minute" } }
+    expect(classify(res(429, { "Retry-After": "3" }, said), ctx)).toMatchObject({
+      _tag: "Retry",
+      limitHint: 8
+    })
+    expect(classify(res(429, { "x-ratelimit-limit": "12" }), ctx)).toMatchObject({ limitHint: 12 })
+    expect(classify(res(429), ctx)).toMatchObject({ limitHint: undefined })
+    expect(
+      rateHeaders({ "X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "99" })
+    ).toEqual({
+      limit: 20,
+      remaining: 0,
+      resetAtMs: 99
+    })
+    expect(rateHeaders({ "x-ratelimit-remaining": "" })).toEqual({
+      limit: undefined,
+      remaining: undefined,
+      resetAtMs: undefined
+    })
+  })
+
+  it("403 for an exceeded workspace or guardrail budget stops the run; other 403s fail the request", () => {
+    const budget = { error: { code: 403, message: "Workspace monthly budget of $500.00 exceeded" } }
+    expect(classify(res(403, {}, budget), ctx)).toMatchObject({ _tag: "Stop", reason: "provider-budget" })
+    const moderation = { error: { code: 403, message: "Your input was flagged by moderation" } }
+    expect(classify(res(403, {}, moderation), ctx)).toMatchObject({ _tag: "Fail", status: 403 })
   })
 
   it("429 free-models-per-day stops the run with the reset time; never a retry", () => {
