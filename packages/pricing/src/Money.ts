@@ -66,6 +66,10 @@ export const toPlain = (a: Usd): string => {
 /** A JS number for JSON output (exact to ~1e-15 relative; our spec asks 1e-9 absolute). */
 export const toNumber = (a: Usd): number => Number(toPlain(a))
 
+/** `a / n` rounded down to the nanodollar: n shares of it never add up to more than `a`. */
+export const share = (a: Usd, n: number): Usd =>
+  BigDecimal.round(BigDecimal.divideUnsafe(a, BigDecimal.fromNumberUnsafe(n)), { scale: 9, mode: "floor" })
+
 /** Rounds half-up to `digits` decimals, for display only. */
 export const round = (a: Usd, digits: number): Usd =>
   BigDecimal.round(a, { scale: digits, mode: "half-from-zero" })

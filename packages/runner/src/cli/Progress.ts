@@ -72,6 +72,9 @@ export class Progress {
       case "step-skipped":
         this.log(`step ${e.step}: skipped (when is false)`)
         return
+      case "step-deferred":
+        this.log(`step ${e.step}: left to \`runner merge\` (it reads every shard's items)`)
+        return
       case "attempt":
         this.inFlight++
         this.wait = undefined

@@ -19,6 +19,8 @@ export type RunnerEvent =
   | { readonly type: "step-start"; readonly step: string; readonly total: number }
   | { readonly type: "step-end"; readonly step: string; readonly completed: number; readonly failed: number }
   | { readonly type: "step-skipped"; readonly step: string }
+  /** A shard leaves a step that needs every item to the merge. */
+  | { readonly type: "step-deferred"; readonly step: string }
   | { readonly type: "warning"; readonly message: string }
   | { readonly type: "cache-corrupt"; readonly count: number; readonly message: string }
   | { readonly type: "output-error"; readonly output: string; readonly message: string }

@@ -19,6 +19,7 @@ import type { OnEvent } from "./Events.ts"
 import { renderOutputs } from "./Outputs.ts"
 import type { Records } from "./Records.ts"
 import type { RunContext, StepOutputs } from "./RunContext.ts"
+import type { Split } from "./Shards.ts"
 import { runStep } from "./Step.ts"
 import { emptyActual, type StepActual } from "./Tally.ts"
 
@@ -49,13 +50,20 @@ export interface ExecuteOptions {
   readonly onEvent: OnEvent
   /** Completes when the user asks to stop (SIGINT): no new requests, those in flight settle. */
   readonly interrupted?: Effect.Effect<void> | undefined
+  /** One shard of a split run, or its merge. */
+  readonly split?: Split | undefined
 }
 
-/** The plan's budget (`--max-cost` already applied) as the engine's limits. */
-const budgetOf = (planned: Planned): BudgetLimits => {
+/**
+ * The plan's budget (`--max-cost` already applied) as the engine's limits. A shard gets its
+ * share of `max_cost_usd` (1/n), so n shards together stay within it; a merge counts what the
+ * shards spent as spent before it.
+ */
+const budgetOf = (planned: Planned, split: Split | undefined): BudgetLimits => {
   const b = planned.projection.budget
+  const share = split?.kind === "shard" ? split.shard.count : 1
   return {
-    maxCostUsd: b.maxCostUsd !== undefined ? Money.fromNumber(b.maxCostUsd) : undefined,
+    maxCostUsd: b.maxCostUsd !== undefined ? Money.share(Money.fromNumber(b.maxCostUsd), share) : undefined,
     maxRequests: b.maxRequests,
     maxFreeRequests: b.maxFreeRequests
   }
@@ -73,7 +81,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     policy,
     balanceUsd: pipeline.balanceUsd,
     cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
-    budget: budgetOf(planned),
+    budget: budgetOf(planned, opts.split),
     spentBefore: opts.records.spentBefore,
     sharedPool: pipeline.budget.shared,
     local: !account
@@ -147,6 +155,7 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     referenced: referencedSteps(pipeline),
     actual: new Map(pipeline.steps.map((s) => [s.id, emptyActual()])),
     stepOutputs: {} as StepOutputs,
+    split: opts.split,
     failure: undefined
   }
   const { run, stopped, cacheStats } = yield* runSteps(opts, ctx).pipe(Effect.provide(layer), Effect.scoped)
@@ -154,7 +163,11 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
   return {
     ...s,
     steps: run.actual,
-    outputs: s.status === "completed" ? renderOutputs(pipeline, run, opts.onEvent) : {},
+    // a shard's outputs read steps left to the merge: the merge renders them
+    outputs:
+      s.status === "completed" && opts.split?.kind !== "shard"
+        ? renderOutputs(pipeline, run, opts.onEvent)
+        : {},
     stepOutputs: run.stepOutputs,
     durationMs: Date.now() - started,
     cost: Money.sum([...run.actual.values()].map((a) => a.cost)),

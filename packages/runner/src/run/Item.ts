@@ -10,6 +10,7 @@ import { worstRequestCost } from "../plan/Pricing.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
 import { outputOf, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
+import { label, shardOf } from "./Shards.ts"
 
 /** What every request of a step shares. */
 export interface StepJob {
@@ -68,6 +69,13 @@ const sendItem = (ctx: RunContext, sj: StepJob, item: unknown, index: number): E
     const previous = ctx.records.previous.get(key)
     if (previous !== undefined)
       return { _tag: "reused", index, record: { ...previous, index, reused: true } } as const
+    // a merge never sends a split step's request: each came from its shard, or the merge fails
+    if (ctx.split?.kind === "merge" && ctx.split.roles.get(step.id) === "split")
+      return {
+        _tag: "invalid",
+        index,
+        message: `not answered in shard ${label(shardOf(index, ctx.split.count))}'s records; run that shard again (it resumes), then merge`
+      } as const
     const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, messages, body, key)))
     if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure } as const
     const completion = result.success

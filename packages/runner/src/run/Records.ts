@@ -31,8 +31,17 @@ export const RequestRecord = Schema.Struct({
 })
 export type RequestRecord = typeof RequestRecord.Type
 
-const RunMeta = Schema.Struct({ identity: Schema.String, pipeline: Schema.String, started_at: Schema.String })
-type RunMeta = typeof RunMeta.Type
+const ShardMeta = Schema.Struct({ index: Schema.Number, count: Schema.Number })
+
+const RunMeta = Schema.Struct({
+  identity: Schema.String,
+  pipeline: Schema.String,
+  started_at: Schema.String,
+  /** A shard of a split run: the identity of the whole run, and which shard. */
+  base: Schema.optionalKey(Schema.String),
+  shard: Schema.optionalKey(ShardMeta)
+})
+export type RunMeta = typeof RunMeta.Type
 
 const SummaryStatus = Schema.Struct({ status: Schema.String })
 
@@ -41,6 +50,23 @@ const decodeJson = <S extends Schema.Top & { readonly DecodingServices: never }>
   return (text: string): S["Type"] | undefined => Option.getOrUndefined(decode(text))
 }
 const decodeMeta = decodeJson(RunMeta)
+
+/** A run dir's `run.json`, decoded; undefined when missing or damaged. */
+export const readMeta = (dir: string): RunMeta | undefined =>
+  decodeMeta(readText(join(dir, "run.json")) ?? "")
+
+/** A run dir's `summary.json` status, when it has one. */
+export const readStatus = (dir: string): string | undefined => {
+  const text = readText(join(dir, "summary.json"))
+  return text === undefined ? undefined : decodeStatus(text)?.status
+}
+
+/** The answered requests of a step in a run dir (`steps/<id>.jsonl`), damaged lines left out. */
+export const stepRecords = (dir: string, stepId: string): RequestRecord[] =>
+  (readText(join(dir, "steps", `${stepId}.jsonl`)) ?? "").split("\n").flatMap((line) => {
+    const r = line.trim() === "" ? undefined : decodeRecord(line)
+    return r?.status === "ok" ? [r] : []
+  })
 const decodeStatus = decodeJson(SummaryStatus)
 const decodeRecord = decodeJson(RequestRecord)
 
@@ -55,11 +81,11 @@ const readText = (path: string): string | undefined => {
 const writeJsonAtomic = (path: string, value: unknown) =>
   StateDir.writeAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`)
 
-const runIdFor = (now: Date, identity: string) =>
+const runIdFor = (now: Date, identity: string, suffix: string) =>
   `${now
     .toISOString()
     .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z")}-${identity.slice(0, 8)}`
+    .replace(/\.\d+Z$/, "Z")}-${identity.slice(0, 8)}${suffix}`
 
 /** The newest run of this identity that has no completed summary, if any. */
 const findResumable = (outDir: string, identity: string): string | undefined => {
@@ -71,11 +97,9 @@ const findResumable = (outDir: string, identity: string): string | undefined => 
   }
   for (const name of names) {
     const dir = join(outDir, name)
-    const meta = decodeMeta(readText(join(dir, "run.json")) ?? "")
-    if (meta?.identity !== identity) continue
-    const summary = readText(join(dir, "summary.json"))
+    if (readMeta(dir)?.identity !== identity) continue
     // the latest of this identity finished: start anew
-    if (summary !== undefined && decodeStatus(summary)?.status === "completed") return undefined
+    if (readStatus(dir) === "completed") return undefined
     return dir
   }
   return undefined
@@ -107,7 +131,12 @@ const unansweredCost = (dir: string): Money.Usd => {
 }
 
 /** Finished requests of earlier attempts at a run, by request key, and what those attempts spent. */
-const readFinished = (dir: string): { previous: Map<string, RequestRecord>; spent: Money.Usd } => {
+export interface Finished {
+  readonly previous: ReadonlyMap<string, RequestRecord>
+  readonly spent: Money.Usd
+}
+
+export const readFinished = (dir: string): { previous: Map<string, RequestRecord>; spent: Money.Usd } => {
   const previous = new Map<string, RequestRecord>()
   let spent = Money.zero
   let files: string[] = []
@@ -136,32 +165,49 @@ export class Records {
   /** What earlier attempts at this run spent: the budget covers the whole run, resumes included. */
   readonly spentBefore: Money.Usd
 
-  private constructor(dir: string, resumed: boolean) {
+  private constructor(dir: string, resumed: boolean, seed: Finished | undefined) {
     this.dir = dir
     this.id = basename(dir)
     this.resumed = resumed
-    const finished = resumed
+    const own = resumed
       ? readFinished(dir)
       : { previous: new Map<string, RequestRecord>(), spent: Money.zero }
-    this.previous = finished.previous
-    this.spentBefore = finished.spent
+    // a merge starts from its shards' answers and spending
+    this.previous = new Map([...(seed?.previous ?? []), ...own.previous])
+    this.spentBefore = Money.add(seed?.spent ?? Money.zero, own.spent)
   }
 
-  /** Opens the run dir: resumes an unfinished run of the same identity, or starts a new one. */
-  static open(outDir: string, identity: string, pipeline: string, now: Date): Records {
+  /**
+   * Opens the run dir: resumes an unfinished run of the same identity, or starts a new one.
+   * `seed`: answers (and their cost) from elsewhere the run reuses, as a merge its shards'.
+   */
+  static open(
+    outDir: string,
+    identity: string,
+    pipeline: string,
+    now: Date,
+    opts: {
+      readonly shard?: { readonly base: string; readonly index: number; readonly count: number }
+      readonly seed?: Finished
+    } = {}
+  ): Records {
     const resumable = findResumable(outDir, identity)
     if (resumable !== undefined) {
       mkdirSync(join(resumable, "steps"), { recursive: true })
-      return new Records(resumable, true)
+      return new Records(resumable, true, opts.seed)
     }
-    const dir = join(outDir, runIdFor(now, identity))
+    const shard = opts.shard
+    const suffix =
+      shard !== undefined ? `-shard${shard.index}of${shard.count}` : opts.seed !== undefined ? "-merge" : ""
+    const dir = join(outDir, runIdFor(now, identity, suffix))
     mkdirSync(join(dir, "steps"), { recursive: true })
     writeJsonAtomic(join(dir, "run.json"), {
       identity,
       pipeline,
-      started_at: now.toISOString()
+      started_at: now.toISOString(),
+      ...(shard !== undefined ? { base: shard.base, shard: { index: shard.index, count: shard.count } } : {})
     } satisfies RunMeta)
-    return new Records(dir, false)
+    return new Records(dir, false, opts.seed)
   }
 
   writePlan(plan: unknown): void {

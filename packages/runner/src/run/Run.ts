@@ -14,8 +14,10 @@ import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/Saved
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { execute } from "./Execute.ts"
+import { joinShards } from "./Merge.ts"
 import { Records } from "./Records.ts"
 import { holdRunLock, recordsUnwritable } from "./RunLock.ts"
+import { label, type Shard, type Split, stepRoles } from "./Shards.ts"
 import { exitCodeOf, type RunSummary, summaryOf } from "./Summary.ts"
 
 /** Plan's options (a run plans first), plus how to execute. */
@@ -28,6 +30,10 @@ export interface RunOptions extends Omit<PlanOptions, "runsDir" | "now"> {
   readonly onEvent?: OnEvent | undefined
   /** Completes when the user asks to stop (SIGINT): no new requests, those in flight settle. */
   readonly interrupted?: Effect.Effect<void> | undefined
+  /** Run one shard of a split run (`--shard i/n`). */
+  readonly shard?: Shard | undefined
+  /** Merge the shard runs found under `outDir` instead (`runner merge`). */
+  readonly merge?: boolean | undefined
 }
 
 export type RunResult =
@@ -63,18 +69,44 @@ const refusal = (planned: Planned, plan: PlanJson, opts: RunOptions) => {
   return undefined
 }
 
+/** The records and the split of this run: the whole run, one shard, or the merge of the shards. */
+const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display: string) =>
+  Effect.gen(function* () {
+    const pipeline = planned.validated.pipeline
+    const base = identityOf(planned.hashes, planned.baseUrl)
+    const roles = opts.shard !== undefined || opts.merge ? stepRoles(pipeline) : new Map()
+    const joined = opts.merge ? joinShards(outDir, display, base, roles) : undefined
+    if (typeof joined === "string") return yield* new InputInvalid({ message: `runner merge: ${joined}` })
+    const split: Split | undefined =
+      opts.shard !== undefined
+        ? { kind: "shard", shard: opts.shard, roles }
+        : joined !== undefined
+          ? { kind: "merge", count: joined.count, roles }
+          : undefined
+    const identity =
+      split?.kind === "shard"
+        ? `${base}:shard:${label(split.shard)}`
+        : split?.kind === "merge"
+          ? `${base}:merge`
+          : base
+    yield* holdRunLock(outDir, identity, display)
+    const records = yield* Effect.try({
+      try: () =>
+        Records.open(outDir, identity, pipeline.name, new Date(), {
+          ...(opts.shard !== undefined ? { shard: { base, ...opts.shard } } : {}),
+          ...(joined !== undefined ? { seed: joined.seed } : {})
+        }),
+      catch: (e) => recordsUnwritable(display, e)
+    })
+    return { records, split }
+  })
+
 /** Opens the records, executes, writes outputs and summary. */
 const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
   const onEvent: OnEvent = opts.onEvent ?? (() => {})
-  const pipeline = planned.validated.pipeline
   const display = opts.outDir ?? join(".tollgate", "runs")
   const outDir = resolve(opts.cwd, display)
-  const identity = identityOf(planned.hashes, planned.baseUrl)
-  yield* holdRunLock(outDir, identity, display)
-  const records = yield* Effect.try({
-    try: () => Records.open(outDir, identity, pipeline.name, new Date()),
-    catch: (e) => recordsUnwritable(display, e)
-  })
+  const { records, split } = yield* openRecords(planned, opts, outDir, display)
   records.writePlan(plan)
   const emit: OnEvent = (e) => {
     records.event(e)
@@ -100,7 +132,8 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     noCache: opts.noCache === true,
     concurrency: opts.concurrency,
     onEvent: emit,
-    interrupted: opts.interrupted
+    interrupted: opts.interrupted,
+    split
   })
   const summary = summaryOf(plan, outcome, records, new Date())
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })

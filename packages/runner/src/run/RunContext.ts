@@ -4,6 +4,7 @@ import type * as Semaphore from "effect/Semaphore"
 import type { Planned } from "../plan/Plan.ts"
 import type { OnEvent } from "./Events.ts"
 import type { Records } from "./Records.ts"
+import type { Split } from "./Shards.ts"
 import type { StepActual } from "./Tally.ts"
 
 /** A step's results as later templates see them (`steps.<id>.output(s)`), or where they are on disk. */
@@ -22,6 +23,8 @@ export interface RunContext {
   readonly referenced: ReadonlySet<string>
   readonly actual: ReadonlyMap<string, StepActual>
   readonly stepOutputs: StepOutputs
+  /** This run is one shard of a split run, or the merge of one (`--shard`, `runner merge`). */
+  readonly split: Split | undefined
   /** The first failure that ends the run (a step failed without `continue_on_error`). */
   failure: { readonly kind: string; readonly message: string } | undefined
 }

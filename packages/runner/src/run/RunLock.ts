@@ -6,11 +6,13 @@
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { tryLock, unlock } from "@tollgate/core/FileLock"
+import { sha256 } from "@tollgate/pricing/Hash"
 import * as Effect from "effect/Effect"
 import { InputInvalid, RunBusy } from "../Errors.ts"
 
+/** One lock per identity (a shard's and a merge's identity extend the whole run's). */
 export const lockPathOf = (outDir: string, identity: string): string =>
-  join(outDir, `.${identity.slice(0, 16)}.lock`)
+  join(outDir, `.${sha256(identity).slice(0, 16)}.lock`)
 
 /** The run records cannot be written under the out-dir (`display`, as the user named it). */
 export const recordsUnwritable = (display: string, e: unknown): InputInvalid =>

@@ -11,6 +11,7 @@ import { evaluate, isTruthy } from "../dsl/Templates.ts"
 import { runItem, stepJob } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
 import type { RunContext } from "./RunContext.ts"
+import { itemIndices } from "./Shards.ts"
 import { tally } from "./Tally.ts"
 
 const outputOfResult = (r: ItemResult): unknown =>
@@ -39,43 +40,49 @@ const itemsOf = (step: Step, scope: Record<string, unknown>): unknown[] | string
   return step.maxItems !== undefined ? v.slice(0, step.maxItems) : v
 }
 
-const skip = (ctx: RunContext, step: Step) =>
+/** A step that does not run: its `when` is false, or (in a shard) it waits for the merge. */
+const skip = (ctx: RunContext, step: Step, type: "step-skipped" | "step-deferred") =>
   Effect.sync(() => {
     ctx.actual.get(step.id)!.skipped = true
     ctx.stepOutputs[step.id] = step.forEach !== undefined ? { outputs: [] } : { output: null }
-    ctx.onEvent({ type: "step-skipped", step: step.id })
+    ctx.onEvent({ type, step: step.id })
   })
 
 export const runStep = (ctx: RunContext, step: Step): Effect.Effect<void> =>
   Effect.gen(function* () {
     if (ctx.failure !== undefined || (yield* ctx.engine.stopped) !== undefined) return
+    if (ctx.split?.kind === "shard" && ctx.split.roles.get(step.id) === "after-merge")
+      return yield* skip(ctx, step, "step-deferred")
     const scope: Record<string, unknown> = {
       inputs: ctx.planned.validated.inputs.values,
       steps: ctx.stepOutputs
     }
-    if (step.when !== undefined && !isTruthy(evaluate(step.when, scope))) return yield* skip(ctx, step)
+    if (step.when !== undefined && !isTruthy(evaluate(step.when, scope)))
+      return yield* skip(ctx, step, "step-skipped")
     const items = itemsOf(step, scope)
     if (typeof items === "string") {
       ctx.failure = { kind: "step-failed", message: items }
       return
     }
-    ctx.onEvent({ type: "step-start", step: step.id, total: items.length })
+    // a shard sends its share of a split step's items; each keeps its index in the whole list
+    const indices = itemIndices(ctx.split, step.id, items.length)
+    ctx.onEvent({ type: "step-start", step: step.id, total: indices.length })
     const a = ctx.actual.get(step.id)!
     // results stay in memory only when a later template reads them; they are on disk anyway
     const keep = ctx.referenced.has(step.id) || step.forEach === undefined
     const outputs: unknown[] = []
     const sj = stepJob(ctx, step, scope)
     // results arrive as they finish; outputs keep item order by index
-    const sink = (r: ItemResult, index: number) =>
+    const sink = (r: ItemResult, position: number) =>
       Effect.suspend(() => {
-        if (keep) outputs[index] = outputOfResult(r)
+        if (keep) outputs[indices[position]!] = outputOfResult(r)
         tally(a, r)
         const failure = failureOf(step, r)
         return failure === undefined ? Effect.void : failStep(ctx, step, failure)
       })
     yield* Scheduler.forEachBounded(
-      items,
-      (item, index) => runItem(ctx, sj, item, index),
+      indices,
+      (index) => runItem(ctx, sj, items[index], index),
       sink,
       ctx.concurrency
     )

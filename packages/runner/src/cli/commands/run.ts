@@ -3,36 +3,48 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as F from "../Flags.ts"
 import { lazy } from "../Lazy.ts"
 
+/** The flags `run` and `merge` share. */
+export const runFlags = {
+  pipeline: Argument.String("pipeline").pipe(
+    Argument.withDescription("the pipeline file (pipeline.yaml), or a plan saved by `runner plan --out`")
+  ),
+  input: F.input,
+  format: F.format,
+  baseUrl: F.baseUrl,
+  echo: Flag.Boolean("echo").pipe(
+    Flag.withDescription("answer every request locally (no key, no network): try a pipeline for free"),
+    Flag.withDefault(false)
+  ),
+  maxCost: F.maxCost,
+  noCache: F.noCache,
+  offline: Flag.Boolean("offline").pipe(
+    Flag.withDescription("send nothing: every request must be in the cache (a miss exits 2)"),
+    Flag.withDefault(false)
+  ),
+  concurrency: Flag.String("concurrency").pipe(
+    Flag.withMetavar("N"),
+    Flag.withDescription("requests in flight at most (default limits.concurrency, else 8)"),
+    Flag.optional
+  ),
+  outDir: Flag.String("out-dir").pipe(
+    Flag.withMetavar("DIR"),
+    Flag.withDescription("where run records go (default .tollgate/runs); an unfinished run there resumes"),
+    Flag.optional
+  ),
+  store: F.store
+}
+
 export const run = Command.make(
   "run",
   {
-    pipeline: Argument.String("pipeline").pipe(
-      Argument.withDescription("the pipeline file (pipeline.yaml), or a plan saved by `runner plan --out`")
-    ),
-    input: F.input,
-    format: F.format,
-    baseUrl: F.baseUrl,
-    echo: Flag.Boolean("echo").pipe(
-      Flag.withDescription("answer every request locally (no key, no network): try a pipeline for free"),
-      Flag.withDefault(false)
-    ),
-    maxCost: F.maxCost,
-    noCache: F.noCache,
-    offline: Flag.Boolean("offline").pipe(
-      Flag.withDescription("send nothing: every request must be in the cache (a miss exits 2)"),
-      Flag.withDefault(false)
-    ),
-    concurrency: Flag.String("concurrency").pipe(
-      Flag.withMetavar("N"),
-      Flag.withDescription("requests in flight at most (default limits.concurrency, else 8)"),
+    ...runFlags,
+    shard: Flag.String("shard").pipe(
+      Flag.withMetavar("i/n"),
+      Flag.withDescription(
+        "run shard i of n: the items index % n == i - 1 of each fan-out; steps that read every item wait for `runner merge`"
+      ),
       Flag.optional
-    ),
-    outDir: Flag.String("out-dir").pipe(
-      Flag.withMetavar("DIR"),
-      Flag.withDescription("where run records go (default .tollgate/runs); an unfinished run there resumes"),
-      Flag.optional
-    ),
-    store: F.store
+    )
   },
   (flags) =>
     lazy(

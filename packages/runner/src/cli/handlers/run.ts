@@ -1,9 +1,11 @@
 /** `runner run <pipeline.yaml | plan.json>`: gates, then executes; prints actual vs projected. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { InputInvalid } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { renderSummary, renderSummaryMarkdown } from "../../report/RunReport.ts"
 import { type RunResult, runFile } from "../../run/Run.ts"
+import { parseShard } from "../../run/Shards.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
@@ -43,9 +45,17 @@ export interface RunFlags {
   readonly concurrency: Option.Option<string>
   readonly outDir: Option.Option<string>
   readonly store: Option.Option<string>
+  readonly shard: Option.Option<string>
 }
 
-export const handle = Effect.fnUntraced(function* (flags: RunFlags) {
+/** `--shard i/n` as a shard, or `InputInvalid` naming the flag. */
+const parseShardFlag = (flag: Option.Option<string>) => {
+  if (Option.isNone(flag)) return Effect.succeed(undefined)
+  const shard = parseShard(flag.value)
+  return typeof shard === "string" ? Effect.fail(new InputInvalid({ message: shard })) : Effect.succeed(shard)
+}
+
+export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { readonly merge?: boolean } = {}) {
   const io = yield* Io
   const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, io.env)
   const concurrency = yield* F.parseWhole("concurrency", flags.concurrency, {
@@ -53,6 +63,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags) {
     max: 999,
     what: "a whole number"
   })
+  const shard = yield* parseShardFlag(flags.shard)
   const progress = new Progress(io, { quiet: flags.format === "json" })
   const interrupted = Effect.tap(io.interrupted, () =>
     Effect.sync(() =>
@@ -70,7 +81,9 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags) {
     concurrency,
     outDir: Option.getOrUndefined(flags.outDir),
     onEvent: (e) => progress.event(e),
-    interrupted
+    interrupted,
+    shard,
+    merge: mode.merge === true
   }).pipe(
     Effect.provide(mainLayer({ env: io.env, store, offline: flags.offline })),
     Effect.ensuring(Effect.sync(() => progress.done()))

@@ -1,0 +1,116 @@
+/**
+ * `runner merge`: finds the shard runs of a split run under a directory (as a CI merge job
+ * downloads them: any depth up to three), checks that every shard completed and every item of
+ * every split step was answered exactly once, by the shard that holds it, and hands the merge
+ * their answers and spending. Reads files only.
+ */
+import { readdirSync, statSync } from "node:fs"
+import { join } from "node:path"
+import * as Money from "@tollgate/pricing/Money"
+import {
+  type Finished,
+  type RequestRecord,
+  readFinished,
+  readMeta,
+  readStatus,
+  stepRecords
+} from "./Records.ts"
+import { holds, label, type StepRole, shardOf } from "./Shards.ts"
+
+interface ShardRun {
+  readonly dir: string
+  readonly index: number
+  readonly count: number
+}
+
+const runDirs = (dir: string, depth: number): string[] => {
+  let names: string[]
+  try {
+    names = readdirSync(dir).sort()
+  } catch {
+    return []
+  }
+  return names.flatMap((name) => {
+    const path = join(dir, name)
+    if (name === "run.json") return [dir]
+    if (depth === 0 || name.startsWith(".") || name === "steps") return []
+    try {
+      return statSync(path).isDirectory() ? runDirs(path, depth - 1) : []
+    } catch {
+      return []
+    }
+  })
+}
+
+/** The newest run of each shard of `base` under `dir` (run ids sort by start time). */
+const shardRuns = (dir: string, base: string): ShardRun[] => {
+  const newest = new Map<number, ShardRun & { readonly id: string }>()
+  for (const runDir of runDirs(dir, 3)) {
+    const meta = readMeta(runDir)
+    if (meta?.base !== base || meta.shard === undefined) continue
+    const id = runDir.split(/[\\/]/).at(-1)!
+    const seen = newest.get(meta.shard.index)
+    if (seen === undefined || seen.id < id) newest.set(meta.shard.index, { dir: runDir, id, ...meta.shard })
+  }
+  return [...newest.values()].sort((a, b) => a.index - b.index)
+}
+
+/** Why the shards cannot be merged yet, or undefined. */
+const incomplete = (runs: ReadonlyArray<ShardRun>, dir: string): string | undefined => {
+  if (runs.length === 0) return `no shard runs of this pipeline under ${dir} (run it with --shard i/n first)`
+  const counts = new Set(runs.map((r) => r.count))
+  if (counts.size > 1)
+    return `shard runs under ${dir} split the run differently (${[...counts].join(" and ")} shards)`
+  const count = runs[0]!.count
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter(
+    (i) => !runs.some((r) => r.index === i)
+  )
+  if (missing.length > 0)
+    return `shard${missing.length > 1 ? "s" : ""} ${missing.map((i) => `${i}/${count}`).join(", ")} missing under ${dir}`
+  const unfinished = runs.filter((r) => readStatus(r.dir) !== "completed")
+  if (unfinished.length > 0)
+    return `shard ${unfinished.map((r) => `${r.index}/${count}`).join(", ")} did not complete: run it again with --shard (it resumes), then merge`
+  return undefined
+}
+
+/** An item of a split step answered by a shard that does not hold it, or by two shards. */
+const misplaced = (
+  runs: ReadonlyArray<ShardRun>,
+  roles: ReadonlyMap<string, StepRole>
+): string | undefined => {
+  for (const [step, role] of roles) {
+    if (role !== "split") continue
+    const by = new Map<number, number>()
+    for (const run of runs)
+      for (const r of stepRecords(run.dir, step) as RequestRecord[]) {
+        const shard = { index: run.index, count: run.count }
+        if (!holds(shard, r.index))
+          return `step "${step}" item ${r.index} was answered by shard ${label(shard)}, not ${label(shardOf(r.index, run.count))}`
+        const twice = by.get(r.index)
+        if (twice !== undefined && twice !== run.index)
+          return `step "${step}" item ${r.index} was answered by shards ${twice} and ${run.index}`
+        by.set(r.index, run.index)
+      }
+  }
+  return undefined
+}
+
+/** The shards' answers and spending, or why they cannot be merged. */
+export const joinShards = (
+  dir: string,
+  shown: string,
+  base: string,
+  roles: ReadonlyMap<string, StepRole>
+): { readonly count: number; readonly seed: Finished } | string => {
+  const runs = shardRuns(dir, base)
+  const problem = incomplete(runs, shown) ?? misplaced(runs, roles)
+  if (problem !== undefined) return problem
+  const previous = new Map<string, RequestRecord>()
+  let spent = Money.zero
+  for (const run of runs) {
+    const f = readFinished(run.dir)
+    for (const [key, r] of f.previous) previous.set(key, r)
+    spent = Money.add(spent, f.spent)
+  }
+  return { count: runs[0]!.count, seed: { previous, spent } }
+}
