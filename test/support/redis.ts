@@ -23,7 +23,14 @@ export const redisServerBinary = (): string | undefined => {
   return found === "" ? undefined : found
 }
 
-export const startRedis = async (): Promise<RedisServer> => {
+export interface RedisOptions {
+  /** Keep data in this dir with the append-only file, fsync on every write (survives a kill). */
+  readonly aofDir?: string
+  /** More `redis-server` arguments, e.g. `["--maxmemory", "10mb"]`. */
+  readonly args?: ReadonlyArray<string>
+}
+
+export const startRedis = async (opts: RedisOptions = {}): Promise<RedisServer> => {
   const bin = redisServerBinary()
   if (bin === undefined)
     throw new Error(
@@ -32,7 +39,18 @@ export const startRedis = async (): Promise<RedisServer> => {
   const port = await freePort()
   const child = spawn(
     bin,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      ...(opts.aofDir !== undefined
+        ? ["--dir", opts.aofDir, "--appendonly", "yes", "--appendfsync", "always"]
+        : ["--appendonly", "no"]),
+      ...(opts.args ?? [])
+    ],
     {
       stdio: ["ignore", "pipe", "pipe"]
     }

@@ -54,7 +54,8 @@ const ledgerError = (e: unknown) =>
 export const makeLedger = Effect.gen(function* () {
   const redis = yield* Redis.Redis
   const consume = redis.eval(consumeScript)
-  const key = (fp: string, day: string) => `${PREFIX}ledger:${fp}:${day}`
+  // hash-tagged by key fingerprint, as the rate windows are: one Redis Cluster slot per key
+  const key = (fp: string, day: string) => `${PREFIX}{${fp}}:ledger:${day}`
   return {
     used: (fp, day) =>
       redis.send<string | null>("GET", key(fp, day)).pipe(
@@ -67,6 +68,34 @@ export const makeLedger = Effect.gen(function* () {
         Effect.mapError(ledgerError)
       )
   } satisfies QuotaLedgerShape
+})
+
+/**
+ * What in this Redis's settings could lose the quota ledger and budget pools: an eviction
+ * policy that may evict them under memory pressure, or no persistence (a restart forgets them).
+ * A server that refuses CONFIG (most managed Redis) is not second-guessed.
+ */
+export const durabilityWarnings = Effect.gen(function* () {
+  const redis = yield* Redis.Redis
+  // CONFIG GET answers [name, value] (RESP2) or { name: value } (RESP3)
+  const config = (name: string) =>
+    redis.send<string[] | Record<string, string>>("CONFIG", "GET", name).pipe(
+      Effect.map((reply): string | undefined => (Array.isArray(reply) ? reply[1] : reply[name])),
+      Effect.orElseSucceed(() => undefined)
+    )
+  const [maxmemory, policy, appendonly, save] = yield* Effect.all(
+    ["maxmemory", "maxmemory-policy", "appendonly", "save"].map(config)
+  )
+  const out: string[] = []
+  if (maxmemory !== undefined && maxmemory !== "0" && policy !== undefined && policy !== "noeviction")
+    out.push(
+      `the store's maxmemory-policy is ${policy}: under memory pressure Redis may evict today's quota ledger and budget pools, and runs would count from zero; set maxmemory-policy noeviction (a cache bounded by LRU belongs in another Redis)`
+    )
+  if (appendonly === "no" && save === "")
+    out.push(
+      "the store keeps nothing on disk (appendonly no, no save points): a restart forgets today's quota ledger and budget pools; set appendonly yes with appendfsync always"
+    )
+  return out
 })
 
 /**

@@ -156,7 +156,9 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
   const refused = refusal(planned, plan, opts)
   if (refused !== undefined) return yield* new InputInvalid({ message: refused })
   const shared = planned.validated.pipeline.budget.shared
-  if (shared !== undefined && !(yield* StateStore).shared)
+  const store = yield* StateStore
+  for (const message of store.warnings) opts.onEvent?.({ type: "warning", message })
+  if (shared !== undefined && !store.shared)
     opts.onEvent?.({
       type: "warning",
       message: `budget.shared ("${shared}") is ignored without --store (Redis): this run keeps its own budget`

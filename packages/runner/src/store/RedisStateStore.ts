@@ -21,11 +21,12 @@ const unavailable = (url: string, e: { readonly cause?: unknown; readonly messag
 const storeLayer = <A, E extends { readonly message?: string }>(url: string, layer: Layer.Layer<A, E>) =>
   Layer.effectContext(Layer.build(layer).pipe(Effect.mapError((e) => unavailable(url, e))))
 
-const make = (url: string, redis: Context.Context<Redis.Redis>): StateStoreShape => {
+const make = (url: string, redis: Context.Context<Redis.Redis>, warnings: ReadonlyArray<string>): StateStoreShape => {
   const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
   return {
     description: `the store ${redactUrl(url)}`,
     shared: true,
+    warnings,
     planReads: (cache) =>
       Effect.all({
         ledger: provide(RedisStores.makeLedger),
@@ -67,6 +68,6 @@ export const layer = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
       const redis = yield* Layer.build(
         NodeRedis.layer({ url, socket: { connectTimeout: 5_000, reconnectStrategy: false } })
       ).pipe(Effect.mapError((e) => unavailable(url, e)))
-      return make(url, redis)
+      return make(url, redis, yield* Effect.provide(RedisStores.durabilityWarnings, redis))
     })
   )

@@ -59,6 +59,8 @@ export interface StateStoreShape {
   /** Where the state lives, fit to print (no password). */
   readonly description: string
   readonly shared: boolean
+  /** What in the store's settings could lose shared state (eviction, no persistence), said once per run. */
+  readonly warnings: ReadonlyArray<string>
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
@@ -123,6 +125,7 @@ const makeFileStore = (stateDir: string): StateStoreShape => {
   return {
     description: `the state dir ${stateDir}`,
     shared: false,
+    warnings: [],
     planReads: (cache) =>
       Effect.succeed({
         ledger: makeFileLedger(stateDir),
