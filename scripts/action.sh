@@ -5,7 +5,7 @@
 # the runner's code. Inputs come as environment variables (never interpolated into the script).
 set -uo pipefail
 runner="$RUNNER_TEMP/tollgate/node_modules/.bin/runner"
-case "$COMMAND" in plan | run) ;; *) echo "::error::command must be plan or run, not '$COMMAND'"; exit 2 ;; esac
+case "$COMMAND" in plan | run | merge) ;; *) echo "::error::command must be plan, run or merge, not '$COMMAND'"; exit 2 ;; esac
 case "$FORMAT" in markdown | json) ;; *) echo "::error::format must be markdown or json, not '$FORMAT'"; exit 2 ;; esac
 
 plan_json="$RUNNER_TEMP/tollgate-plan.json"
@@ -13,6 +13,7 @@ rm -f "$plan_json"
 args=("$COMMAND" "$PIPELINE" --format "$FORMAT")
 [ -n "$MAX_COST" ] && args+=(--max-cost "$MAX_COST")
 if [ "$COMMAND" = plan ]; then args+=(--out "$plan_json"); else args+=(--out-dir "$OUT_DIR"); fi
+[ -n "${SHARD:-}" ] && args+=(--shard "$SHARD")
 
 "$runner" "${args[@]}" >"$RUNNER_TEMP/tollgate-out" 2>"$RUNNER_TEMP/tollgate-err"
 code=$?
@@ -32,7 +33,7 @@ sed -nE 's/^([^: ]+):([0-9]+):([0-9]+): (.*)$/::error file=\1,line=\2,col=\3::\4
 
 # the plan's costs: from the saved plan (plan), else from the run's newest summary (run)
 source_json="$plan_json"
-if [ "$COMMAND" = run ]; then source_json=$(ls -t "$OUT_DIR"/*/summary.json 2>/dev/null | head -n 1); fi
+if [ "$COMMAND" != plan ]; then source_json=$(ls -t "$OUT_DIR"/*/summary.json 2>/dev/null | head -n 1); fi
 expected="" max=""
 if [ -n "$source_json" ] && [ -f "$source_json" ]; then
   read -r expected max < <(node -e 'const p=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(p.cost_usd.expected, p.cost_usd.max)' "$source_json")

@@ -12,12 +12,12 @@ import { BIN, ROOT, tempHome } from "./support/cli.ts"
 
 const action = (inputs: Record<string, string>, files: Record<string, string> = {}) => {
   const temp = mkdtempSync(join(tmpdir(), "tg-action-"))
-  const work = join(temp, "work")
+  const work = inputs.work ?? join(temp, "work")
   mkdirSync(join(temp, "tollgate", "node_modules", ".bin"), { recursive: true })
   const shim = join(temp, "tollgate", "node_modules", ".bin", "runner")
   writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(shim, 0o755)
-  mkdirSync(work)
+  mkdirSync(work, { recursive: true })
   for (const [name, text] of Object.entries(files)) writeFileSync(join(work, name), text)
   const summary = join(temp, "summary.md")
   const output = join(temp, "output")
@@ -37,7 +37,9 @@ const action = (inputs: Record<string, string>, files: Record<string, string> = 
       MAX_COST: inputs.maxCost ?? "",
       TOLLGATE_STORE: "",
       FORMAT: inputs.format ?? "markdown",
-      OUT_DIR: inputs.outDir ?? ".tollgate/runs"
+      OUT_DIR: inputs.outDir ?? ".tollgate/runs",
+      SHARD: inputs.shard ?? "",
+      ...(inputs.home !== undefined ? { TOLLGATE_HOME: inputs.home } : {})
     }
   })
   const outputs = Object.fromEntries(
@@ -46,7 +48,7 @@ const action = (inputs: Record<string, string>, files: Record<string, string> = 
       .split("\n")
       .map((l) => l.split("=") as [string, string])
   )
-  return { code: r.status, stdout: r.stdout, summary: readFileSync(summary, "utf8"), outputs }
+  return { code: r.status, stdout: r.stdout, summary: readFileSync(summary, "utf8"), outputs, work }
 }
 
 describe("the GitHub Action", () => {
@@ -99,6 +101,27 @@ describe("the GitHub Action", () => {
   it("a bad command input: exit 2 with an annotation", () => {
     const r = action({ pipeline: "p.yaml", command: "deploy" })
     expect(r.code).toBe(2)
-    expect(r.stdout).toContain("::error::command must be plan or run")
+    expect(r.stdout).toContain("::error::command must be plan, run or merge")
+  })
+  it("a matrix of shards and a merge job: each shard runs its share, the merge joins them into one run", () => {
+    const pipeline = [
+      "version: 1",
+      "name: split",
+      "provider: { base_url: 'echo:' }",
+      "inputs:",
+      "  xs: { type: array, default: [a, b, c, d, e] }",
+      "steps:",
+      '  - { id: each, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 5 }',
+      '  - { id: all, model: openai/gpt-4o-mini, prompt: "{{ steps.each.outputs | size }}", max_tokens: 5 }',
+      ""
+    ].join("\n")
+    const first = action({ pipeline: "p.yaml", command: "run", shard: "1/2" }, { "p.yaml": pipeline })
+    expect(first.code).toBe(0)
+    const second = action({ pipeline: "p.yaml", command: "run", shard: "2/2", work: first.work })
+    expect(second.code).toBe(0)
+    const merged = action({ pipeline: "p.yaml", command: "merge", work: first.work })
+    expect(merged.code).toBe(0)
+    expect(merged.summary).toContain("completed")
+    expect(merged.outputs["exit-code"]).toBe("0")
   })
 })

@@ -21,7 +21,11 @@ const unavailable = (url: string, e: { readonly cause?: unknown; readonly messag
 const storeLayer = <A, E extends { readonly message?: string }>(url: string, layer: Layer.Layer<A, E>) =>
   Layer.effectContext(Layer.build(layer).pipe(Effect.mapError((e) => unavailable(url, e))))
 
-const make = (url: string, redis: Context.Context<Redis.Redis>, warnings: ReadonlyArray<string>): StateStoreShape => {
+const make = (
+  url: string,
+  redis: Context.Context<Redis.Redis>,
+  warnings: ReadonlyArray<string>
+): StateStoreShape => {
   const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
   return {
     description: `the store ${redactUrl(url)}`,
