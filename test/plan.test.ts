@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 import { describe, expect, it } from "vitest"
 import { ROOT, runBin, runCli, tempHome } from "./support/cli.ts"
+import { writeDir } from "./support/pipelines.ts"
 
 const pipelineIn = (dir: string, name: string, yaml: string) => {
   const path = join(dir, name)
@@ -202,7 +203,9 @@ describe("runner plan: projections against hand-computed values", () => {
     await Effect.runPromise(QuotaLedger.makeFile(home).consume(fp, Policy.utcDay(new Date()), 47, 50))
     const quota = await planJson(free, [], { TOLLGATE_HOME: home, OPENROUTER_API_KEY: "sk-test" })
     expect(quota.code).toBe(3)
-    expect(quota.json.quota).toEqual({ free_per_day: 50, free_used_today: 47, free_left_today: 3 })
+    expect(quota.json.quota).toMatchObject({ free_per_day: 50, free_used_today: 47, free_left_today: 3 })
+    // 3 today, the other 2 after the reset
+    expect(quota.json.quota.days.map((d: { free_requests: number }) => d.free_requests)).toEqual([3, 2])
     expect(quota.json.violations[0]).toMatchObject({ kind: "free_quota" })
     expect(quota.json.violations[0].message).toMatch(/resets at \d{4}-\d\d-\d\dT00:00:00Z/)
     // another key has its own quota
@@ -377,5 +380,27 @@ describe("runner plan: the memo of token counts", () => {
     expect(third.json.steps[0].tokens.prompt.max).toBe(first.json.steps[0].tokens.prompt.max)
     expect(third.json.cost_usd.max).toBe(first.json.cost_usd.max)
     expect(third.json.cost_usd.expected).toBeGreaterThan(first.json.cost_usd.expected)
+  })
+})
+
+describe("a job bigger than a day's free quota", () => {
+  it("120 free requests at 50 a day: the plan says 3 UTC days (50, 50, 20) in JSON, the table and markdown", async () => {
+    const dir = writeDir({
+      "days.yaml": `version: 1\nname: days\ninputs:\n  xs: { type: array, default: [${Array.from({ length: 120 }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n`
+    })
+    const env = { TOLLGATE_HOME: tempHome() }
+    const json = await runCli(["plan", "days.yaml", "--format", "json"], { cwd: dir, env })
+    expect(json.code).toBe(3)
+    const plan = JSON.parse(json.stdout)
+    expect(plan.quota.days.map((d: { free_requests: number }) => d.free_requests)).toEqual([50, 50, 20])
+    expect(plan.violations[0].message).toMatch(
+      /they need 3 UTC days \(50 on \d{4}-\d\d-\d\d, 50 on .*, 20 on .*\)/
+    )
+    const table = await runCli(["plan", "days.yaml"], { cwd: dir, env })
+    expect(table.stdout).toMatch(
+      /free-model requests over 3 UTC days: 50 on \d{4}-\d\d-\d\d, 50 on \S+, 20 on \S+/
+    )
+    const md = await runCli(["plan", "days.yaml", "--format", "markdown"], { cwd: dir, env })
+    expect(md.stdout).toMatch(/- free-model requests over 3 UTC days/)
   })
 })

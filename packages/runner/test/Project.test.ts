@@ -103,7 +103,11 @@ describe("project", () => {
     const free = project(
       input(FAN.replace("openai/gpt-4o-mini", "openai/gpt-oss-20b:free"), { freeUsedToday: 48 })
     )
-    expect(free.quota).toEqual({ freePerDay: 50, freeUsedToday: 48, freeLeftToday: 2 })
+    expect(free.quota).toMatchObject({ freePerDay: 50, freeUsedToday: 48, freeLeftToday: 2 })
+    expect(free.quota.days).toEqual([
+      { date: "2026-11-23", requests: 2 },
+      { date: "2026-11-24", requests: 1 }
+    ])
     expect(free.violations.map((v) => v.kind)).toEqual(["free_quota"])
     // 3 requests fit one window of 20 rpm: they go at once
     expect(free.minDurationS).toBe(0)
@@ -132,5 +136,28 @@ describe("project", () => {
     const p = project(input(yaml, { cached }))
     expect(p.steps[1]!.cached).toBe(0)
     expect(p.requests.max).toBe(2)
+  })
+
+  it("free requests beyond today's quota: the UTC days they need and how many fall on each, in the gate's message", () => {
+    const xs = Array.from({ length: 120 }, (_, i) => i).join(", ")
+    const yaml = `version: 1\nname: days\ninputs:\n  xs: { type: array, default: [${xs}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n`
+    const p = project(input(yaml))
+    expect(p.quota.days).toEqual([
+      { date: "2026-11-23", requests: 50 },
+      { date: "2026-11-24", requests: 50 },
+      { date: "2026-11-25", requests: 20 }
+    ])
+    const gate = p.violations.find((v) => v.kind === "free_quota")!
+    expect(gate.message).toContain(
+      "they need 3 UTC days (50 on 2026-11-23, 50 on 2026-11-24, 20 on 2026-11-25)"
+    )
+    expect(gate.message).toContain("runner run --until-done")
+    // 30 already used today, and a run share of 40 a day: 20 today, then 40 a day
+    const shared = project(
+      input(yaml.replace("steps:", "budget: { max_free_requests: 40 }\nsteps:"), { freeUsedToday: 30 })
+    )
+    expect(shared.quota.days.map((d) => d.requests)).toEqual([20, 40, 40, 20])
+    const small = yaml.replace(`[${xs}]`, "[1, 2, 3]")
+    expect(project(input(small)).quota.days).toEqual([{ date: "2026-11-23", requests: 3 }])
   })
 })

@@ -1,6 +1,7 @@
 /** The plan's gates: what makes `runner plan` exit 3 and `runner run` send nothing. Pure. */
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
+import type { FreeDay } from "./Days.ts"
 import type { StepProjection } from "./StepProjection.ts"
 
 export interface Violation {
@@ -29,7 +30,11 @@ export interface GateInput {
   readonly freeRequests: number
   readonly costExpected: Money.Usd
   readonly costMax: Money.Usd
-  readonly quota: { readonly freePerDay: number; readonly freeLeftToday: number }
+  readonly quota: {
+    readonly freePerDay: number
+    readonly freeLeftToday: number
+    readonly days: ReadonlyArray<FreeDay>
+  }
   readonly now: Date
 }
 
@@ -76,13 +81,22 @@ const requests = (g: GateInput): Violation[] => {
   return out
 }
 
+/** Where the days went: "50 on 2026-11-23, 50 on 2026-11-24, 20 on 2026-11-25". */
+export const daysText = (days: ReadonlyArray<FreeDay>): string =>
+  days.map((d) => `${d.requests} on ${d.date}`).join(", ")
+
 const freeQuota = (g: GateInput): Violation[] => {
   if (g.freeRequests <= g.quota.freeLeftToday) return []
   const reset = Policy.isoInstant(Policy.nextUtcMidnight(g.now))
+  const placed = g.quota.days.reduce((n, d) => n + d.requests, 0)
+  const needs =
+    placed < g.freeRequests
+      ? "a daily quota of 0 never gets there"
+      : `they need ${g.quota.days.length} UTC days (${daysText(g.quota.days)}): \`runner run --until-done\` waits for each reset and goes on, or a nightly job resumes where the last stopped`
   return [
     {
       kind: "free_quota",
-      message: `${g.freeRequests} free-model requests exceed today's free quota left (${g.quota.freeLeftToday} of ${g.quota.freePerDay}; resets at ${reset})`
+      message: `${g.freeRequests} free-model requests exceed today's free quota left (${g.quota.freeLeftToday} of ${g.quota.freePerDay}; resets at ${reset}); ${needs}`
     }
   ]
 }

@@ -44,7 +44,9 @@ export const planJson = (p: Planned) => {
     quota: {
       free_per_day: proj.quota.freePerDay,
       free_used_today: proj.quota.freeUsedToday,
-      free_left_today: proj.quota.freeLeftToday
+      free_left_today: proj.quota.freeLeftToday,
+      /** The UTC days the free requests need, and how many fall on each. */
+      days: proj.quota.days.map((d) => ({ date: d.date, free_requests: d.requests }))
     },
     budget: {
       max_cost_usd: proj.budget.maxCostUsd ?? null,

@@ -8,6 +8,7 @@ import * as Policy from "@tollgate/pricing/Policy"
 import { order } from "../dsl/Graph.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import { type Budget, type Violation, violations } from "./Gates.ts"
+import { type FreeDay, freeDays } from "./Days.ts"
 import { minDurationMs } from "./Pacing.ts"
 import { type Known, projectStep, type StepProjection } from "./StepProjection.ts"
 
@@ -46,6 +47,8 @@ export interface Projection {
     readonly freePerDay: number
     readonly freeUsedToday: number
     readonly freeLeftToday: number
+    /** The UTC days the free requests need: one when they fit today. */
+    readonly days: ReadonlyArray<FreeDay>
   }
   readonly budget: Budget
   readonly violations: ReadonlyArray<Violation>
@@ -84,10 +87,18 @@ export const project = (input: ProjectInput): Projection => {
   const costExpected = Money.sum(steps.map((s) => s.costExpected))
   const costMax = Money.sum(steps.map((s) => s.costMax))
   const freePerDay = Policy.freeRequestsPerDay(input.policy, pipeline.creditsPurchasedUsd)
+  const freeLeftToday = Math.max(0, freePerDay - input.freeUsedToday)
   const quota = {
     freePerDay,
     freeUsedToday: input.freeUsedToday,
-    freeLeftToday: Math.max(0, freePerDay - input.freeUsedToday)
+    freeLeftToday,
+    days: freeDays({
+      freeRequests,
+      leftToday: freeLeftToday,
+      perDay: freePerDay,
+      maxFreeRequests: pipeline.budget.maxFreeRequests,
+      now: input.now
+    })
   }
   const budget: Budget = {
     maxCostUsd: effectiveMaxCost(pipeline, input.maxCostOverride),

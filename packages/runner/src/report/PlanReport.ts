@@ -40,6 +40,11 @@ const summaryLines = (plan: PlanJson): string[] => {
     `requests: ${plan.requests.max} to send, ${plan.requests.cached} cached${plan.complete ? "" : " (incomplete: some counts unknown)"}`,
     `cost: ${money(plan.cost_usd.expected)} expected, ${money(plan.cost_usd.max)} at most`,
     `free-model requests: ${plan.free_requests}; today's quota: ${plan.quota.free_used_today} used, ${plan.quota.free_left_today} left of ${plan.quota.free_per_day}`,
+    ...(plan.quota.days.length > 1
+      ? [
+          `free-model requests over ${plan.quota.days.length} UTC days: ${plan.quota.days.map((d) => `${d.free_requests} on ${d.date}`).join(", ")}`
+        ]
+      : []),
     `least time the rate limits allow: ${duration(plan.min_duration_s)}`,
     `budget: ${limits.length > 0 ? limits.join(", ") : "none set"}`,
     `verdict: ${verdict(plan)}`
