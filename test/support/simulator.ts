@@ -70,6 +70,8 @@ export interface Simulator {
   /** Exact total billed. */
   billed(): Money.Usd
   successes(): Attempt[]
+  /** A new day for the free quota (as at 00:00 UTC), without waiting for one. */
+  rollDay(): void
   close(): Promise<void>
 }
 
@@ -305,6 +307,9 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     log,
     billed: () => billed,
     successes: () => log.filter((a) => a.status === 200),
+    rollDay: () => {
+      freeAttempts = 0
+    },
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections()

@@ -72,6 +72,11 @@ export class Progress {
       case "step-skipped":
         this.log(`step ${e.step}: skipped (when is false)`)
         return
+      case "quota-wait":
+        this.log(
+          `free quota used up for today: waiting until ${new Date(e.until).toISOString().replace(/\.\d+Z$/, "Z")} (in ${duration(Math.ceil((e.until - e.at) / 1000))}) for the reset, then going on; Ctrl-C stops (a later run resumes)`
+        )
+        return
       case "step-deferred":
         this.log(`step ${e.step}: left to \`runner merge\` (it reads every shard's items)`)
         return

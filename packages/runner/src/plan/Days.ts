@@ -25,7 +25,9 @@ export const freeDays = (o: {
   let left = o.freeRequests
   for (let d = 0; left > 0 && d < MAX_DAYS; d++) {
     const n = Math.min(left, cap(d === 0 ? o.leftToday : o.perDay))
-    const date = Policy.utcDay(new Date(Date.UTC(o.now.getUTCFullYear(), o.now.getUTCMonth(), o.now.getUTCDate() + d)))
+    const date = Policy.utcDay(
+      new Date(Date.UTC(o.now.getUTCFullYear(), o.now.getUTCMonth(), o.now.getUTCDate() + d))
+    )
     if (n > 0) days.push({ date, requests: n })
     left -= n
   }

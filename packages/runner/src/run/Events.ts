@@ -22,6 +22,8 @@ export type RunnerEvent =
   /** A shard leaves a step that needs every item to the merge. */
   | { readonly type: "step-deferred"; readonly step: string }
   | { readonly type: "warning"; readonly message: string }
+  /** `--until-done`: the day's free quota is used; the run goes on at `until` (epoch ms). */
+  | { readonly type: "quota-wait"; readonly until: number; readonly at: number }
   | { readonly type: "cache-corrupt"; readonly count: number; readonly message: string }
   | { readonly type: "output-error"; readonly output: string; readonly message: string }
 

@@ -39,6 +39,8 @@ export interface RunOutcome {
   readonly cacheStats: CacheStats
   /** The replies came from a real provider (not echo or offline): only those teach the plan. */
   readonly fromProvider: boolean
+  /** Stopped by a daily free quota: when it resets (epoch ms). */
+  readonly resetAtMs: number | undefined
 }
 
 export interface ExecuteOptions {
@@ -172,6 +174,7 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     durationMs: Date.now() - started,
     cost: Money.sum([...run.actual.values()].map((a) => a.cost)),
     cacheStats,
-    fromProvider: account
+    fromProvider: account,
+    resetAtMs: s.status === "stopped" ? stopped?.resetAtMs : undefined
   } satisfies RunOutcome
 })

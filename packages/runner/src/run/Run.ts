@@ -4,6 +4,7 @@
  * the gates pass.
  */
 import { join, resolve } from "node:path"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
@@ -19,6 +20,7 @@ import { Records } from "./Records.ts"
 import { holdRunLock, recordsUnwritable } from "./RunLock.ts"
 import { label, type Shard, type Split, stepRoles } from "./Shards.ts"
 import { exitCodeOf, type RunSummary, summaryOf } from "./Summary.ts"
+import { resumeAt, waitUntil } from "./UntilDone.ts"
 
 /** Plan's options (a run plans first), plus how to execute. */
 export interface RunOptions extends Omit<PlanOptions, "runsDir" | "now"> {
@@ -34,6 +36,8 @@ export interface RunOptions extends Omit<PlanOptions, "runsDir" | "now"> {
   readonly shard?: Shard | undefined
   /** Merge the shard runs found under `outDir` instead (`runner merge`). */
   readonly merge?: boolean | undefined
+  /** When the daily free quota stops the run, wait for its reset and go on (`--until-done`). */
+  readonly untilDone?: boolean | undefined
 }
 
 export type RunResult =
@@ -43,6 +47,8 @@ export type RunResult =
       readonly summary: RunSummary
       readonly exitCode: number
       readonly recordsDir: string
+      /** Stopped by the daily free quota: when the run may go on (epoch ms). */
+      readonly resumeAtMs?: number | undefined
     }
 
 /** The pipeline to plan: the file itself, or the one a saved plan names (with its inputs). */
@@ -139,7 +145,13 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)
   emit({ type: "run-end", status: outcome.status, cost_usd: summary.actual.cost_usd })
-  return { kind: "ran", summary, exitCode: exitCodeOf(outcome), recordsDir: records.dir } as const
+  return {
+    kind: "ran",
+    summary,
+    exitCode: exitCodeOf(outcome),
+    recordsDir: records.dir,
+    resumeAtMs: resumeAt(outcome)
+  } as const
 })
 
 /** Plans `file` (a pipeline, or a saved plan.json), gates, runs. */
@@ -152,7 +164,9 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
     return yield* new InputInvalid({
       message: `the saved plan ${file} is stale: ${changed.join(", ")} changed since it was made; run \`runner plan --out\` again`
     })
-  if (!plan.ok) return { kind: "gated", plan } satisfies RunResult as RunResult
+  // with --until-done, a job bigger than today's free quota is planned over days, not refused
+  const days = opts.untilDone === true && plan.violations.every((v) => v.kind === "free_quota")
+  if (!plan.ok && !days) return { kind: "gated", plan } satisfies RunResult as RunResult
   const refused = refusal(planned, plan, opts)
   if (refused !== undefined) return yield* new InputInvalid({ message: refused })
   const shared = planned.validated.pipeline.budget.shared
@@ -163,5 +177,32 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
       type: "warning",
       message: `budget.shared ("${shared}") is ignored without --store (Redis): this run keeps its own budget`
     })
-  return (yield* Effect.scoped(runPlanned(planned, plan, opts))) as RunResult
+  return yield* runDays(planned, plan, opts)
+})
+
+/** Runs, and with --until-done goes on after each daily quota reset until the run ends otherwise. */
+const runDays = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
+  for (;;) {
+    const result = (yield* Effect.scoped(runPlanned(planned, plan, opts))) as RunResult
+    if (result.kind !== "ran" || result.resumeAtMs === undefined) return result
+    if (opts.untilDone !== true)
+      return withReason(
+        result,
+        `${result.summary.reason}; run again after the reset to go on where it stopped, or with --until-done to wait for it`
+      )
+    opts.onEvent?.({ type: "quota-wait", until: result.resumeAtMs, at: yield* Clock.currentTimeMillis })
+    if ((yield* waitUntil(result.resumeAtMs, opts.interrupted)) === "interrupted")
+      return {
+        ...withReason(
+          result,
+          "interrupted while waiting for the free quota's reset; run again to go on where it stopped"
+        ),
+        exitCode: 130
+      }
+  }
+})
+
+const withReason = (result: Extract<RunResult, { kind: "ran" }>, reason: string): RunResult => ({
+  ...result,
+  summary: { ...result.summary, reason }
 })

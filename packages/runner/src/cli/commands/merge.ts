@@ -7,7 +7,7 @@ import { runFlags } from "./run.ts"
 export const merge = Command.make("merge", runFlags, (flags) =>
   lazy(
     () => import("../handlers/run.ts"),
-    (m) => m.handle({ ...flags, shard: Option.none() }, { merge: true })
+    (m) => m.handle({ ...flags, shard: Option.none(), untilDone: false }, { merge: true })
   )
 ).pipe(
   Command.withDescription(

@@ -38,6 +38,12 @@ export const run = Command.make(
   "run",
   {
     ...runFlags,
+    untilDone: Flag.Boolean("until-done").pipe(
+      Flag.withDescription(
+        "when the daily free quota stops the run, wait for its reset (00:00 UTC plus a minute) and go on, until the job is done"
+      ),
+      Flag.withDefault(false)
+    ),
     shard: Flag.String("shard").pipe(
       Flag.withMetavar("i/n"),
       Flag.withDescription(

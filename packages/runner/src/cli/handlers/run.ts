@@ -46,6 +46,7 @@ export interface RunFlags {
   readonly outDir: Option.Option<string>
   readonly store: Option.Option<string>
   readonly shard: Option.Option<string>
+  readonly untilDone: boolean
 }
 
 /** `--shard i/n` as a shard, or `InputInvalid` naming the flag. */
@@ -83,7 +84,8 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     onEvent: (e) => progress.event(e),
     interrupted,
     shard,
-    merge: mode.merge === true
+    merge: mode.merge === true,
+    untilDone: flags.untilDone
   }).pipe(
     Effect.provide(mainLayer({ env: io.env, store, offline: flags.offline })),
     Effect.ensuring(Effect.sync(() => progress.done()))

@@ -1,0 +1,115 @@
+/**
+ * A job bigger than a day's free quota: `runner run --until-done` waits for each reset and goes
+ * on in the same run, and a stop during the wait resumes later, nothing paid or counted twice.
+ * The runner's wall clock is moved past 00:00 UTC by the test (a preload shifts it), and the
+ * simulator's day rolled over, so nothing waits for a real midnight.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { afterEach, describe, expect, it } from "vitest"
+import { BIN, runBin, runCli, tempHome } from "./support/cli.ts"
+import { writeDir } from "./support/pipelines.ts"
+import { until } from "./support/processes.ts"
+import { type Simulator, simulatorPool } from "./support/simulator.ts"
+
+const { sim, closeAll } = simulatorPool()
+afterEach(closeAll)
+
+const CLOCK = pathToFileURL(fileURLToPath(new URL("./support/clock.mjs", import.meta.url))).href
+
+const job = (n: number) =>
+  `version: 1\nname: days\naccount: { credits_purchased_usd: 0 }\nlimits: { free: { rpm: 6000 } }\ninputs:\n  xs: { type: array, default: [${Array.from({ length: n }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "item {{ item }}", max_tokens: 5 }\n`
+
+/** A runner whose clock the test moves (by writing the offset file). */
+const startShifted = (dir: string, args: string[], home: string) => {
+  const clock = join(dir, "clock-offset")
+  writeFileSync(clock, "0")
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      TOLLGATE_HOME: home,
+      TOLLGATE_TEST_CLOCK_FILE: clock,
+      NODE_OPTIONS: `--import=${CLOCK}`
+    },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stderr = ""
+  child.stderr!.on("data", (d) => {
+    stderr += d
+  })
+  const done = new Promise<number | null>((r) => child.on("close", r))
+  const waits = () => [...stderr.matchAll(/waiting until (\S+Z) \(in/g)].map((m) => Date.parse(m[1]!))
+  /** Moves the runner's clock to just past `atMs`. */
+  const jumpPast = (atMs: number) => writeFileSync(clock, String(atMs + 2_000 - Date.now()))
+  return { child, done, waits, jumpPast, stderr: () => stderr, clock }
+}
+
+const billedOnce = (s: Simulator) => new Set(s.successes().map((a) => a.key)).size === s.successes().length
+
+describe("runner run --until-done", () => {
+  it("120 free requests at 50 a day: goes on after two resets; 120 billed, none twice, none refused for the cap", async () => {
+    const s = await sim({ freePerDay: 50 })
+    const dir = writeDir({ "days.yaml": job(120) })
+    const r = startShifted(
+      dir,
+      ["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"],
+      tempHome()
+    )
+    for (const day of [1, 2]) {
+      await until(() => r.waits().length === day, 30_000)
+      expect(s.log).toHaveLength(50 * day) // the ledger knew: the 51st was never sent
+      s.rollDay()
+      r.jumpPast(r.waits()[day - 1]!)
+    }
+    expect(await r.done, r.stderr()).toBe(0)
+    expect(s.successes()).toHaveLength(120)
+    expect(s.log).toHaveLength(120) // no attempt refused for the daily cap
+    expect(billedOnce(s)).toBe(true)
+    expect(r.stderr()).toMatch(/free quota used up for today: waiting until \d{4}-\d\d-\d\dT00:01:00Z/)
+  })
+
+  it("SIGINT while waiting for the reset: exit 130; the next run goes on, nothing billed twice", async () => {
+    const s = await sim({ freePerDay: 50 })
+    const dir = writeDir({ "days.yaml": job(80) })
+    const home = tempHome()
+    const r = startShifted(
+      dir,
+      ["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"],
+      home
+    )
+    await until(() => r.waits().length === 1, 30_000)
+    r.child.kill("SIGINT")
+    expect(await r.done).toBe(130)
+    expect(s.log).toHaveLength(50)
+    s.rollDay()
+    // the next day (the same clock shift), without the flag: it resumes and finishes the other 30
+    r.jumpPast(r.waits()[0]!)
+    const next = await runBin(
+      ["run", "days.yaml", "--base-url", s.url, "--out-dir", "runs", "--format", "json"],
+      {
+        cwd: dir,
+        env: { TOLLGATE_HOME: home, TOLLGATE_TEST_CLOCK_FILE: r.clock, NODE_OPTIONS: `--import=${CLOCK}` }
+      }
+    )
+    expect(next.code, next.stderr).toBe(0)
+    expect(JSON.parse(next.stdout).actual.reused).toBe(50)
+    expect(s.successes()).toHaveLength(80)
+    expect(billedOnce(s)).toBe(true)
+  })
+
+  it("without the flag, the stop at the cap says how to go on", async () => {
+    const s = await sim({ freePerDay: 50 })
+    const dir = writeDir({ "days.yaml": job(60) })
+    const home = tempHome()
+    // the plan refuses a job over today's quota; a run that met the cap mid-way says how to go on
+    const gated = await runCli(["run", "days.yaml", "--base-url", s.url, "--out-dir", "runs"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(gated.code).toBe(3)
+    expect(gated.stdout + gated.stderr).toContain("--until-done")
+  })
+})
