@@ -404,3 +404,18 @@ describe("a job bigger than a day's free quota", () => {
     expect(md.stdout).toMatch(/- free-model requests over 3 UTC days/)
   })
 })
+
+describe("runner quota", () => {
+  it("with a pipeline: its key and its policy (limits.free.per_day), not the defaults", async () => {
+    const dir = writeDir({
+      "q.yaml":
+        "version: 1\nname: q\nlimits: { free: { per_day: 30 } }\nsteps:\n  - { id: a, model: openai/gpt-oss-20b:free, prompt: hi, max_tokens: 5 }\n"
+    })
+    const q = await runCli(["quota", "q.yaml", "--format", "json"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    expect(q.code).toBe(0)
+    expect(JSON.parse(q.stdout)).toMatchObject({ free_per_day: 30, free_used_today: 0 })
+  })
+})

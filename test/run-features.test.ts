@@ -204,4 +204,31 @@ describe("runner run features", () => {
     expect(r.stderr).toContain('p.yaml:7:5: unknown key "max_token"')
     expect(r.stderr).toContain("   7 |     max_token: 5\n     |     ^")
   })
+
+  it("a fan-out over a reply that is not a list fails its step: the run stops (exit 1), unless continue_on_error", async () => {
+    const pipeline = (extra: string) =>
+      `version: 1\nname: notalist\ninputs:\n  xs: { type: array, default: [${Array.from({ length: 30 }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: list, max_tokens: 7, output: { format: json } }\n  - { id: b, for_each: steps.a.output, max_items: 5, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 8${extra} }\n  - { id: other, for_each: inputs.xs, model: openai/gpt-4o-mini, prompt: "other {{ item }}", max_tokens: 9 }\n`
+    const reply = (body: Record<string, unknown>) => (body.max_tokens === 7 ? '{"not": "a list"}' : undefined)
+    const s = await sim({ reply, latencyMs: 60 })
+    const dir = writeDir({ "p.yaml": pipeline("") })
+    const stopped = await runCli(
+      ["run", "p.yaml", "--base-url", s.url, "--concurrency", "2", "--out-dir", "runs"],
+      {
+        cwd: dir,
+        env: { TOLLGATE_HOME: tempHome() }
+      }
+    )
+    expect(stopped.code).toBe(1)
+    expect(stopped.stderr).toContain('for_each "steps.a.output" is not a list')
+    // the independent fan-out stopped too, instead of buying all 30
+    expect(s.log.filter((a) => a.body.max_tokens === 9).length).toBeLessThan(30)
+    const t = await sim({ reply })
+    const goOn = writeDir({ "p.yaml": pipeline(", continue_on_error: true") })
+    const went = await runCli(["run", "p.yaml", "--base-url", t.url, "--out-dir", "runs"], {
+      cwd: goOn,
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    expect(went.code).toBe(0)
+    expect(t.log.filter((a) => a.body.max_tokens === 9)).toHaveLength(30)
+  })
 })

@@ -61,8 +61,9 @@ export const runStep = (ctx: RunContext, step: Step): Effect.Effect<void> =>
       return yield* skip(ctx, step, "step-skipped")
     const items = itemsOf(step, scope)
     if (typeof items === "string") {
-      ctx.failure = { kind: "step-failed", message: items }
-      return
+      // a step failure like any other: continue_on_error goes on with no outputs; else the run stops
+      ctx.stepOutputs[step.id] = { outputs: [] }
+      return yield* failStep(ctx, step, items)
     }
     // a shard sends its share of a split step's items; each keeps its index in the whole list
     const indices = itemIndices(ctx.split, step.id, items.length)

@@ -5,18 +5,24 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { DEFAULT_API_KEY_ENV } from "../../dsl/Pipeline.ts"
 import { mainLayer } from "../../MainLayer.ts"
+import { policyOf } from "../../plan/Account.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
 import { StateStore, usedToday } from "../../store/StateStore.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
 import * as F from "./Parse.ts"
 
-/** Whose key and which credits tier: from the pipeline when given, else the defaults and the flag. */
+/** Whose key, which credits tier and which policy: the pipeline's when given (its `limits.free.per_day` too), else the defaults and the flag. */
 const account = Effect.fnUntraced(function* (file: Option.Option<string>, credits: number | undefined) {
-  if (Option.isNone(file)) return { apiKeyEnv: DEFAULT_API_KEY_ENV, credits: credits ?? 0 }
+  if (Option.isNone(file))
+    return { apiKeyEnv: DEFAULT_API_KEY_ENV, credits: credits ?? 0, policy: Policy.defaultPolicy }
   const io = yield* Io
   const v = yield* validatePipeline(file.value, { cwd: io.cwd })
-  return { apiKeyEnv: v.pipeline.apiKeyEnv, credits: credits ?? v.pipeline.creditsPurchasedUsd }
+  return {
+    apiKeyEnv: v.pipeline.apiKeyEnv,
+    credits: credits ?? v.pipeline.creditsPurchasedUsd,
+    policy: policyOf(v.pipeline)
+  }
 })
 
 export interface QuotaFlags {
@@ -39,7 +45,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
       used: yield* usedToday(reads, fingerprint, now),
       apiKeyEnv: a.apiKeyEnv,
       fingerprint,
-      perDay: Policy.freeRequestsPerDay(Policy.defaultPolicy, a.credits)
+      perDay: Policy.freeRequestsPerDay(a.policy, a.credits)
     }
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
   const day = Policy.utcDay(now)
