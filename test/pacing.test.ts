@@ -172,4 +172,24 @@ describe("the Redis window", () => {
     const other = await Effect.runPromise(onConnection((limits) => limits.tryAcquire(target)))
     expect(other).toBeUndefined()
   })
+
+  it("a place moved to its send lives a window past the send, not past the take", async () => {
+    const short = Policy.make({ free: { rpm: 1 }, window: { windowMs: 1_000, marginMs: 0 } })
+    const target = { fingerprint: `fp-touch-${Date.now()}`, modelId: FREE, free: true }
+    const second = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
+          const store = yield* Effect.provide(RedisLimits.makeRateStore(RedisStores.PREFIX), ctx)
+          const limits = Limits.make(store, short, undefined)
+          const slot = yield* limits.tryAcquire(target)
+          yield* Effect.sleep(600)
+          yield* limits.touch(slot!) // sent 600 ms after its place was taken
+          yield* Effect.sleep(600) // a window after the take, not after the send
+          return yield* limits.tryAcquire(target)
+        })
+      )
+    )
+    expect(second).toBeUndefined()
+  })
 })

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
 import { start } from "./support/processes.ts"
-import { simulatorPool } from "./support/simulator.ts"
+import { type Simulator, simulatorPool } from "./support/simulator.ts"
 
 const { sim, closeAll } = simulatorPool()
 afterEach(closeAll)
@@ -43,6 +43,32 @@ const reply = (body: Record<string, unknown>) => {
 const project = () => {
   const rows = Array.from({ length: N }, (_, i) => JSON.stringify({ text: `item ${i}` }))
   return writeDir({ "p.yaml": PIPELINE, "items.jsonl": `${rows.join("\n")}\n` }, "tg-shard-")
+}
+
+/** Runs the shards `which` of `count` one after another, then a merge; what was sent before the merge. */
+const shardsThenMerge = async (
+  dir: string,
+  s: Simulator,
+  which: number[],
+  count: number,
+  extra: string[] = []
+) => {
+  for (const i of which) {
+    const r = await runCli(
+      ["run", "p.yaml", "--base-url", s.url, ...extra, "--shard", `${i}/${count}`, "--out-dir", "runs"],
+      {
+        cwd: dir,
+        env: { TOLLGATE_HOME: tempHome() }
+      }
+    )
+    expect(r.code).toBe(0)
+  }
+  const sent = s.log.length
+  const merged = await runCli(["merge", "p.yaml", "--base-url", s.url, "--out-dir", "runs"], {
+    cwd: dir,
+    env: { TOLLGATE_HOME: tempHome() }
+  })
+  return { sent, merged }
 }
 
 const outputsOf = (stdout: string) => {
@@ -98,21 +124,7 @@ describe("split runs", () => {
     const s = await sim({ reply })
     const dir = project()
     writeFileSync(join(dir, "p.yaml"), PIPELINE.replace("N = 200", ""))
-    for (const i of [1, 3]) {
-      const r = await runCli(
-        ["run", "p.yaml", "--base-url", s.url, "--shard", `${i}/3`, "--out-dir", "runs"],
-        {
-          cwd: dir,
-          env: { TOLLGATE_HOME: tempHome() }
-        }
-      )
-      expect(r.code).toBe(0)
-    }
-    const sent = s.log.length
-    const merged = await runCli(["merge", "p.yaml", "--base-url", s.url, "--out-dir", "runs"], {
-      cwd: dir,
-      env: { TOLLGATE_HOME: tempHome() }
-    })
+    const { sent, merged } = await shardsThenMerge(dir, s, [1, 3], 3)
     expect(merged.code).toBe(2)
     expect(merged.stderr).toMatch(/shard 2\/3 missing under runs/)
     expect(s.log).toHaveLength(sent)
@@ -126,5 +138,20 @@ describe("split runs", () => {
     })
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("--shard 5/4: i must be between 1 and 4")
+  })
+
+  it("a step every shard ran answered differently (no shared store): merge refuses, naming it, and sends nothing", async () => {
+    // the list is made up anew on each request, as a model at temperature > 0 would
+    const s = await sim({
+      reply: (body, n) => (body.max_tokens === 30 ? JSON.stringify([`x${n}`, `y${n}`]) : `label ${n}`)
+    })
+    const dir = writeDir({
+      "p.yaml":
+        'version: 1\nname: drift\nsteps:\n  - { id: list, model: openai/gpt-4o-mini, prompt: "list", max_tokens: 30, output: { format: json } }\n  - { id: each, for_each: steps.list.output, max_items: 2, model: openai/gpt-4o-mini, prompt: "{{ item }}", max_tokens: 5 }\n'
+    })
+    const { sent, merged } = await shardsThenMerge(dir, s, [1, 2], 2, ["--no-cache"])
+    expect(merged.code).toBe(2)
+    expect(merged.stderr).toContain('step "list" answered differently in shards 1 and 2')
+    expect(s.log).toHaveLength(sent)
   })
 })

@@ -99,6 +99,26 @@ describe("the shared store", () => {
     expect(a + b).toBe(100)
   })
 
+  it("a day's count kept under the ledger's old key (before hash tags) carries over, once", async () => {
+    const fp = `fp-old-${Date.now()}`
+    const counts = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
+          const { Redis } = yield* Effect.promise(() => import("effect/persistence"))
+          const r = yield* Effect.provide(Effect.service(Redis.Redis), ctx)
+          yield* r.send("SET", `tollgate:ledger:${fp}:2026-11-23`, "7")
+          const ledger = yield* Effect.provide(RedisStores.makeLedger, ctx)
+          const before = yield* ledger.used(fp, "2026-11-23")
+          const after = yield* ledger.consume(fp, "2026-11-23", 1, 100)
+          const again = yield* Effect.provide(RedisStores.makeLedger, ctx)
+          return [before, after.used, yield* again.used(fp, "2026-11-23")]
+        })
+      )
+    )
+    expect(counts).toEqual([7, 8, 8])
+  })
+
   it("a reply cached by one machine is a hit for another (different state dirs, one store)", async () => {
     const s = await startSimulator()
     const file = fanOut({ model: "openai/gpt-4o-mini", items: 3, maxTokens: 33 })

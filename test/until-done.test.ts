@@ -112,4 +112,21 @@ describe("runner run --until-done", () => {
     expect(gated.code).toBe(3)
     expect(gated.stdout + gated.stderr).toContain("--until-done")
   })
+
+  it("a job no number of days can finish (a daily quota of 0) is refused, not waited on forever", async () => {
+    const s = await sim()
+    const dir = writeDir({
+      "days.yaml": job(3).replace(
+        "limits: { free: { rpm: 6000 } }",
+        "limits: { free: { rpm: 6000, per_day: 0 } }"
+      )
+    })
+    const r = await runCli(["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    expect(r.code).toBe(3)
+    expect(r.stdout + r.stderr).toContain("they do not fit in a year of daily quotas")
+    expect(s.log).toHaveLength(0)
+  })
 })

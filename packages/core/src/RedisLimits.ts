@@ -65,7 +65,11 @@ const touchScript = Redis.script(
     lua: `${NOW}
 for i = 1, #KEYS do
   local sent = redis.call('ZSCORE', KEYS[i], ARGV[1])
-  if sent and tonumber(sent) > now - tonumber(ARGV[i + 1]) * 1000 then redis.call('ZADD', KEYS[i], 'XX', us(now), ARGV[1]) end
+  if sent and tonumber(sent) > now - tonumber(ARGV[i + 1]) * 1000 then
+    redis.call('ZADD', KEYS[i], 'XX', us(now), ARGV[1])
+    -- the set lives a window past its newest entry
+    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[i + 1])))
+  end
 end
 return 1`
   }

@@ -56,14 +56,32 @@ export const makeLedger = Effect.gen(function* () {
   const consume = redis.eval(consumeScript)
   // hash-tagged by key fingerprint, as the rate windows are: one Redis Cluster slot per key
   const key = (fp: string, day: string) => `${PREFIX}{${fp}}:ledger:${day}`
+  // a count kept by an earlier version under its old key moves over once (GETDEL: one taker)
+  const moved = new Set<string>()
+  const migrate = (fp: string, day: string) =>
+    moved.has(key(fp, day))
+      ? Effect.void
+      : redis.send<string | null>("GETDEL", `${PREFIX}ledger:${fp}:${day}`).pipe(
+          Effect.flatMap((old) =>
+            Number(old ?? 0) > 0
+              ? redis
+                  .send("INCRBY", key(fp, day), String(Number(old)))
+                  .pipe(Effect.andThen(redis.send("EXPIRE", key(fp, day), String(3 * 86_400))))
+              : Effect.void
+          ),
+          Effect.tap(() => Effect.sync(() => void moved.add(key(fp, day)))),
+          Effect.asVoid
+        )
   return {
     used: (fp, day) =>
-      redis.send<string | null>("GET", key(fp, day)).pipe(
+      migrate(fp, day).pipe(
+        Effect.andThen(redis.send<string | null>("GET", key(fp, day))),
         Effect.map((v) => Number(v ?? 0)),
         Effect.mapError(ledgerError)
       ),
     consume: (fp, day, n, limit) =>
-      consume(key(fp, day), n, limit, 3 * 86_400).pipe(
+      migrate(fp, day).pipe(
+        Effect.andThen(consume(key(fp, day), n, limit, 3 * 86_400)),
         Effect.map(([ok, used]) => ({ ok: Number(ok) === 1, used: Number(used) })),
         Effect.mapError(ledgerError)
       )

@@ -44,7 +44,15 @@ const plan = {
       max_request_cost_usd: 0.0049
     }
   ],
-  quota: { free_per_day: 50, free_used_today: 45, free_left_today: 5 },
+  quota: {
+    free_per_day: 50,
+    free_used_today: 45,
+    free_left_today: 5,
+    days: [
+      { date: "2026-11-23", free_requests: 5 },
+      { date: "2026-11-24", free_requests: 3 }
+    ]
+  },
   budget: { max_cost_usd: 0.01, max_requests: null, max_free_requests: null, gate: "max" },
   violations: [
     { kind: "free_quota", message: "8 free-model requests exceed today's free quota left (5 of 50)" }
@@ -126,6 +134,7 @@ describe("reports", () => {
       requests: 9 to send, 1 cached
       cost: $0.0012 expected, $0.0049 at most
       free-model requests: 8; today's quota: 45 used, 5 left of 50
+      free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
       least time the rate limits allow: 21s
       budget: max_cost_usd $0.01 (gate: max)
       verdict: over a limit: free_quota
@@ -144,6 +153,7 @@ describe("reports", () => {
       - requests: 9 to send, 1 cached
       - cost: $0.0012 expected, $0.0049 at most
       - free-model requests: 8; today's quota: 45 used, 5 left of 50
+      - free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
       - least time the rate limits allow: 21s
       - budget: max_cost_usd $0.01 (gate: max)
       - verdict: over a limit: free_quota

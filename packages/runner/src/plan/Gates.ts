@@ -91,7 +91,7 @@ const freeQuota = (g: GateInput): Violation[] => {
   const placed = g.quota.days.reduce((n, d) => n + d.requests, 0)
   const needs =
     placed < g.freeRequests
-      ? "a daily quota of 0 never gets there"
+      ? "they do not fit in a year of daily quotas"
       : `they need ${g.quota.days.length} UTC days (${daysText(g.quota.days)}): \`runner run --until-done\` waits for each reset and goes on, or a nightly job resumes where the last stopped`
   return [
     {

@@ -74,7 +74,7 @@ const sendItem = (ctx: RunContext, sj: StepJob, item: unknown, index: number): E
       return {
         _tag: "invalid",
         index,
-        message: `not answered in shard ${label(shardOf(index, ctx.split.count))}'s records; run that shard again (it resumes), then merge`
+        message: `has no answer in shard ${label(shardOf(index, ctx.split.count))}'s records (it failed there, or its request differs from the merge's: see the shard's run); nothing was sent`
       } as const
     const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, messages, body, key)))
     if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure } as const

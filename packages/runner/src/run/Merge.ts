@@ -95,6 +95,31 @@ const misplaced = (
   return undefined
 }
 
+/**
+ * A step every shard ran must have answered alike in all of them: its reply may shape the split
+ * steps' requests (a fan-out over it), and a merge can only join items built from one answer.
+ * Shards that share a `--store` share the cached reply.
+ */
+const divergent = (
+  runs: ReadonlyArray<ShardRun>,
+  roles: ReadonlyMap<string, StepRole>
+): string | undefined => {
+  for (const [step, role] of roles) {
+    if (role !== "every-shard") continue
+    const answers = runs.map((run) =>
+      JSON.stringify(
+        stepRecords(run.dir, step)
+          .map((r) => [r.index, r.key, r.output])
+          .sort()
+      )
+    )
+    const differs = answers.findIndex((a) => a !== answers[0])
+    if (differs > 0)
+      return `step "${step}" answered differently in shards ${runs[0]!.index} and ${runs[differs]!.index}; the split steps were built on different answers. Run the shards with a shared --store (one cached answer), then merge`
+  }
+  return undefined
+}
+
 /** The shards' answers and spending, or why they cannot be merged. */
 export const joinShards = (
   dir: string,
@@ -103,7 +128,7 @@ export const joinShards = (
   roles: ReadonlyMap<string, StepRole>
 ): { readonly count: number; readonly seed: Finished } | string => {
   const runs = shardRuns(dir, base)
-  const problem = incomplete(runs, shown) ?? misplaced(runs, roles)
+  const problem = incomplete(runs, shown) ?? misplaced(runs, roles) ?? divergent(runs, roles)
   if (problem !== undefined) return problem
   const previous = new Map<string, RequestRecord>()
   let spent = Money.zero

@@ -165,7 +165,11 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
       message: `the saved plan ${file} is stale: ${changed.join(", ")} changed since it was made; run \`runner plan --out\` again`
     })
   // with --until-done, a job bigger than today's free quota is planned over days, not refused
-  const days = opts.untilDone === true && plan.violations.every((v) => v.kind === "free_quota")
+  const placed = plan.quota.days.reduce((n, d) => n + d.free_requests, 0)
+  const days =
+    opts.untilDone === true &&
+    placed >= plan.free_requests &&
+    plan.violations.every((v) => v.kind === "free_quota")
   if (!plan.ok && !days) return { kind: "gated", plan } satisfies RunResult as RunResult
   const refused = refusal(planned, plan, opts)
   if (refused !== undefined) return yield* new InputInvalid({ message: refused })
