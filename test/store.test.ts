@@ -119,6 +119,25 @@ describe("the shared store", () => {
     expect(counts).toEqual([7, 8, 8])
   })
 
+  it("a count whose answer was lost is taken back by its id, once; an id never counted takes nothing", async () => {
+    const fp = `fp-refund-${Date.now()}`
+    const steps = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
+          const ledger = yield* Effect.provide(RedisStores.makeLedger, ctx)
+          yield* ledger.consume(fp, "2026-11-23", 1, 100, "a")
+          yield* ledger.consume(fp, "2026-11-23", 1, 100, "b")
+          const first = yield* ledger.refund(fp, "2026-11-23", "b")
+          const again = yield* ledger.refund(fp, "2026-11-23", "b")
+          const never = yield* ledger.refund(fp, "2026-11-23", "zzz")
+          return [first, again, never, yield* ledger.used(fp, "2026-11-23")]
+        })
+      )
+    )
+    expect(steps).toEqual([true, false, false, 1])
+  })
+
   it("a reply cached by one machine is a hit for another (different state dirs, one store)", async () => {
     const s = await startSimulator()
     const file = fanOut({ model: "openai/gpt-4o-mini", items: 3, maxTokens: 33 })

@@ -120,13 +120,17 @@ const reserve = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, now: 
     )
   )
   if (!job.free) return reservation
-  const consumed = yield* ctx.ledger
-    .consume(ctx.fingerprint, Policy.utcDay(new Date(now)), 1, ctx.dailyLimit)
-    .pipe(
-      Effect.catchTag("LedgerError", (e) =>
-        Effect.andThen(ctx.budget.release(reservation, { sent: false }), stopWith(ctx, storeStop(e)))
-      )
+  const day = Policy.utcDay(new Date(now))
+  const id = globalThis.crypto.randomUUID()
+  const consumed = yield* ctx.ledger.consume(ctx.fingerprint, day, 1, ctx.dailyLimit, id).pipe(
+    Effect.catchTag("LedgerError", (e) =>
+      Effect.suspend(() => {
+        // the store may have counted it before it went away: the next run takes the count back
+        ctx.emit({ type: "ledger-unsettled", fingerprint: ctx.fingerprint, day, id, at: now })
+        return Effect.andThen(ctx.budget.release(reservation, { sent: false }), stopWith(ctx, storeStop(e)))
+      })
     )
+  )
   if (consumed.ok) return reservation
   yield* ctx.budget.release(reservation, { sent: false })
   const resetAtMs = Policy.nextUtcMidnight(new Date(now)).getTime()

@@ -43,3 +43,11 @@ export type EngineEvent =
       readonly at: number
     }
   | { readonly type: "stop"; readonly reason: string; readonly message: string; readonly at: number }
+  /** A free-quota count whose answer was lost with the store: its request was not sent; a later run takes it back. */
+  | {
+      readonly type: "ledger-unsettled"
+      readonly fingerprint: string
+      readonly day: string
+      readonly id: string
+      readonly at: number
+    }

@@ -26,14 +26,23 @@ export interface ConsumeResult {
 
 export interface QuotaLedgerShape {
   readonly used: (fingerprint: string, day: string) => Effect.Effect<number, LedgerError>
-  /** Atomically records `n` attempts if `used + n <= limit`. */
+  /**
+   * Atomically records `n` attempts if `used + n <= limit`. A shared ledger also keeps `id`, so
+   * a count whose answer was lost (the store died mid-call) can be taken back by `refund`.
+   */
   readonly consume: (
     fingerprint: string,
     day: string,
     n: number,
-    limit: number
+    limit: number,
+    id?: string
   ) => Effect.Effect<ConsumeResult, LedgerError>
+  /** Takes back the count made as `id` if the store applied it; true when it did. */
+  readonly refund: (fingerprint: string, day: string, id: string) => Effect.Effect<boolean, LedgerError>
 }
+
+/** A local ledger always hears its answer: nothing to take back. */
+const noRefund = () => Effect.succeed(false)
 
 export class QuotaLedger extends Context.Service<QuotaLedger, QuotaLedgerShape>()(
   "@tollgate/core/QuotaLedger"
@@ -53,7 +62,8 @@ export const makeMemory = (): QuotaLedgerShape => {
         if (used + n > limit) return { ok: false, used }
         counts.set(key, used + n)
         return { ok: true, used: used + n }
-      })
+      }),
+    refund: noRefund
   }
 }
 
@@ -114,6 +124,7 @@ export const makeFile = (stateDir: string): QuotaLedgerShape => {
           write(path, { version: 1, days: { ...file.days, [day]: used + n } })
           return { ok: true, used: used + n }
         })
-      })
+      }),
+    refund: noRefund
   }
 }

@@ -33,19 +33,38 @@ export const PREFIX = "tollgate:"
 /** Cache entries without a TTL still expire, so a shared Redis does not fill up forever. */
 export const DEFAULT_CACHE_TTL_MS = 30 * 86_400_000
 
+// KEYS: the day's count and its ids (one slot); ARGV: n, limit, ttl seconds, attempt id ('' none)
 const consumeScript = Redis.script(
-  (key: string, n: number, limit: number, ttlSeconds: number) => [key, n, limit, ttlSeconds],
+  (keys: readonly [string, string], n: number, limit: number, ttlSeconds: number, id: string) => [
+    ...keys,
+    n,
+    limit,
+    ttlSeconds,
+    id
+  ],
   {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 local n = tonumber(ARGV[1])
 if used + n > tonumber(ARGV[2]) then return {0, used} end
 used = redis.call('INCRBY', KEYS[1], n)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+if ARGV[4] ~= '' then
+  redis.call('SADD', KEYS[2], ARGV[4])
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+end
 return {1, used}`
   }
 ).withReturnType<[number, number]>()
+
+// KEYS: the day's count and its ids; ARGV: the attempt id. Takes one count back if the id is there.
+const refundScript = Redis.script((keys: readonly [string, string], id: string) => [...keys, id], {
+  numberOfKeys: 2,
+  lua: `
+if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then redis.call('DECRBY', KEYS[1], 1) return 1 end
+return 0`
+}).withReturnType<number>()
 
 const ledgerError = (e: unknown) =>
   new LedgerError({ message: `quota ledger (redis): ${String((e as { cause?: unknown }).cause ?? e)}` })
@@ -54,8 +73,10 @@ const ledgerError = (e: unknown) =>
 export const makeLedger = Effect.gen(function* () {
   const redis = yield* Redis.Redis
   const consume = redis.eval(consumeScript)
+  const refund = redis.eval(refundScript)
   // hash-tagged by key fingerprint, as the rate windows are: one Redis Cluster slot per key
   const key = (fp: string, day: string) => `${PREFIX}{${fp}}:ledger:${day}`
+  const ids = (fp: string, day: string) => `${PREFIX}{${fp}}:ledger-ids:${day}`
   // a count kept by an earlier version under its old key moves over once (GETDEL: one taker)
   const moved = new Set<string>()
   const migrate = (fp: string, day: string) =>
@@ -79,10 +100,15 @@ export const makeLedger = Effect.gen(function* () {
         Effect.map((v) => Number(v ?? 0)),
         Effect.mapError(ledgerError)
       ),
-    consume: (fp, day, n, limit) =>
+    consume: (fp: string, day: string, n: number, limit: number, id = "") =>
       migrate(fp, day).pipe(
-        Effect.andThen(consume(key(fp, day), n, limit, 3 * 86_400)),
+        Effect.andThen(consume([key(fp, day), ids(fp, day)], n, limit, 3 * 86_400, id)),
         Effect.map(([ok, used]) => ({ ok: Number(ok) === 1, used: Number(used) })),
+        Effect.mapError(ledgerError)
+      ),
+    refund: (fp, day, id) =>
+      refund([key(fp, day), ids(fp, day)], id).pipe(
+        Effect.map((n) => Number(n) === 1),
         Effect.mapError(ledgerError)
       )
   } satisfies QuotaLedgerShape

@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Money, Policy } from "@tollgate/pricing"
-import { Effect, Exit, Fiber, Semaphore } from "effect"
+import { Effect, Exit, Fiber, Layer, Semaphore } from "effect"
 import { TestClock } from "effect/testing"
 import { Budget } from "../src/Budget.ts"
 import { Engine, type EngineEvent, RunStopped } from "../src/Engine.ts"
-import { QuotaLedger } from "../src/QuotaLedger.ts"
+import { LedgerError, QuotaLedger } from "../src/QuotaLedger.ts"
 import { ResponseCache } from "../src/ResponseCache.ts"
 import { driveClock, engineLayer, job, maxInWindow, ok, scripted, status } from "./support.ts"
 
@@ -361,4 +361,31 @@ describe("Engine retries: a request that gives up", () => {
       }).pipe(Effect.provide(engineLayer({ provider: sim.layer, creditsPurchasedUsd: 10 })))
     }
   )
+})
+
+describe("Engine and a ledger that dies mid-count", () => {
+  it.effect("the count's id is reported as unsettled, and the request is not sent", () => {
+    const sim = scripted(() => Effect.succeed(ok()))
+    const events: EngineEvent[] = []
+    const counted: string[] = []
+    // counts, then loses the answer: as Redis killed right after running the script
+    const dying = Layer.succeed(QuotaLedger, {
+      used: () => Effect.succeed(0),
+      consume: (_fp, _day, _n, _limit, id) =>
+        Effect.andThen(
+          Effect.sync(() => void counted.push(id ?? "")),
+          Effect.fail(new LedgerError({ message: "quota ledger (redis): connection lost" }))
+        ),
+      refund: () => Effect.succeed(false)
+    })
+    return Effect.gen(function* () {
+      const engine = yield* Engine
+      const exit = yield* Effect.exit(engine.execute(job()))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(sim.sends.length, 0)
+      const unsettled = events.find((e) => e.type === "ledger-unsettled")
+      assert.isDefined(unsettled)
+      assert.deepStrictEqual(unsettled?.type === "ledger-unsettled" ? [unsettled.id] : [], counted)
+    }).pipe(Effect.provide(engineLayer({ provider: sim.layer, ledger: dying, events })))
+  })
 })

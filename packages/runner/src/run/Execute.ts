@@ -4,6 +4,7 @@
  */
 import type { BudgetLimits } from "@tollgate/core/Budget"
 import { Engine, RunStopped } from "@tollgate/core/Engine"
+import { QuotaLedger } from "@tollgate/core/QuotaLedger"
 import { type CacheStats, ResponseCache } from "@tollgate/core/ResponseCache"
 import * as Scheduler from "@tollgate/core/Scheduler"
 import * as Money from "@tollgate/pricing/Money"
@@ -130,6 +131,9 @@ const runSteps = (opts: ExecuteOptions, ctx: Omit<RunContext, "engine" | "gate">
           )
         )
       )
+    // counts an earlier process made as the store died are taken back: those requests never went out
+    const ledger = yield* QuotaLedger
+    for (const u of opts.records.unsettled) yield* Effect.ignore(ledger.refund(u.fingerprint, u.day, u.id))
     const steps = opts.planned.validated.pipeline.steps
     yield* Scheduler.runDag(steps.map((s) => ({ id: s.id, needs: dependencies(s), run: runStep(run, s) })))
     const cacheStats = yield* (yield* ResponseCache).stats

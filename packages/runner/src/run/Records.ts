@@ -130,6 +130,28 @@ const unansweredCost = (dir: string): Money.Usd => {
   return Money.sum([...open.values()].flat().map((w) => Money.usd(w)))
 }
 
+const UnsettledEvent = Schema.Struct({
+  type: Schema.Literal("ledger-unsettled"),
+  fingerprint: Schema.String,
+  day: Schema.String,
+  id: Schema.String
+})
+const decodeUnsettled = decodeJson(UnsettledEvent)
+
+export interface UnsettledCount {
+  readonly fingerprint: string
+  readonly day: string
+  readonly id: string
+}
+
+/** Free-quota counts an earlier process made as the store died, without hearing the answer. */
+const unsettledCounts = (dir: string): UnsettledCount[] =>
+  (readText(join(dir, "events.ndjson")) ?? "").split("\n").flatMap((line) => {
+    if (!line.includes('"type":"ledger-unsettled"')) return []
+    const e = decodeUnsettled(line)
+    return e === undefined ? [] : [{ fingerprint: e.fingerprint, day: e.day, id: e.id }]
+  })
+
 /** Finished requests of earlier attempts at a run, by request key, and what those attempts spent. */
 export interface Finished {
   readonly previous: ReadonlyMap<string, RequestRecord>
@@ -164,6 +186,8 @@ export class Records {
   readonly previous: ReadonlyMap<string, RequestRecord>
   /** What earlier attempts at this run spent: the budget covers the whole run, resumes included. */
   readonly spentBefore: Money.Usd
+  /** Free-quota counts of earlier attempts whose answer was lost with the store (their requests were not sent). */
+  readonly unsettled: ReadonlyArray<UnsettledCount>
 
   private constructor(dir: string, resumed: boolean, seed: Finished | undefined) {
     this.dir = dir
@@ -175,6 +199,7 @@ export class Records {
     // a merge starts from its shards' answers and spending
     this.previous = new Map([...(seed?.previous ?? []), ...own.previous])
     this.spentBefore = Money.add(seed?.spent ?? Money.zero, own.spent)
+    this.unsettled = resumed ? unsettledCounts(dir) : []
   }
 
   /**
