@@ -5,6 +5,7 @@
  */
 import { join, resolve } from "node:path"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
@@ -184,8 +185,22 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
   return yield* runDays(planned, plan, opts)
 })
 
-/** Runs, and with --until-done goes on after each daily quota reset until the run ends otherwise. */
-const runDays = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
+/**
+ * Runs, and with --until-done goes on after each daily quota reset until the run ends otherwise.
+ * One stop request (SIGINT) is listened for across the days and the waits between them.
+ */
+const runDays = (planned: Planned, plan: PlanJson, given: RunOptions) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const stop = yield* Deferred.make<void>()
+      if (given.interrupted !== undefined)
+        yield* Effect.forkScoped(Effect.andThen(given.interrupted, Deferred.succeed(stop, undefined)))
+      yield* Effect.yieldNow
+      return yield* runEachDay(planned, plan, { ...given, interrupted: Deferred.await(stop) })
+    })
+  )
+
+const runEachDay = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
   for (;;) {
     const result = (yield* Effect.scoped(runPlanned(planned, plan, opts))) as RunResult
     if (result.kind !== "ran" || result.resumeAtMs === undefined) return result
