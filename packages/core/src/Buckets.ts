@@ -18,8 +18,6 @@ export interface Bucket {
   readonly limit: number
   /** The window the provider counts over, plus our margin for jitter, ms. */
   readonly windowMs: number
-  /** The margin included in `windowMs`. */
-  readonly marginMs: number
   readonly label: string
 }
 
@@ -34,14 +32,12 @@ const bucket = (
   // a fractional rate (0.5 rpm) becomes whole requests over a longer window, never faster
   const limit = Math.max(1, Math.floor(rate))
   const providerWindowMs = (rateWindowMs * limit) / rate
-  const marginMs = Policy.marginMs(policy, providerWindowMs)
   return {
     key: `${fingerprint}:${name}`,
     fingerprint,
     name,
     limit,
-    windowMs: providerWindowMs + marginMs,
-    marginMs,
+    windowMs: providerWindowMs + Policy.marginMs(policy, providerWindowMs),
     label
   }
 }

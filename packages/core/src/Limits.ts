@@ -76,8 +76,9 @@ export const make = (
   balanceUsd: number | undefined
 ): LimitsShape => {
   const buckets = (t: Target) => bucketsFor(policy, balanceUsd, t)
+  const newSlot = (t: Target): Slot => ({ id: newId(), buckets: buckets(t) })
   const tryAcquire = (t: Target) => {
-    const slot = { id: newId(), buckets: buckets(t) }
+    const slot = newSlot(t)
     return Effect.map(store.take(slot.buckets, slot.id), (r) => (r.ok ? slot : undefined))
   }
   return {
@@ -118,7 +119,7 @@ export const make = (
     acquire: (t, onWait) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
-        const slot = { id: newId(), buckets: buckets(t) }
+        const slot = newSlot(t)
         let reason: string | undefined
         for (;;) {
           const r = yield* store.take(slot.buckets, slot.id)

@@ -82,7 +82,7 @@ const misplaced = (
     if (role !== "split") continue
     const by = new Map<number, number>()
     for (const run of runs)
-      for (const r of stepRecords(run.dir, step) as RequestRecord[]) {
+      for (const r of stepRecords(run.dir, step)) {
         const shard = { index: run.index, count: run.count }
         if (!holds(shard, r.index))
           return `step "${step}" item ${r.index} was answered by shard ${label(shard)}, not ${label(shardOf(r.index, run.count))}`

@@ -61,12 +61,16 @@ export const readStatus = (dir: string): string | undefined => {
   return text === undefined ? undefined : decodeStatus(text)?.status
 }
 
-/** The answered requests of a step in a run dir (`steps/<id>.jsonl`), damaged lines left out. */
-export const stepRecords = (dir: string, stepId: string): RequestRecord[] =>
-  (readText(join(dir, "steps", `${stepId}.jsonl`)) ?? "").split("\n").flatMap((line) => {
+/** The records of a `steps/<id>.jsonl` file, damaged lines (a kill's cut) left out. */
+const recordsIn = (path: string): RequestRecord[] =>
+  (readText(path) ?? "").split("\n").flatMap((line) => {
     const r = line.trim() === "" ? undefined : decodeRecord(line)
-    return r?.status === "ok" ? [r] : []
+    return r === undefined ? [] : [r]
   })
+
+/** The answered requests of a step in a run dir (`steps/<id>.jsonl`). */
+export const stepRecords = (dir: string, stepId: string): RequestRecord[] =>
+  recordsIn(join(dir, "steps", `${stepId}.jsonl`)).filter((r) => r.status === "ok")
 const decodeStatus = decodeJson(SummaryStatus)
 const decodeRecord = decodeJson(RequestRecord)
 
@@ -117,9 +121,9 @@ const decodeAttemptEvent = decodeJson(AttemptEvent)
  * Attempts an earlier process sent and never saw answered (it was killed with them in flight):
  * the provider may have billed them, so they count at the worst case reserved for them.
  */
-const unansweredCost = (dir: string): Money.Usd => {
+const unansweredCost = (events: ReadonlyArray<string>): Money.Usd => {
   const open = new Map<string, string[]>()
-  for (const line of (readText(join(dir, "events.ndjson")) ?? "").split("\n")) {
+  for (const line of events) {
     if (!line.includes('"type":"attempt"') && !line.includes('"type":"response"')) continue
     const e = decodeAttemptEvent(line)
     if (e === undefined) continue
@@ -145,8 +149,8 @@ export interface UnsettledCount {
 }
 
 /** Free-quota counts an earlier process made as the store died, without hearing the answer. */
-const unsettledCounts = (dir: string): UnsettledCount[] =>
-  (readText(join(dir, "events.ndjson")) ?? "").split("\n").flatMap((line) => {
+const unsettledCounts = (events: ReadonlyArray<string>): UnsettledCount[] =>
+  events.flatMap((line) => {
     if (!line.includes('"type":"ledger-unsettled"')) return []
     const e = decodeUnsettled(line)
     return e === undefined ? [] : [{ fingerprint: e.fingerprint, day: e.day, id: e.id }]
@@ -158,24 +162,27 @@ export interface Finished {
   readonly spent: Money.Usd
 }
 
-export const readFinished = (dir: string): { previous: Map<string, RequestRecord>; spent: Money.Usd } => {
+/** A run dir's finished requests and spending, and its free-quota counts left unsettled (one read of its events). */
+export const readFinished = (
+  dir: string
+): Finished & { readonly previous: Map<string, RequestRecord>; readonly unsettled: UnsettledCount[] } => {
+  const events = (readText(join(dir, "events.ndjson")) ?? "").split("\n")
+  const unsettled = unsettledCounts(events)
   const previous = new Map<string, RequestRecord>()
   let spent = Money.zero
   let files: string[] = []
   try {
     files = readdirSync(join(dir, "steps"))
   } catch {
-    return { previous, spent: unansweredCost(dir) } // no step finished
+    return { previous, spent: unansweredCost(events), unsettled } // no step finished
   }
   for (const f of files)
-    for (const line of (readText(join(dir, "steps", f)) ?? "").split("\n")) {
-      const r = line.trim() === "" ? undefined : decodeRecord(line)
-      if (r === undefined) continue
+    for (const r of recordsIn(join(dir, "steps", f))) {
       if (r.status === "ok") previous.set(r.key, r)
       // a reused line repeats an earlier one's cost: counted once
       if (r.reused !== true && r.cost_usd !== undefined) spent = Money.add(spent, Money.usd(r.cost_usd))
     }
-  return { previous, spent: Money.add(spent, unansweredCost(dir)) }
+  return { previous, spent: Money.add(spent, unansweredCost(events)), unsettled }
 }
 
 export class Records {
@@ -195,11 +202,11 @@ export class Records {
     this.resumed = resumed
     const own = resumed
       ? readFinished(dir)
-      : { previous: new Map<string, RequestRecord>(), spent: Money.zero }
+      : { previous: new Map<string, RequestRecord>(), spent: Money.zero, unsettled: [] }
     // a merge starts from its shards' answers and spending
     this.previous = new Map([...(seed?.previous ?? []), ...own.previous])
     this.spentBefore = Money.add(seed?.spent ?? Money.zero, own.spent)
-    this.unsettled = resumed ? unsettledCounts(dir) : []
+    this.unsettled = own.unsettled
   }
 
   /**
