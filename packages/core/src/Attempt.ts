@@ -288,10 +288,17 @@ const onDecision = Effect.fnUntraced(function* (
 })
 
 /** The request failed for good, with what its attempts cost. */
-export const failed = (job: Job, state: RequestState, message: string, status = state.lastStatus) =>
+export const failed = (
+  job: Job,
+  state: RequestState,
+  message: string,
+  status = state.lastStatus,
+  extra: { readonly invalidReply?: boolean } = {}
+) =>
   new RequestFailed({
     label: job.label,
     ...(status !== undefined ? { status } : {}),
+    ...(extra.invalidReply === true ? { invalidReply: true } : {}),
     attempts: state.attempt,
     abandoned: state.abandoned,
     rateLimited: state.rateLimited,

@@ -45,8 +45,18 @@ const attemptAll = (ctx: EngineContext, job: Job, key: string | undefined) => {
   const state = newRequestState()
   return attemptOnce(ctx, job, key, target, state).pipe(
     Effect.retry(retrySchedule(ctx, job, target, state)),
-    Effect.catchTag("Retryable", () =>
-      Effect.fail(failed(job, state, `gave up after ${state.attempt} attempts: ${state.lastMessage}`))
+    Effect.catchTag("Retryable", (e) =>
+      Effect.fail(
+        failed(
+          job,
+          state,
+          `gave up after ${state.attempt} attempts: ${state.lastMessage}`,
+          state.lastStatus,
+          {
+            invalidReply: e.reason === "invalid-reply"
+          }
+        )
+      )
     )
   )
 }

@@ -56,7 +56,9 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
   abandoned: Schema.Number,
   rateLimited: Schema.Number,
   costUsd: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** Its last attempt was answered, and the answer failed the job's `check` (a reply of the wrong shape). */
+  invalidReply: Schema.optional(Schema.Boolean)
 }) {}
 
 export const StopReason = Schema.Literals([

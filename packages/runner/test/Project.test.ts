@@ -1,38 +1,11 @@
 /** The projection's arithmetic, checked against numbers worked out by hand from the catalog's prices. */
-import { CatalogStore, Money, Policy } from "@tollgate/pricing"
-import { loadText } from "@tollgate/runner/dsl/Load"
-import { resolve } from "@tollgate/runner/dsl/Pipeline"
-import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
+import { Money } from "@tollgate/pricing"
 import { buildBody } from "@tollgate/runner/dsl/Request"
-import { type ProjectInput, project } from "@tollgate/runner/plan/Project"
-import { Exit } from "effect"
+import { project } from "@tollgate/runner/plan/Project"
 import { describe, expect, it } from "vitest"
+import { pipelineOf, projectInput } from "./support/Pipelines.ts"
 
-const catalog = CatalogStore.bundled()
-
-const pipelineOf = (yaml: string) => {
-  const { loaded } = loadText(yaml, "p.yaml")
-  const decoded = decodePipelineSpec(loaded!.value)
-  if (Exit.isFailure(decoded)) throw new Error("test yaml does not decode")
-  return resolve(decoded.value)
-}
-
-const input = (yaml: string, over: Partial<ProjectInput> = {}): ProjectInput => {
-  const pipeline = pipelineOf(yaml)
-  return {
-    pipeline,
-    inputs: Object.fromEntries(Object.entries(pipeline.inputs).map(([k, v]) => [k, v.default])),
-    catalog,
-    policy: Policy.defaultPolicy,
-    fingerprint: "fp",
-    freeUsedToday: 0,
-    cacheKey: (body) => JSON.stringify(body.messages),
-    cached: new Set(),
-    history: {},
-    now: new Date("2026-11-23T12:00:00Z"),
-    ...over
-  }
-}
+const input = projectInput
 
 const usd = (m: Money.Usd) => Money.toPlain(m)
 

@@ -78,9 +78,16 @@ describe("semantic rules", () => {
     ])
   })
 
-  it("forEachKeys: as and max_items need for_each", () => {
-    const yaml = pipeline("  - { id: a, model: m, max_tokens: 1, prompt: hi, as: row, max_items: 3 }\n")
-    expect(check(forEachKeys, yaml).map((d) => d.split(" [")[1])).toEqual(["for-each]", "for-each]"])
+  it("forEachKeys: as, max_items and pack need for_each", () => {
+    const yaml = pipeline(
+      "  - { id: a, model: m, max_tokens: 1, prompt: hi, as: row, max_items: 3, pack: 5 }\n"
+    )
+    expect(check(forEachKeys, yaml).map((d) => d.split(" [")[1])).toEqual([
+      "for-each]",
+      "for-each]",
+      "for-each]"
+    ])
+    expect(check(forEachKeys, yaml)[2]).toMatch(/^4:74: step "a": "pack" sends several items/)
   })
 
   it("outputSchema: needs format json, and must compile", () => {

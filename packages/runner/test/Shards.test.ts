@@ -1,16 +1,6 @@
-import { loadText } from "@tollgate/runner/dsl/Load"
-import { resolve } from "@tollgate/runner/dsl/Pipeline"
-import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
 import { itemIndices, parseShard, stepRoles } from "@tollgate/runner/run/Shards"
-import { Exit } from "effect"
 import { describe, expect, it } from "vitest"
-
-const pipelineOf = (yaml: string) => {
-  const { loaded } = loadText(yaml, "p.yaml")
-  const decoded = decodePipelineSpec(loaded!.value)
-  if (Exit.isFailure(decoded)) throw new Error("test yaml does not decode")
-  return resolve(decoded.value)
-}
+import { pipelineOf } from "./support/Pipelines.ts"
 
 const PIPELINE = `version: 1
 name: roles

@@ -64,7 +64,12 @@ export class Progress {
         return
       case "step-start":
         this.totals.set(e.step, { total: e.total, done: 0 })
-        if (!this.live) this.log(`step ${e.step}: ${e.total} request${e.total === 1 ? "" : "s"}`)
+        if (!this.live)
+          this.log(
+            e.packs !== undefined
+              ? `step ${e.step}: ${e.total} items in ${e.packs} packed request${e.packs === 1 ? "" : "s"}`
+              : `step ${e.step}: ${e.total} request${e.total === 1 ? "" : "s"}`
+          )
         return
       case "step-end":
         this.log(`step ${e.step}: done (${e.completed} ok${e.failed > 0 ? `, ${e.failed} failed` : ""})`)
@@ -113,14 +118,15 @@ export class Progress {
     if (!this.live) this.log(`${label}: waiting ${duration(delayMs / 1000)}, until ${eta}Z (${reason})`)
   }
 
-  /** One more request of a step finished; in CI, a line at every tenth of a large step. */
+  /** One more request of a step finished (a pack's: its items); in CI, a line at every tenth of a large step. */
   private advance(label: string) {
-    const step = label.replace(/\[\d+\]$/, "")
+    const step = label.replace(/\[[^\]]*\]$/, "")
     const t = this.totals.get(step)
     if (t === undefined) return
-    t.done++
+    const before = t.done
+    t.done += Number(/, (\d+) items\]$/.exec(label)?.[1] ?? 1)
     const tenth = Math.floor((t.done * 10) / t.total)
-    if (!this.live && t.total >= 20 && tenth > Math.floor(((t.done - 1) * 10) / t.total) && t.done < t.total)
+    if (!this.live && t.total >= 20 && tenth > Math.floor((before * 10) / t.total) && t.done < t.total)
       this.log(`step ${step}: ${t.done}/${t.total} (${tenth * 10}%), ${money(this.spent)} spent so far`)
   }
 

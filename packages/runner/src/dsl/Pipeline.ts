@@ -22,6 +22,8 @@ export interface Step {
   readonly forEach: string | undefined
   readonly as: string
   readonly maxItems: number | undefined
+  /** Items per request of a `for_each` step (`pack`; 1: one request per item). */
+  readonly pack: number
   readonly needs: ReadonlyArray<string>
   readonly when: string | undefined
   readonly format: "text" | "json"
@@ -146,6 +148,7 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
         forEach: s.for_each,
         as: s.as ?? "item",
         maxItems: s.max_items,
+        pack: s.pack ?? 1,
         needs: s.needs ?? [],
         when: s.when,
         format: s.output?.format ?? "text",

@@ -44,6 +44,7 @@ export const StepSpec = Schema.Struct({
   for_each: opt(Str),
   as: opt(Str),
   max_items: opt(Int),
+  pack: opt(Int),
   needs: opt(Schema.Array(Str)),
   when: opt(Str),
   output: opt(Schema.Struct({ format: opt(Schema.Literals(["text", "json"])), schema: opt(JsonObject) })),

@@ -18,6 +18,15 @@ export const catalogJson = (catalog: Catalog.Catalog) => ({
   skipped: catalog.issues.length
 })
 
+/** Packed steps (`pack`): their items, the requests they go in, and the requests (free quota) that saves. */
+const packingJson = (steps: Planned["projection"]["steps"]) => {
+  const packed = steps.filter((s) => s.pack !== undefined && !s.skipped)
+  if (packed.length === 0) return {}
+  const items = packed.reduce((n, s) => n + (s.items ?? 0), 0)
+  const requests = packed.reduce((n, s) => n + s.requests, 0)
+  return { packing: { items, requests, saved: items - requests } }
+}
+
 export const planJson = (p: Planned) => {
   const proj = p.projection
   return {
@@ -35,12 +44,14 @@ export const planJson = (p: Planned) => {
       free: s.free,
       ...(s.skipped ? { skipped: true } : {}),
       requests: s.requests,
+      ...(s.pack !== undefined ? { items: s.items, pack: s.pack } : {}),
       cached: s.cached,
       count_known: s.countKnown,
       tokens: s.tokens,
       cost_usd: { expected: usd(s.costExpected), max: usd(s.costMax) },
       max_request_cost_usd: usd(s.maxRequestCost)
     })),
+    ...packingJson(proj.steps),
     quota: {
       free_per_day: proj.quota.freePerDay,
       free_used_today: proj.quota.freeUsedToday,

@@ -71,6 +71,11 @@ export class StepPricing {
     const primary = this.models[0]!
     const { rates, override } = Cost.ratesFor(primary, promptExpected, this.now)
     addTo(this.expected, override, { model: primary, rates }, promptExpected)
+    this.addBound(promptMax)
+  }
+
+  /** One more request the bound counts (an attempt that may be billed), expected nowhere. */
+  addBound(promptMax: number): void {
     const d = this.dearest(promptMax)
     addTo(this.worst, d.key, d, promptMax)
     this.peakPrompt = Math.max(this.peakPrompt, promptMax)

@@ -6,6 +6,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
 import type { Template } from "liquidjs"
 import { stepsReadBy } from "../dsl/Graph.ts"
+import { halves, packBody, packMaxTokens, packMessages } from "../dsl/Packing.ts"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { evaluate, isTruthy, liquid, parse } from "../dsl/Templates.ts"
@@ -33,8 +34,11 @@ export interface StepProjection {
   readonly free: boolean
   /** `when` is false from the inputs alone: the step will not run. */
   readonly skipped: boolean
-  /** Requests this step makes (elements of for_each), cached ones included. */
+  /** Requests this step makes (elements of for_each, or packs of them), cached ones included. */
   readonly requests: number
+  /** A packed step (`pack`): its items, and how many go in one request. */
+  readonly items?: number
+  readonly pack?: number
   readonly cached: number
   /** False when the count depends on an upstream output and no max_items bounds it. */
   readonly countKnown: boolean
@@ -111,9 +115,9 @@ interface Counted {
 }
 
 /** Tokens of one message text: rendered inputs counted as they are, upstream markers as their completion. */
-const countText = (text: string, ctx: StepContext): { e: number; m: number; upstream: boolean } => {
-  const tokens = ctx.tokens ?? expectedTokens
-  if (!hasMarker(text)) return { e: tokens(text), m: maxTokens(text), upstream: false }
+const countText = (text: string, ctx: StepContext, boundOnly: boolean): { e: number; m: number } => {
+  const tokens = boundOnly ? () => 0 : (ctx.tokens ?? expectedTokens)
+  if (!hasMarker(text)) return { e: tokens(text), m: maxTokens(text) }
   const { upstream, rest } = splitMarkers(text)
   let e = tokens(rest)
   let m = maxTokens(rest)
@@ -123,31 +127,32 @@ const countText = (text: string, ctx: StepContext): { e: number; m: number; upst
     e += k?.completion.expected ?? 0
     m += k?.completion.max ?? 0
   }
-  return { e, m, upstream: true }
+  return { e, m }
 }
 
 /** One request's prompt tokens (with chat framing), and its messages when fully known. */
-const countRequest = (
-  step: Step,
-  templates: ReadonlyArray<Template[] | string>,
-  scope: Record<string, unknown>,
-  ctx: StepContext
-): Counted => {
+const countMessages = (messages: ReadonlyArray<Message>, ctx: StepContext, boundOnly = false): Counted => {
   let expected = PER_REQUEST_EXPECTED
   let max = 0
-  const rendered: Message[] = []
-  let complete = true
-  step.messages.forEach((m, j) => {
-    const t = templates[j]!
-    const text = typeof t === "string" ? t : liquid.renderSync(t, scope)
-    const c = countText(text, ctx)
+  for (const m of messages) {
+    const c = countText(m.content, ctx, boundOnly)
     expected += PER_MESSAGE_EXPECTED + c.e
     max += PER_MESSAGE_MAX + c.m
-    if (c.upstream) complete = false
-    else rendered.push({ role: m.role, content: text })
-  })
-  return { expected, max, rendered: complete ? rendered : undefined }
+  }
+  const complete = !messages.some((m) => hasMarker(m.content))
+  return { expected, max, rendered: complete ? [...messages] : undefined }
 }
+
+/** An item's messages as rendered at plan time (upstream outputs as markers). */
+const renderItem = (
+  step: Step,
+  templates: ReadonlyArray<Template[] | string>,
+  scope: Record<string, unknown>
+): Message[] =>
+  step.messages.map((m, j) => {
+    const t = templates[j]!
+    return { role: m.role, content: typeof t === "string" ? t : liquid.renderSync(t, scope) }
+  })
 
 const contextLengthOf = (models: ReadonlyArray<Catalog.Model>): number | undefined => {
   const known = models.flatMap((m) => (m.contextLength === undefined ? [] : [m.contextLength]))
@@ -172,80 +177,134 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   const readsUpstream = step.messages.some((m) => stepsReadBy(m.content, "template").length > 0)
   // messages without template syntax are rendered once
   const templates = step.messages.map((m) => (/\{[{%]/.test(m.content) ? parse(m.content) : m.content))
-  const pricing = new StepPricing(models, step.maxTokens, completionExpected, ctx.now)
-  const tally = { promptExpected: 0, promptMax: 0, peakExpected: 0, cachedKeys: [] as string[] }
+  const packed = step.forEach !== undefined && step.pack > 1
+  const requests = new StepRequests(step, models, completionExpected, ctx)
+  let group: Message[][] = []
   for (const [index, item] of items.entries()) {
     const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
-    const c = countRequest(step, templates, itemScope, ctx)
-    // one listing of the cache instead of a key per request: most requests of a big plan are misses
-    if (step.cache && !readsUpstream && c.rendered !== undefined && ctx.cached.size > 0) {
-      const key = ctx.cacheKey(buildBody(step, c.rendered))
-      if (ctx.cached.has(key)) {
-        tally.cachedKeys.push(key)
-        continue
-      }
-    }
-    tally.promptExpected += c.expected
-    tally.promptMax += c.max
-    tally.peakExpected = Math.max(tally.peakExpected, c.expected)
-    pricing.add(c.expected, c.max)
+    group.push(renderItem(step, templates, itemScope))
+    if (group.length < (packed ? step.pack : 1) && index < items.length - 1) continue
+    requests.add(group, step.cache && !readsUpstream && ctx.cached.size > 0)
+    group = []
   }
   return {
-    projection: summarize(
-      step,
-      models,
-      items.length,
-      countKnown,
-      skipped,
-      completionExpected,
-      pricing,
-      tally
-    ),
+    projection: requests.summarize(items.length, countKnown, skipped),
     known: {
       index: ctx.order.indexOf(step),
       requests: items.length,
-      completion: { expected: completionExpected, max: step.maxTokens }
+      // an item's answer in a pack may take up to the whole pack's max_tokens
+      completion: {
+        expected: completionExpected,
+        max: packed ? packMaxTokens(step, step.pack) : step.maxTokens
+      }
     }
   }
 }
 
-const summarize = (
-  step: Step,
-  models: ReadonlyArray<Catalog.Model>,
-  requests: number,
-  countKnown: boolean,
-  skipped: boolean,
-  completionExpected: number,
-  pricing: StepPricing,
-  tally: {
-    promptExpected: number
-    promptMax: number
-    peakExpected: number
-    cachedKeys: string[]
+/**
+ * A step's requests as the plan counts them: each item's, or each pack's. The bound of a pack
+ * counts what its replies failing to split would send: every attempt, then its halves, down to
+ * single items.
+ */
+class StepRequests {
+  private readonly pricing = new Map<number, StepPricing>()
+  private promptExpected = 0
+  private promptMax = 0
+  private peakExpected = 0
+  private completionExpected = 0
+  private completionMax = 0
+  private sent = 0
+  private readonly cachedKeys: string[] = []
+
+  private readonly step: Step
+  private readonly models: ReadonlyArray<Catalog.Model>
+  /** Expected completion tokens per item. */
+  private readonly perItem: number
+  private readonly ctx: StepContext
+
+  constructor(step: Step, models: ReadonlyArray<Catalog.Model>, perItem: number, ctx: StepContext) {
+    this.step = step
+    this.models = models
+    this.perItem = perItem
+    this.ctx = ctx
   }
-): StepProjection => {
-  // a JSON reply that fails its schema is billed and retried: the bound counts every attempt
-  const attemptsBilled = step.format === "json" ? step.maxAttempts : 1
-  const { costExpected, worstPerAttempt, maxRequestCost } = pricing.totals()
-  const cached = tally.cachedKeys.length
-  const sent = requests - cached
-  return {
-    id: step.id,
-    model: step.models.length === 1 ? step.models[0]! : step.models,
-    free: models.every((m) => m.free),
-    skipped,
-    requests,
-    cached,
-    countKnown,
-    tokens: {
-      prompt: { expected: tally.promptExpected, max: tally.promptMax },
-      completion: { expected: completionExpected * sent, max: step.maxTokens * sent * attemptsBilled }
-    },
-    costExpected,
-    costMax: Money.times(worstPerAttempt, attemptsBilled),
-    maxRequestCost,
-    contextLength: contextLengthOf(models),
-    expectedPromptPeak: tally.peakExpected,
-    cachedKeys: tally.cachedKeys
+
+  /** Requests of `size` items are priced together: one `max_tokens` and one expected completion. */
+  private pricingFor(size: number): StepPricing {
+    let p = this.pricing.get(size)
+    if (p === undefined) {
+      const maxTokens = size === 1 ? this.step.maxTokens : packMaxTokens(this.step, size)
+      p = new StepPricing(this.models, maxTokens, this.perItem * size, this.ctx.now)
+      this.pricing.set(size, p)
+    }
+    return p
+  }
+
+  /** Attempts a request's bound counts: a reply that fails its check (a schema, a pack's split) is billed and sent again. */
+  private attempts(size: number): number {
+    return size > 1 || this.step.format === "json" ? this.step.maxAttempts : 1
+  }
+
+  private messagesOf(group: ReadonlyArray<ReadonlyArray<Message>>): ReadonlyArray<Message> {
+    return group.length === 1 ? group[0]! : packMessages(this.step, group)
+  }
+
+  /** One request: an item's messages, or a pack of items' (`mayBeCached`: look it up in the cache). */
+  add(group: ReadonlyArray<ReadonlyArray<Message>>, mayBeCached: boolean): void {
+    const size = group.length
+    const c = countMessages(this.messagesOf(group), this.ctx)
+    if (mayBeCached && c.rendered !== undefined) {
+      const body = size === 1 ? buildBody(this.step, c.rendered) : packBody(this.step, c.rendered, size)
+      const key = this.ctx.cacheKey(body)
+      if (this.ctx.cached.has(key)) {
+        this.cachedKeys.push(key)
+        return
+      }
+    }
+    this.sent++
+    this.promptExpected += c.expected
+    this.promptMax += c.max
+    this.peakExpected = Math.max(this.peakExpected, c.expected)
+    this.completionExpected += this.perItem * size
+    this.pricingFor(size).add(c.expected, c.max)
+    this.bound(group, c.max, true)
+  }
+
+  /** The bound of a request of `promptMax` tokens (the first attempt is in `add`), and of its halves. */
+  private bound(group: ReadonlyArray<ReadonlyArray<Message>>, promptMax: number, first: boolean): void {
+    const size = group.length
+    const pricing = this.pricingFor(size)
+    const attempts = this.attempts(size)
+    for (let i = first ? 1 : 0; i < attempts; i++) pricing.addBound(promptMax)
+    this.completionMax += (size === 1 ? this.step.maxTokens : packMaxTokens(this.step, size)) * attempts
+    if (size === 1) return
+    for (const half of halves(group))
+      this.bound(half, countMessages(this.messagesOf(half), this.ctx, true).max, false)
+  }
+
+  summarize(requests: number, countKnown: boolean, skipped: boolean): StepProjection {
+    const step = this.step
+    const totals = [...this.pricing.values()].map((p) => p.totals())
+    const packs = step.forEach !== undefined && step.pack > 1
+    return {
+      id: step.id,
+      model: step.models.length === 1 ? step.models[0]! : step.models,
+      free: this.models.every((m) => m.free),
+      skipped,
+      requests: this.sent + this.cachedKeys.length,
+      ...(packs ? { items: requests, pack: step.pack } : {}),
+      cached: this.cachedKeys.length,
+      countKnown,
+      tokens: {
+        prompt: { expected: this.promptExpected, max: this.promptMax },
+        completion: { expected: this.completionExpected, max: this.completionMax }
+      },
+      costExpected: Money.sum(totals.map((t) => t.costExpected)),
+      costMax: Money.sum(totals.map((t) => t.worstPerAttempt)),
+      maxRequestCost: totals.reduce((m, t) => Money.max(m, t.maxRequestCost), Money.zero),
+      contextLength: contextLengthOf(this.models),
+      expectedPromptPeak: this.peakExpected,
+      cachedKeys: this.cachedKeys
+    }
   }
 }

@@ -18,13 +18,21 @@ const rows = (plan: PlanJson) =>
   plan.steps.map((s) => [
     s.id,
     (Array.isArray(s.model) ? s.model.join(" > ") : String(s.model)) + (s.free ? " (free)" : ""),
-    "skipped" in s && s.skipped ? "0 (when)" : s.count_known ? String(s.requests) : "?",
+    "skipped" in s && s.skipped
+      ? "0 (when)"
+      : !s.count_known
+        ? "?"
+        : "pack" in s
+          ? `${s.requests} (${s.items} items)`
+          : String(s.requests),
     String(s.cached),
     `${s.tokens.prompt.expected}/${s.tokens.prompt.max}`,
     `${s.tokens.completion.expected}/${s.tokens.completion.max}`,
     money(s.cost_usd.expected),
     money(s.cost_usd.max)
   ])
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const verdict = (plan: PlanJson): string =>
   plan.ok ? "within budget and quota" : `over a limit: ${plan.violations.map((v) => v.kind).join(", ")}`
@@ -43,6 +51,11 @@ const summaryLines = (plan: PlanJson): string[] => {
     ...(plan.quota.days.length > 1
       ? [
           `free-model requests over ${plan.quota.days.length} UTC days: ${plan.quota.days.map((d) => `${d.free_requests} on ${d.date}`).join(", ")}`
+        ]
+      : []),
+    ...("packing" in plan && plan.packing !== undefined
+      ? [
+          `packing: ${plan.packing.items} items in ${plural(plan.packing.requests, "request")}, ${plural(plan.packing.saved, "request")} (and free quota) saved`
         ]
       : []),
     `least time the rate limits allow: ${duration(plan.min_duration_s)}`,

@@ -16,7 +16,8 @@ const COLUMNS: ReadonlyArray<Column> = [
 const rows = (s: RunSummary) =>
   s.steps.map((st) => [
     st.id,
-    `${st.actual.completed}/${st.requests}`,
+    // a packed step's items are done, in fewer requests
+    `${st.actual.completed}/${"items" in st && st.items !== undefined ? st.items : st.requests}`,
     String(st.actual.cached + st.actual.reused),
     String(st.actual.retries),
     money(st.cost_usd.expected),

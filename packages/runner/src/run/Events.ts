@@ -16,7 +16,8 @@ export type RunnerEvent =
       readonly max_cost_usd: number | null
     }
   | { readonly type: "run-end"; readonly status: string; readonly cost_usd: number }
-  | { readonly type: "step-start"; readonly step: string; readonly total: number }
+  /** `total` items; a packed step sends them in `packs` requests. */
+  | { readonly type: "step-start"; readonly step: string; readonly total: number; readonly packs?: number }
   | { readonly type: "step-end"; readonly step: string; readonly completed: number; readonly failed: number }
   | { readonly type: "step-skipped"; readonly step: string }
   /** A shard leaves a step that needs every item to the merge. */

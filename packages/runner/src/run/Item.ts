@@ -1,4 +1,4 @@
-/** One request of a step (one item of a `for_each`): render, reuse an earlier run's answer, or send. */
+/** One item of a step (of a `for_each`, or the step's one request): render, reuse an earlier run's answer, or send. */
 import type { Job } from "@tollgate/core/Engine"
 import { cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
@@ -35,13 +35,15 @@ const renderMessages = (step: Step, scope: Record<string, unknown>): Message[] |
   }
 }
 
-const jobOf = (
+/** The engine's job for one request of a step: an item's, or a pack's (`label` and `check` given). */
+export const jobOf = (
   ctx: RunContext,
   sj: StepJob,
-  index: number,
+  index: number | string,
   messages: ReadonlyArray<Message>,
   body: Record<string, unknown>,
-  key: string
+  key: string,
+  check = sj.check
 ): Job => {
   const step = sj.step
   return {
@@ -49,49 +51,76 @@ const jobOf = (
     request: { baseUrl: ctx.planned.baseUrl, body, timeoutMs: step.timeoutMs },
     models: sj.models,
     free: sj.models.every((m) => m.free),
-    worstCost: worstRequestCost(sj.models, messages, step.maxTokens),
+    worstCost: worstRequestCost(sj.models, messages, Number(body.max_tokens)),
     maxAttempts: step.maxAttempts,
     useCache: step.cache && !ctx.noCache,
     cacheKey: key,
-    check: sj.check,
+    check,
     inflight: ctx.gate.withPermits(1)
   }
 }
 
-const sendItem = (ctx: RunContext, sj: StepJob, item: unknown, index: number): Effect.Effect<ItemResult> =>
+/** An item ready to send: its rendered messages, its request's body and cache key. */
+export interface Ready {
+  readonly _tag: "ready"
+  readonly index: number
+  readonly messages: ReadonlyArray<Message>
+  readonly body: Record<string, unknown>
+  readonly key: string
+}
+
+/**
+ * Renders an item. It ends here, unsent, when its template fails, when an earlier attempt at the
+ * run answered it (its request key names it, packed or not), or when a merge has no shard's answer.
+ */
+export const prepareItem = (
+  ctx: RunContext,
+  sj: StepJob,
+  item: unknown,
+  index: number
+): Ready | ItemResult => {
+  const step = sj.step
+  const scope = step.forEach !== undefined ? { ...sj.scope, [step.as]: item, index } : sj.scope
+  const messages = renderMessages(step, scope)
+  if (typeof messages === "string") return { _tag: "invalid", index, message: messages }
+  const body = buildBody(step, messages)
+  const key = cacheKey(ctx.planned.baseUrl, body)
+  const previous = ctx.records.previous.get(key)
+  if (previous !== undefined) return { _tag: "reused", index, record: { ...previous, index, reused: true } }
+  // a merge never sends a split step's request: each came from its shard, or the merge fails
+  if (ctx.split?.kind === "merge" && ctx.split.roles.get(step.id) === "split")
+    return {
+      _tag: "invalid",
+      index,
+      message: `has no answer in shard ${label(shardOf(index, ctx.split.count))}'s records (it failed there, or its request differs from the merge's: see the shard's run); nothing was sent`
+    }
+  return { _tag: "ready", index, messages, body, key }
+}
+
+/** Sends one prepared item as its own request. */
+export const sendItem = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<ItemResult> =>
   Effect.gen(function* () {
-    const step = sj.step
-    const scope = step.forEach !== undefined ? { ...sj.scope, [step.as]: item, index } : sj.scope
-    const messages = renderMessages(step, scope)
-    if (typeof messages === "string") return { _tag: "invalid", index, message: messages } as const
-    const body = buildBody(step, messages)
-    const key = cacheKey(ctx.planned.baseUrl, body)
-    const previous = ctx.records.previous.get(key)
-    if (previous !== undefined)
-      return { _tag: "reused", index, record: { ...previous, index, reused: true } } as const
-    // a merge never sends a split step's request: each came from its shard, or the merge fails
-    if (ctx.split?.kind === "merge" && ctx.split.roles.get(step.id) === "split")
-      return {
-        _tag: "invalid",
-        index,
-        message: `has no answer in shard ${label(shardOf(index, ctx.split.count))}'s records (it failed there, or its request differs from the merge's: see the shard's run); nothing was sent`
-      } as const
-    const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, messages, body, key)))
+    const { index, key } = r
+    const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
     if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure } as const
     const completion = result.success
-    return { _tag: "done", index, key, completion, output: outputOf(step, completion.body) } as const
+    return { _tag: "done", index, key, completion, output: outputOf(sj.step, completion.body) } as const
   })
 
-/** One item, recorded as soon as it finishes (not in item order), so a kill loses no paid answer. */
+/** Writes an item's result to the step's records as soon as it is known, so a kill loses no paid answer. */
+export const recordResult = (ctx: RunContext, step: Step, r: ItemResult): void => {
+  const record = recordOf(r)
+  if (record !== undefined) ctx.records.request(step.id, record)
+}
+
+/** One item, recorded as soon as it finishes (not in item order). */
 export const runItem = (
   ctx: RunContext,
   sj: StepJob,
   item: unknown,
   index: number
-): Effect.Effect<ItemResult> =>
-  Effect.tap(sendItem(ctx, sj, item, index), (r) =>
-    Effect.sync(() => {
-      const record = recordOf(r)
-      if (record !== undefined) ctx.records.request(sj.step.id, record)
-    })
-  )
+): Effect.Effect<ItemResult> => {
+  const prepared = prepareItem(ctx, sj, item, index)
+  const result = prepared._tag === "ready" ? sendItem(ctx, sj, prepared) : Effect.succeed(prepared)
+  return Effect.tap(result, (r) => Effect.sync(() => recordResult(ctx, sj.step, r)))
+}

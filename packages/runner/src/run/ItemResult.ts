@@ -1,7 +1,21 @@
-/** How one request of a step ended: answered, reused from an interrupted run, not renderable, or failed. */
+/**
+ * How one item of a step ended: answered, reused from an interrupted run, not renderable, or
+ * failed; and, for a packed step, a pack whose reply did not split and was sent again smaller.
+ */
 import type { Completion, RequestFailed, RunStopped } from "@tollgate/core/Engine"
 import * as Money from "@tollgate/pricing/Money"
 import type { RequestRecord } from "./Records.ts"
+
+/**
+ * An item answered (or failed) in a pack: the request is the pack's, so its attempts and cost
+ * count once, with the item at position 0.
+ */
+export interface PackShare {
+  /** The pack request's cache key. */
+  readonly key: string
+  readonly size: number
+  readonly position: number
+}
 
 export type ItemResult =
   | {
@@ -10,6 +24,7 @@ export type ItemResult =
       readonly key: string
       readonly completion: Completion
       readonly output: unknown
+      readonly pack?: PackShare | undefined
     }
   | { readonly _tag: "reused"; readonly index: number; readonly record: RequestRecord }
   | { readonly _tag: "invalid"; readonly index: number; readonly message: string }
@@ -18,13 +33,30 @@ export type ItemResult =
       readonly index: number
       readonly key: string
       readonly error: RequestFailed | RunStopped
+      readonly pack?: PackShare | undefined
     }
+  /** A pack whose replies did not split into its items' answers: its items went again in smaller packs. */
+  | {
+      readonly _tag: "split"
+      /** Its first item. */
+      readonly index: number
+      readonly key: string
+      readonly size: number
+      readonly error: RequestFailed
+    }
+
+const packOf = (p: PackShare | undefined) =>
+  p === undefined ? {} : { pack: { key: p.key, size: p.size, position: p.position } }
 
 /** The run record of one item's result; none for a request the stop kept from being sent. */
 export const recordOf = (r: ItemResult): RequestRecord | undefined => {
   switch (r._tag) {
     case "done": {
       const c = r.completion
+      const pack = packOf(r.pack)
+      // a pack's cost and usage are recorded once, on its first item
+      if (r.pack !== undefined && r.pack.position > 0)
+        return { index: r.index, key: r.key, status: "ok", output: r.output, cached: c.cached, ...pack }
       return {
         index: r.index,
         key: r.key,
@@ -36,7 +68,8 @@ export const recordOf = (r: ItemResult): RequestRecord | undefined => {
         cached: c.cached,
         attempts: c.attempts,
         usage: c.usage,
-        ...(c.model !== undefined ? { model: c.model } : {})
+        ...(c.model !== undefined ? { model: c.model } : {}),
+        ...pack
       }
     }
     case "reused":
@@ -45,13 +78,26 @@ export const recordOf = (r: ItemResult): RequestRecord | undefined => {
       return { index: r.index, key: "", status: "error", error: r.message }
     case "failed":
       if (r.error._tag === "RunStopped") return undefined
+      if (r.pack !== undefined && r.pack.position > 0)
+        return { index: r.index, key: r.key, status: "error", error: r.error.message, ...packOf(r.pack) }
       return {
         index: r.index,
         key: r.key,
         status: "error",
         error: r.error.message,
         attempts: r.error.attempts,
-        cost_usd: r.error.costUsd
+        cost_usd: r.error.costUsd,
+        ...packOf(r.pack)
+      }
+    case "split":
+      return {
+        index: r.index,
+        key: r.key,
+        status: "split",
+        error: `${r.error.message}; its ${r.size} items were sent again in smaller packs`,
+        attempts: r.error.attempts,
+        cost_usd: r.error.costUsd,
+        pack: { key: r.key, size: r.size, position: 0 }
       }
   }
 }

@@ -16,7 +16,8 @@ import type { RunEvent } from "./Events.ts"
 export const RequestRecord = Schema.Struct({
   index: Schema.Number,
   key: Schema.String,
-  status: Schema.Literals(["ok", "error"]),
+  /** `split`: a pack whose reply did not split into its items' answers (its items went again, smaller). */
+  status: Schema.Literals(["ok", "error", "split"]),
   output: Schema.optionalKey(Schema.Unknown),
   cost_usd: Schema.optionalKey(Schema.String),
   cost_source: Schema.optionalKey(Schema.String),
@@ -27,7 +28,11 @@ export const RequestRecord = Schema.Struct({
   attempts: Schema.optionalKey(Schema.Number),
   usage: Schema.optionalKey(Schema.Unknown),
   model: Schema.optionalKey(Schema.String),
-  error: Schema.optionalKey(Schema.String)
+  error: Schema.optionalKey(Schema.String),
+  /** An item answered in a pack: the pack request's key, its size, and the item's place in it. */
+  pack: Schema.optionalKey(
+    Schema.Struct({ key: Schema.String, size: Schema.Number, position: Schema.Number })
+  )
 })
 export type RequestRecord = typeof RequestRecord.Type
 

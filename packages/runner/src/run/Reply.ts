@@ -1,4 +1,7 @@
-/** Reading a chat completion: its text, and whether a JSON step's reply parses and matches its schema. Pure. */
+/**
+ * Reading a chat completion: its text, whether a JSON step's reply parses and matches its schema,
+ * and a pack's reply split back into one answer per item. Pure.
+ */
 import { Ajv } from "ajv"
 import type { Step } from "../dsl/Pipeline.ts"
 
@@ -35,5 +38,44 @@ export const replyCheck = (step: Step): ((body: unknown) => string | undefined) 
     if (validate && !validate(parsed))
       return `the reply does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: "reply" })}`
     return undefined
+  }
+}
+
+/** Accepts `{"answers": [...]}`, or a bare array (a model that left the object out). */
+const answersIn = (parsed: unknown): unknown[] | undefined => {
+  if (Array.isArray(parsed)) return parsed
+  const answers = (parsed as { answers?: unknown } | null)?.answers
+  return Array.isArray(answers) ? answers : undefined
+}
+
+/** A text answer as the unpacked step would have it: a string (a bare number or boolean, as text). */
+const textAnswer = (a: unknown): string | undefined =>
+  typeof a === "string" ? a : typeof a === "number" || typeof a === "boolean" ? String(a) : undefined
+
+/**
+ * A pack's reply split into `size` outputs, one per item in order, each as the unpacked step's
+ * output would be (text, or JSON matching the step's schema); or why it does not split.
+ */
+export const packCheck = (step: Step) => {
+  const validate = step.format === "json" && step.schema !== undefined ? ajv.compile(step.schema) : undefined
+  return (body: unknown, size: number): unknown[] | string => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(unfence(contentOf(body)))
+    } catch {
+      return "the packed reply is not valid JSON"
+    }
+    const answers = answersIn(parsed)
+    if (answers === undefined) return 'the packed reply has no "answers" array'
+    if (answers.length !== size) return `the packed reply has ${answers.length} answers for ${size} requests`
+    if (step.format !== "json") {
+      const texts = answers.map(textAnswer)
+      const bad = texts.indexOf(undefined)
+      return bad < 0 ? (texts as string[]) : `answer ${bad + 1} of the packed reply is not text`
+    }
+    if (validate === undefined) return answers
+    const bad = answers.findIndex((a) => !validate(a))
+    if (bad < 0) return answers
+    return `answer ${bad + 1} of the packed reply does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: "answer" })}`
   }
 }

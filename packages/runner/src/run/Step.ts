@@ -1,6 +1,6 @@
 /**
  * One step of a run: decide `when`, list its items, stream them through the engine (bounded; each
- * recorded as it finishes), and keep its outputs, in item order, for later steps.
+ * recorded as it finishes; a packed step's in packs), and keep its outputs, in item order, for later steps.
  * A failure or stop never interrupts requests in flight: it stops new ones.
  */
 import { RunStopped } from "@tollgate/core/Engine"
@@ -10,9 +10,14 @@ import type { Step } from "../dsl/Pipeline.ts"
 import { evaluate, isTruthy } from "../dsl/Templates.ts"
 import { runItem, stepJob } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
+import { runPack } from "./Pack.ts"
 import type { RunContext } from "./RunContext.ts"
 import { itemIndices } from "./Shards.ts"
 import { tally } from "./Tally.ts"
+
+/** A packed step's items in packs of `size`, in item order. */
+const packsOf = (indices: ReadonlyArray<number>, size: number): number[][] =>
+  Array.from({ length: Math.ceil(indices.length / size) }, (_, i) => indices.slice(i * size, (i + 1) * size))
 
 const outputOfResult = (r: ItemResult): unknown =>
   r._tag === "done" ? r.output : r._tag === "reused" ? r.record.output : null
@@ -67,26 +72,40 @@ export const runStep = (ctx: RunContext, step: Step): Effect.Effect<void> =>
     }
     // a shard sends its share of a split step's items; each keeps its index in the whole list
     const indices = itemIndices(ctx.split, step.id, items.length)
-    ctx.onEvent({ type: "step-start", step: step.id, total: indices.length })
+    const packs = step.pack > 1 && step.forEach !== undefined ? packsOf(indices, step.pack) : undefined
+    ctx.onEvent({
+      type: "step-start",
+      step: step.id,
+      total: indices.length,
+      ...(packs !== undefined ? { packs: packs.length } : {})
+    })
     const a = ctx.actual.get(step.id)!
     // results stay in memory only when a later template reads them; they are on disk anyway
     const keep = ctx.referenced.has(step.id) || step.forEach === undefined
     const outputs: unknown[] = []
     const sj = stepJob(ctx, step, scope)
     // results arrive as they finish; outputs keep item order by index
-    const sink = (r: ItemResult, position: number) =>
+    const sink = (r: ItemResult) =>
       Effect.suspend(() => {
-        if (keep) outputs[indices[position]!] = outputOfResult(r)
+        if (keep && r._tag !== "split") outputs[r.index] = outputOfResult(r)
         tally(a, r)
         const failure = failureOf(step, r)
         return failure === undefined ? Effect.void : failStep(ctx, step, failure)
       })
-    yield* Scheduler.forEachBounded(
-      indices,
-      (index) => runItem(ctx, sj, items[index], index),
-      sink,
-      ctx.concurrency
-    )
+    if (packs !== undefined)
+      yield* Scheduler.forEachBounded(
+        packs,
+        (pack) => runPack(ctx, sj, items, pack),
+        (rs) => Effect.forEach(rs, sink, { discard: true }),
+        ctx.concurrency
+      )
+    else
+      yield* Scheduler.forEachBounded(
+        indices,
+        (index) => runItem(ctx, sj, items[index], index),
+        sink,
+        ctx.concurrency
+      )
     ctx.stepOutputs[step.id] = !keep
       ? { records: `steps/${step.id}.jsonl` }
       : step.forEach !== undefined

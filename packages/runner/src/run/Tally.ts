@@ -1,4 +1,5 @@
 /** What each step actually did: requests, cache hits, reuse, retries, cost. Every billed attempt counts. */
+import type { RequestFailed } from "@tollgate/core/Engine"
 import * as Money from "@tollgate/pricing/Money"
 import type { ItemResult } from "./ItemResult.ts"
 
@@ -37,6 +38,11 @@ export const tally = (a: StepActual, r: ItemResult): void => {
     case "done": {
       const c = r.completion
       a.completed++
+      // a pack's request counts once, with its first item
+      if (r.pack !== undefined && r.pack.position > 0) {
+        if (c.cached) a.cached++
+        return
+      }
       if (c.cached) {
         a.cached++
         return
@@ -61,12 +67,20 @@ export const tally = (a: StepActual, r: ItemResult): void => {
       // a request the stop kept from being sent cost nothing
       if (e._tag === "RunStopped") return
       a.failed++
-      a.requests += e.attempts
-      a.retries += Math.max(0, e.attempts - 1)
-      a.rateLimited += e.rateLimited
-      a.abandoned += e.abandoned
-      // replies that failed their check were billed even though the request failed in the end
-      a.cost = Money.add(a.cost, Money.usd(e.costUsd))
+      if (r.pack === undefined || r.pack.position === 0) spend(a, e)
+      return
     }
+    case "split":
+      spend(a, r.error)
   }
+}
+
+/** A request that failed for good (or a pack that went again smaller): its attempts and what they were billed. */
+const spend = (a: StepActual, e: RequestFailed): void => {
+  a.requests += e.attempts
+  a.retries += Math.max(0, e.attempts - 1)
+  a.rateLimited += e.rateLimited
+  a.abandoned += e.abandoned
+  // replies that failed their check were billed even though the request failed in the end
+  a.cost = Money.add(a.cost, Money.usd(e.costUsd))
 }

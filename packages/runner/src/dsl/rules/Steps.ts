@@ -44,7 +44,7 @@ export const promptOrMessages: Rule = (ctx) =>
     return out
   })
 
-/** `as` and `max_items` only mean something on a `for_each` step. */
+/** `as`, `max_items` and `pack` only mean something on a `for_each` step. */
 export const forEachKeys: Rule = (ctx) =>
   eachStep(ctx, (s, base, where) => {
     if (s.for_each !== undefined) return []
@@ -65,6 +65,16 @@ export const forEachKeys: Rule = (ctx) =>
           ctx,
           [...base, "max_items"],
           `${where}: "max_items" bounds for_each, and the step has no for_each`,
+          "for-each",
+          "key"
+        )
+      )
+    if (s.pack !== undefined)
+      out.push(
+        at(
+          ctx,
+          [...base, "pack"],
+          `${where}: "pack" sends several items of for_each in one request, and the step has no for_each`,
           "for-each",
           "key"
         )

@@ -1,0 +1,110 @@
+/**
+ * The items of a packed step (`pack: N`), up to N per request. Each item is rendered and checked
+ * for an earlier answer first (resume and merge find items by their own request key); the rest go
+ * as one pack. A pack whose reply does not split into its items' answers, after its retries, goes
+ * again as two halves, down to single items sent as the unpacked step would send them. Every
+ * attempt counts; each result is recorded as soon as it is known.
+ */
+import type { Completion } from "@tollgate/core/Engine"
+import { cacheKey } from "@tollgate/core/ResponseCache"
+import * as Effect from "effect/Effect"
+import { halves, packBody, packMessages } from "../dsl/Packing.ts"
+import { jobOf, prepareItem, type Ready, recordResult, type StepJob, sendItem } from "./Item.ts"
+import type { ItemResult } from "./ItemResult.ts"
+import { packCheck } from "./Reply.ts"
+import type { RunContext } from "./RunContext.ts"
+
+/** A pack's label in events and messages: `classify[0..9, 10 items]`. */
+export const packLabel = (ready: ReadonlyArray<Ready>): string =>
+  `${ready[0]!.index}..${ready[ready.length - 1]!.index}, ${ready.length} items`
+
+/** The items of a pack, answered from one reply. */
+const answered = (
+  ready: ReadonlyArray<Ready>,
+  key: string,
+  completion: Completion,
+  outputs: ReadonlyArray<unknown>
+) =>
+  ready.map(
+    (r, position): ItemResult => ({
+      _tag: "done",
+      index: r.index,
+      key: r.key,
+      completion,
+      output: outputs[position],
+      pack: { key, size: ready.length, position }
+    })
+  )
+
+/** Sends prepared items as one pack (or alone, when one is left); halves a pack whose reply does not split. */
+const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Effect.Effect<ItemResult[]> =>
+  Effect.gen(function* () {
+    if (ready.length === 0) return []
+    const record = (rs: ItemResult[]) => {
+      for (const r of rs) recordResult(ctx, sj.step, r)
+      return rs
+    }
+    if (ready.length === 1) return record([yield* sendItem(ctx, sj, ready[0]!)])
+    const step = sj.step
+    const size = ready.length
+    const messages = packMessages(
+      step,
+      ready.map((r) => r.messages)
+    )
+    const body = packBody(step, messages, size)
+    const key = cacheKey(ctx.planned.baseUrl, body)
+    const split = packCheck(step)
+    const check = (b: unknown) => {
+      const answers = split(b, size)
+      return typeof answers === "string" ? answers : undefined
+    }
+    const result = yield* Effect.result(
+      ctx.engine.execute(jobOf(ctx, sj, packLabel(ready), messages, body, key, check))
+    )
+    if (result._tag === "Success") {
+      const outputs = split(result.success.body, size)
+      // a cached reply passed this check when it was stored: a damaged one is not an answer
+      if (typeof outputs === "string")
+        return record(ready.map((r) => ({ _tag: "invalid", index: r.index, message: outputs }) as const))
+      return record(answered(ready, key, result.success, outputs))
+    }
+    const error = result.failure
+    if (error._tag === "RequestFailed" && error.invalidReply === true) {
+      const went = record([{ _tag: "split", index: ready[0]!.index, key, size, error }])
+      const [a, b] = halves(ready)
+      const first = yield* sendPack(ctx, sj, a)
+      return [...went, ...first, ...(yield* sendPack(ctx, sj, b))]
+    }
+    return record(
+      ready.map(
+        (r, position): ItemResult => ({
+          _tag: "failed",
+          index: r.index,
+          key: r.key,
+          error,
+          pack: { key, size, position }
+        })
+      )
+    )
+  })
+
+/** Items of one pack of a packed step (by index into `items`): each reused, refused, or sent in packs. */
+export const runPack = (
+  ctx: RunContext,
+  sj: StepJob,
+  items: ReadonlyArray<unknown>,
+  indices: ReadonlyArray<number>
+): Effect.Effect<ItemResult[]> =>
+  Effect.gen(function* () {
+    const settled: ItemResult[] = []
+    const ready: Ready[] = []
+    for (const index of indices) {
+      const p = prepareItem(ctx, sj, items[index], index)
+      if (p._tag === "ready") ready.push(p)
+      else {
+        recordResult(ctx, sj.step, p)
+        settled.push(p)
+      }
+    }
+    return [...settled, ...(yield* sendPack(ctx, sj, ready))]
+  })
