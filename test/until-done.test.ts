@@ -113,6 +113,51 @@ describe("runner run --until-done", () => {
     expect(gated.stdout + gated.stderr).toContain("--until-done")
   })
 
+  it("budget.max_free_requests is a share of each day: the plan spreads the job, --until-done waits for the next day", async () => {
+    const s = await sim({ freePerDay: 1000 })
+    const dir = writeDir({
+      "days.yaml": job(50).replace(
+        "account: { credits_purchased_usd: 0 }",
+        "budget: { max_free_requests: 20 }"
+      )
+    })
+    const home = tempHome()
+    const plan = await runCli(["plan", "days.yaml", "--format", "json"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(JSON.parse(plan.stdout).quota.days.map((d: { free_requests: number }) => d.free_requests)).toEqual(
+      [20, 20, 10]
+    )
+    // without the flag the plan's gate says how to go on
+    const env = { TOLLGATE_HOME: home }
+    const gated = await runCli(["run", "days.yaml", "--base-url", s.url, "--out-dir", "runs"], {
+      cwd: dir,
+      env
+    })
+    expect(gated.code).toBe(3)
+    expect(gated.stdout + gated.stderr).toContain("--until-done")
+    expect(s.log).toHaveLength(0)
+    // 20 today, then a wait for tomorrow; stopped during the wait
+    const args = ["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"]
+    const first = startShifted(dir, args, home)
+    await until(() => first.waits().length === 1, 30_000)
+    expect(first.stderr()).toMatch(/max_free_requests \(20\) reached for today/)
+    first.child.kill("SIGINT")
+    expect(await first.done).toBe(130)
+    expect(s.log).toHaveLength(20)
+    // run again the same day: today's share is used, so it sends nothing and waits; then two more days
+    const r = startShifted(dir, args, home)
+    for (const day of [1, 2]) {
+      await until(() => r.waits().length === day, 30_000)
+      expect(s.log).toHaveLength(20 * day)
+      r.jumpPast(r.waits()[day - 1]!)
+    }
+    expect(await r.done, r.stderr()).toBe(0)
+    expect(s.successes()).toHaveLength(50)
+    expect(billedOnce(s)).toBe(true)
+  })
+
   it("a job no number of days can finish (a daily quota of 0) is refused, not waited on forever", async () => {
     const s = await sim()
     const dir = writeDir({

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-import type { Reservation } from "./Budget.ts"
+import type { BudgetExceeded, Reservation } from "./Budget.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import { type Completion, type Job, RequestFailed, RunStopped } from "./Job.ts"
 import type { Slot, Target } from "./Limits.ts"
@@ -109,15 +109,25 @@ const freshSlot = Effect.fnUntraced(function* (ctx: EngineContext, target: Targe
   return yield* orStop(ctx, ctx.limits.tryAcquire(target))
 })
 
+/**
+ * The stop for a budget limit. `max_free_requests` is the run's share of each day's free quota:
+ * it goes on after the reset (`--until-done` waits for it).
+ */
+const budgetStop = (e: BudgetExceeded, now: number): RunStopped => {
+  if (e.limit === "max_cost_usd") return new RunStopped({ reason: "budget", message: e.message })
+  if (e.limit !== "max_free_requests") return new RunStopped({ reason: "free-quota", message: e.message })
+  const resetAtMs = Policy.nextUtcMidnight(new Date(now)).getTime()
+  return new RunStopped({
+    reason: "free-quota",
+    message: `${e.message} for today; it resets at ${resetText(resetAtMs, now)}`,
+    resetAtMs
+  })
+}
+
 /** Reserves the worst case; for a free model, one request of today's quota. Either may stop the run. */
 const reserve = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, now: number) {
   const reservation = yield* orStop(ctx, ctx.budget.reserve(job.worstCost, { free: job.free })).pipe(
-    Effect.catchTag("BudgetExceeded", (e) =>
-      stopWith(
-        ctx,
-        new RunStopped({ reason: e.limit === "max_cost_usd" ? "budget" : "free-quota", message: e.message })
-      )
-    )
+    Effect.catchTag("BudgetExceeded", (e) => stopWith(ctx, budgetStop(e, now)))
   )
   if (!job.free) return reservation
   const day = Policy.utcDay(new Date(now))
@@ -165,7 +175,8 @@ const sendInSlot = Effect.fnUntraced(function* (
     label: job.label,
     attempt: state.attempt,
     at: yield* Clock.currentTimeMillis,
-    worst: Money.toPlain(job.worstCost)
+    worst: Money.toPlain(job.worstCost),
+    ...(job.free ? { free: true } : {})
   })
   const outcome = yield* ctx.provider.send(job.request)
   return { reservation, outcome, slot } satisfies Sent

@@ -8,6 +8,8 @@ export type EngineEvent =
       readonly at: number
       /** The worst case reserved for it (exact USD): written before the send, so a resume after a kill counts it. */
       readonly worst: string
+      /** A free-model request: it counts in the day's quota and `max_free_requests`. */
+      readonly free?: boolean
     }
   | {
       readonly type: "response"

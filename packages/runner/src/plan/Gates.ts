@@ -73,12 +73,21 @@ const requests = (g: GateInput): Violation[] => {
       kind: "max_requests",
       message: `${g.sent} requests exceed budget.max_requests ${maxRequests}`
     })
+  // the run's share of each day's free quota: a bigger job needs days
   if (maxFreeRequests !== undefined && g.freeRequests > maxFreeRequests)
     out.push({
       kind: "max_free_requests",
-      message: `${g.freeRequests} free-model requests exceed budget.max_free_requests ${maxFreeRequests}`
+      message: `${g.freeRequests} free-model requests exceed budget.max_free_requests (${maxFreeRequests} a day); ${daysNeeded(g)}`
     })
   return out
+}
+
+/** How many days the free requests need, and how to run them; or that no number of days will do. */
+const daysNeeded = (g: GateInput): string => {
+  const placed = g.quota.days.reduce((n, d) => n + d.requests, 0)
+  return placed < g.freeRequests
+    ? "they do not fit in a year of daily quotas"
+    : `they need ${g.quota.days.length} UTC days (${daysText(g.quota.days)}): \`runner run --until-done\` waits for each reset and goes on, or a nightly job resumes where the last stopped`
 }
 
 /** Where the days went: "50 on 2026-11-23, 50 on 2026-11-24, 20 on 2026-11-25". */
@@ -88,11 +97,7 @@ export const daysText = (days: ReadonlyArray<FreeDay>): string =>
 const freeQuota = (g: GateInput): Violation[] => {
   if (g.freeRequests <= g.quota.freeLeftToday) return []
   const reset = Policy.isoInstant(Policy.nextUtcMidnight(g.now))
-  const placed = g.quota.days.reduce((n, d) => n + d.requests, 0)
-  const needs =
-    placed < g.freeRequests
-      ? "they do not fit in a year of daily quotas"
-      : `they need ${g.quota.days.length} UTC days (${daysText(g.quota.days)}): \`runner run --until-done\` waits for each reset and goes on, or a nightly job resumes where the last stopped`
+  const needs = daysNeeded(g)
   return [
     {
       kind: "free_quota",

@@ -8,6 +8,8 @@ import { QuotaLedger } from "@tollgate/core/QuotaLedger"
 import { type CacheStats, ResponseCache } from "@tollgate/core/ResponseCache"
 import * as Scheduler from "@tollgate/core/Scheduler"
 import * as Money from "@tollgate/pricing/Money"
+import * as Policy from "@tollgate/pricing/Policy"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Semaphore from "effect/Semaphore"
@@ -62,13 +64,17 @@ export interface ExecuteOptions {
  * share of `max_cost_usd` (1/n), so n shards together stay within it; a merge counts what the
  * shards spent as spent before it.
  */
-const budgetOf = (planned: Planned, split: Split | undefined): BudgetLimits => {
+const budgetOf = (planned: Planned, records: Records, split: Split | undefined, now: Date): BudgetLimits => {
   const b = planned.projection.budget
   const share = split?.kind === "shard" ? split.shard.count : 1
   return {
     maxCostUsd: b.maxCostUsd !== undefined ? Money.share(Money.fromNumber(b.maxCostUsd), share) : undefined,
     maxRequests: b.maxRequests,
-    maxFreeRequests: b.maxFreeRequests
+    // the run's share of each day's free quota: less what its earlier processes sent today
+    maxFreeRequests:
+      b.maxFreeRequests !== undefined
+        ? Math.max(0, b.maxFreeRequests - records.freeSentOn(Policy.utcDay(now)))
+        : undefined
   }
 }
 
@@ -84,7 +90,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     policy,
     balanceUsd: pipeline.balanceUsd,
     cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
-    budget: budgetOf(planned, opts.split),
+    budget: budgetOf(planned, opts.records, opts.split, new Date(yield* Clock.currentTimeMillis)),
     spentBefore: opts.records.spentBefore,
     sharedPool: pipeline.budget.shared,
     local: !account

@@ -8,6 +8,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import * as Money from "@tollgate/pricing/Money"
+import * as Policy from "@tollgate/pricing/Policy"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -118,7 +119,9 @@ const AttemptEvent = Schema.Struct({
   type: Schema.Literals(["attempt", "response"]),
   label: Schema.String,
   attempt: Schema.Number,
-  worst: Schema.optionalKey(Schema.String)
+  at: Schema.optionalKey(Schema.Number),
+  worst: Schema.optionalKey(Schema.String),
+  free: Schema.optionalKey(Schema.Boolean)
 })
 const decodeAttemptEvent = decodeJson(AttemptEvent)
 
@@ -137,6 +140,19 @@ const unansweredCost = (events: ReadonlyArray<string>): Money.Usd => {
     else open.get(key)?.pop()
   }
   return Money.sum([...open.values()].flat().map((w) => Money.usd(w)))
+}
+
+/** Free-model attempts earlier processes of the run sent, by UTC day (`max_free_requests` is a share of each day). */
+const freeByDay = (events: ReadonlyArray<string>): Map<string, number> => {
+  const days = new Map<string, number>()
+  for (const line of events) {
+    if (!line.includes('"free":true')) continue
+    const e = decodeAttemptEvent(line)
+    if (e?.type !== "attempt" || e.free !== true || e.at === undefined) continue
+    const day = Policy.utcDay(new Date(e.at))
+    days.set(day, (days.get(day) ?? 0) + 1)
+  }
+  return days
 }
 
 const UnsettledEvent = Schema.Struct({
@@ -170,16 +186,21 @@ export interface Finished {
 /** A run dir's finished requests and spending, and its free-quota counts left unsettled (one read of its events). */
 export const readFinished = (
   dir: string
-): Finished & { readonly previous: Map<string, RequestRecord>; readonly unsettled: UnsettledCount[] } => {
+): Finished & {
+  readonly previous: Map<string, RequestRecord>
+  readonly unsettled: UnsettledCount[]
+  readonly freeByDay: ReadonlyMap<string, number>
+} => {
   const events = (readText(join(dir, "events.ndjson")) ?? "").split("\n")
   const unsettled = unsettledCounts(events)
+  const free = freeByDay(events)
   const previous = new Map<string, RequestRecord>()
   let spent = Money.zero
   let files: string[] = []
   try {
     files = readdirSync(join(dir, "steps"))
   } catch {
-    return { previous, spent: unansweredCost(events), unsettled } // no step finished
+    return { previous, spent: unansweredCost(events), unsettled, freeByDay: free } // no step finished
   }
   for (const f of files)
     for (const r of recordsIn(join(dir, "steps", f))) {
@@ -187,7 +208,7 @@ export const readFinished = (
       // a reused line repeats an earlier one's cost: counted once
       if (r.reused !== true && r.cost_usd !== undefined) spent = Money.add(spent, Money.usd(r.cost_usd))
     }
-  return { previous, spent: Money.add(spent, unansweredCost(events)), unsettled }
+  return { previous, spent: Money.add(spent, unansweredCost(events)), unsettled, freeByDay: free }
 }
 
 export class Records {
@@ -200,6 +221,8 @@ export class Records {
   readonly spentBefore: Money.Usd
   /** Free-quota counts of earlier attempts whose answer was lost with the store (their requests were not sent). */
   readonly unsettled: ReadonlyArray<UnsettledCount>
+  /** Free-model attempts earlier attempts at this run sent, by UTC day. */
+  private readonly freeByDay: ReadonlyMap<string, number>
 
   private constructor(dir: string, resumed: boolean, seed: Finished | undefined) {
     this.dir = dir
@@ -207,11 +230,17 @@ export class Records {
     this.resumed = resumed
     const own = resumed
       ? readFinished(dir)
-      : { previous: new Map<string, RequestRecord>(), spent: Money.zero, unsettled: [] }
+      : { previous: new Map<string, RequestRecord>(), spent: Money.zero, unsettled: [], freeByDay: new Map() }
     // a merge starts from its shards' answers and spending
     this.previous = new Map([...(seed?.previous ?? []), ...own.previous])
     this.spentBefore = Money.add(seed?.spent ?? Money.zero, own.spent)
     this.unsettled = own.unsettled
+    this.freeByDay = own.freeByDay
+  }
+
+  /** Free-model attempts earlier processes of this run sent on a UTC day (`YYYY-MM-DD`). */
+  freeSentOn(day: string): number {
+    return this.freeByDay.get(day) ?? 0
   }
 
   /**

@@ -170,7 +170,7 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
   const days =
     opts.untilDone === true &&
     placed >= plan.free_requests &&
-    plan.violations.every((v) => v.kind === "free_quota")
+    plan.violations.every((v) => v.kind === "free_quota" || v.kind === "max_free_requests")
   if (!plan.ok && !days) return { kind: "gated", plan } satisfies RunResult as RunResult
   const refused = refusal(planned, plan, opts)
   if (refused !== undefined) return yield* new InputInvalid({ message: refused })
