@@ -49,6 +49,29 @@ export interface SimOptions {
   readonly reply?: (body: Record<string, unknown>, n: number) => string | undefined
   /** Completion tokens a reply uses (default: min(max_tokens, 20)). */
   readonly completionTokens?: (body: Record<string, unknown>) => number
+  /** The account `GET /key` and `GET /credits` describe (default: not on the free tier, no key limit, no management key). */
+  readonly account?: {
+    readonly isFreeTier?: boolean
+    /** The calling key's own cap (USD); its usage is what the simulator billed it. */
+    readonly keyLimit?: number
+    readonly totalCredits?: number
+    readonly totalUsage?: number
+    /** The management key `/credits` and `/keys` accept. */
+    readonly managementKey?: string
+  }
+  /** `X-RateLimit-Limit` on free-model replies: the daily tier (50 or 1000). */
+  readonly freeTierHeader?: number
+}
+
+/** A key minted through `POST /keys`. */
+export interface MintedKey {
+  readonly hash: string
+  readonly key: string
+  readonly name: string
+  readonly limit: number | null
+  readonly expiresAt: string | null
+  usage: number
+  deleted: boolean
 }
 
 export interface Attempt {
@@ -72,6 +95,10 @@ export interface Simulator {
   successes(): Attempt[]
   /** A new day for the free quota (as at 00:00 UTC), without waiting for one. */
   rollDay(): void
+  /** Keys minted through `POST /keys`, deleted ones included. */
+  readonly minted: MintedKey[]
+  /** Calls to `/key`, `/credits` and `/keys`, in order (method and path). */
+  readonly accountCalls: string[]
   close(): Promise<void>
 }
 
@@ -101,12 +128,21 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
   let billed = Money.zero
   let n = 0
   const log: Attempt[] = []
+  const minted: MintedKey[] = []
+  const accountCalls: string[] = []
+  /** What each calling key was billed (its usage against its limit). */
+  const usageOf = new Map<string, number>()
 
   const rpmFor = (model: string) => (typeof opts.rpm === "number" ? opts.rpm : opts.rpm?.[model])
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && req.url?.endsWith("/models")) {
       send(res, 200, { data: [] })
+      return
+    }
+    if (/\/(key|credits|keys)(\/[^/]+)?$/.test(req.url ?? "") && !req.url?.endsWith("/chat/completions")) {
+      accountCalls.push(`${req.method} ${req.url?.replace(/^\/api\/v1/, "")}`)
+      await accountRoute(req, res)
       return
     }
     if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {
@@ -176,6 +212,12 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
             metadata: { headers: { authorization } }
           }
         })
+      return
+    }
+    const mintedKey = minted.find((k) => authorization === `Bearer ${k.key}`)
+    if (mintedKey?.deleted === true) {
+      record(401)
+      send(res, 401, { error: { code: 401, message: "User not found." } })
       return
     }
     const resolved = catalog.resolve(model)
@@ -281,20 +323,108 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       })
       return
     }
+    const limit = mintedKey !== undefined ? mintedKey.limit : (opts.account?.keyLimit ?? null)
+    const spentByKey = usageOf.get(authorization ?? "") ?? 0
+    if (limit !== null && spentByKey + Money.toNumber(cost) > limit) {
+      record(402)
+      send(res, 402, {
+        error: {
+          code: 402,
+          message: "Key limit exceeded. Manage it using https://openrouter.ai/settings/keys"
+        }
+      })
+      return
+    }
+    usageOf.set(authorization ?? "", spentByKey + Money.toNumber(cost))
+    if (mintedKey !== undefined) mintedKey.usage += Money.toNumber(cost)
     billed = Money.add(billed, cost)
     record(200, cost)
     const content = opts.reply?.(body, attempt) ?? replyContent(body, `sim reply ${attempt}`)
-    send(res, 200, {
-      id: `gen-${attempt}`,
-      model,
-      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-      usage: {
-        prompt_tokens: promptTokens,
-        completion_tokens: completionTokens,
-        total_tokens: promptTokens + completionTokens,
-        cost: Money.toNumber(cost)
+    const tierHeader =
+      m.free && opts.freeTierHeader !== undefined ? { "X-RateLimit-Limit": String(opts.freeTierHeader) } : {}
+    send(
+      res,
+      200,
+      {
+        id: `gen-${attempt}`,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+          cost: Money.toNumber(cost)
+        }
+      },
+      tierHeader
+    )
+  }
+
+  /** `GET /key`, `GET /credits`, `POST /keys`, `DELETE /keys/{hash}`, as OpenRouter answers them. */
+  const accountRoute = async (req: IncomingMessage, res: ServerResponse) => {
+    const authorization = req.headers.authorization ?? ""
+    const account = opts.account ?? {}
+    const management =
+      account.managementKey !== undefined && authorization === `Bearer ${account.managementKey}`
+    const url = req.url ?? ""
+    if (req.method === "GET" && url.endsWith("/key")) {
+      const m = minted.find((k) => authorization === `Bearer ${k.key}`)
+      const limit = m !== undefined ? m.limit : (account.keyLimit ?? null)
+      const usage = usageOf.get(authorization) ?? 0
+      send(res, 200, {
+        data: {
+          label: m?.name ?? "sim",
+          limit,
+          limit_remaining: limit === null ? null : Math.max(0, limit - usage),
+          usage,
+          usage_daily: usage,
+          is_free_tier: account.isFreeTier ?? false,
+          expires_at: m?.expiresAt ?? null
+        }
+      })
+      return
+    }
+    if (!management) {
+      send(res, 401, { error: { code: 401, message: "Only management keys can perform this operation" } })
+      return
+    }
+    if (req.method === "GET" && url.endsWith("/credits")) {
+      send(res, 200, {
+        data: { total_credits: account.totalCredits ?? 0, total_usage: account.totalUsage ?? 0 }
+      })
+      return
+    }
+    if (req.method === "POST" && url.endsWith("/keys")) {
+      const body = JSON.parse(await readBody(req)) as { name?: string; limit?: number; expires_at?: string }
+      const hash = `hash${minted.length + 1}`
+      const key: MintedKey = {
+        hash,
+        key: `sk-or-v1-minted-${minted.length + 1}-${Math.random().toString(36).slice(2)}`,
+        name: body.name ?? "",
+        limit: body.limit ?? null,
+        expiresAt: body.expires_at ?? null,
+        usage: 0,
+        deleted: false
       }
-    })
+      minted.push(key)
+      send(res, 200, {
+        data: { hash, name: key.name, limit: key.limit, expires_at: key.expiresAt },
+        key: key.key
+      })
+      return
+    }
+    const del = /\/keys\/([^/]+)$/.exec(url)
+    if (req.method === "DELETE" && del !== null) {
+      const k = minted.find((x) => x.hash === del[1])
+      if (k === undefined) {
+        send(res, 404, { error: { code: 404, message: "not found" } })
+        return
+      }
+      k.deleted = true
+      send(res, 200, { deleted: true })
+      return
+    }
+    send(res, 404, { error: { code: 404, message: "not found" } })
   }
 
   const server: Server = createServer((req, res) => {
@@ -310,6 +440,8 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     rollDay: () => {
       freeAttempts = 0
     },
+    minted,
+    accountCalls,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections()

@@ -317,6 +317,13 @@ export const failed = (
     message
   })
 
+/**
+ * The daily free tier a free-model reply names: its `X-RateLimit-Limit`, when it is a daily
+ * figure (OpenRouter's are 50 and 1,000; a per-minute limit is far lower).
+ */
+export const freeTierOf = (job: Job, status: number, limit: number | undefined): number | undefined =>
+  job.free && status >= 200 && status < 300 && limit !== undefined && limit >= 50 ? limit : undefined
+
 /** One attempt, from pacing slot to settled cost. */
 export const attemptOnce = (
   ctx: EngineContext,
@@ -333,8 +340,12 @@ export const attemptOnce = (
     const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state))
     if (sent === "late") return yield* attemptOnce(ctx, job, key, target, state)
     const at = yield* Clock.currentTimeMillis
-    if (sent.outcome._tag === "Response")
-      yield* orStop(ctx, ctx.limits.observe(target, rateHeaders(sent.outcome.headers)))
+    if (sent.outcome._tag === "Response") {
+      const headers = rateHeaders(sent.outcome.headers)
+      yield* orStop(ctx, ctx.limits.observe(target, headers))
+      const tier = freeTierOf(job, sent.outcome.status, headers.limit)
+      if (tier !== undefined) ctx.emit({ type: "free-tier", perDay: tier, at })
+    }
     const random = yield* Random.next
     const decision = classify(sent.outcome, { attempt: state.attempt, nowMs: at, random, config: ctx.retry })
     state.lastStatus = sent.outcome._tag === "Response" ? sent.outcome.status : undefined

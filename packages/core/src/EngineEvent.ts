@@ -1,6 +1,8 @@
 /** What the engine reports as it works: one typed union, read by progress lines and run records. */
 
 export type EngineEvent =
+  /** A free-model reply's `X-RateLimit-Limit` names the account's daily free tier (50 or 1,000). */
+  | { readonly type: "free-tier"; readonly perDay: number; readonly at: number }
   | {
       readonly type: "attempt"
       readonly label: string

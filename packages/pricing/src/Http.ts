@@ -44,8 +44,17 @@ export const readCapped = async (
  * GETs `url` and parses its body as JSON, failing with a `FetchError` on a timeout (headers and
  * body together), a body over `maxBytes` (the transfer stops there), a non-2xx status or bad JSON.
  */
-export const getJson = async (
+export const getJson = (
   url: string,
+  limits: FetchLimits,
+  headers: Record<string, string> = {}
+): Promise<unknown> => requestJson("GET", url, undefined, limits, headers)
+
+/** Like `getJson`, for any method, with an optional JSON body; an empty reply body is `null`. */
+export const requestJson = async (
+  method: "GET" | "POST" | "DELETE",
+  url: string,
+  body: unknown,
   limits: FetchLimits,
   headers: Record<string, string> = {}
 ): Promise<unknown> => {
@@ -54,8 +63,13 @@ export const getJson = async (
   const timedOut = () => controller.signal.aborted
   try {
     const res = await request(url, {
-      method: "GET",
-      headers: { accept: "application/json", ...headers },
+      method,
+      headers: {
+        accept: "application/json",
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: controller.signal
     })
     if (res.statusCode < 200 || res.statusCode >= 300) {
@@ -63,7 +77,7 @@ export const getJson = async (
       throw new FetchError({
         reason: "http",
         status: res.statusCode,
-        message: `GET ${url} answered HTTP ${res.statusCode}`
+        message: `${method} ${url} answered HTTP ${res.statusCode}`
       })
     }
     const declared = Number(res.headers["content-length"] ?? Number.NaN)
@@ -71,21 +85,22 @@ export const getJson = async (
       res.body.destroy()
       throw new FetchError({
         reason: "too-large",
-        message: `GET ${url}: body of ${declared} bytes exceeds the ${limits.maxBytes}-byte cap`
+        message: `${method} ${url}: body of ${declared} bytes exceeds the ${limits.maxBytes}-byte cap`
       })
     }
     const text = await readCapped(res.body, limits.maxBytes)
     if (text === undefined)
       throw new FetchError({
         reason: "too-large",
-        message: `GET ${url}: body exceeds the ${limits.maxBytes}-byte cap`
+        message: `${method} ${url}: body exceeds the ${limits.maxBytes}-byte cap`
       })
+    if (text.trim() === "") return null
     try {
       return JSON.parse(text)
     } catch (e) {
       throw new FetchError({
         reason: "malformed",
-        message: `GET ${url}: body is not JSON (${(e as Error).message})`
+        message: `${method} ${url}: body is not JSON (${(e as Error).message})`
       })
     }
   } catch (e) {
@@ -93,9 +108,9 @@ export const getJson = async (
     if (timedOut())
       throw new FetchError({
         reason: "timeout",
-        message: `GET ${url} timed out after ${limits.timeoutMs} ms`
+        message: `${method} ${url} timed out after ${limits.timeoutMs} ms`
       })
-    throw new FetchError({ reason: "network", message: `GET ${url} failed: ${(e as Error).message}` })
+    throw new FetchError({ reason: "network", message: `${method} ${url} failed: ${(e as Error).message}` })
   } finally {
     clearTimeout(timer)
   }

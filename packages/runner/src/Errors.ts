@@ -64,5 +64,18 @@ export class RunBusy extends Schema.TaggedError<RunBusy>()("RunBusy", {
   override readonly [Runtime.errorExitCode] = 1
 }
 
+/** The provider would not mint the run's capped key (`budget.enforce: provider`). Nothing was sent. Exit 1. */
+export class ProviderKeyFailed extends Schema.TaggedError<ProviderKeyFailed>()("ProviderKeyFailed", {
+  message: Schema.String
+}) {
+  override readonly [Runtime.errorExitCode] = 1
+}
+
 /** Anything a library call can fail with. */
-export type RunnerError = PipelineInvalid | InputInvalid | StoreUnavailable | StateDamaged | RunBusy
+export type RunnerError =
+  | PipelineInvalid
+  | InputInvalid
+  | StoreUnavailable
+  | StateDamaged
+  | RunBusy
+  | ProviderKeyFailed

@@ -53,6 +53,12 @@ const plan = {
       { date: "2026-11-24", free_requests: 3 }
     ]
   },
+  account: {
+    free_per_day: { value: 50, source: "provider" },
+    credits_purchased_usd: { value: 0, source: "provider" },
+    balance_usd: { value: null, source: "default" },
+    key_limit_usd: { limit: 5, remaining: 4.2, source: "provider" }
+  },
   budget: { max_cost_usd: 0.01, max_requests: null, max_free_requests: null, gate: "max" },
   violations: [
     { kind: "free_quota", message: "8 free-model requests exceed today's free quota left (5 of 50)" }
@@ -133,6 +139,7 @@ describe("reports", () => {
 
       requests: 9 to send, 1 cached
       cost: $0.0012 expected, $0.0049 at most
+      account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider)
       free-model requests: 8; today's quota: 45 used, 5 left of 50
       free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
       least time the rate limits allow: 21s
@@ -152,6 +159,7 @@ describe("reports", () => {
 
       - requests: 9 to send, 1 cached
       - cost: $0.0012 expected, $0.0049 at most
+      - account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider)
       - free-model requests: 8; today's quota: 45 used, 5 left of 50
       - free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
       - least time the rate limits allow: 21s

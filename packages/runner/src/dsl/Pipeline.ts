@@ -37,7 +37,8 @@ export interface Pipeline {
   readonly baseUrl: string
   readonly apiKeyEnv: string
   readonly headers: Readonly<Record<string, string>>
-  readonly creditsPurchasedUsd: number
+  /** `account:` as declared (undefined: discovered from the provider, else the default). */
+  readonly creditsPurchasedUsd: number | undefined
   readonly balanceUsd: number | undefined
   readonly budget: {
     readonly maxCostUsd: number | undefined
@@ -45,6 +46,8 @@ export interface Pipeline {
     readonly maxFreeRequests: number | undefined
     readonly gate: "max" | "expected"
     readonly shared: string | undefined
+    /** `provider`: the run sends with a key minted for it, capped at its budget at the provider too. */
+    readonly enforce: "runner" | "provider"
   }
   readonly concurrency: number
   /** The window `rpm` limits count over, and the jitter margin added to it (undefined: the defaults). */
@@ -109,14 +112,15 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
     baseUrl: spec.provider?.base_url ?? DEFAULT_BASE_URL,
     apiKeyEnv: spec.provider?.api_key_env ?? DEFAULT_API_KEY_ENV,
     headers: spec.provider?.headers ?? {},
-    creditsPurchasedUsd: spec.account?.credits_purchased_usd ?? 0,
+    creditsPurchasedUsd: spec.account?.credits_purchased_usd,
     balanceUsd: spec.account?.balance_usd,
     budget: {
       maxCostUsd: spec.budget?.max_cost_usd,
       maxRequests: spec.budget?.max_requests,
       maxFreeRequests: spec.budget?.max_free_requests,
       gate: spec.budget?.gate ?? "max",
-      shared: spec.budget?.shared
+      shared: spec.budget?.shared,
+      enforce: spec.budget?.enforce ?? "runner"
     },
     concurrency: spec.limits?.concurrency ?? DEFAULT_CONCURRENCY,
     rateWindow: {

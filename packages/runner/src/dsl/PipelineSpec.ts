@@ -79,7 +79,8 @@ export const PipelineSpec = Schema.Struct({
       max_requests: opt(Int),
       max_free_requests: opt(Int),
       gate: opt(Schema.Literals(["max", "expected"])),
-      shared: opt(Str)
+      shared: opt(Str),
+      enforce: opt(Schema.Literals(["runner", "provider"]))
     })
   ),
   limits: opt(

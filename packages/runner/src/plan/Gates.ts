@@ -12,6 +12,7 @@ export interface Violation {
     | "free_quota"
     | "context_window"
     | "incomplete"
+    | "key_limit"
   readonly message: string
 }
 
@@ -35,6 +36,8 @@ export interface GateInput {
     readonly freeLeftToday: number
     readonly days: ReadonlyArray<FreeDay>
   }
+  /** The key's own spending cap at the provider, when it has one. */
+  readonly keyLimit?: { readonly limitUsd: number; readonly remainingUsd: number } | undefined
   readonly now: Date
 }
 
@@ -90,6 +93,20 @@ const daysNeeded = (g: GateInput): string => {
     : `they need ${g.quota.days.length} UTC days (${daysText(g.quota.days)}): \`runner run --until-done\` waits for each reset and goes on, or a nightly job resumes where the last stopped`
 }
 
+/** The key's cap at the provider refuses (402) what would pass what is left of it: the plan says so first. */
+const keyLimit = (g: GateInput): Violation[] => {
+  if (g.keyLimit === undefined) return []
+  const gated = g.budget.gate === "expected" ? g.costExpected : g.costMax
+  const remaining = Money.fromNumber(g.keyLimit.remainingUsd)
+  if (!Money.gt(gated, remaining)) return []
+  return [
+    {
+      kind: "key_limit",
+      message: `${g.budget.gate === "expected" ? "expected" : "maximum"} cost ${Money.format(Money.round(gated, 6))} exceeds what is left of the key's own limit at the provider: ${Money.format(remaining)} of ${Money.format(Money.fromNumber(g.keyLimit.limitUsd))}; raise the key's limit or use another key`
+    }
+  ]
+}
+
 /** Where the days went: "50 on 2026-11-23, 50 on 2026-11-24, 20 on 2026-11-25". */
 export const daysText = (days: ReadonlyArray<FreeDay>): string =>
   days.map((d) => `${d.requests} on ${d.date}`).join(", ")
@@ -124,6 +141,7 @@ const contextWindow = (g: GateInput): Violation[] =>
 export const violations = (g: GateInput): Violation[] => [
   ...incomplete(g),
   ...cost(g),
+  ...keyLimit(g),
   ...requests(g),
   ...freeQuota(g),
   ...contextWindow(g)

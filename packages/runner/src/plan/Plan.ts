@@ -17,6 +17,8 @@ import { InputInvalid, StoreUnavailable } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
+import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
+import { discoverAccount, MANAGEMENT_KEY_ENV } from "./Discovery.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { readHistory } from "./History.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
@@ -43,6 +45,10 @@ export interface Planned {
   readonly baseUrl: string
   readonly hashes: PlanHashes
   readonly catalog: Catalog.Catalog
+  /** The account the plan and run take: declared, discovered from the provider, learned or default. */
+  readonly account: AccountFacts
+  /** What could not be discovered (the declared or default figures stand in). */
+  readonly warnings: ReadonlyArray<string>
 }
 
 /** Cache size caps from `TOLLGATE_CACHE_MAX_MB` and `TOLLGATE_CACHE_MAX_ENTRIES` (defaults: 512 MiB, 100,000). */
@@ -95,6 +101,19 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
   const now = opts.now ?? new Date()
   const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
   const reads = yield* store.planReads(cacheOptionsOf(pipeline, opts.env))
+  const discovered = yield* discoverAccount({
+    baseUrl,
+    apiKey: opts.env[pipeline.apiKeyEnv],
+    managementKey: opts.env[MANAGEMENT_KEY_ENV],
+    fingerprint,
+    stateDir: StateDir.stateDir(opts.env),
+    nowMs: now.getTime()
+  })
+  const account = accountFacts(
+    { creditsPurchasedUsd: pipeline.creditsPurchasedUsd, balanceUsd: pipeline.balanceUsd },
+    discovered,
+    policy.free
+  )
   const counts = TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env)))
   const projection = yield* projectWithCache(
     {
@@ -107,6 +126,7 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
       cacheKey: (body) => cacheKey(baseUrl, body),
       history: readHistory(opts.runsDir ?? join(opts.cwd, ".tollgate", "runs"), pipeline.name),
       now,
+      account,
       maxCostOverride: opts.maxCostUsd,
       tokens: counts.expected
     },
@@ -121,7 +141,9 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
     fingerprint,
     baseUrl,
     hashes: hashesOf(v, catalog),
-    catalog
+    catalog,
+    account,
+    warnings: discovered.warnings
   } satisfies Planned
 })
 

@@ -3,6 +3,7 @@
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
 import { redactUrl } from "../store/StateStore.ts"
+import type { AccountFacts } from "./AccountFacts.ts"
 import type { Planned } from "./Plan.ts"
 
 export const FORMAT_VERSION = 1
@@ -16,6 +17,17 @@ export const catalogJson = (catalog: Catalog.Catalog) => ({
   date: catalog.source.date,
   models: catalog.size,
   skipped: catalog.issues.length
+})
+
+/** The account the plan took, each figure with where it came from (declared, provider, learned, default). */
+export const accountJson = (a: AccountFacts, freePerDay: number) => ({
+  free_per_day: { value: freePerDay, source: a.creditsPurchasedUsd.source },
+  credits_purchased_usd: a.creditsPurchasedUsd,
+  balance_usd: { value: a.balanceUsd.value ?? null, source: a.balanceUsd.source },
+  key_limit_usd:
+    a.keyLimit !== undefined
+      ? { limit: a.keyLimit.limitUsd, remaining: a.keyLimit.remainingUsd, source: "provider" as const }
+      : null
 })
 
 /** Packed steps (`pack`): their items, the requests they go in, and the requests (free quota) that saves. */
@@ -52,6 +64,7 @@ export const planJson = (p: Planned) => {
       max_request_cost_usd: usd(s.maxRequestCost)
     })),
     ...packingJson(proj.steps),
+    account: accountJson(p.account, proj.quota.freePerDay),
     quota: {
       free_per_day: proj.quota.freePerDay,
       free_used_today: proj.quota.freeUsedToday,

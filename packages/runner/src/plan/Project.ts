@@ -7,6 +7,7 @@ import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import { order } from "../dsl/Graph.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
+import type { AccountFacts } from "./AccountFacts.ts"
 import { type FreeDay, freeDays } from "./Days.ts"
 import { type Budget, type Violation, violations } from "./Gates.ts"
 import { minDurationMs } from "./Pacing.ts"
@@ -29,6 +30,8 @@ export interface ProjectInput {
   /** Mean completion tokens per request from earlier runs, by step id. */
   readonly history: Readonly<Record<string, number>>
   readonly now: Date
+  /** The account: the free tier, the balance and the key's cap, as declared, discovered or by default. */
+  readonly account: AccountFacts
   /** `--max-cost`: tightens budget.max_cost_usd. */
   readonly maxCostOverride?: number | undefined
   /** Expected tokens of a text (default: counted with the tokenizer; plan passes its memo). */
@@ -86,7 +89,7 @@ export const project = (input: ProjectInput): Projection => {
   const freeRequests = sum(steps, (s) => (s.free ? s.requests - s.cached : 0))
   const costExpected = Money.sum(steps.map((s) => s.costExpected))
   const costMax = Money.sum(steps.map((s) => s.costMax))
-  const freePerDay = Policy.freeRequestsPerDay(input.policy, pipeline.creditsPurchasedUsd)
+  const freePerDay = Policy.freeRequestsPerDay(input.policy, input.account.creditsPurchasedUsd.value)
   const freeLeftToday = Math.max(0, freePerDay - input.freeUsedToday)
   const quota = {
     freePerDay,
@@ -116,7 +119,7 @@ export const project = (input: ProjectInput): Projection => {
     costExpected,
     costMax,
     minDurationS:
-      Math.ceil(minDurationMs(steps, input.policy, pipeline.balanceUsd, input.fingerprint)) / 1000,
+      Math.ceil(minDurationMs(steps, input.policy, input.account.balanceUsd.value, input.fingerprint)) / 1000,
     quota,
     budget,
     violations: violations({
@@ -128,6 +131,7 @@ export const project = (input: ProjectInput): Projection => {
       costExpected,
       costMax,
       quota,
+      keyLimit: input.account.keyLimit,
       now: input.now
     })
   }

@@ -7,6 +7,8 @@ import type { Provider } from "@tollgate/core/Provider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { type Discovered, nothingDiscovered } from "./Account.ts"
+import type { DiscoverSettings, MintSettings } from "./AccountApi.ts"
 import * as EchoProvider from "./EchoProvider.ts"
 import * as OfflineProvider from "./OfflineProvider.ts"
 
@@ -23,7 +25,33 @@ export interface ProvidersShape {
   readonly layerFor: (s: ProviderSettings) => Layer.Layer<Provider>
   /** Whether it is an account (pacing, quota) or a local stand-in (echo, offline). */
   readonly isAccount: (baseUrl: string) => boolean
+  /** What the provider says about the account (`/key`, `/credits`); nothing from echo or offline. */
+  readonly discover: (s: DiscoverSettings) => Effect.Effect<Discovered>
+  /** Keys minted for a run and deleted after it (a management key's `/keys`). */
+  readonly keys: KeysApi
 }
+
+export interface KeysApi {
+  readonly mint: (s: MintSettings) => Effect.Effect<{ readonly hash: string; readonly key: string }, string>
+  readonly remove: (s: {
+    readonly baseUrl: string
+    readonly managementKey: string
+    readonly hash: string
+  }) => Effect.Effect<void, string>
+}
+
+const api = Effect.promise(() => import("./AccountApi.ts"))
+const httpKeys: KeysApi = {
+  mint: (s) => Effect.flatMap(api, (m) => m.mintKey(s)),
+  remove: (s) => Effect.flatMap(api, (m) => m.deleteKey(s))
+}
+const noKeys: KeysApi = {
+  mint: () => Effect.fail("keys cannot be minted: nothing is sent to a provider"),
+  remove: () => Effect.void
+}
+
+const discoverHttp = (s: DiscoverSettings): Effect.Effect<Discovered> =>
+  Effect.flatMap(api, (m) => m.discover(s))
 
 const http = (s: ProviderSettings): Layer.Layer<Provider> =>
   Layer.unwrap(Effect.promise(() => import("./HttpProvider.ts")).pipe(Effect.map((m) => m.layer(s))))
@@ -34,11 +62,15 @@ export class Providers extends Context.Service<Providers, ProvidersShape>()(
   /** Echo for `echo:` base URLs, else HTTP. */
   static readonly layerAuto = Layer.succeed(Providers, {
     layerFor: (s) => (EchoProvider.isEcho(s.baseUrl) ? EchoProvider.layer : http(s)),
-    isAccount: (baseUrl) => !EchoProvider.isEcho(baseUrl)
+    isAccount: (baseUrl) => !EchoProvider.isEcho(baseUrl),
+    discover: (s) => (EchoProvider.isEcho(s.baseUrl) ? Effect.succeed(nothingDiscovered) : discoverHttp(s)),
+    keys: httpKeys
   })
   /** `--offline`: nothing is sent. */
   static readonly layerOffline = Layer.succeed(Providers, {
     layerFor: () => OfflineProvider.layer,
-    isAccount: () => false
+    isAccount: () => false,
+    discover: () => Effect.succeed(nothingDiscovered),
+    keys: noKeys
   })
 }

@@ -32,6 +32,18 @@ const rows = (plan: PlanJson) =>
     money(s.cost_usd.max)
   ])
 
+/** The account's figures and where each came from: declared, provider, learned or default. */
+export const accountLine = (a: PlanJson["account"]): string =>
+  [
+    `account: ${a.free_per_day.value} free-model requests a day (${a.free_per_day.source})`,
+    a.balance_usd.value !== null
+      ? `balance ${money(a.balance_usd.value)} (${a.balance_usd.source})`
+      : "balance not known (no paid pacing)",
+    ...(a.key_limit_usd !== null
+      ? [`key limit ${money(a.key_limit_usd.remaining)} left of ${money(a.key_limit_usd.limit)} (provider)`]
+      : [])
+  ].join(", ")
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const verdict = (plan: PlanJson): string =>
@@ -47,6 +59,7 @@ const summaryLines = (plan: PlanJson): string[] => {
   return [
     `requests: ${plan.requests.max} to send, ${plan.requests.cached} cached${plan.complete ? "" : " (incomplete: some counts unknown)"}`,
     `cost: ${money(plan.cost_usd.expected)} expected, ${money(plan.cost_usd.max)} at most`,
+    accountLine(plan.account),
     `free-model requests: ${plan.free_requests}; today's quota: ${plan.quota.free_used_today} used, ${plan.quota.free_left_today} left of ${plan.quota.free_per_day}`,
     ...(plan.quota.days.length > 1
       ? [

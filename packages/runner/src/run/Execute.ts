@@ -44,6 +44,8 @@ export interface RunOutcome {
   readonly fromProvider: boolean
   /** Stopped by a daily free quota: when it resets (epoch ms). */
   readonly resetAtMs: number | undefined
+  /** The daily free tier the provider's replies named (`X-RateLimit-Limit`), if any. */
+  readonly learnedFreePerDay: number | undefined
 }
 
 export interface ExecuteOptions {
@@ -57,6 +59,8 @@ export interface ExecuteOptions {
   readonly interrupted?: Effect.Effect<void> | undefined
   /** One shard of a split run, or its merge. */
   readonly split?: Split | undefined
+  /** The key to send with instead of the pipeline's (one minted for the run, capped at its budget). */
+  readonly apiKey?: string | undefined
 }
 
 /**
@@ -64,7 +68,12 @@ export interface ExecuteOptions {
  * share of `max_cost_usd` (1/n), so n shards together stay within it; a merge counts what the
  * shards spent as spent before it.
  */
-const budgetOf = (planned: Planned, records: Records, split: Split | undefined, now: Date): BudgetLimits => {
+export const budgetOf = (
+  planned: Planned,
+  records: Records,
+  split: Split | undefined,
+  now: Date
+): BudgetLimits => {
   const b = planned.projection.budget
   const share = split?.kind === "shard" ? split.shard.count : 1
   return {
@@ -88,7 +97,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
   const policy = account ? planned.policy : unlimitedPolicy
   const services = store.runLayer({
     policy,
-    balanceUsd: pipeline.balanceUsd,
+    balanceUsd: planned.account.balanceUsd.value,
     cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
     budget: budgetOf(planned, opts.records, opts.split, new Date(yield* Clock.currentTimeMillis)),
     spentBefore: opts.records.spentBefore,
@@ -97,14 +106,14 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
   })
   const provider = providers.layerFor({
     baseUrl: planned.baseUrl,
-    apiKey: opts.env[pipeline.apiKeyEnv],
+    apiKey: opts.apiKey ?? opts.env[pipeline.apiKeyEnv],
     headers: pipeline.headers,
     connections: Math.max(8, opts.concurrency ?? pipeline.concurrency)
   })
   return Engine.layer({
     fingerprint: planned.fingerprint,
     policy,
-    creditsPurchasedUsd: pipeline.creditsPurchasedUsd,
+    creditsPurchasedUsd: planned.account.creditsPurchasedUsd.value,
     onEvent: opts.onEvent
   }).pipe(Layer.provideMerge(Layer.mergeAll(services, provider)))
 })
@@ -156,6 +165,13 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
   const started = Date.now()
   const pipeline = opts.planned.validated.pipeline
   const account = (yield* Providers).isAccount(opts.planned.baseUrl)
+  let learnedFreePerDay: number | undefined
+  const given = opts.onEvent
+  const onEvent: OnEvent = (e) => {
+    if (e.type === "free-tier") learnedFreePerDay = e.perDay
+    given(e)
+  }
+  opts = { ...opts, onEvent }
   const layer = yield* engineLayer(opts, account)
   const concurrency = Math.max(1, opts.concurrency ?? pipeline.concurrency)
   const ctx = {
@@ -185,6 +201,7 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     cost: Money.sum([...run.actual.values()].map((a) => a.cost)),
     cacheStats,
     fromProvider: account,
-    resetAtMs: s.status === "stopped" ? stopped?.resetAtMs : undefined
+    resetAtMs: s.status === "stopped" ? stopped?.resetAtMs : undefined,
+    learnedFreePerDay: account ? learnedFreePerDay : undefined
   } satisfies RunOutcome
 })

@@ -4,6 +4,8 @@
  * the gates pass.
  */
 import { join, resolve } from "node:path"
+import * as Money from "@tollgate/pricing/Money"
+import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -13,10 +15,12 @@ import { changesSince, identityOf } from "../plan/Hashes.ts"
 import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
+import { fileOf, saveLearned } from "../store/AccountCache.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
-import { execute } from "./Execute.ts"
+import { budgetOf, execute } from "./Execute.ts"
 import { joinShards } from "./Merge.ts"
+import { runKey } from "./ProviderBudget.ts"
 import { Records } from "./Records.ts"
 import { holdRunLock, recordsUnwritable } from "./RunLock.ts"
 import { label, type Shard, type Split, stepRoles } from "./Shards.ts"
@@ -39,6 +43,8 @@ export interface RunOptions extends Omit<PlanOptions, "runsDir" | "now"> {
   readonly merge?: boolean | undefined
   /** When the daily free quota stops the run, wait for its reset and go on (`--until-done`). */
   readonly untilDone?: boolean | undefined
+  /** `--enforce-budget`: overrides `budget.enforce`. */
+  readonly enforce?: "runner" | "provider" | undefined
 }
 
 export type RunResult =
@@ -132,9 +138,21 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     requests: plan.requests.max,
     max_cost_usd: plan.budget.max_cost_usd
   })
+  // budget.enforce: provider: a key capped at what is left of the budget, deleted when this scope closes
+  const limits = budgetOf(planned, records, split, new Date())
+  const apiKey = yield* runKey(planned, {
+    env: opts.env,
+    enforce: opts.enforce,
+    remaining:
+      limits.maxCostUsd !== undefined ? Money.sub(limits.maxCostUsd, records.spentBefore) : undefined,
+    name: `${plan.pipeline.name} ${records.id}`,
+    nowMs: Date.now(),
+    onEvent: emit
+  })
   const outcome = yield* execute({
     planned,
     records,
+    apiKey,
     env: opts.env,
     noCache: opts.noCache === true,
     concurrency: opts.concurrency,
@@ -142,6 +160,12 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     interrupted: opts.interrupted,
     split
   })
+  if (outcome.learnedFreePerDay !== undefined)
+    saveLearned(
+      fileOf(StateDir.stateDir(opts.env), planned.baseUrl, planned.fingerprint),
+      Date.now(),
+      outcome.learnedFreePerDay
+    )
   const summary = summaryOf(plan, outcome, records, new Date())
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)
@@ -176,7 +200,7 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
   if (refused !== undefined) return yield* new InputInvalid({ message: refused })
   const shared = planned.validated.pipeline.budget.shared
   const store = yield* StateStore
-  for (const message of store.warnings) opts.onEvent?.({ type: "warning", message })
+  for (const message of [...planned.warnings, ...store.warnings]) opts.onEvent?.({ type: "warning", message })
   if (shared !== undefined && !store.shared)
     opts.onEvent?.({
       type: "warning",

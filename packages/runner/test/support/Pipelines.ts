@@ -3,7 +3,9 @@ import { CatalogStore, Policy } from "@tollgate/pricing"
 import { loadText } from "@tollgate/runner/dsl/Load"
 import { resolve } from "@tollgate/runner/dsl/Pipeline"
 import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
+import { accountFacts } from "@tollgate/runner/plan/AccountFacts"
 import type { ProjectInput } from "@tollgate/runner/plan/Project"
+import { nothingDiscovered } from "@tollgate/runner/providers/Account"
 import { Exit } from "effect"
 
 export const catalog = CatalogStore.bundled()
@@ -30,6 +32,11 @@ export const projectInput = (yaml: string, over: Partial<ProjectInput> = {}): Pr
     cached: new Set(),
     history: {},
     now: new Date("2026-11-23T12:00:00Z"),
+    account: accountFacts(
+      { creditsPurchasedUsd: pipeline.creditsPurchasedUsd, balanceUsd: pipeline.balanceUsd },
+      nothingDiscovered,
+      Policy.defaultPolicy.free
+    ),
     ...over
   }
 }

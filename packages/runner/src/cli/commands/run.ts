@@ -26,6 +26,12 @@ export const runFlags = {
     Flag.withDescription("requests in flight at most (default limits.concurrency, else 8)"),
     Flag.optional
   ),
+  enforceBudget: Flag.Literals("enforce-budget", ["runner", "provider"]).pipe(
+    Flag.withDescription(
+      "provider: also cap the budget at the provider, with a key minted for the run (needs OPENROUTER_MANAGEMENT_KEY; default budget.enforce)"
+    ),
+    Flag.optional
+  ),
   outDir: Flag.String("out-dir").pipe(
     Flag.withMetavar("DIR"),
     Flag.withDescription("where run records go (default .tollgate/runs); an unfinished run there resumes"),

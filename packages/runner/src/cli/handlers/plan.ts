@@ -44,6 +44,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
     maxCostUsd,
     noCache: flags.noCache
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
+  for (const w of planned.warnings) io.err(`warning: ${w}\n`)
   const json = planJson(planned)
   if (Option.isSome(flags.out))
     StateDir.writeAtomicSync(

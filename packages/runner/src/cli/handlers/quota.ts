@@ -1,26 +1,41 @@
-/** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger. */
+/** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger; the account's figures and their sources. */
 import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
+import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { DEFAULT_API_KEY_ENV } from "../../dsl/Pipeline.ts"
+import { DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL } from "../../dsl/Pipeline.ts"
+import { baseUrlOf } from "../../dsl/Request.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { policyOf } from "../../plan/Account.ts"
+import { accountFacts } from "../../plan/AccountFacts.ts"
+import { discoverAccount, MANAGEMENT_KEY_ENV } from "../../plan/Discovery.ts"
+import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
+import { accountLine } from "../../report/PlanReport.ts"
 import { StateStore, usedToday } from "../../store/StateStore.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
 import * as F from "./Parse.ts"
 
-/** Whose key, which credits tier and which policy: the pipeline's when given (its `limits.free.per_day` too), else the defaults and the flag. */
+/** Whose key, at which endpoint, which figures declared and which policy: the pipeline's when given (its `limits.free.per_day` too), else the defaults and the flag. */
 const account = Effect.fnUntraced(function* (file: Option.Option<string>, credits: number | undefined) {
   if (Option.isNone(file))
-    return { apiKeyEnv: DEFAULT_API_KEY_ENV, credits: credits ?? 0, policy: Policy.defaultPolicy }
+    return {
+      apiKeyEnv: DEFAULT_API_KEY_ENV,
+      baseUrl: DEFAULT_BASE_URL,
+      declared: { creditsPurchasedUsd: credits, balanceUsd: undefined },
+      policy: Policy.defaultPolicy
+    }
   const io = yield* Io
   const v = yield* validatePipeline(file.value, { cwd: io.cwd })
   return {
     apiKeyEnv: v.pipeline.apiKeyEnv,
-    credits: credits ?? v.pipeline.creditsPurchasedUsd,
+    baseUrl: baseUrlOf(v.pipeline, undefined),
+    declared: {
+      creditsPurchasedUsd: credits ?? v.pipeline.creditsPurchasedUsd,
+      balanceUsd: v.pipeline.balanceUsd
+    },
     policy: policyOf(v.pipeline)
   }
 })
@@ -37,20 +52,33 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
   const credits = yield* F.parseUsd("credits-purchased", flags.creditsPurchased)
   const store = yield* F.parseStore(flags.store, io.env)
   const now = new Date()
-  const { used, apiKeyEnv, fingerprint, perDay } = yield* Effect.gen(function* () {
+  const { used, apiKeyEnv, fingerprint, facts, perDay, warnings } = yield* Effect.gen(function* () {
     const a = yield* account(flags.pipeline, credits)
     const reads = yield* (yield* StateStore).planReads({})
     const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
+    const discovered = yield* discoverAccount({
+      baseUrl: a.baseUrl,
+      apiKey: io.env[a.apiKeyEnv],
+      managementKey: io.env[MANAGEMENT_KEY_ENV],
+      fingerprint,
+      stateDir: StateDir.stateDir(io.env),
+      nowMs: now.getTime()
+    })
+    const facts = accountFacts(a.declared, discovered, a.policy.free)
     return {
       used: yield* usedToday(reads, fingerprint, now),
       apiKeyEnv: a.apiKeyEnv,
       fingerprint,
-      perDay: Policy.freeRequestsPerDay(a.policy, a.credits)
+      facts,
+      perDay: Policy.freeRequestsPerDay(a.policy, facts.creditsPurchasedUsd.value),
+      warnings: discovered.warnings
     }
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
+  for (const w of warnings) io.err(`warning: ${w}\n`)
   const day = Policy.utcDay(now)
   const resets = Policy.isoInstant(Policy.nextUtcMidnight(now))
   const left = Math.max(0, perDay - used)
+  const accountOut = accountJson(facts, perDay)
   if (flags.format === "json")
     io.out(
       `${JSON.stringify(
@@ -61,7 +89,8 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
           free_per_day: perDay,
           free_used_today: used,
           free_left_today: left,
-          resets_at: resets
+          resets_at: resets,
+          account: accountOut
         },
         null,
         2
@@ -69,6 +98,6 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
     )
   else
     io.out(
-      `free-model requests today (${day} UTC), key ${apiKeyEnv} [${fingerprint}]: ${used} used, ${left} left of ${perDay}; resets at ${resets}\n`
+      `free-model requests today (${day} UTC), key ${apiKeyEnv} [${fingerprint}]: ${used} used, ${left} left of ${perDay}; resets at ${resets}\n${accountLine(accountOut)}\n`
     )
 })

@@ -47,6 +47,7 @@ export interface RunFlags {
   readonly store: Option.Option<string>
   readonly shard: Option.Option<string>
   readonly untilDone: boolean
+  readonly enforceBudget: Option.Option<"runner" | "provider">
 }
 
 /** `--shard i/n` as a shard, or `InputInvalid` naming the flag. */
@@ -85,7 +86,8 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     interrupted,
     shard,
     merge: mode.merge === true,
-    untilDone: flags.untilDone
+    untilDone: flags.untilDone,
+    enforce: Option.getOrUndefined(flags.enforceBudget)
   }).pipe(
     Effect.provide(mainLayer({ env: io.env, store, offline: flags.offline })),
     Effect.ensuring(Effect.sync(() => progress.done()))

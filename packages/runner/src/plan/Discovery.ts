@@ -1,0 +1,36 @@
+/**
+ * The account as the provider knows it, for a plan or a run: asked once every few minutes
+ * (`GET /key`, and `GET /credits` with `OPENROUTER_MANAGEMENT_KEY`), kept in the state dir, and
+ * joined with the free tier an earlier run learned. No key, echo or `--offline`: nothing is asked.
+ */
+import * as Effect from "effect/Effect"
+import type { Discovered } from "../providers/Account.ts"
+import { Providers } from "../providers/Providers.ts"
+import * as AccountCache from "../store/AccountCache.ts"
+
+/** The environment variable a management key is read from (never printed, never written). */
+export const MANAGEMENT_KEY_ENV = "OPENROUTER_MANAGEMENT_KEY"
+
+export interface DiscoveryOptions {
+  readonly baseUrl: string
+  readonly apiKey: string | undefined
+  readonly managementKey: string | undefined
+  readonly fingerprint: string
+  readonly stateDir: string
+  readonly nowMs: number
+}
+
+export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions) {
+  const file = AccountCache.fileOf(o.stateDir, o.baseUrl, o.fingerprint)
+  const cached = AccountCache.readAccount(file, o.nowMs)
+  const learned = { learnedFreePerDay: cached.learnedFreePerDay }
+  if (o.apiKey === undefined || o.apiKey === "") return { warnings: [], ...learned } satisfies Discovered
+  if (cached.fresh !== undefined) return { ...cached.fresh, warnings: [], ...learned } satisfies Discovered
+  const found = yield* (yield* Providers).discover({
+    baseUrl: o.baseUrl,
+    apiKey: o.apiKey,
+    managementKey: o.managementKey
+  })
+  if (found.key !== undefined || found.credits !== undefined) AccountCache.saveAccount(file, o.nowMs, found)
+  return { ...found, ...learned } satisfies Discovered
+})

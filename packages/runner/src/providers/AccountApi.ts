@@ -1,0 +1,136 @@
+/**
+ * The provider's account API: `GET {base_url}/key` (the key's cap, what is left of it, whether
+ * the account is on the free tier) and, with a management key, `GET {base_url}/credits` (credits
+ * bought and used), and `POST /keys` / `DELETE /keys/{hash}` (a key for one run, capped at its
+ * budget). Bounded requests (5 s, 1 MiB); keys go only in Authorization, every message is
+ * scrubbed of them, and a minted key is returned to memory only. A failed discovery is a warning.
+ */
+import * as Http from "@tollgate/pricing/Http"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type { CreditsInfo, Discovered, KeyInfo } from "./Account.ts"
+import { redact } from "./HttpProvider.ts"
+
+const LIMITS: Http.FetchLimits = { timeoutMs: 5_000, maxBytes: 1024 * 1024 }
+
+const Usd = Schema.NullOr(Schema.Number)
+const KeyResponse = Schema.Struct({
+  data: Schema.Struct({
+    limit: Schema.optionalKey(Usd),
+    limit_remaining: Schema.optionalKey(Usd),
+    usage_daily: Schema.optionalKey(Schema.Number),
+    is_free_tier: Schema.optionalKey(Schema.Boolean),
+    expires_at: Schema.optionalKey(Schema.NullOr(Schema.String))
+  })
+})
+const CreditsResponse = Schema.Struct({
+  data: Schema.Struct({ total_credits: Schema.Number, total_usage: Schema.Number })
+})
+
+export interface DiscoverSettings {
+  readonly baseUrl: string
+  readonly apiKey: string
+  /** `OPENROUTER_MANAGEMENT_KEY`: reads `/credits` (the tier and the balance). */
+  readonly managementKey: string | undefined
+}
+
+/** Calls `path` with a bearer key and decodes the reply; a failure is a message free of the key. */
+const call = <S extends Schema.Top & { readonly DecodingServices: never }>(
+  method: "GET" | "POST" | "DELETE",
+  baseUrl: string,
+  path: string,
+  key: string,
+  schema: S,
+  body?: unknown
+): Effect.Effect<S["Type"], string> =>
+  Effect.tryPromise({
+    try: () =>
+      Http.requestJson(method, `${baseUrl}${path}`, body, LIMITS, { authorization: `Bearer ${key}` }),
+    catch: (e) => redact((e as Error).message, key)
+  }).pipe(
+    Effect.flatMap((json) =>
+      Option.match(Schema.decodeUnknownOption(schema)(json), {
+        onNone: () => Effect.fail(`${method} ${baseUrl}${path} answered in a shape we do not know`),
+        onSome: Effect.succeed
+      })
+    )
+  )
+
+const keyInfo = (r: typeof KeyResponse.Type): KeyInfo => ({
+  limit: r.data.limit ?? null,
+  limitRemaining: r.data.limit_remaining ?? null,
+  usageDaily: r.data.usage_daily,
+  isFreeTier: r.data.is_free_tier,
+  expiresAt: r.data.expires_at
+})
+
+const creditsInfo = (r: typeof CreditsResponse.Type): CreditsInfo => ({
+  totalCredits: r.data.total_credits,
+  totalUsage: r.data.total_usage
+})
+
+/** The key's facts and, with a management key, the account's credits; each failure a warning. */
+export const discover = (s: DiscoverSettings): Effect.Effect<Discovered> =>
+  Effect.gen(function* () {
+    const [key, credits] = yield* Effect.all(
+      [
+        Effect.result(Effect.map(call("GET", s.baseUrl, "/key", s.apiKey, KeyResponse), keyInfo)),
+        s.managementKey === undefined || s.managementKey === ""
+          ? Effect.succeed(undefined)
+          : Effect.result(
+              Effect.map(call("GET", s.baseUrl, "/credits", s.managementKey, CreditsResponse), creditsInfo)
+            )
+      ],
+      { concurrency: 2 }
+    )
+    const warnings: string[] = []
+    const value = <A>(r: typeof key | typeof credits, what: string): A | undefined => {
+      if (r === undefined) return undefined
+      if (r._tag === "Success") return r.success as A
+      warnings.push(`could not read ${what} (${r.failure}); using the declared or default figures`)
+      return undefined
+    }
+    return {
+      key: value<KeyInfo>(key, "the key's limits from the provider"),
+      credits: value<CreditsInfo>(credits, "the account's credits from the provider"),
+      warnings
+    }
+  })
+
+const MintedResponse = Schema.Struct({
+  data: Schema.Struct({ hash: Schema.String }),
+  key: Schema.String
+})
+
+export interface MintSettings {
+  readonly baseUrl: string
+  readonly managementKey: string
+  readonly name: string
+  readonly limitUsd: number
+  /** ISO 8601: the key stops working then even if it is never deleted. */
+  readonly expiresAt: string
+}
+
+/** A key capped at `limitUsd`: the provider refuses (402) what would pass it. Its text stays in memory. */
+export const mintKey = (
+  s: MintSettings
+): Effect.Effect<{ readonly hash: string; readonly key: string }, string> =>
+  Effect.map(
+    call("POST", s.baseUrl, "/keys", s.managementKey, MintedResponse, {
+      name: s.name,
+      limit: s.limitUsd,
+      expires_at: s.expiresAt
+    }),
+    (r) => ({ hash: r.data.hash, key: r.key })
+  )
+
+/** Deletes a minted key. */
+export const deleteKey = (s: {
+  readonly baseUrl: string
+  readonly managementKey: string
+  readonly hash: string
+}): Effect.Effect<void, string> =>
+  Effect.asVoid(
+    call("DELETE", s.baseUrl, `/keys/${encodeURIComponent(s.hash)}`, s.managementKey, Schema.Unknown)
+  )

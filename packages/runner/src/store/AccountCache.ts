@@ -1,0 +1,92 @@
+/**
+ * What the provider said about an account, kept briefly in the state dir (`accounts/`, one file
+ * per base URL and key fingerprint, never the key), so plan after plan does not ask again; and
+ * the free tier a run learned from `X-RateLimit-Limit`, kept longer. Every read is decoded; a
+ * damaged or stale file is simply not used.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import * as Hash from "@tollgate/pricing/Hash"
+import * as StateDir from "@tollgate/pricing/StateDir"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type { CreditsInfo, KeyInfo } from "../providers/Account.ts"
+
+/** How long the provider's answers are trusted. */
+export const FRESH_MS = 5 * 60_000
+/** How long a learned free tier is trusted (credits bought stay bought). */
+export const LEARNED_MS = 30 * 86_400_000
+
+const Usd = Schema.NullOr(Schema.Number)
+const Cached = Schema.Struct({
+  fetched_at: Schema.optionalKey(Schema.Number),
+  key: Schema.optionalKey(
+    Schema.Struct({
+      limit: Usd,
+      limitRemaining: Usd,
+      usageDaily: Schema.optional(Schema.Number),
+      isFreeTier: Schema.optional(Schema.Boolean),
+      expiresAt: Schema.optional(Schema.NullOr(Schema.String))
+    })
+  ),
+  credits: Schema.optionalKey(Schema.Struct({ totalCredits: Schema.Number, totalUsage: Schema.Number })),
+  learned: Schema.optionalKey(Schema.Struct({ free_per_day: Schema.Number, at: Schema.Number }))
+})
+type Cached = typeof Cached.Type
+const decode = Schema.decodeUnknownOption(Schema.fromJsonString(Cached))
+
+export const fileOf = (stateDir: string, baseUrl: string, fingerprint: string): string =>
+  join(stateDir, "accounts", `${Hash.sha256(`${baseUrl}\n${fingerprint}`).slice(0, 24)}.json`)
+
+const read = (file: string): Cached => {
+  try {
+    return Option.getOrElse(decode(readFileSync(file, "utf8")), () => ({}))
+  } catch {
+    return {}
+  }
+}
+
+const write = (file: string, c: Cached) => {
+  try {
+    StateDir.writeAtomicSync(file, `${JSON.stringify(c)}\n`)
+  } catch {
+    // a read-only state dir: the next plan asks the provider again
+  }
+}
+
+/** The provider's answers when fresh, and the learned tier when recent. */
+export const readAccount = (
+  file: string,
+  nowMs: number
+): { fresh: { key?: KeyInfo; credits?: CreditsInfo } | undefined; learnedFreePerDay: number | undefined } => {
+  const c = read(file)
+  const fresh =
+    c.fetched_at !== undefined && nowMs - c.fetched_at >= 0 && nowMs - c.fetched_at < FRESH_MS
+      ? {
+          ...(c.key !== undefined ? { key: c.key } : {}),
+          ...(c.credits !== undefined ? { credits: c.credits } : {})
+        }
+      : undefined
+  const learned =
+    c.learned !== undefined && nowMs - c.learned.at < LEARNED_MS ? c.learned.free_per_day : undefined
+  return { fresh, learnedFreePerDay: learned }
+}
+
+/** Keeps what the provider answered (the learned tier stays). */
+export const saveAccount = (
+  file: string,
+  nowMs: number,
+  found: { readonly key?: KeyInfo | undefined; readonly credits?: CreditsInfo | undefined }
+): void => {
+  const c = read(file)
+  write(file, {
+    ...(c.learned !== undefined ? { learned: c.learned } : {}),
+    fetched_at: nowMs,
+    ...(found.key !== undefined ? { key: found.key } : {}),
+    ...(found.credits !== undefined ? { credits: found.credits } : {})
+  })
+}
+
+/** Keeps the free requests a day a run learned from the provider's `X-RateLimit-Limit`. */
+export const saveLearned = (file: string, nowMs: number, freePerDay: number): void =>
+  write(file, { ...read(file), learned: { free_per_day: freePerDay, at: nowMs } })
