@@ -81,7 +81,8 @@ describe("run accounting", () => {
     const s = await sim({ completionTokens: () => 30 })
     const real = await runCli(["run", "p.yaml", "--base-url", s.url, "--format", "json"], { cwd: dir, env })
     expect(real.code).toBe(0)
-    expect((await plan()).steps[0].tokens.completion.expected).toBe(3 * 30)
+    // three replies of 30 against three pseudo-samples of the default (100)
+    expect((await plan()).steps[0].tokens.completion.expected).toBe(3 * ((3 * 30 + 3 * 100) / 6))
   })
 
   it("an --echo run is not paced by the account (neither the free rpm nor account.balance_usd)", async () => {

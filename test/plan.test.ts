@@ -101,10 +101,10 @@ describe("runner plan: projections against hand-computed values", () => {
     expect(expectedPrompt).toBe(9)
     expect(json.steps[0].tokens).toEqual({
       prompt: { expected: 9, max: 11 + 16 },
-      completion: { expected: 50, max: 100 }
+      completion: { expected: 50, p90: 100, max: 100 }
     })
     // expected: 9 × 0.00000015 + 50 × 0.0000006; max: 27 × 0.00000015 + 100 × 0.0000006
-    expect(json.cost_usd).toEqual({ expected: 0.00003135, max: 0.00006405 })
+    expect(json.cost_usd).toEqual({ expected: 0.00003135, p90: 0.00006135, max: 0.00006405 })
   })
 
   it("upstream outputs count as their expected completion and, in max, their max_tokens; fallbacks at the dearest", async () => {
@@ -244,7 +244,7 @@ describe("runner plan: projections against hand-computed values", () => {
     )
     const { json } = await planJson(file, [], { TOLLGATE_HOME: home })
     expect(json.requests).toEqual({ expected: 0, max: 0, cached: 1 })
-    expect(json.cost_usd).toEqual({ expected: 0, max: 0 })
+    expect(json.cost_usd).toEqual({ expected: 0, p90: 0, max: 0 })
     const noCache = await planJson(file, ["--no-cache"], { TOLLGATE_HOME: home })
     expect(noCache.json.requests.cached).toBe(0)
   })
@@ -372,11 +372,11 @@ describe("runner plan: the memo of token counts", () => {
       join(home, "token-counts.json"),
       JSON.stringify({
         format: 1,
-        counts: Object.fromEntries(Object.keys(memo.counts).map((k) => [k, 1000]))
+        counts: Object.fromEntries(Object.keys(memo.counts).map((k) => [k, 15]))
       })
     )
     const third = await planJson(file, [], { TOLLGATE_HOME: home })
-    expect(third.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2000)
+    expect(third.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2 * 15)
     expect(third.json.steps[0].tokens.prompt.max).toBe(first.json.steps[0].tokens.prompt.max)
     expect(third.json.cost_usd.max).toBe(first.json.cost_usd.max)
     expect(third.json.cost_usd.expected).toBeGreaterThan(first.json.cost_usd.expected)

@@ -155,7 +155,7 @@ describe("runner run features", () => {
     expect(tty.stderr).toMatch(/a \d\/3 · in flight \d · \$0/)
   })
 
-  it("plan's expected completion comes from the step's last run", async () => {
+  it("plan's expected completion comes from the step's measured replies, shrunk while they are few", async () => {
     const s = await sim({ completionTokens: () => 17 })
     const dir = write({
       "p.yaml":
@@ -171,7 +171,8 @@ describe("runner run features", () => {
     const after = JSON.parse(
       (await runCli(["plan", "p.yaml", "--format", "json", "--no-cache"], { cwd: dir, env })).stdout
     )
-    expect(after.steps[0].tokens.completion.expected).toBe(2 * 17)
+    // two replies of 17 against three pseudo-samples of the default (50): (2·17 + 3·50) / 5 = 36.8
+    expect(after.steps[0].tokens.completion.expected).toBe(2 * 37)
   })
 
   it("OpenRouter without a key is refused before anything is sent (exit 2)", async () => {

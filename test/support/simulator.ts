@@ -61,6 +61,8 @@ export interface SimOptions {
   }
   /** `X-RateLimit-Limit` on free-model replies: the daily tier (50 or 1000). */
   readonly freeTierHeader?: number
+  /** How prompts are billed: o200k tokens (default), or one token per 4 bytes (as many non-OpenAI tokenizers come out on such text). */
+  readonly promptTokenizer?: "o200k" | "bytes/4"
 }
 
 /** A key minted through `POST /keys`. */
@@ -309,7 +311,9 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       return
     }
     const messages = (body.messages ?? []) as Array<{ content: string }>
-    const promptTokens = messages.reduce((t, msg) => t + countTokens(msg.content) + 4, 3)
+    const tokensOf = (text: string) =>
+      opts.promptTokenizer === "bytes/4" ? Math.ceil(Buffer.byteLength(text) / 4) : countTokens(text)
+    const promptTokens = messages.reduce((t, msg) => t + tokensOf(msg.content) + 4, 3)
     const maxTokens = Number(body.max_tokens ?? 256)
     const completionTokens = Math.min(maxTokens, opts.completionTokens?.(body) ?? 20)
     const cost = Cost.cost(m, { promptTokens, completionTokens }).total

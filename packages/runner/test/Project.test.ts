@@ -1,6 +1,7 @@
 /** The projection's arithmetic, checked against numbers worked out by hand from the catalog's prices. */
 import { Money } from "@tollgate/pricing"
 import { buildBody } from "@tollgate/runner/dsl/Request"
+import { emptyIndex } from "@tollgate/runner/plan/Calibration"
 import { project } from "@tollgate/runner/plan/Project"
 import { describe, expect, it } from "vitest"
 import { pipelineOf, projectInput } from "./support/Pipelines.ts"
@@ -34,7 +35,7 @@ describe("project", () => {
     const s = p.steps[0]!
     // "hello world" is 2 tokens and 11 bytes; 4 per message and 3 per request expected, 16 per message at most
     expect(s.tokens.prompt).toEqual({ expected: 3 + 4 + 2, max: 16 + 11 })
-    expect(s.tokens.completion).toEqual({ expected: 50, max: 100 })
+    expect(s.tokens.completion).toEqual({ expected: 50, p90: 100, max: 100 })
     // 9 × 0.15e-6 + 50 × 0.6e-6, and 27 × 0.15e-6 + 100 × 0.6e-6
     expect(usd(p.costExpected)).toBe("0.00003135")
     expect(usd(p.costMax)).toBe("0.00006405")
@@ -48,7 +49,7 @@ describe("project", () => {
     // per request: 3 + (4 + 4 "You are terse.") + (4 + 5 "Summarize: x") = 20 expected;
     // at most (16 + 14) + (16 + 16|15|16 bytes) = 62, 61, 62
     expect(s.tokens.prompt).toEqual({ expected: 60, max: 185 })
-    expect(s.tokens.completion).toEqual({ expected: 15, max: 90 })
+    expect(s.tokens.completion).toEqual({ expected: 15, p90: 30, max: 90 })
     // 60 × 0.15e-6 + 15 × 0.6e-6; (185 × 0.15e-6 + 30 × 0.6e-6) × 3
     expect(usd(s.costExpected)).toBe("0.000018")
     expect(usd(s.costMax)).toBe("0.00013725")
@@ -56,16 +57,21 @@ describe("project", () => {
     expect(usd(s.maxRequestCost)).toBe("0.0000153")
   })
 
-  it("cached requests cost nothing and are not sent; history replaces the half-of-max_tokens guess", () => {
+  it("cached requests cost nothing and are not sent; measured reply lengths replace the half-of-max_tokens guess", () => {
     const body = buildBody(pipelineOf(FAN).steps[0]!, [
       { role: "system", content: "You are terse." },
       { role: "user", content: "Summarize: beta" }
     ])
-    const p = project(input(FAN, { cached: new Set([JSON.stringify(body.messages)]), history: { a: 7 } }))
+    // 200 replies of 7 tokens: the default (5) weighs 3 of 203
+    const calibration = {
+      ...emptyIndex,
+      steps: { "fan/a/openai/gpt-4o-mini": { completion: Array.from({ length: 200 }, () => 7) } }
+    }
+    const p = project(input(FAN, { cached: new Set([JSON.stringify(body.messages)]), calibration }))
     const s = p.steps[0]!
     expect(s.cached).toBe(1)
     expect(s.tokens.prompt).toEqual({ expected: 40, max: 124 })
-    expect(s.tokens.completion).toEqual({ expected: 14, max: 60 })
+    expect(s.tokens.completion).toEqual({ expected: 14, p90: 14, max: 60 })
     expect(p.requests).toEqual({ expected: 2, max: 2, cached: 1 })
   })
 

@@ -18,7 +18,7 @@ const plan = {
   complete: true,
   requests: { expected: 9, max: 9, cached: 1 },
   free_requests: 8,
-  cost_usd: { expected: 0.0012, max: 0.0049 },
+  cost_usd: { expected: 0.0012, p90: 0.0021, max: 0.0049 },
   min_duration_s: 21,
   steps: [
     {
@@ -28,8 +28,8 @@ const plan = {
       requests: 8,
       cached: 1,
       count_known: true,
-      tokens: { prompt: { expected: 720, max: 3355 }, completion: { expected: 700, max: 1400 } },
-      cost_usd: { expected: 0, max: 0 },
+      tokens: { prompt: { expected: 720, max: 3355 }, completion: { expected: 700, p90: 1400, max: 1400 } },
+      cost_usd: { expected: 0, p90: 0, max: 0 },
       max_request_cost_usd: 0
     },
     {
@@ -39,8 +39,8 @@ const plan = {
       requests: 1,
       cached: 0,
       count_known: true,
-      tokens: { prompt: { expected: 834, max: 1708 }, completion: { expected: 250, max: 500 } },
-      cost_usd: { expected: 0.0012, max: 0.0049 },
+      tokens: { prompt: { expected: 834, max: 1708 }, completion: { expected: 250, p90: 500, max: 500 } },
+      cost_usd: { expected: 0.0012, p90: 0.0021, max: 0.0049 },
       max_request_cost_usd: 0.0049
     }
   ],
@@ -98,6 +98,7 @@ const summary = {
     failed: 0,
     cost_usd: 0.00081,
     cost_usd_exact: "0.00081",
+    within_p90: true,
     duration_s: 30.2
   },
   cache: { hits: 1, misses: 8, writes: 8, corrupt: 0, evicted: 0 },
@@ -132,13 +133,13 @@ describe("reports", () => {
     expect(renderPlanTable(plan)).toMatchInlineSnapshot(`
       "plan: digest (digest.yaml)
 
-      step       model                                             requests  cached  prompt tok (exp/max)  completion tok (exp/max)  cost expected  cost max
-      ---------  ------------------------------------------------  --------  ------  --------------------  ------------------------  -------------  --------
-      summarize  openai/gpt-oss-20b:free (free)                           8       1              720/3355                  700/1400             $0        $0
-      digest     openai/gpt-4o-mini > anthropic/claude-sonnet-4.6         1       0              834/1708                   250/500        $0.0012   $0.0049
+      step       model                                             requests  cached  prompt tok (exp/max)  completion tok (exp/max)  cost expected  cost p90  cost max
+      ---------  ------------------------------------------------  --------  ------  --------------------  ------------------------  -------------  --------  --------
+      summarize  openai/gpt-oss-20b:free (free)                           8       1              720/3355                  700/1400             $0        $0        $0
+      digest     openai/gpt-4o-mini > anthropic/claude-sonnet-4.6         1       0              834/1708                   250/500        $0.0012   $0.0021   $0.0049
 
       requests: 9 to send, 1 cached
-      cost: $0.0012 expected, $0.0049 at most
+      cost: $0.0012 expected, $0.0021 likely high (p90), $0.0049 at most
       account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider)
       free-model requests: 8; today's quota: 45 used, 5 left of 50
       free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
@@ -152,13 +153,13 @@ describe("reports", () => {
     expect(renderPlanMarkdown(plan)).toMatchInlineSnapshot(`
       "### ❌ Tollgate plan: \`digest\`
 
-      | step | model | requests | cached | prompt tok (exp/max) | completion tok (exp/max) | cost expected | cost max |
-      | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-      | summarize | openai/gpt-oss-20b:free (free) | 8 | 1 | 720/3355 | 700/1400 | $0 | $0 |
-      | digest | openai/gpt-4o-mini > anthropic/claude-sonnet-4.6 | 1 | 0 | 834/1708 | 250/500 | $0.0012 | $0.0049 |
+      | step | model | requests | cached | prompt tok (exp/max) | completion tok (exp/max) | cost expected | cost p90 | cost max |
+      | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+      | summarize | openai/gpt-oss-20b:free (free) | 8 | 1 | 720/3355 | 700/1400 | $0 | $0 | $0 |
+      | digest | openai/gpt-4o-mini > anthropic/claude-sonnet-4.6 | 1 | 0 | 834/1708 | 250/500 | $0.0012 | $0.0021 | $0.0049 |
 
       - requests: 9 to send, 1 cached
-      - cost: $0.0012 expected, $0.0049 at most
+      - cost: $0.0012 expected, $0.0021 likely high (p90), $0.0049 at most
       - account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider)
       - free-model requests: 8; today's quota: 45 used, 5 left of 50
       - free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
@@ -184,7 +185,7 @@ describe("reports", () => {
 
       status: completed
       requests: 10 sent (2 retries, 1 rate-limited), 1 cached, 0 reused from an interrupted run
-      cost: $0.00081 actual vs $0.0012 expected, $0.0049 at most
+      cost: $0.00081 actual vs $0.0012 expected, $0.0021 likely high (p90: under it), $0.0049 at most
       time: 30s
       records: /runs/20261123T120000Z-abcd1234
       "
@@ -199,7 +200,7 @@ describe("reports", () => {
 
       - status: completed
       - requests: 10 sent (2 retries, 1 rate-limited), 1 cached, 0 reused from an interrupted run
-      - cost: $0.00081 actual vs $0.0012 expected, $0.0049 at most
+      - cost: $0.00081 actual vs $0.0012 expected, $0.0021 likely high (p90: under it), $0.0049 at most
       - time: 30s
       - records: /runs/20261123T120000Z-abcd1234
       "

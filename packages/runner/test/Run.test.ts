@@ -83,6 +83,7 @@ describe("tallies", () => {
       failed: 2,
       skipped: false,
       cost: "0.005",
+      promptTokens: 10,
       completionTokens: 7,
       completed: 3
     })

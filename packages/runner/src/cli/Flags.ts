@@ -40,6 +40,14 @@ export const noCache = Flag.Boolean("no-cache").pipe(
   Flag.withDefault(false)
 )
 
+export const outDir = Flag.String("out-dir").pipe(
+  Flag.withMetavar("DIR"),
+  Flag.withDescription(
+    "where run records go (default .tollgate/runs): an unfinished run there resumes, and plan learns from the runs there"
+  ),
+  Flag.optional
+)
+
 export const store = Flag.String("store").pipe(
   Flag.withMetavar("URL"),
   Flag.withDescription(

@@ -3,7 +3,7 @@
  * earlier runs. Sends nothing; writes only its memo of token counts. The result is a value `run`
  * consumes.
  */
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { type CacheOptions, cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type * as Policy from "@tollgate/pricing/Policy"
@@ -14,13 +14,13 @@ import type { Pipeline } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/Validate.ts"
 import { InputInvalid, StoreUnavailable } from "../Errors.ts"
+import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
 import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
 import { discoverAccount, MANAGEMENT_KEY_ENV } from "./Discovery.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
-import { readHistory } from "./History.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
 import * as TokenCounts from "./TokenCounts.ts"
 import { validatePipeline } from "./Validation.ts"
@@ -124,7 +124,7 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
       fingerprint,
       freeUsedToday: yield* usedToday(reads, fingerprint, now),
       cacheKey: (body) => cacheKey(baseUrl, body),
-      history: readHistory(opts.runsDir ?? join(opts.cwd, ".tollgate", "runs"), pipeline.name),
+      calibration: readIndex(resolve(opts.cwd, opts.runsDir ?? join(".tollgate", "runs"))),
       now,
       account,
       maxCostOverride: opts.maxCostUsd,

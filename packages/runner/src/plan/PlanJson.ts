@@ -48,7 +48,7 @@ export const planJson = (p: Planned) => {
     complete: proj.complete,
     requests: proj.requests,
     free_requests: proj.freeRequests,
-    cost_usd: { expected: usd(proj.costExpected), max: usd(proj.costMax) },
+    cost_usd: { expected: usd(proj.costExpected), p90: usd(proj.costP90), max: usd(proj.costMax) },
     min_duration_s: proj.minDurationS,
     steps: proj.steps.map((s) => ({
       id: s.id,
@@ -60,7 +60,7 @@ export const planJson = (p: Planned) => {
       cached: s.cached,
       count_known: s.countKnown,
       tokens: s.tokens,
-      cost_usd: { expected: usd(s.costExpected), max: usd(s.costMax) },
+      cost_usd: { expected: usd(s.costExpected), p90: usd(s.costP90), max: usd(s.costMax) },
       max_request_cost_usd: usd(s.maxRequestCost)
     })),
     ...packingJson(proj.steps),

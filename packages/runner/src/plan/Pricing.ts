@@ -49,19 +49,19 @@ export class StepPricing {
   private readonly tiers: ReadonlyArray<ReadonlyArray<Tier>>
   private readonly models: ReadonlyArray<Catalog.Model>
   private readonly maxTokensPerRequest: number
-  private readonly completionExpected: number
+  private readonly completion: { readonly expected: number; readonly p90: number }
   private readonly now: Date
   private peakPrompt = -1
 
   constructor(
     models: ReadonlyArray<Catalog.Model>,
     maxTokensPerRequest: number,
-    completionExpected: number,
+    completion: { readonly expected: number; readonly p90: number },
     now: Date
   ) {
     this.models = models
     this.maxTokensPerRequest = maxTokensPerRequest
-    this.completionExpected = completionExpected
+    this.completion = completion
     this.now = now
     this.tiers = models.map((m) => tiersOf(m, maxTokensPerRequest))
   }
@@ -93,7 +93,12 @@ export class StepPricing {
     return best
   }
 
-  totals(): { costExpected: Money.Usd; worstPerAttempt: Money.Usd; maxRequestCost: Money.Usd } {
+  totals(): {
+    costExpected: Money.Usd
+    costP90: Money.Usd
+    worstPerAttempt: Money.Usd
+    maxRequestCost: Money.Usd
+  } {
     const priced = (groups: Iterable<Group>, completionPerRequest: number) =>
       Money.sum(
         [...groups].map(
@@ -106,7 +111,8 @@ export class StepPricing {
         )
       )
     return {
-      costExpected: priced(this.expected.values(), this.completionExpected),
+      costExpected: priced(this.expected.values(), this.completion.expected),
+      costP90: priced(this.expected.values(), this.completion.p90),
       worstPerAttempt: priced(this.worst.values(), this.maxTokensPerRequest),
       maxRequestCost:
         this.peakPrompt < 0

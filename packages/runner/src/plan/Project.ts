@@ -8,6 +8,7 @@ import * as Policy from "@tollgate/pricing/Policy"
 import { order } from "../dsl/Graph.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import type { AccountFacts } from "./AccountFacts.ts"
+import type * as Calibration from "./Calibration.ts"
 import { type FreeDay, freeDays } from "./Days.ts"
 import { type Budget, type Violation, violations } from "./Gates.ts"
 import { minDurationMs } from "./Pacing.ts"
@@ -27,8 +28,8 @@ export interface ProjectInput {
   /** The cache key of a request body, and the keys the cache may hold (no send for those). */
   readonly cacheKey: (body: Readonly<Record<string, unknown>>) => string
   readonly cached: ReadonlySet<string>
-  /** Mean completion tokens per request from earlier runs, by step id. */
-  readonly history: Readonly<Record<string, number>>
+  /** What earlier runs measured (real provider replies only): the tokenizer gap, reply lengths. */
+  readonly calibration: Calibration.Index
   readonly now: Date
   /** The account: the free tier, the balance and the key's cap, as declared, discovered or by default. */
   readonly account: AccountFacts
@@ -44,6 +45,8 @@ export interface Projection {
   readonly requests: { readonly expected: number; readonly max: number; readonly cached: number }
   readonly freeRequests: number
   readonly costExpected: Money.Usd
+  /** A likely high: every step's replies at their p90 length. */
+  readonly costP90: Money.Usd
   readonly costMax: Money.Usd
   readonly minDurationS: number
   readonly quota: {
@@ -68,7 +71,12 @@ const projectSteps = (input: ProjectInput): StepProjection[] => {
   const stepsInOrder = order(input.pipeline)
   const known = new Map<string, Known>()
   const projected = stepsInOrder.map((step) => {
-    const r = projectStep(step, { ...input, known, order: stepsInOrder })
+    const r = projectStep(step, {
+      ...input,
+      calibration: { index: input.calibration, pipeline: input.pipeline.name },
+      known,
+      order: stepsInOrder
+    })
     known.set(step.id, r.known)
     return r.projection
   })
@@ -88,6 +96,7 @@ export const project = (input: ProjectInput): Projection => {
   const cached = sum(steps, (s) => s.cached)
   const freeRequests = sum(steps, (s) => (s.free ? s.requests - s.cached : 0))
   const costExpected = Money.sum(steps.map((s) => s.costExpected))
+  const costP90 = Money.sum(steps.map((s) => s.costP90))
   const costMax = Money.sum(steps.map((s) => s.costMax))
   const freePerDay = Policy.freeRequestsPerDay(input.policy, input.account.creditsPurchasedUsd.value)
   const freeLeftToday = Math.max(0, freePerDay - input.freeUsedToday)
@@ -117,6 +126,7 @@ export const project = (input: ProjectInput): Projection => {
     requests: { expected: sent, max: sent, cached },
     freeRequests,
     costExpected,
+    costP90,
     costMax,
     minDurationS:
       Math.ceil(minDurationMs(steps, input.policy, input.account.balanceUsd.value, input.fingerprint)) / 1000,

@@ -10,6 +10,7 @@ import { halves, packBody, packMaxTokens, packMessages } from "../dsl/Packing.ts
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { evaluate, isTruthy, liquid, parse } from "../dsl/Templates.ts"
+import * as Calibration from "./Calibration.ts"
 import { StepPricing } from "./Pricing.ts"
 import {
   expectedTokens,
@@ -20,12 +21,16 @@ import {
 } from "./Tokens.ts"
 import { hasMarker, markerFor, splitMarkers, Upstream } from "./Upstream.ts"
 
-/** Without history, a step is expected to use this share of its `max_tokens`. */
-export const DEFAULT_COMPLETION_FRACTION = 0.5
-
 export interface Range {
   readonly expected: number
   readonly max: number
+}
+
+/** Per item: expected and likely-high completion tokens, and the model's billed-per-expected prompt tokens. */
+interface PerItem {
+  readonly expected: number
+  readonly p90: number
+  readonly promptRatio: number
 }
 
 export interface StepProjection {
@@ -42,8 +47,10 @@ export interface StepProjection {
   readonly cached: number
   /** False when the count depends on an upstream output and no max_items bounds it. */
   readonly countKnown: boolean
-  readonly tokens: { readonly prompt: Range; readonly completion: Range }
+  readonly tokens: { readonly prompt: Range; readonly completion: Range & { readonly p90: number } }
   readonly costExpected: Money.Usd
+  /** A likely high: completions at the step's p90 length. */
+  readonly costP90: Money.Usd
   readonly costMax: Money.Usd
   /** The largest single request: what a budget reservation holds for it. */
   readonly maxRequestCost: Money.Usd
@@ -57,6 +64,7 @@ export interface StepProjection {
 export interface Known {
   readonly index: number
   readonly requests: number
+  /** Per output, in the tokens its model bills. */
   readonly completion: Range
 }
 
@@ -67,8 +75,8 @@ export interface StepContext {
   readonly known: ReadonlyMap<string, Known>
   /** Earlier steps in dependency order (a marker's index names one). */
   readonly order: ReadonlyArray<Step>
-  /** Mean completion tokens per request from earlier runs, by step id. */
-  readonly history: Readonly<Record<string, number>>
+  /** What earlier runs of this pipeline taught: the tokenizer gap per model, reply lengths per step. */
+  readonly calibration: { readonly index: Calibration.Index; readonly pipeline: string }
   /** The cache key of a request body, and whether the cache may hold it. */
   readonly cacheKey: (body: Readonly<Record<string, unknown>>) => string
   readonly cached: ReadonlySet<string>
@@ -108,39 +116,49 @@ const itemsOf = (
 }
 
 interface Counted {
+  /** Tokens we count (the texts and their framing: the model's tokenizer may bill more or fewer). */
   readonly expected: number
+  /** Upstream outputs, as their expected completion: already in billed tokens. */
+  readonly upstream: number
   readonly max: number
   /** The messages as they would be sent, when no upstream output is in them. */
   readonly rendered: Message[] | undefined
 }
 
 /** Tokens of one message text: rendered inputs counted as they are, upstream markers as their completion. */
-const countText = (text: string, ctx: StepContext, boundOnly: boolean): { e: number; m: number } => {
+const countText = (
+  text: string,
+  ctx: StepContext,
+  boundOnly: boolean
+): { e: number; u: number; m: number } => {
   const tokens = boundOnly ? () => 0 : (ctx.tokens ?? expectedTokens)
-  if (!hasMarker(text)) return { e: tokens(text), m: maxTokens(text) }
+  if (!hasMarker(text)) return { e: tokens(text), u: 0, m: maxTokens(text) }
   const { upstream, rest } = splitMarkers(text)
-  let e = tokens(rest)
+  const e = tokens(rest)
+  let u = 0
   let m = maxTokens(rest)
   for (const i of upstream) {
     const k = ctx.known.get(ctx.order[i]?.id ?? "")
     // an upstream output counts as its expected completion, and as its max_tokens in the bound
-    e += k?.completion.expected ?? 0
+    u += k?.completion.expected ?? 0
     m += k?.completion.max ?? 0
   }
-  return { e, m }
+  return { e, u, m }
 }
 
 /** One request's prompt tokens (with chat framing), and its messages when fully known. */
 const countMessages = (messages: ReadonlyArray<Message>, ctx: StepContext, boundOnly = false): Counted => {
   let expected = PER_REQUEST_EXPECTED
+  let upstream = 0
   let max = 0
   for (const m of messages) {
     const c = countText(m.content, ctx, boundOnly)
     expected += PER_MESSAGE_EXPECTED + c.e
+    upstream += c.u
     max += PER_MESSAGE_MAX + c.m
   }
   const complete = !messages.some((m) => hasMarker(m.content))
-  return { expected, max, rendered: complete ? [...messages] : undefined }
+  return { expected, upstream, max, rendered: complete ? [...messages] : undefined }
 }
 
 /** An item's messages as rendered at plan time (upstream outputs as markers). */
@@ -162,10 +180,13 @@ const contextLengthOf = (models: ReadonlyArray<Catalog.Model>): number | undefin
 /** The step's projection, and what later steps may know of it. */
 export const projectStep = (step: Step, ctx: StepContext): { projection: StepProjection; known: Known } => {
   const models = step.models.map((id) => ctx.catalog.resolveOrThrow(id).model)
-  const completionExpected = Math.min(
-    step.maxTokens,
-    Math.round(ctx.history[step.id] ?? step.maxTokens * DEFAULT_COMPLETION_FRACTION)
+  const { index, pipeline } = ctx.calibration
+  const completion = Calibration.completionOf(
+    index,
+    Calibration.stepKey(pipeline, step.id, models[0]!.id),
+    step.maxTokens
   )
+  const perItem = { ...completion, promptRatio: Calibration.promptRatio(index, models[0]!.id) }
   const scope = baseScope(ctx)
   // a `when` that reads only inputs is decided now: a step it turns off sends nothing
   const skipped =
@@ -178,7 +199,7 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   // messages without template syntax are rendered once
   const templates = step.messages.map((m) => (/\{[{%]/.test(m.content) ? parse(m.content) : m.content))
   const packed = step.forEach !== undefined && step.pack > 1
-  const requests = new StepRequests(step, models, completionExpected, ctx)
+  const requests = new StepRequests(step, models, perItem, ctx)
   let group: Message[][] = []
   for (const [index, item] of items.entries()) {
     const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
@@ -194,7 +215,7 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
       requests: items.length,
       // an item's answer in a pack may take up to the whole pack's max_tokens
       completion: {
-        expected: completionExpected,
+        expected: completion.expected,
         max: packed ? packMaxTokens(step, step.pack) : step.maxTokens
       }
     }
@@ -212,6 +233,7 @@ class StepRequests {
   private promptMax = 0
   private peakExpected = 0
   private completionExpected = 0
+  private completionP90 = 0
   private completionMax = 0
   private sent = 0
   private readonly cachedKeys: string[] = []
@@ -219,10 +241,10 @@ class StepRequests {
   private readonly step: Step
   private readonly models: ReadonlyArray<Catalog.Model>
   /** Expected completion tokens per item. */
-  private readonly perItem: number
+  private readonly perItem: PerItem
   private readonly ctx: StepContext
 
-  constructor(step: Step, models: ReadonlyArray<Catalog.Model>, perItem: number, ctx: StepContext) {
+  constructor(step: Step, models: ReadonlyArray<Catalog.Model>, perItem: PerItem, ctx: StepContext) {
     this.step = step
     this.models = models
     this.perItem = perItem
@@ -234,7 +256,8 @@ class StepRequests {
     let p = this.pricing.get(size)
     if (p === undefined) {
       const maxTokens = size === 1 ? this.step.maxTokens : packMaxTokens(this.step, size)
-      p = new StepPricing(this.models, maxTokens, this.perItem * size, this.ctx.now)
+      const completion = { expected: this.perItem.expected * size, p90: this.perItem.p90 * size }
+      p = new StepPricing(this.models, maxTokens, completion, this.ctx.now)
       this.pricing.set(size, p)
     }
     return p
@@ -262,11 +285,14 @@ class StepRequests {
       }
     }
     this.sent++
-    this.promptExpected += c.expected
+    // what the model's own tokenizer bills, as earlier runs measured it; never past the bound
+    const expected = Math.min(c.max, Math.round(c.expected * this.perItem.promptRatio + c.upstream))
+    this.promptExpected += expected
     this.promptMax += c.max
-    this.peakExpected = Math.max(this.peakExpected, c.expected)
-    this.completionExpected += this.perItem * size
-    this.pricingFor(size).add(c.expected, c.max)
+    this.peakExpected = Math.max(this.peakExpected, expected)
+    this.completionExpected += this.perItem.expected * size
+    this.completionP90 += this.perItem.p90 * size
+    this.pricingFor(size).add(expected, c.max)
     this.bound(group, c.max, true)
   }
 
@@ -297,9 +323,10 @@ class StepRequests {
       countKnown,
       tokens: {
         prompt: { expected: this.promptExpected, max: this.promptMax },
-        completion: { expected: this.completionExpected, max: this.completionMax }
+        completion: { expected: this.completionExpected, p90: this.completionP90, max: this.completionMax }
       },
       costExpected: Money.sum(totals.map((t) => t.costExpected)),
+      costP90: Money.sum(totals.map((t) => t.costP90)),
       costMax: Money.sum(totals.map((t) => t.worstPerAttempt)),
       maxRequestCost: totals.reduce((m, t) => Money.max(m, t.maxRequestCost), Money.zero),
       contextLength: contextLengthOf(this.models),

@@ -68,3 +68,9 @@ export const expectedTokens = (text: string): number => {
   return total + count(text.slice(last))
 }
 export const maxTokens = (text: string): number => Buffer.byteLength(text, "utf8")
+
+/** A request's expected prompt tokens: its messages' texts, and the chat framing. */
+export const expectedRequestTokens = (
+  messages: ReadonlyArray<{ readonly content: string }>,
+  tokens: (text: string) => number = expectedTokens
+): number => messages.reduce((n, m) => n + PER_MESSAGE_EXPECTED + tokens(m.content), PER_REQUEST_EXPECTED)

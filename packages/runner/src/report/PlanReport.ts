@@ -11,6 +11,7 @@ const COLUMNS: ReadonlyArray<Column> = [
   { header: "prompt tok (exp/max)", align: "right" },
   { header: "completion tok (exp/max)", align: "right" },
   { header: "cost expected", align: "right" },
+  { header: "cost p90", align: "right" },
   { header: "cost max", align: "right" }
 ]
 
@@ -29,6 +30,7 @@ const rows = (plan: PlanJson) =>
     `${s.tokens.prompt.expected}/${s.tokens.prompt.max}`,
     `${s.tokens.completion.expected}/${s.tokens.completion.max}`,
     money(s.cost_usd.expected),
+    money(s.cost_usd.p90),
     money(s.cost_usd.max)
   ])
 
@@ -58,7 +60,7 @@ const summaryLines = (plan: PlanJson): string[] => {
   ].filter(Boolean)
   return [
     `requests: ${plan.requests.max} to send, ${plan.requests.cached} cached${plan.complete ? "" : " (incomplete: some counts unknown)"}`,
-    `cost: ${money(plan.cost_usd.expected)} expected, ${money(plan.cost_usd.max)} at most`,
+    `cost: ${money(plan.cost_usd.expected)} expected, ${money(plan.cost_usd.p90)} likely high (p90), ${money(plan.cost_usd.max)} at most`,
     accountLine(plan.account),
     `free-model requests: ${plan.free_requests}; today's quota: ${plan.quota.free_used_today} used, ${plan.quota.free_left_today} left of ${plan.quota.free_per_day}`,
     ...(plan.quota.days.length > 1

@@ -33,7 +33,7 @@ const lines = (s: RunSummary): string[] => [
         `timed out: ${s.actual.abandoned} attempt(s), counted in the cost at their worst case (the provider may bill them)`
       ]
     : []),
-  `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.max)} at most`,
+  `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.p90)} likely high (p90: ${s.actual.within_p90 ? "under it" : "over it"}), ${money(s.cost_usd.max)} at most`,
   `time: ${duration(s.actual.duration_s)}`,
   `records: ${s.run.dir}`
 ]

@@ -9,13 +9,16 @@ import { type CacheStats, ResponseCache } from "@tollgate/core/ResponseCache"
 import * as Scheduler from "@tollgate/core/Scheduler"
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
+import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Semaphore from "effect/Semaphore"
 import { dependencies, referencedSteps } from "../dsl/Graph.ts"
 import { unlimitedPolicy } from "../plan/Account.ts"
+import type { Sample } from "../plan/Calibration.ts"
 import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
+import * as TokenCounts from "../plan/TokenCounts.ts"
 import { Providers } from "../providers/Providers.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
@@ -42,6 +45,8 @@ export interface RunOutcome {
   readonly cacheStats: CacheStats
   /** The replies came from a real provider (not echo or offline): only those teach the plan. */
   readonly fromProvider: boolean
+  /** What the run teaches the plan (real provider replies only). */
+  readonly samples: ReadonlyArray<Sample>
   /** Stopped by a daily free quota: when it resets (epoch ms). */
   readonly resetAtMs: number | undefined
   /** The daily free tier the provider's replies named (`X-RateLimit-Limit`), if any. */
@@ -184,6 +189,9 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     actual: new Map(pipeline.steps.map((s) => [s.id, emptyActual()])),
     stepOutputs: {} as StepOutputs,
     split: opts.split,
+    calibration: account
+      ? { samples: [], tokens: TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env))).expected }
+      : undefined,
     failure: undefined
   }
   const { run, stopped, cacheStats } = yield* runSteps(opts, ctx).pipe(Effect.provide(layer), Effect.scoped)
@@ -201,6 +209,7 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     cost: Money.sum([...run.actual.values()].map((a) => a.cost)),
     cacheStats,
     fromProvider: account,
+    samples: ctx.calibration?.samples ?? [],
     resetAtMs: s.status === "stopped" ? stopped?.resetAtMs : undefined,
     learnedFreePerDay: account ? learnedFreePerDay : undefined
   } satisfies RunOutcome

@@ -7,6 +7,7 @@ import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { render } from "../dsl/Templates.ts"
 import { worstRequestCost } from "../plan/Pricing.ts"
+import { sample } from "./Calibrate.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
 import { outputOf, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
@@ -104,6 +105,7 @@ export const sendItem = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<
     const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
     if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure } as const
     const completion = result.success
+    sample(ctx, sj.step, r.messages, completion, 1)
     return { _tag: "done", index, key, completion, output: outputOf(sj.step, completion.body) } as const
   })
 

@@ -9,6 +9,7 @@ import type { Completion } from "@tollgate/core/Engine"
 import { cacheKey } from "@tollgate/core/ResponseCache"
 import * as Effect from "effect/Effect"
 import { halves, packBody, packMessages } from "../dsl/Packing.ts"
+import { sample } from "./Calibrate.ts"
 import { jobOf, prepareItem, type Ready, recordResult, type StepJob, sendItem } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
 import { packCheck } from "./Reply.ts"
@@ -66,6 +67,7 @@ const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Ef
       // a cached reply passed this check when it was stored: a damaged one is not an answer
       if (typeof outputs === "string")
         return record(ready.map((r) => ({ _tag: "invalid", index: r.index, message: outputs }) as const))
+      sample(ctx, step, messages, result.success, size)
       return record(answered(ready, key, result.success, outputs))
     }
     const error = result.failure

@@ -16,6 +16,7 @@ import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
 import { fileOf, saveLearned } from "../store/AccountCache.ts"
+import { recordSamples } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { budgetOf, execute } from "./Execute.ts"
@@ -166,6 +167,8 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
       Date.now(),
       outcome.learnedFreePerDay
     )
+  // only a real provider's replies teach the plan
+  if (outcome.fromProvider) recordSamples(outDir, outcome.samples)
   const summary = summaryOf(plan, outcome, records, new Date())
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)

@@ -1,11 +1,18 @@
 /** What the steps of one run share: the plan, the engine, the records, and the results so far. */
 import type { EngineShape } from "@tollgate/core/Engine"
 import type * as Semaphore from "effect/Semaphore"
+import type { Sample } from "../plan/Calibration.ts"
 import type { Planned } from "../plan/Plan.ts"
 import type { OnEvent } from "./Events.ts"
 import type { Records } from "./Records.ts"
 import type { Split } from "./Shards.ts"
 import type { StepActual } from "./Tally.ts"
+
+/** The samples a run gathers for calibration, and how it counts expected tokens (the plan's memo). */
+export interface Calibrating {
+  readonly samples: Sample[]
+  readonly tokens: (text: string) => number
+}
 
 /** A step's results as later templates see them (`steps.<id>.output(s)`), or where they are on disk. */
 export type StepOutputs = Record<string, { output?: unknown; outputs?: unknown[]; records?: string }>
@@ -25,6 +32,8 @@ export interface RunContext {
   readonly stepOutputs: StepOutputs
   /** This run is one shard of a split run, or the merge of one (`--shard`, `runner merge`). */
   readonly split: Split | undefined
+  /** What this run teaches the plan (real provider replies only; undefined for echo and offline). */
+  readonly calibration: Calibrating | undefined
   /** The first failure that ends the run (a step failed without `continue_on_error`). */
   failure: { readonly kind: string; readonly message: string } | undefined
 }

@@ -28,6 +28,8 @@ const stepActual = (a: StepActual) => {
     rate_limited: a.rateLimited,
     skipped: a.skipped,
     cost_usd: Money.toNumber(a.cost),
+    prompt_tokens: a.promptTokens,
+    completion_tokens: a.completionTokens,
     completion_tokens_mean: fresh > 0 ? a.completionTokens / fresh : null
   }
 }
@@ -59,6 +61,8 @@ export const summaryOf = (
     failed: sum(o, (a) => a.failed),
     cost_usd: Money.toNumber(o.cost),
     cost_usd_exact: Money.toPlain(o.cost),
+    /** Whether the run cost no more than the plan's likely high. */
+    within_p90: Money.toNumber(o.cost) <= plan.cost_usd.p90,
     duration_s: Math.round(o.durationMs) / 1000
   },
   cache: o.cacheStats,

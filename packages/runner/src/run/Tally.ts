@@ -14,6 +14,8 @@ export interface StepActual {
   failed: number
   skipped: boolean
   cost: Money.Usd
+  /** Prompt tokens the provider billed for fresh replies. */
+  promptTokens: number
   completionTokens: number
   completed: number
 }
@@ -28,6 +30,7 @@ export const emptyActual = (): StepActual => ({
   failed: 0,
   skipped: false,
   cost: Money.zero,
+  promptTokens: 0,
   completionTokens: 0,
   completed: 0
 })
@@ -52,6 +55,7 @@ export const tally = (a: StepActual, r: ItemResult): void => {
       a.rateLimited += c.rateLimited
       a.abandoned += c.abandoned
       a.cost = Money.add(a.cost, c.cost)
+      a.promptTokens += c.usage?.promptTokens ?? 0
       a.completionTokens += c.usage?.completionTokens ?? 0
       return
     }

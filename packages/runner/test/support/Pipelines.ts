@@ -4,6 +4,7 @@ import { loadText } from "@tollgate/runner/dsl/Load"
 import { resolve } from "@tollgate/runner/dsl/Pipeline"
 import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
 import { accountFacts } from "@tollgate/runner/plan/AccountFacts"
+import { emptyIndex } from "@tollgate/runner/plan/Calibration"
 import type { ProjectInput } from "@tollgate/runner/plan/Project"
 import { nothingDiscovered } from "@tollgate/runner/providers/Account"
 import { Exit } from "effect"
@@ -30,7 +31,7 @@ export const projectInput = (yaml: string, over: Partial<ProjectInput> = {}): Pr
     freeUsedToday: 0,
     cacheKey: (body) => JSON.stringify(body.messages),
     cached: new Set(),
-    history: {},
+    calibration: emptyIndex,
     now: new Date("2026-11-23T12:00:00Z"),
     account: accountFacts(
       { creditsPurchasedUsd: pipeline.creditsPurchasedUsd, balanceUsd: pipeline.balanceUsd },

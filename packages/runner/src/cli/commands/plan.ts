@@ -19,6 +19,7 @@ export const plan = Command.make(
     baseUrl: F.baseUrl,
     maxCost: F.maxCost,
     noCache: F.noCache,
+    outDir: F.outDir,
     store: F.store
   },
   (flags) =>

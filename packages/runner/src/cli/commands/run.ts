@@ -32,11 +32,7 @@ export const runFlags = {
     ),
     Flag.optional
   ),
-  outDir: Flag.String("out-dir").pipe(
-    Flag.withMetavar("DIR"),
-    Flag.withDescription("where run records go (default .tollgate/runs); an unfinished run there resumes"),
-    Flag.optional
-  ),
+  outDir: F.outDir,
   store: F.store
 }
 

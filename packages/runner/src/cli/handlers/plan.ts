@@ -30,6 +30,7 @@ export interface PlanFlags {
   readonly baseUrl: Option.Option<string>
   readonly maxCost: Option.Option<string>
   readonly noCache: boolean
+  readonly outDir: Option.Option<string>
   readonly store: Option.Option<string>
 }
 
@@ -42,7 +43,8 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
     inputs,
     baseUrl,
     maxCostUsd,
-    noCache: flags.noCache
+    noCache: flags.noCache,
+    runsDir: Option.getOrUndefined(flags.outDir)
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
   for (const w of planned.warnings) io.err(`warning: ${w}\n`)
   const json = planJson(planned)

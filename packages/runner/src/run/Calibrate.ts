@@ -1,0 +1,32 @@
+/** A fresh reply as a calibration sample: what we expected of its prompt, what was billed, how long it was. */
+import type { Completion } from "@tollgate/core/Engine"
+import type { Message, Step } from "../dsl/Pipeline.ts"
+import { expectedRequestTokens } from "../plan/Tokens.ts"
+import type { RunContext } from "./RunContext.ts"
+
+/** Records a sample when the run calibrates and the reply came from the provider now (not the cache). */
+export const sample = (
+  ctx: RunContext,
+  step: Step,
+  messages: ReadonlyArray<Message>,
+  completion: Completion,
+  items: number
+): void => {
+  const c = ctx.calibration
+  const usage = completion.usage
+  if (c === undefined || completion.cached || usage === undefined) return
+  // the model that answered, when it is one the step names; else the step's first
+  const model =
+    completion.model !== undefined && step.models.includes(completion.model)
+      ? completion.model
+      : step.models[0]!
+  c.samples.push({
+    pipeline: ctx.planned.validated.pipeline.name,
+    step: step.id,
+    model,
+    expectedPrompt: expectedRequestTokens(messages, c.tokens),
+    billedPrompt: usage.promptTokens,
+    completionPerItem: usage.completionTokens / items,
+    items
+  })
+}
