@@ -107,6 +107,43 @@ describe("the account from the provider", () => {
     expect(down.json.account.free_per_day).toEqual({ value: 50, source: "default" })
   })
 
+  it("the management key goes only to OpenRouter or a --base-url the user gives, never to a pipeline's own base_url", async () => {
+    const s = await sim({ account: { managementKey: "sk-mgmt", totalCredits: 25 } })
+    const env = {
+      TOLLGATE_HOME: tempHome(),
+      OPENROUTER_API_KEY: "sk-user",
+      OPENROUTER_MANAGEMENT_KEY: "sk-mgmt"
+    }
+    const dir = writeDir({ "p.yaml": `${FREE}provider: { base_url: "${s.url}" }\n` })
+    const r = await runCli(["plan", "p.yaml", "--format", "json"], { cwd: dir, env })
+    expect(r.code, r.stderr).toBe(0)
+    expect(s.accountCalls).toEqual(["GET /key"])
+    expect(JSON.parse(r.stdout).account.free_per_day.source).not.toBe("provider")
+    const enforced = await runCli(["run", "p.yaml", "--enforce-budget", "provider", "--max-cost", "1"], {
+      cwd: dir,
+      env
+    })
+    expect(enforced.code).toBe(2)
+    expect(enforced.stderr).toContain(
+      "sends the management key only to https://openrouter.ai or to a --base-url you give"
+    )
+    expect(s.minted).toHaveLength(0)
+    expect(s.log).toHaveLength(0)
+  })
+
+  it("a copy made without the management key is asked again once one is set", async () => {
+    const s = await sim({ account: { managementKey: "sk-mgmt", totalCredits: 25 } })
+    const home = tempHome()
+    await plan(FREE, s.url, { OPENROUTER_API_KEY: "sk-user" }, home)
+    const r = await plan(
+      FREE,
+      s.url,
+      { OPENROUTER_API_KEY: "sk-user", OPENROUTER_MANAGEMENT_KEY: "sk-mgmt" },
+      home
+    )
+    expect(r.json.account.free_per_day).toEqual({ value: 1000, source: "provider" })
+  })
+
   it("the tier a run learns from X-RateLimit-Limit on free-model replies is what the next plan uses", async () => {
     const s = await sim({ freeTierHeader: 1000 })
     const home = tempHome()

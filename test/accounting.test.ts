@@ -85,6 +85,26 @@ describe("run accounting", () => {
     expect((await plan()).steps[0].tokens.completion.expected).toBe(3 * ((3 * 30 + 3 * 100) / 6))
   })
 
+  it("a reply billed and refused by its schema, then a budget stop: the resume counts what it cost", async () => {
+    const dir = write({
+      "p.yaml":
+        "version: 1\nname: stopped\nbudget: { gate: expected }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hi, max_tokens: 1000, retry: { max_attempts: 3 }, output: { format: json } }\n"
+    })
+    const env = { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-test" }
+    const plan = JSON.parse((await runCli(["plan", "p.yaml", "--format", "json"], { cwd: dir, env })).stdout)
+    // room for one attempt at its worst case, not for a retry after the first was billed
+    const cap = String(plan.steps[0].max_request_cost_usd * 1.2)
+    const s = await sim({ completionTokens: (b) => Number(b.max_tokens), reply: () => "not json" })
+    const args = ["run", "p.yaml", "--base-url", s.url, "--max-cost", cap, "--out-dir", "runs"]
+    expect((await runCli(args, { cwd: dir, env })).code).toBe(3)
+    expect(s.log).toHaveLength(1)
+    // the resume knows the first reply was billed: no room for another attempt, nothing sent
+    const again = await runCli(args, { cwd: dir, env })
+    expect(again.code).toBe(3)
+    expect(s.log).toHaveLength(1)
+    expect(Money.lte(s.billed(), Money.usd(cap))).toBe(true)
+  })
+
   it("an --echo run is not paced by the account (neither the free rpm nor account.balance_usd)", async () => {
     const dir = write({
       "p.yaml":

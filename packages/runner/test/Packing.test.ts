@@ -127,6 +127,34 @@ describe("the plan of a packed step", () => {
     expect(Money.gt(one.costMax, Money.times(single.costMax, 4))).toBe(true)
   })
 
+  it("items from an upstream step each count their own output in a pack, though every stand-in reads alike", () => {
+    const yaml = `version: 1
+name: up
+steps:
+  - { id: list, model: openai/gpt-4o-mini, prompt: "list", max_tokens: 100, output: { format: json } }
+  - id: each
+    for_each: steps.list.output
+    max_items: 20
+    pack: 10
+    model: openai/gpt-4o-mini
+    prompt: "Summarize {{ item }}"
+    max_tokens: 10
+`
+    const s = project(projectInput(yaml)).steps[1]!
+    // 20 items, each up to the upstream's max_tokens (100): the bound holds every one of them
+    expect(s.tokens.prompt.max).toBeGreaterThanOrEqual(20 * 100)
+  })
+
+  it("the context gate counts a pack's max_tokens: every item's at once", () => {
+    const yaml = packed(100, 50).replace("max_tokens: 10", "max_tokens: 4000")
+    const p = project(projectInput(yaml))
+    const v = p.violations.find((x) => x.kind === "context_window")
+    expect(v?.message).toMatch(/for a pack of 50: a smaller pack fits better/)
+    expect(
+      project(projectInput(packed(100, 1).replace("max_tokens: 10", "max_tokens: 4000"))).violations
+    ).toEqual([])
+  })
+
   it("a pack the cache holds is counted cached, by the packed request's key", () => {
     const yaml = packed(4, 2)
     const first = project(projectInput(yaml))

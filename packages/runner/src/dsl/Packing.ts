@@ -50,14 +50,19 @@ const instructions = (step: Step, size: number): string =>
 /**
  * One request's messages for the items of a pack (each item's rendered messages): messages every
  * item renders alike are sent once, in place; the rest go, item by item, as a numbered list in
- * one user message after them.
+ * one user message after them. `varies`: texts that stand for different values though they read
+ * alike (the plan's stand-ins for upstream outputs), so each item counts its own.
  */
-export const packMessages = (step: Step, perItem: ReadonlyArray<ReadonlyArray<Message>>): Message[] => {
+export const packMessages = (
+  step: Step,
+  perItem: ReadonlyArray<ReadonlyArray<Message>>,
+  varies: (text: string) => boolean = () => false
+): Message[] => {
   const first = perItem[0] ?? []
   const shared: Message[] = []
   const varying: number[] = []
   first.forEach((m, j) => {
-    if (perItem.every((ms) => ms[j]?.content === m.content)) shared.push(m)
+    if (!varies(m.content) && perItem.every((ms) => ms[j]?.content === m.content)) shared.push(m)
     else varying.push(j)
   })
   const list = perItem.map(

@@ -11,6 +11,24 @@ import * as AccountCache from "../store/AccountCache.ts"
 /** The environment variable a management key is read from (never printed, never written). */
 export const MANAGEMENT_KEY_ENV = "OPENROUTER_MANAGEMENT_KEY"
 
+/**
+ * Whether the management key may go to `baseUrl`: OpenRouter's own, or an endpoint the user named
+ * on the command line (`--base-url`). A pipeline file alone cannot send the account's admin key
+ * to a host of its choosing.
+ */
+export const managementKeyAllowed = (baseUrl: string, givenByUser: boolean): boolean =>
+  givenByUser || /^https:\/\/openrouter\.ai(\/|$)/.test(baseUrl)
+
+/** The management key, when set and allowed for `baseUrl`. */
+export const managementKeyFor = (
+  env: NodeJS.ProcessEnv,
+  baseUrl: string,
+  givenByUser: boolean
+): string | undefined => {
+  const key = env[MANAGEMENT_KEY_ENV]
+  return key !== undefined && key !== "" && managementKeyAllowed(baseUrl, givenByUser) ? key : undefined
+}
+
 export interface DiscoveryOptions {
   readonly baseUrl: string
   readonly apiKey: string | undefined
@@ -25,7 +43,11 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
   const cached = AccountCache.readAccount(file, o.nowMs)
   const learned = { learnedFreePerDay: cached.learnedFreePerDay }
   if (o.apiKey === undefined || o.apiKey === "") return { warnings: [], ...learned } satisfies Discovered
-  if (cached.fresh !== undefined) return { ...cached.fresh, warnings: [], ...learned } satisfies Discovered
+  // a copy made without the management key holds no credits: ask again once there is one
+  const complete =
+    cached.fresh !== undefined && (o.managementKey === undefined || cached.fresh.credits !== undefined)
+  if (cached.fresh !== undefined && complete)
+    return { ...cached.fresh, warnings: [], ...learned } satisfies Discovered
   const found = yield* (yield* Providers).discover({
     baseUrl: o.baseUrl,
     apiKey: o.apiKey,

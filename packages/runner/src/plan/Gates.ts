@@ -131,7 +131,7 @@ const contextWindow = (g: GateInput): Violation[] =>
       ? [
           {
             kind: "context_window" as const,
-            message: `step "${s.id}": a prompt of ~${s.expectedPromptPeak} tokens plus max_tokens exceeds the model's context of ${s.contextLength}`
+            message: `step "${s.id}": a prompt of ~${s.expectedPromptPeak} tokens plus max_tokens${s.pack !== undefined ? ` (${s.maxTokens} for a pack of ${s.pack}: a smaller pack fits better)` : ""} exceeds the model's context of ${s.contextLength}`
           }
         ]
       : []

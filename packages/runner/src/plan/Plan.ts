@@ -19,7 +19,7 @@ import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
 import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
-import { discoverAccount, MANAGEMENT_KEY_ENV } from "./Discovery.ts"
+import { discoverAccount, managementKeyFor } from "./Discovery.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
 import * as TokenCounts from "./TokenCounts.ts"
@@ -49,6 +49,8 @@ export interface Planned {
   readonly account: AccountFacts
   /** What could not be discovered (the declared or default figures stand in). */
   readonly warnings: ReadonlyArray<string>
+  /** The base URL came from `--base-url` (the user's choice, not the pipeline's): the management key may go there. */
+  readonly baseUrlGiven: boolean
 }
 
 /** Cache size caps from `TOLLGATE_CACHE_MAX_MB` and `TOLLGATE_CACHE_MAX_ENTRIES` (defaults: 512 MiB, 100,000). */
@@ -104,7 +106,7 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
   const discovered = yield* discoverAccount({
     baseUrl,
     apiKey: opts.env[pipeline.apiKeyEnv],
-    managementKey: opts.env[MANAGEMENT_KEY_ENV],
+    managementKey: managementKeyFor(opts.env, baseUrl, opts.baseUrl !== undefined),
     fingerprint,
     stateDir: StateDir.stateDir(opts.env),
     nowMs: now.getTime()
@@ -143,7 +145,8 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
     hashes: hashesOf(v, catalog),
     catalog,
     account,
-    warnings: discovered.warnings
+    warnings: discovered.warnings,
+    baseUrlGiven: opts.baseUrl !== undefined
   } satisfies Planned
 })
 

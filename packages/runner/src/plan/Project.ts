@@ -6,6 +6,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import { order } from "../dsl/Graph.ts"
+import { packMaxTokens } from "../dsl/Packing.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import type { AccountFacts } from "./AccountFacts.ts"
 import type * as Calibration from "./Calibration.ts"
@@ -118,7 +119,13 @@ export const project = (input: ProjectInput): Projection => {
     maxFreeRequests: pipeline.budget.maxFreeRequests,
     gate: pipeline.budget.gate
   }
-  const maxTokensOf = new Map(pipeline.steps.map((s) => [s.id, s.maxTokens]))
+  // a pack's request asks for every item's max_tokens at once: that is what must fit the context
+  const maxTokensOf = new Map(
+    pipeline.steps.map((s) => [
+      s.id,
+      s.forEach !== undefined && s.pack > 1 ? packMaxTokens(s, s.pack) : s.maxTokens
+    ])
+  )
   const sent = requests - cached
   return {
     complete,

@@ -269,7 +269,8 @@ class StepRequests {
   }
 
   private messagesOf(group: ReadonlyArray<ReadonlyArray<Message>>): ReadonlyArray<Message> {
-    return group.length === 1 ? group[0]! : packMessages(this.step, group)
+    // each item's upstream output is its own, though every stand-in reads alike
+    return group.length === 1 ? group[0]! : packMessages(this.step, group, hasMarker)
   }
 
   /** One request: an item's messages, or a pack of items' (`mayBeCached`: look it up in the cache). */

@@ -15,11 +15,10 @@ export const sample = (
   const c = ctx.calibration
   const usage = completion.usage
   if (c === undefined || completion.cached || usage === undefined) return
-  // the model that answered, when it is one the step names; else the step's first
-  const model =
-    completion.model !== undefined && step.models.includes(completion.model)
-      ? completion.model
-      : step.models[0]!
+  // the model that answered, when it is one the step names (else the step's first), by its catalog id as the plan looks it up
+  const named = completion.model !== undefined ? step.models.indexOf(completion.model) : -1
+  const written = step.models[Math.max(0, named)]!
+  const model = ctx.planned.catalog.resolve(written)?.model.id ?? written
   c.samples.push({
     pipeline: ctx.planned.validated.pipeline.name,
     step: step.id,

@@ -62,21 +62,22 @@ const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Ef
     const result = yield* Effect.result(
       ctx.engine.execute(jobOf(ctx, sj, packLabel(ready), messages, body, key, check))
     )
+    const halve = (went: ItemResult[]) =>
+      Effect.gen(function* () {
+        const [a, b] = halves(ready)
+        const first = yield* sendPack(ctx, sj, a)
+        return [...went, ...first, ...(yield* sendPack(ctx, sj, b))]
+      })
     if (result._tag === "Success") {
       const outputs = split(result.success.body, size)
-      // a cached reply passed this check when it was stored: a damaged one is not an answer
-      if (typeof outputs === "string")
-        return record(ready.map((r) => ({ _tag: "invalid", index: r.index, message: outputs }) as const))
+      // a cached reply passed this check when it was stored; one that does not split (damaged) is no answer: halve
+      if (typeof outputs === "string") return yield* halve([])
       sample(ctx, step, messages, result.success, size)
       return record(answered(ready, key, result.success, outputs))
     }
     const error = result.failure
-    if (error._tag === "RequestFailed" && error.invalidReply === true) {
-      const went = record([{ _tag: "split", index: ready[0]!.index, key, size, error }])
-      const [a, b] = halves(ready)
-      const first = yield* sendPack(ctx, sj, a)
-      return [...went, ...first, ...(yield* sendPack(ctx, sj, b))]
-    }
+    if (error._tag === "RequestFailed" && error.invalidReply === true)
+      return yield* halve(record([{ _tag: "split", index: ready[0]!.index, key, size, error }]))
     return record(
       ready.map(
         (r, position): ItemResult => ({

@@ -121,25 +121,33 @@ const AttemptEvent = Schema.Struct({
   attempt: Schema.Number,
   at: Schema.optionalKey(Schema.Number),
   worst: Schema.optionalKey(Schema.String),
-  free: Schema.optionalKey(Schema.Boolean)
+  free: Schema.optionalKey(Schema.Boolean),
+  /** What a response was billed (exact USD); absent when nothing was. */
+  cost: Schema.optionalKey(Schema.NullOr(Schema.String))
 })
 const decodeAttemptEvent = decodeJson(AttemptEvent)
 
 /**
- * Attempts an earlier process sent and never saw answered (it was killed with them in flight):
- * the provider may have billed them, so they count at the worst case reserved for them.
+ * What earlier processes of the run spent, from its events alone: every response's bill, and
+ * every attempt sent and never seen answered (killed in flight) at the worst case reserved for it,
+ * since the provider may have billed it. A reply billed and then refused by its check, in a
+ * request the run stopped before it was recorded, counts too.
  */
-const unansweredCost = (events: ReadonlyArray<string>): Money.Usd => {
+const spentIn = (events: ReadonlyArray<string>): Money.Usd => {
   const open = new Map<string, string[]>()
+  let billed = Money.zero
   for (const line of events) {
     if (!line.includes('"type":"attempt"') && !line.includes('"type":"response"')) continue
     const e = decodeAttemptEvent(line)
     if (e === undefined) continue
     const key = `${e.label}#${e.attempt}`
     if (e.type === "attempt") open.set(key, [...(open.get(key) ?? []), e.worst ?? "0"])
-    else open.get(key)?.pop()
+    else {
+      open.get(key)?.pop()
+      if (e.cost != null) billed = Money.add(billed, Money.usd(e.cost))
+    }
   }
-  return Money.sum([...open.values()].flat().map((w) => Money.usd(w)))
+  return Money.add(billed, Money.sum([...open.values()].flat().map((w) => Money.usd(w))))
 }
 
 /** Free-model attempts earlier processes of the run sent, by UTC day (`max_free_requests` is a share of each day). */
@@ -194,21 +202,17 @@ export const readFinished = (
   const events = (readText(join(dir, "events.ndjson")) ?? "").split("\n")
   const unsettled = unsettledCounts(events)
   const free = freeByDay(events)
+  const spent = spentIn(events)
   const previous = new Map<string, RequestRecord>()
-  let spent = Money.zero
   let files: string[] = []
   try {
     files = readdirSync(join(dir, "steps"))
   } catch {
-    return { previous, spent: unansweredCost(events), unsettled, freeByDay: free } // no step finished
+    return { previous, spent, unsettled, freeByDay: free } // no step finished
   }
   for (const f of files)
-    for (const r of recordsIn(join(dir, "steps", f))) {
-      if (r.status === "ok") previous.set(r.key, r)
-      // a reused line repeats an earlier one's cost: counted once
-      if (r.reused !== true && r.cost_usd !== undefined) spent = Money.add(spent, Money.usd(r.cost_usd))
-    }
-  return { previous, spent: Money.add(spent, unansweredCost(events)), unsettled, freeByDay: free }
+    for (const r of recordsIn(join(dir, "steps", f))) if (r.status === "ok") previous.set(r.key, r)
+  return { previous, spent, unsettled, freeByDay: free }
 }
 
 export class Records {

@@ -9,7 +9,7 @@ import { baseUrlOf } from "../../dsl/Request.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { policyOf } from "../../plan/Account.ts"
 import { accountFacts } from "../../plan/AccountFacts.ts"
-import { discoverAccount, MANAGEMENT_KEY_ENV } from "../../plan/Discovery.ts"
+import { discoverAccount, managementKeyFor } from "../../plan/Discovery.ts"
 import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
 import { accountLine } from "../../report/PlanReport.ts"
@@ -59,7 +59,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
     const discovered = yield* discoverAccount({
       baseUrl: a.baseUrl,
       apiKey: io.env[a.apiKeyEnv],
-      managementKey: io.env[MANAGEMENT_KEY_ENV],
+      managementKey: managementKeyFor(io.env, a.baseUrl, false),
       fingerprint,
       stateDir: StateDir.stateDir(io.env),
       nowMs: now.getTime()
