@@ -158,6 +158,21 @@ describe("runner run --until-done", () => {
     expect(billedOnce(s)).toBe(true)
   })
 
+  it("the provider's replies name a higher free tier than the plan assumed: it plans again and goes on, no wait", async () => {
+    const s = await sim({ freePerDay: 1000, freeTierHeader: 1000 })
+    // no account: block, and a key the provider cannot place: the default, 50 a day
+    const dir = writeDir({ "days.yaml": job(60).replace("account: { credits_purchased_usd: 0 }\n", "") })
+    const r = await runCli(["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-test" }
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain("the provider's replies name 1000 free requests a day, not 50: going on now")
+    expect(r.stderr).not.toContain("waiting until")
+    expect(s.successes()).toHaveLength(60)
+    expect(billedOnce(s)).toBe(true)
+  })
+
   it("a job no number of days can finish (a daily quota of 0) is refused, not waited on forever", async () => {
     const s = await sim()
     const dir = writeDir({

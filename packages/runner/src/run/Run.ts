@@ -57,6 +57,8 @@ export type RunResult =
       readonly recordsDir: string
       /** Stopped by the daily free quota: when the run may go on (epoch ms). */
       readonly resumeAtMs?: number | undefined
+      /** Free requests a day the provider's replies named, when higher than the plan assumed. */
+      readonly higherTier?: number | undefined
     }
 
 /** The pipeline to plan: the file itself, or the one a saved plan names (with its inputs). */
@@ -178,15 +180,22 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     summary,
     exitCode: exitCodeOf(outcome),
     recordsDir: records.dir,
-    resumeAtMs: resumeAt(outcome)
+    resumeAtMs: resumeAt(outcome),
+    higherTier:
+      outcome.learnedFreePerDay !== undefined && outcome.learnedFreePerDay > plan.quota.free_per_day
+        ? outcome.learnedFreePerDay
+        : undefined
   } as const
 })
 
 /** Plans `file` (a pipeline, or a saved plan.json), gates, runs. */
 export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {
   const target = yield* resolvePlanFile(file, opts)
-  const planned = yield* planFile(target.file, { ...opts, inputs: target.inputs, runsDir: opts.outDir })
-  const plan = planJson(planned)
+  const planOnce = Effect.map(
+    planFile(target.file, { ...opts, inputs: target.inputs, runsDir: opts.outDir }),
+    (planned) => ({ planned, plan: planJson(planned) })
+  )
+  const { planned, plan } = yield* planOnce
   const changed = target.saved ? changesSince(target.saved.hashes, planned.hashes) : []
   if (changed.length > 0)
     return yield* new InputInvalid({
@@ -209,28 +218,50 @@ export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptio
       type: "warning",
       message: `budget.shared ("${shared}") is ignored without --store (Redis): this run keeps its own budget`
     })
-  return yield* runDays(planned, plan, opts)
+  return yield* runDays({ planned, plan }, planOnce, opts)
 })
 
 /**
  * Runs, and with --until-done goes on after each daily quota reset until the run ends otherwise.
  * One stop request (SIGINT) is listened for across the days and the waits between them.
  */
-const runDays = (planned: Planned, plan: PlanJson, given: RunOptions) =>
+const runDays = <E, R>(first: Plans, replan: Effect.Effect<Plans, E, R>, given: RunOptions) =>
   Effect.scoped(
     Effect.gen(function* () {
       const stop = yield* Deferred.make<void>()
       if (given.interrupted !== undefined)
         yield* Effect.forkScoped(Effect.andThen(given.interrupted, Deferred.succeed(stop, undefined)))
       yield* Effect.yieldNow
-      return yield* runEachDay(planned, plan, { ...given, interrupted: Deferred.await(stop) })
+      return yield* runEachDay(first, replan, { ...given, interrupted: Deferred.await(stop) })
     })
   )
 
-const runEachDay = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
+interface Plans {
+  readonly planned: Planned
+  readonly plan: PlanJson
+}
+
+const runEachDay = Effect.fnUntraced(function* <E, R>(
+  first: Plans,
+  replan: Effect.Effect<Plans, E, R>,
+  opts: RunOptions
+) {
+  let { planned, plan } = first
   for (;;) {
     const result = (yield* Effect.scoped(runPlanned(planned, plan, opts))) as RunResult
     if (result.kind !== "ran" || result.resumeAtMs === undefined) return result
+    // the provider's replies named a higher free tier than the plan assumed: plan again and go on now
+    if (opts.untilDone === true && result.higherTier !== undefined && result.summary.stop === "free-quota") {
+      const next = yield* replan
+      if (next.plan.quota.free_per_day > plan.quota.free_per_day) {
+        opts.onEvent?.({
+          type: "warning",
+          message: `the provider's replies name ${next.plan.quota.free_per_day} free requests a day, not ${plan.quota.free_per_day}: going on now`
+        })
+        ;({ planned, plan } = next)
+        continue
+      }
+    }
     if (opts.untilDone !== true)
       return withReason(
         result,
