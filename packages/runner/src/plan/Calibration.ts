@@ -3,8 +3,11 @@
  * cache): per model, how many prompt tokens the provider bills for what our tokenizer counts (the
  * tokenizer gap); per pipeline step and model, how long replies are (mean and p90 per item),
  * shrunk toward the defaults while there are few samples. Kept as a small index updated at the
- * end of each run (`Index`), not a scan of earlier runs. Pure.
+ * end of each run (`Index`, kept by `store/CalibrationIndex.ts`), not a scan of earlier runs. Pure.
  */
+import type { Index, ModelTokens } from "../store/CalibrationIndex.ts"
+
+export { emptyIndex, type Index } from "../store/CalibrationIndex.ts"
 
 /** Samples a step keeps (the newest). */
 export const MAX_SAMPLES = 200
@@ -12,22 +15,6 @@ export const MAX_SAMPLES = 200
 export const SHRINK = 3
 /** Without samples, a step is expected to use this share of its `max_tokens`. */
 export const DEFAULT_COMPLETION_FRACTION = 0.5
-
-export interface ModelTokens {
-  /** Prompt tokens the provider billed, and what we expected for the same requests. */
-  readonly billed: number
-  readonly expected: number
-  readonly requests: number
-}
-
-/** The index as stored: by model id, and by `pipeline/step/model`. */
-export interface Index {
-  readonly version: 1
-  readonly models: Readonly<Record<string, ModelTokens>>
-  readonly steps: Readonly<Record<string, { readonly completion: ReadonlyArray<number> }>>
-}
-
-export const emptyIndex: Index = { version: 1, models: {}, steps: {} }
 
 /** One answered request of a run, as calibration sees it. */
 export interface Sample {

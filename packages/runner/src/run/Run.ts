@@ -11,12 +11,13 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
+import { addSamples } from "../plan/Calibration.ts"
 import { changesSince, identityOf } from "../plan/Hashes.ts"
 import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
 import { fileOf, saveLearned } from "../store/AccountCache.ts"
-import { recordSamples } from "../store/CalibrationIndex.ts"
+import { readIndex, writeIndex } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { budgetOf, execute } from "./Execute.ts"
@@ -170,7 +171,8 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
       outcome.learnedFreePerDay
     )
   // only a real provider's replies teach the plan
-  if (outcome.fromProvider) recordSamples(outDir, outcome.samples)
+  if (outcome.fromProvider && outcome.samples.length > 0)
+    writeIndex(outDir, addSamples(readIndex(outDir), outcome.samples))
   const summary = summaryOf(plan, outcome, records, new Date())
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)

@@ -9,7 +9,22 @@ import { join } from "node:path"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { addSamples, emptyIndex, type Index, type Sample } from "../plan/Calibration.ts"
+
+export interface ModelTokens {
+  /** Prompt tokens the provider billed, and what we expected for the same requests. */
+  readonly billed: number
+  readonly expected: number
+  readonly requests: number
+}
+
+/** The index as stored: by model id, and by `pipeline/step/model`. */
+export interface Index {
+  readonly version: 1
+  readonly models: Readonly<Record<string, ModelTokens>>
+  readonly steps: Readonly<Record<string, { readonly completion: ReadonlyArray<number> }>>
+}
+
+export const emptyIndex: Index = { version: 1, models: {}, steps: {} }
 
 const IndexSchema = Schema.Struct({
   version: Schema.Literal(1),
@@ -32,12 +47,10 @@ export const readIndex = (runsDir: string): Index => {
   }
 }
 
-/** Adds a run's samples to the index. */
-export const recordSamples = (runsDir: string, samples: ReadonlyArray<Sample>): void => {
-  if (samples.length === 0) return
-  const next = addSamples(readIndex(runsDir), samples)
+/** Writes the index (atomically). */
+export const writeIndex = (runsDir: string, index: Index): void => {
   try {
-    StateDir.writeAtomicSync(indexFile(runsDir), `${JSON.stringify(next)}\n`)
+    StateDir.writeAtomicSync(indexFile(runsDir), `${JSON.stringify(index)}\n`)
   } catch {
     // an unwritable out-dir: the next plan learns nothing from this run
   }
