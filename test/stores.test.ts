@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { QuotaLedger, ResponseCache } from "@tollgate/core"
+import { readIndex } from "@tollgate/runner/store/CalibrationIndex"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 
@@ -15,6 +16,16 @@ const run = (...args: string[]) =>
     child.on("error", reject)
     child.on("close", (code) => resolve(code ?? -1))
   })
+
+describe("calibration index", () => {
+  it("runs ending at once keep each other's samples (three processes, 40 updates each)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-calib-"))
+    const startAt = String(Date.now() + 1500)
+    const codes = await Promise.all([1, 2, 3].map(() => run("calibrate", dir, "40", startAt)))
+    expect(codes).toEqual([0, 0, 0])
+    expect(readIndex(dir).models.m).toEqual({ billed: 12 * 120, expected: 10 * 120, requests: 120 })
+  })
+})
 
 describe("quota ledger (file store)", () => {
   it("two processes writing at once lose no count, and the count survives a restart", async () => {

@@ -17,7 +17,7 @@ import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
 import { fileOf, saveLearned } from "../store/AccountCache.ts"
-import { readIndex, writeIndex } from "../store/CalibrationIndex.ts"
+import { updateIndex } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { budgetOf, execute } from "./Execute.ts"
@@ -172,7 +172,7 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     )
   // only a real provider's replies teach the plan
   if (outcome.fromProvider && outcome.samples.length > 0)
-    writeIndex(outDir, addSamples(readIndex(outDir), outcome.samples))
+    yield* Effect.promise(() => updateIndex(outDir, (index) => addSamples(index, outcome.samples)))
   const summary = summaryOf(plan, outcome, records, new Date())
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)

@@ -1,11 +1,13 @@
 /**
  * The calibration index beside the run records (`<out-dir>/.calibration.json`): read by plan,
  * updated at the end of each run that a real provider answered. Small (per model, and the newest
- * samples per step); decoded on read (a damaged index is read as empty and rewritten); written
- * atomically. Two runs ending at once may each miss the other's samples: that only costs samples.
+ * samples per step); decoded on read (a damaged index is read as empty and rewritten); updated
+ * under a cross-process lock and written atomically, so runs ending at once (shards) keep each
+ * other's samples.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { withFileLock } from "@tollgate/core/FileLock"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -47,11 +49,17 @@ export const readIndex = (runsDir: string): Index => {
   }
 }
 
-/** Writes the index (atomically). */
-export const writeIndex = (runsDir: string, index: Index): void => {
+/**
+ * Updates the index under its lock. Best effort: an unwritable out-dir or a lock held too long
+ * only means the next plan learns nothing from this run.
+ */
+export const updateIndex = async (runsDir: string, f: (index: Index) => Index): Promise<void> => {
+  const file = indexFile(runsDir)
   try {
-    StateDir.writeAtomicSync(indexFile(runsDir), `${JSON.stringify(index)}\n`)
+    await withFileLock(file, () =>
+      StateDir.writeAtomicSync(file, `${JSON.stringify(f(readIndex(runsDir)))}\n`)
+    )
   } catch {
-    // an unwritable out-dir: the next plan learns nothing from this run
+    // nothing learned this time
   }
 }
