@@ -3,10 +3,12 @@
  * (`GET /key`, and `GET /credits` with `OPENROUTER_MANAGEMENT_KEY`), kept in the state dir, and
  * joined with the free tier an earlier run learned. No key, echo or `--offline`: nothing is asked.
  */
+import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import type { Discovered } from "../providers/Account.ts"
 import { Providers } from "../providers/Providers.ts"
 import * as AccountCache from "../store/AccountCache.ts"
+import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
 
 /** The environment variable a management key is read from (never printed, never written). */
 export const MANAGEMENT_KEY_ENV = "OPENROUTER_MANAGEMENT_KEY"
@@ -55,4 +57,31 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
   })
   if (found.key !== undefined || found.credits !== undefined) AccountCache.saveAccount(file, o.nowMs, found)
   return { ...found, ...learned } satisfies Discovered
+})
+
+/**
+ * The account a plan (or `runner quota`) takes: what the pipeline declares, joined with what the
+ * provider says and earlier runs learned; and what could not be discovered, as warnings.
+ */
+export const resolveAccount = Effect.fnUntraced(function* (o: {
+  readonly env: NodeJS.ProcessEnv
+  readonly baseUrl: string
+  /** The base URL came from `--base-url` (the management key may go there). */
+  readonly baseUrlGiven: boolean
+  readonly apiKeyEnv: string
+  readonly fingerprint: string
+  readonly declared: Parameters<typeof accountFacts>[0]
+  readonly policy: Parameters<typeof accountFacts>[2]
+  readonly now: Date
+}) {
+  const discovered = yield* discoverAccount({
+    baseUrl: o.baseUrl,
+    apiKey: o.env[o.apiKeyEnv],
+    managementKey: managementKeyFor(o.env, o.baseUrl, o.baseUrlGiven),
+    fingerprint: o.fingerprint,
+    stateDir: StateDir.stateDir(o.env),
+    nowMs: o.now.getTime()
+  })
+  const facts: AccountFacts = accountFacts(o.declared, discovered, o.policy)
+  return { facts, warnings: discovered.warnings }
 })

@@ -18,8 +18,8 @@ import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { fingerprintOf, policyOf } from "./Account.ts"
-import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
-import { discoverAccount, managementKeyFor } from "./Discovery.ts"
+import type { AccountFacts } from "./AccountFacts.ts"
+import { resolveAccount } from "./Discovery.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
 import * as TokenCounts from "./TokenCounts.ts"
@@ -49,6 +49,8 @@ export interface Planned {
   readonly account: AccountFacts
   /** What could not be discovered (the declared or default figures stand in). */
   readonly warnings: ReadonlyArray<string>
+  /** Expected tokens of a text, from the state dir's memo of counts (the run's calibration counts with it too). */
+  readonly tokens: (text: string) => number
   /** The base URL came from `--base-url` (the user's choice, not the pipeline's): the management key may go there. */
   readonly baseUrlGiven: boolean
 }
@@ -103,19 +105,16 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
   const now = opts.now ?? new Date()
   const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
   const reads = yield* store.planReads(cacheOptionsOf(pipeline, opts.env))
-  const discovered = yield* discoverAccount({
+  const { facts: account, warnings } = yield* resolveAccount({
+    env: opts.env,
     baseUrl,
-    apiKey: opts.env[pipeline.apiKeyEnv],
-    managementKey: managementKeyFor(opts.env, baseUrl, opts.baseUrl !== undefined),
+    baseUrlGiven: opts.baseUrl !== undefined,
+    apiKeyEnv: pipeline.apiKeyEnv,
     fingerprint,
-    stateDir: StateDir.stateDir(opts.env),
-    nowMs: now.getTime()
+    declared: { creditsPurchasedUsd: pipeline.creditsPurchasedUsd, balanceUsd: pipeline.balanceUsd },
+    policy: policy.free,
+    now
   })
-  const account = accountFacts(
-    { creditsPurchasedUsd: pipeline.creditsPurchasedUsd, balanceUsd: pipeline.balanceUsd },
-    discovered,
-    policy.free
-  )
   const counts = TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env)))
   const projection = yield* projectWithCache(
     {
@@ -145,8 +144,9 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
     hashes: hashesOf(v, catalog),
     catalog,
     account,
-    warnings: discovered.warnings,
-    baseUrlGiven: opts.baseUrl !== undefined
+    warnings,
+    baseUrlGiven: opts.baseUrl !== undefined,
+    tokens: counts.expected
   } satisfies Planned
 })
 

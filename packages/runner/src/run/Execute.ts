@@ -9,7 +9,6 @@ import { type CacheStats, ResponseCache } from "@tollgate/core/ResponseCache"
 import * as Scheduler from "@tollgate/core/Scheduler"
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -18,7 +17,6 @@ import { dependencies, referencedSteps } from "../dsl/Graph.ts"
 import { unlimitedPolicy } from "../plan/Account.ts"
 import type { Sample } from "../plan/Calibration.ts"
 import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
-import * as TokenCounts from "../plan/TokenCounts.ts"
 import { Providers } from "../providers/Providers.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
@@ -189,9 +187,7 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     actual: new Map(pipeline.steps.map((s) => [s.id, emptyActual()])),
     stepOutputs: {} as StepOutputs,
     split: opts.split,
-    calibration: account
-      ? { samples: [], tokens: TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env))).expected }
-      : undefined,
+    calibration: account ? { samples: [], tokens: opts.planned.tokens } : undefined,
     failure: undefined
   }
   const { run, stopped, cacheStats } = yield* runSteps(opts, ctx).pipe(Effect.provide(layer), Effect.scoped)

@@ -9,7 +9,7 @@ import { render } from "../dsl/Templates.ts"
 import { worstRequestCost } from "../plan/Pricing.ts"
 import { sample } from "./Calibrate.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
-import { outputOf, replyCheck } from "./Reply.ts"
+import { outputOf, packCheck, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 import { label, shardOf } from "./Shards.ts"
 
@@ -18,6 +18,8 @@ export interface StepJob {
   readonly step: Step
   readonly models: ReadonlyArray<Catalog.Model>
   readonly check: ((body: unknown) => string | undefined) | undefined
+  /** A packed step's reply, split into its items' outputs (or why it does not split). */
+  readonly split: ((body: unknown, size: number) => unknown[] | string) | undefined
   readonly scope: Record<string, unknown>
 }
 
@@ -25,6 +27,7 @@ export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unkno
   step,
   models: step.models.map((id) => ctx.planned.catalog.resolveOrThrow(id).model),
   check: replyCheck(step),
+  split: step.forEach !== undefined && step.pack > 1 ? packCheck(step) : undefined,
   scope
 })
 

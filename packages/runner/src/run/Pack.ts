@@ -12,7 +12,6 @@ import { halves, packBody, packMessages } from "../dsl/Packing.ts"
 import { sample } from "./Calibrate.ts"
 import { jobOf, prepareItem, type Ready, recordResult, type StepJob, sendItem } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
-import { packCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 
 /** A pack's label in events and messages: `classify[0..9, 10 items]`. */
@@ -54,7 +53,7 @@ const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Ef
     )
     const body = packBody(step, messages, size)
     const key = cacheKey(ctx.planned.baseUrl, body)
-    const split = packCheck(step)
+    const split = sj.split!
     const check = (b: unknown) => {
       const answers = split(b, size)
       return typeof answers === "string" ? answers : undefined

@@ -128,39 +128,35 @@ const AttemptEvent = Schema.Struct({
 const decodeAttemptEvent = decodeJson(AttemptEvent)
 
 /**
- * What earlier processes of the run spent, from its events alone: every response's bill, and
- * every attempt sent and never seen answered (killed in flight) at the worst case reserved for it,
- * since the provider may have billed it. A reply billed and then refused by its check, in a
- * request the run stopped before it was recorded, counts too.
+ * What earlier processes of the run sent, from its events alone (one pass):
+ * - `spent`: every response's bill, and every attempt sent and never seen answered (killed in
+ *   flight) at the worst case reserved for it, since the provider may have billed it. A reply
+ *   billed and then refused by its check, in a request the run stopped before it was recorded,
+ *   counts too.
+ * - `freeByDay`: free-model attempts by UTC day (`max_free_requests` is a share of each day).
  */
-const spentIn = (events: ReadonlyArray<string>): Money.Usd => {
+const attemptsIn = (events: ReadonlyArray<string>) => {
   const open = new Map<string, string[]>()
+  const freeByDay = new Map<string, number>()
   let billed = Money.zero
   for (const line of events) {
     if (!line.includes('"type":"attempt"') && !line.includes('"type":"response"')) continue
     const e = decodeAttemptEvent(line)
     if (e === undefined) continue
     const key = `${e.label}#${e.attempt}`
-    if (e.type === "attempt") open.set(key, [...(open.get(key) ?? []), e.worst ?? "0"])
-    else {
+    if (e.type === "attempt") {
+      open.set(key, [...(open.get(key) ?? []), e.worst ?? "0"])
+      if (e.free === true && e.at !== undefined) {
+        const day = Policy.utcDay(new Date(e.at))
+        freeByDay.set(day, (freeByDay.get(day) ?? 0) + 1)
+      }
+    } else {
       open.get(key)?.pop()
       if (e.cost != null) billed = Money.add(billed, Money.usd(e.cost))
     }
   }
-  return Money.add(billed, Money.sum([...open.values()].flat().map((w) => Money.usd(w))))
-}
-
-/** Free-model attempts earlier processes of the run sent, by UTC day (`max_free_requests` is a share of each day). */
-const freeByDay = (events: ReadonlyArray<string>): Map<string, number> => {
-  const days = new Map<string, number>()
-  for (const line of events) {
-    if (!line.includes('"free":true')) continue
-    const e = decodeAttemptEvent(line)
-    if (e?.type !== "attempt" || e.free !== true || e.at === undefined) continue
-    const day = Policy.utcDay(new Date(e.at))
-    days.set(day, (days.get(day) ?? 0) + 1)
-  }
-  return days
+  const spent = Money.add(billed, Money.sum([...open.values()].flat().map((w) => Money.usd(w))))
+  return { spent, freeByDay }
 }
 
 const UnsettledEvent = Schema.Struct({
@@ -201,8 +197,7 @@ export const readFinished = (
 } => {
   const events = (readText(join(dir, "events.ndjson")) ?? "").split("\n")
   const unsettled = unsettledCounts(events)
-  const free = freeByDay(events)
-  const spent = spentIn(events)
+  const { spent, freeByDay: free } = attemptsIn(events)
   const previous = new Map<string, RequestRecord>()
   let files: string[] = []
   try {

@@ -1,15 +1,13 @@
 /** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger; the account's figures and their sources. */
 import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL } from "../../dsl/Pipeline.ts"
 import { baseUrlOf } from "../../dsl/Request.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { policyOf } from "../../plan/Account.ts"
-import { accountFacts } from "../../plan/AccountFacts.ts"
-import { discoverAccount, managementKeyFor } from "../../plan/Discovery.ts"
+import { resolveAccount } from "../../plan/Discovery.ts"
 import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
 import { accountLine } from "../../report/PlanReport.ts"
@@ -56,22 +54,23 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
     const a = yield* account(flags.pipeline, credits)
     const reads = yield* (yield* StateStore).planReads({})
     const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
-    const discovered = yield* discoverAccount({
+    const { facts, warnings } = yield* resolveAccount({
+      env: io.env,
       baseUrl: a.baseUrl,
-      apiKey: io.env[a.apiKeyEnv],
-      managementKey: managementKeyFor(io.env, a.baseUrl, false),
+      baseUrlGiven: false,
+      apiKeyEnv: a.apiKeyEnv,
       fingerprint,
-      stateDir: StateDir.stateDir(io.env),
-      nowMs: now.getTime()
+      declared: a.declared,
+      policy: a.policy.free,
+      now
     })
-    const facts = accountFacts(a.declared, discovered, a.policy.free)
     return {
       used: yield* usedToday(reads, fingerprint, now),
       apiKeyEnv: a.apiKeyEnv,
       fingerprint,
       facts,
       perDay: Policy.freeRequestsPerDay(a.policy, facts.creditsPurchasedUsd.value),
-      warnings: discovered.warnings
+      warnings
     }
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
   for (const w of warnings) io.err(`warning: ${w}\n`)
