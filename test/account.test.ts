@@ -117,7 +117,9 @@ describe("the account from the provider", () => {
     const dir = writeDir({ "p.yaml": `${FREE}provider: { base_url: "${s.url}" }\n` })
     const r = await runCli(["plan", "p.yaml", "--format", "json"], { cwd: dir, env })
     expect(r.code, r.stderr).toBe(0)
-    expect(s.accountCalls).toEqual(["GET /key"])
+    // the pipeline alone names the host: neither key goes there, and the plan says why
+    expect(s.accountCalls).toEqual([])
+    expect(r.stderr).toContain("the account was not asked: the key in OPENROUTER_API_KEY goes only to")
     expect(JSON.parse(r.stdout).account.free_per_day.source).not.toBe("provider")
     const enforced = await runCli(["run", "p.yaml", "--enforce-budget", "provider", "--max-cost", "1"], {
       cwd: dir,
@@ -125,7 +127,7 @@ describe("the account from the provider", () => {
     })
     expect(enforced.code).toBe(2)
     expect(enforced.stderr).toContain(
-      "sends the management key only to https://openrouter.ai or to a --base-url you give"
+      "goes only to https://openrouter.ai or to a base URL you give (--base-url or TOLLGATE_BASE_URL)"
     )
     expect(s.minted).toHaveLength(0)
     expect(s.log).toHaveLength(0)

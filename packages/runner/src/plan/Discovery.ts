@@ -6,30 +6,10 @@
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import type { Discovered } from "../providers/Account.ts"
+import { keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import { Providers } from "../providers/Providers.ts"
 import * as AccountCache from "../store/AccountCache.ts"
 import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
-
-/** The environment variable a management key is read from (never printed, never written). */
-export const MANAGEMENT_KEY_ENV = "OPENROUTER_MANAGEMENT_KEY"
-
-/**
- * Whether the management key may go to `baseUrl`: OpenRouter's own, or an endpoint the user named
- * on the command line (`--base-url`). A pipeline file alone cannot send the account's admin key
- * to a host of its choosing.
- */
-export const managementKeyAllowed = (baseUrl: string, givenByUser: boolean): boolean =>
-  givenByUser || /^https:\/\/openrouter\.ai(\/|$)/.test(baseUrl)
-
-/** The management key, when set and allowed for `baseUrl`. */
-export const managementKeyFor = (
-  env: NodeJS.ProcessEnv,
-  baseUrl: string,
-  givenByUser: boolean
-): string | undefined => {
-  const key = env[MANAGEMENT_KEY_ENV]
-  return key !== undefined && key !== "" && managementKeyAllowed(baseUrl, givenByUser) ? key : undefined
-}
 
 export interface DiscoveryOptions {
   readonly baseUrl: string
@@ -74,14 +54,19 @@ export const resolveAccount = Effect.fnUntraced(function* (o: {
   readonly policy: Parameters<typeof accountFacts>[2]
   readonly now: Date
 }) {
+  const apiKey = keyFor(o.env, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
+  const withheld = apiKey === undefined && (o.env[o.apiKeyEnv] ?? "") !== ""
   const discovered = yield* discoverAccount({
     baseUrl: o.baseUrl,
-    apiKey: o.env[o.apiKeyEnv],
-    managementKey: managementKeyFor(o.env, o.baseUrl, o.baseUrlGiven),
+    apiKey,
+    managementKey: keyFor(o.env, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
     fingerprint: o.fingerprint,
     stateDir: StateDir.stateDir(o.env),
     nowMs: o.now.getTime()
   })
   const facts: AccountFacts = accountFacts(o.declared, discovered, o.policy)
-  return { facts, warnings: discovered.warnings }
+  const notAsked = withheld
+    ? [`the account was not asked: ${keyWithheld(o.baseUrl, `the key in ${o.apiKeyEnv}`)}`]
+    : []
+  return { facts, warnings: [...notAsked, ...discovered.warnings] }
 })

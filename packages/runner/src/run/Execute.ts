@@ -17,6 +17,7 @@ import { dependencies, referencedSteps } from "../dsl/Graph.ts"
 import { unlimitedPolicy } from "../plan/Account.ts"
 import type { Sample } from "../plan/Calibration.ts"
 import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
+import { keyFor } from "../providers/KeyRoute.ts"
 import { Providers } from "../providers/Providers.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
@@ -109,7 +110,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
   })
   const provider = providers.layerFor({
     baseUrl: planned.baseUrl,
-    apiKey: opts.apiKey ?? opts.env[pipeline.apiKeyEnv],
+    apiKey: opts.apiKey ?? keyFor(opts.env, pipeline.apiKeyEnv, planned.baseUrl, planned.baseUrlGiven),
     headers: pipeline.headers,
     connections: Math.max(8, opts.concurrency ?? pipeline.concurrency)
   })

@@ -16,6 +16,7 @@ import {
   stepRecords
 } from "./Records.ts"
 import { holds, label, type StepRole, shardOf } from "./Shards.ts"
+import { RecordDamage } from "./Spending.ts"
 
 interface ShardRun {
   readonly dir: string
@@ -133,7 +134,13 @@ export const joinShards = (
   const previous = new Map<string, RequestRecord>()
   let spent = Money.zero
   for (const run of runs) {
-    const f = readFinished(run.dir)
+    let f: ReturnType<typeof readFinished>
+    try {
+      f = readFinished(run.dir)
+    } catch (e) {
+      if (e instanceof RecordDamage) return `damaged shard records: ${e.message}`
+      throw e
+    }
     for (const [key, r] of f.previous) previous.set(key, r)
     spent = Money.add(spent, f.spent)
   }

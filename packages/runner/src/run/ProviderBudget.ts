@@ -8,10 +8,9 @@
 import * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
 import { InputInvalid, ProviderKeyFailed } from "../Errors.ts"
-import { MANAGEMENT_KEY_ENV, managementKeyFor } from "../plan/Discovery.ts"
 import type { Planned } from "../plan/Plan.ts"
+import { keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import { Providers } from "../providers/Providers.ts"
-import { redactUrl } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 
 /** A minted key stops working after this long even if it is never deleted (a killed run). */
@@ -39,10 +38,10 @@ export const runKey = Effect.fnUntraced(function* (planned: Planned, o: Provider
     return yield* new InputInvalid({
       message: `budget.enforce: provider mints a key for the run, and needs a management key in ${MANAGEMENT_KEY_ENV}; nothing was sent`
     })
-  const managementKey = managementKeyFor(o.env, planned.baseUrl, planned.baseUrlGiven)
+  const managementKey = keyFor(o.env, MANAGEMENT_KEY_ENV, planned.baseUrl, planned.baseUrlGiven)
   if (managementKey === undefined)
     return yield* new InputInvalid({
-      message: `budget.enforce: provider sends the management key only to https://openrouter.ai or to a --base-url you give, not to the pipeline's ${redactUrl(planned.baseUrl)}; nothing was sent`
+      message: `budget.enforce: provider: ${keyWithheld(planned.baseUrl, "the management key")}; nothing was sent`
     })
   if (o.remaining === undefined)
     return yield* new InputInvalid({

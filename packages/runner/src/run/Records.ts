@@ -8,11 +8,11 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import * as Money from "@tollgate/pricing/Money"
-import * as Policy from "@tollgate/pricing/Policy"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { RunEvent } from "./Events.ts"
+import { tallyEvents, tallyRecords, type UnsettledCount } from "./Spending.ts"
 
 export const RequestRecord = Schema.Struct({
   index: Schema.Number,
@@ -67,16 +67,16 @@ export const readStatus = (dir: string): string | undefined => {
   return text === undefined ? undefined : decodeStatus(text)?.status
 }
 
-/** The records of a `steps/<id>.jsonl` file, damaged lines (a kill's cut) left out. */
-const recordsIn = (path: string): RequestRecord[] =>
-  (readText(path) ?? "").split("\n").flatMap((line) => {
+/** The records of a `steps/<id>.jsonl` text, damaged lines (a kill's cut) left out. */
+const recordsOf = (text: string): RequestRecord[] =>
+  text.split("\n").flatMap((line) => {
     const r = line.trim() === "" ? undefined : decodeRecord(line)
     return r === undefined ? [] : [r]
   })
 
 /** The answered requests of a step in a run dir (`steps/<id>.jsonl`). */
 export const stepRecords = (dir: string, stepId: string): RequestRecord[] =>
-  recordsIn(join(dir, "steps", `${stepId}.jsonl`)).filter((r) => r.status === "ok")
+  recordsOf(readText(join(dir, "steps", `${stepId}.jsonl`)) ?? "").filter((r) => r.status === "ok")
 const decodeStatus = decodeJson(SummaryStatus)
 const decodeRecord = decodeJson(RequestRecord)
 
@@ -115,99 +115,58 @@ const findResumable = (outDir: string, identity: string): string | undefined => 
   return undefined
 }
 
-const AttemptEvent = Schema.Struct({
-  type: Schema.Literals(["attempt", "response"]),
-  label: Schema.String,
-  attempt: Schema.Number,
-  at: Schema.optionalKey(Schema.Number),
-  worst: Schema.optionalKey(Schema.String),
-  free: Schema.optionalKey(Schema.Boolean),
-  /** What a response was billed (exact USD); absent when nothing was. */
-  cost: Schema.optionalKey(Schema.NullOr(Schema.String))
-})
-const decodeAttemptEvent = decodeJson(AttemptEvent)
-
-/**
- * What earlier processes of the run sent, from its events alone (one pass):
- * - `spent`: every response's bill, and every attempt sent and never seen answered (killed in
- *   flight) at the worst case reserved for it, since the provider may have billed it. A reply
- *   billed and then refused by its check, in a request the run stopped before it was recorded,
- *   counts too.
- * - `freeByDay`: free-model attempts by UTC day (`max_free_requests` is a share of each day).
- */
-const attemptsIn = (events: ReadonlyArray<string>) => {
-  const open = new Map<string, string[]>()
-  const freeByDay = new Map<string, number>()
-  let billed = Money.zero
-  for (const line of events) {
-    if (!line.includes('"type":"attempt"') && !line.includes('"type":"response"')) continue
-    const e = decodeAttemptEvent(line)
-    if (e === undefined) continue
-    const key = `${e.label}#${e.attempt}`
-    if (e.type === "attempt") {
-      open.set(key, [...(open.get(key) ?? []), e.worst ?? "0"])
-      if (e.free === true && e.at !== undefined) {
-        const day = Policy.utcDay(new Date(e.at))
-        freeByDay.set(day, (freeByDay.get(day) ?? 0) + 1)
-      }
-    } else {
-      open.get(key)?.pop()
-      if (e.cost != null) billed = Money.add(billed, Money.usd(e.cost))
-    }
-  }
-  const spent = Money.add(billed, Money.sum([...open.values()].flat().map((w) => Money.usd(w))))
-  return { spent, freeByDay }
-}
-
-const UnsettledEvent = Schema.Struct({
-  type: Schema.Literal("ledger-unsettled"),
-  fingerprint: Schema.String,
-  day: Schema.String,
-  id: Schema.String
-})
-const decodeUnsettled = decodeJson(UnsettledEvent)
-
-export interface UnsettledCount {
-  readonly fingerprint: string
-  readonly day: string
-  readonly id: string
-}
-
-/** Free-quota counts an earlier process made as the store died, without hearing the answer. */
-const unsettledCounts = (events: ReadonlyArray<string>): UnsettledCount[] =>
-  events.flatMap((line) => {
-    if (!line.includes('"type":"ledger-unsettled"')) return []
-    const e = decodeUnsettled(line)
-    return e === undefined ? [] : [{ fingerprint: e.fingerprint, day: e.day, id: e.id }]
-  })
-
 /** Finished requests of earlier attempts at a run, by request key, and what those attempts spent. */
 export interface Finished {
   readonly previous: ReadonlyMap<string, RequestRecord>
   readonly spent: Money.Usd
 }
 
-/** A run dir's finished requests and spending, and its free-quota counts left unsettled (one read of its events). */
-export const readFinished = (
-  dir: string
-): Finished & {
+/** What a run dir's files say of its earlier processes. */
+export interface ReadBack extends Finished {
   readonly previous: Map<string, RequestRecord>
-  readonly unsettled: UnsettledCount[]
+  readonly unsettled: ReadonlyArray<UnsettledCount>
   readonly freeByDay: ReadonlyMap<string, number>
-} => {
-  const events = (readText(join(dir, "events.ndjson")) ?? "").split("\n")
-  const unsettled = unsettledCounts(events)
-  const { spent, freeByDay: free } = attemptsIn(events)
+  /** The event log is gone: attempts in flight when the last process stopped are unknown. */
+  readonly eventsMissing: boolean
+}
+
+/**
+ * A run dir's finished requests and spending (the larger of its events' and its step records'),
+ * and its free-quota counts left unsettled. Throws `RecordDamage` on a cost that is not one.
+ */
+export const readFinished = (dir: string): ReadBack => {
+  const eventsFile = join(dir, "events.ndjson")
+  const eventsText = readText(eventsFile)
+  const events = tallyEvents(eventsFile, eventsText ?? "")
   const previous = new Map<string, RequestRecord>()
+  let recorded = Money.zero
   let files: string[] = []
   try {
-    files = readdirSync(join(dir, "steps"))
+    files = readdirSync(join(dir, "steps")).filter((f) => f.endsWith(".jsonl"))
   } catch {
-    return { previous, spent, unsettled, freeByDay: free } // no step finished
+    // no step finished
   }
-  for (const f of files)
-    for (const r of recordsIn(join(dir, "steps", f))) if (r.status === "ok") previous.set(r.key, r)
-  return { previous, spent, unsettled, freeByDay: free }
+  for (const f of files) {
+    const file = join(dir, "steps", f)
+    const text = readText(file) ?? ""
+    recorded = Money.add(recorded, tallyRecords(file, text))
+    for (const r of recordsOf(text)) if (r.status === "ok") previous.set(r.key, r)
+  }
+  return {
+    previous,
+    spent: Money.max(events.spent, recorded),
+    unsettled: events.unsettled,
+    freeByDay: events.freeByDay,
+    eventsMissing: eventsText === undefined
+  }
+}
+
+export interface OpenOptions {
+  readonly shard?: { readonly base: string; readonly index: number; readonly count: number }
+  /** Answers (and their cost) from elsewhere the run reuses, as a merge its shards'. */
+  readonly seed?: Finished
+  /** The worst case of what a stopped process may have had in flight (counted if its event log is gone). */
+  readonly inFlightWorst?: Money.Usd
 }
 
 export class Records {
@@ -220,21 +179,32 @@ export class Records {
   readonly spentBefore: Money.Usd
   /** Free-quota counts of earlier attempts whose answer was lost with the store (their requests were not sent). */
   readonly unsettled: ReadonlyArray<UnsettledCount>
+  /** What reading the earlier processes' files found that the user should know. */
+  readonly warnings: ReadonlyArray<string>
   /** Free-model attempts earlier attempts at this run sent, by UTC day. */
   private readonly freeByDay: ReadonlyMap<string, number>
+  /** Answers this run dir already holds: reused, they are not written again. */
+  private readonly own: ReadonlyMap<string, RequestRecord>
 
-  private constructor(dir: string, resumed: boolean, seed: Finished | undefined) {
+  private constructor(dir: string, resumed: boolean, opts: OpenOptions) {
     this.dir = dir
     this.id = basename(dir)
     this.resumed = resumed
-    const own = resumed
-      ? readFinished(dir)
-      : { previous: new Map<string, RequestRecord>(), spent: Money.zero, unsettled: [], freeByDay: new Map() }
+    const own = resumed ? readFinished(dir) : undefined
+    // with the event log gone, what was in flight when the last process stopped is unknown: its worst case
+    const unknown = own?.eventsMissing === true ? (opts.inFlightWorst ?? Money.zero) : Money.zero
+    this.warnings =
+      own?.eventsMissing === true
+        ? [
+            `the run being resumed has no events.ndjson: its step records count ($${Money.toPlain(own.spent)}), and the requests that may have been in flight when it stopped are counted at their worst case ($${Money.toPlain(unknown)})`
+          ]
+        : []
     // a merge starts from its shards' answers and spending
-    this.previous = new Map([...(seed?.previous ?? []), ...own.previous])
-    this.spentBefore = Money.add(seed?.spent ?? Money.zero, own.spent)
-    this.unsettled = own.unsettled
-    this.freeByDay = own.freeByDay
+    this.own = own?.previous ?? new Map()
+    this.previous = new Map([...(opts.seed?.previous ?? []), ...this.own])
+    this.spentBefore = Money.sum([opts.seed?.spent ?? Money.zero, own?.spent ?? Money.zero, unknown])
+    this.unsettled = own?.unsettled ?? []
+    this.freeByDay = own?.freeByDay ?? new Map()
   }
 
   /** Free-model attempts earlier processes of this run sent on a UTC day (`YYYY-MM-DD`). */
@@ -251,15 +221,12 @@ export class Records {
     identity: string,
     pipeline: string,
     now: Date,
-    opts: {
-      readonly shard?: { readonly base: string; readonly index: number; readonly count: number }
-      readonly seed?: Finished
-    } = {}
+    opts: OpenOptions = {}
   ): Records {
     const resumable = findResumable(outDir, identity)
     if (resumable !== undefined) {
       mkdirSync(join(resumable, "steps"), { recursive: true })
-      return new Records(resumable, true, opts.seed)
+      return new Records(resumable, true, opts)
     }
     const shard = opts.shard
     const suffix =
@@ -272,7 +239,7 @@ export class Records {
       started_at: now.toISOString(),
       ...(shard !== undefined ? { base: shard.base, shard: { index: shard.index, count: shard.count } } : {})
     } satisfies RunMeta)
-    return new Records(dir, false, opts.seed)
+    return new Records(dir, false, opts)
   }
 
   writePlan(plan: unknown): void {
@@ -287,6 +254,7 @@ export class Records {
   }
 
   request(stepId: string, r: RequestRecord): void {
+    if (r.reused === true && this.own.has(r.key)) return // already in this run's records
     appendFileSync(join(this.dir, "steps", `${stepId}.jsonl`), `${JSON.stringify(r)}\n`)
   }
 

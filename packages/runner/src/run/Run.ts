@@ -16,6 +16,7 @@ import { changesSince, identityOf } from "../plan/Hashes.ts"
 import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
+import { isOpenRouter, keyMayGo, keyWithheld } from "../providers/KeyRoute.ts"
 import { fileOf, saveLearned } from "../store/AccountCache.ts"
 import { updateIndex } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
@@ -79,11 +80,27 @@ const resolvePlanFile = (file: string, opts: RunOptions) =>
 /** Refusals of a plan that passed its gates: OpenRouter without a key, an offline miss. */
 const refusal = (planned: Planned, plan: PlanJson, opts: RunOptions) => {
   const keyEnv = planned.validated.pipeline.apiKeyEnv
-  if (!opts.offline && /^https:\/\/openrouter\.ai\//.test(planned.baseUrl) && !opts.env[keyEnv])
+  const keySet = (opts.env[keyEnv] ?? "") !== ""
+  if (!opts.offline && keySet && !keyMayGo(planned.baseUrl, planned.baseUrlGiven))
+    return `${keyWithheld(planned.baseUrl, `the key in ${keyEnv}`)}: pass --base-url ${planned.baseUrl} if you trust it; nothing was sent`
+  if (!opts.offline && isOpenRouter(planned.baseUrl) && !keySet)
     return `${keyEnv} is not set: OpenRouter needs an API key (export ${keyEnv}=…), or run with --echo to try the pipeline locally; nothing was sent`
   if (opts.offline && plan.requests.max > 0)
     return `--offline: ${plan.requests.max} request${plan.requests.max === 1 ? " is" : "s are"} not in the cache; nothing was sent`
   return undefined
+}
+
+/**
+ * The most an earlier process may have had in flight when it stopped: `concurrency` requests of
+ * the dearest step, each with every retry it may take.
+ */
+const inFlightWorst = (planned: Planned, concurrency: number): Money.Usd => {
+  const attempts = new Map(planned.validated.pipeline.steps.map((s) => [s.id, s.maxAttempts]))
+  const dearest = planned.projection.steps.reduce(
+    (worst, p) => Money.max(worst, Money.times(p.maxRequestCost, Math.max(1, attempts.get(p.id) ?? 1))),
+    Money.zero
+  )
+  return Money.times(dearest, Math.max(1, concurrency))
 }
 
 /** The records and the split of this run: the whole run, one shard, or the merge of the shards. */
@@ -110,6 +127,7 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
     const records = yield* Effect.try({
       try: () =>
         Records.open(outDir, identity, pipeline.name, new Date(), {
+          inFlightWorst: inFlightWorst(planned, opts.concurrency ?? pipeline.concurrency),
           ...(opts.shard !== undefined ? { shard: { base, ...opts.shard } } : {}),
           ...(joined !== undefined ? { seed: joined.seed } : {})
         }),
@@ -125,6 +143,7 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
   const outDir = resolve(opts.cwd, display)
   const { records, split } = yield* openRecords(planned, opts, outDir, display)
   records.writePlan(plan)
+  for (const message of records.warnings) onEvent({ type: "warning", message })
   const emit: OnEvent = (e) => {
     records.event(e)
     onEvent(e)

@@ -9,16 +9,22 @@ import { tryLock, unlock } from "@tollgate/core/FileLock"
 import { sha256 } from "@tollgate/pricing/Hash"
 import * as Effect from "effect/Effect"
 import { InputInvalid, RunBusy } from "../Errors.ts"
+import { RecordDamage } from "./Spending.ts"
 
 /** One lock per identity (a shard's and a merge's identity extend the whole run's). */
 export const lockPathOf = (outDir: string, identity: string): string =>
   join(outDir, `.${sha256(identity).slice(0, 16)}.lock`)
 
-/** The run records cannot be written under the out-dir (`display`, as the user named it). */
+/**
+ * The run records cannot be written under the out-dir (`display`, as the user named it), or an
+ * earlier process's records are damaged so their spending cannot be read back.
+ */
 export const recordsUnwritable = (display: string, e: unknown): InputInvalid =>
-  new InputInvalid({
-    message: `cannot write run records under ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another --out-dir; nothing was sent`
-  })
+  e instanceof RecordDamage
+    ? new InputInvalid({ message: `damaged run records: ${e.message}; nothing was sent` })
+    : new InputInvalid({
+        message: `cannot write run records under ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; choose another --out-dir; nothing was sent`
+      })
 
 /** Holds the run's lock for the enclosing scope; fails with `RunBusy` when a running process holds it. */
 export const holdRunLock = (outDir: string, identity: string, display: string) =>

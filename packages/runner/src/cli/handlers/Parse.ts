@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import type { InputOverride } from "../../dsl/Inputs.ts"
 import { baseUrlProblem } from "../../dsl/rules/Settings.ts"
 import { InputInvalid } from "../../Errors.ts"
+import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
 import { checkStoreUrl } from "../../store/StateStore.ts"
 
 /** `--input NAME=VALUE` (repeatable; `NAME=@file` reads a data file). */
@@ -60,15 +61,22 @@ export const parseWhole = (
       )
 }
 
-/** `--base-url URL`: an http(s) endpoint or `echo:`. */
+/**
+ * `--base-url URL`, else `$TOLLGATE_BASE_URL`: an http(s) endpoint or `echo:`, given by the user
+ * (so a key may go there: `providers/KeyRoute.ts`).
+ */
 export const parseBaseUrl = (
-  flag: Option.Option<string>
+  flag: Option.Option<string>,
+  env: NodeJS.ProcessEnv
 ): Effect.Effect<string | undefined, InputInvalid> => {
-  if (Option.isNone(flag)) return Effect.succeed(undefined)
-  const problem = baseUrlProblem(flag.value)
+  const fromEnv = env[BASE_URL_ENV] || undefined
+  const url = Option.getOrUndefined(flag) ?? fromEnv
+  if (url === undefined) return Effect.succeed(undefined)
+  const problem = baseUrlProblem(url)
+  const name = Option.isSome(flag) ? "--base-url" : BASE_URL_ENV
   return problem === undefined
-    ? Effect.succeed(flag.value)
-    : Effect.fail(new InputInvalid({ message: `--base-url ${problem}` }))
+    ? Effect.succeed(url)
+    : Effect.fail(new InputInvalid({ message: `${name} ${problem}` }))
 }
 
 /** The flags plan and run share, checked: inputs, `--max-cost`, `--store`, `--base-url`. */
@@ -85,6 +93,6 @@ export const parsePlanFlags = Effect.fnUntraced(function* (
     inputs: yield* parseInputs(flags.input),
     maxCostUsd: yield* parseUsd("max-cost", flags.maxCost),
     store: yield* parseStore(flags.store, env),
-    baseUrl: yield* parseBaseUrl(flags.baseUrl)
+    baseUrl: yield* parseBaseUrl(flags.baseUrl, env)
   }
 })

@@ -3,12 +3,15 @@ import * as CatalogStore from "@tollgate/pricing/CatalogStore"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { InputInvalid } from "../../Errors.ts"
+import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
 import { describeSource } from "../../report/Format.ts"
 import { modelsJson, renderModels } from "../../report/ModelsReport.ts"
 import { catalogStore, loadCatalog } from "../../store/CurrentCatalog.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
+import { parseBaseUrl } from "./Parse.ts"
 
 export interface RefreshFlags {
   readonly baseUrl: Option.Option<string>
@@ -16,8 +19,11 @@ export interface RefreshFlags {
 
 export const handleRefresh = Effect.fnUntraced(function* (flags: RefreshFlags) {
   const io = yield* Io
-  const baseUrl =
-    Option.getOrUndefined(flags.baseUrl) ?? io.env.OPENROUTER_BASE_URL ?? CatalogStore.DEFAULT_BASE_URL
+  // the legacy OPENROUTER_BASE_URL still names a catalog to refresh from
+  const env = { ...io.env, [BASE_URL_ENV]: io.env[BASE_URL_ENV] || io.env.OPENROUTER_BASE_URL }
+  const baseUrl = (yield* parseBaseUrl(flags.baseUrl, env)) ?? CatalogStore.DEFAULT_BASE_URL
+  if (baseUrl.startsWith("echo:"))
+    return yield* new InputInvalid({ message: "--base-url echo: has no catalog to refresh from" })
   const refreshed = yield* Effect.result(catalogStore(io.env).refresh(baseUrl, CatalogStore.DEFAULT_LIMITS))
   if (refreshed._tag === "Success") return io.err(`catalog refreshed: ${describeSource(refreshed.success)}\n`)
   const current = yield* loadCatalog(io.env)

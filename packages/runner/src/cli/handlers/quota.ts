@@ -49,6 +49,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
   const io = yield* Io
   const credits = yield* F.parseUsd("credits-purchased", flags.creditsPurchased)
   const store = yield* F.parseStore(flags.store, io.env)
+  const given = yield* F.parseBaseUrl(Option.none(), io.env)
   const now = new Date()
   const { used, apiKeyEnv, fingerprint, facts, perDay, warnings } = yield* Effect.gen(function* () {
     const a = yield* account(flags.pipeline, credits)
@@ -56,8 +57,8 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
     const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
     const { facts, warnings } = yield* resolveAccount({
       env: io.env,
-      baseUrl: a.baseUrl,
-      baseUrlGiven: false,
+      baseUrl: given ?? a.baseUrl,
+      baseUrlGiven: given !== undefined,
       apiKeyEnv: a.apiKeyEnv,
       fingerprint,
       declared: a.declared,
