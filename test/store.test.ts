@@ -185,6 +185,26 @@ describe("the shared store", () => {
     await s.close()
   })
 
+  it("budget.shared with --shard: the pool holds the shards together to the whole max_cost_usd, not 1/n of it", async () => {
+    const s = await startSimulator({ completionTokens: (b) => Number(b.max_tokens) })
+    const extra = `budget: { max_cost_usd: 0.0015, gate: expected, shared: shards-${Date.now()} }`
+    const file = fanOut({ model: "openai/gpt-4o-mini", items: 16, maxTokens: 200, extra })
+    const env = { TOLLGATE_HOME: tempHome() }
+    const codes: number[] = []
+    for (const i of [1, 2, 3, 4]) {
+      const args = ["run", file, "--base-url", s.url, "--store", redis.url, "--shard", `${i}/4`]
+      const r = await runCli([...args, "--out-dir", join(dirname(file), "runs")], { env })
+      codes.push(r.code)
+      if (i === 1) expect(r.code, r.stderr).toBe(0)
+    }
+    const { Money } = await import("@tollgate/pricing")
+    expect(Money.lte(s.billed(), Money.usd("0.0015"))).toBe(true)
+    // each request costs about $0.00012: with a quarter of the budget as the pool's cap, 3 in all
+    expect(s.successes().length).toBeGreaterThanOrEqual(11)
+    expect(codes.at(-1)).toBe(3)
+    await s.close()
+  })
+
   it("an unreachable store is exit 1 naming it, without its password, and nothing is sent", async () => {
     const s = await startSimulator()
     const file = fanOut({ model: "openai/gpt-4o-mini", items: 1 })

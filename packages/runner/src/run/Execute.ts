@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Semaphore from "effect/Semaphore"
 import { dependencies, referencedSteps } from "../dsl/Graph.ts"
+import type { Pipeline } from "../dsl/Pipeline.ts"
 import { unlimitedPolicy } from "../plan/Account.ts"
 import type { Sample } from "../plan/Calibration.ts"
 import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
@@ -69,17 +70,19 @@ export interface ExecuteOptions {
 
 /**
  * The plan's budget (`--max-cost` already applied) as the engine's limits. A shard gets its
- * share of `max_cost_usd` (1/n), so n shards together stay within it; a merge counts what the
- * shards spent as spent before it.
+ * share of `max_cost_usd` (1/n), so n shards together stay within it, unless the shards draw on
+ * one pool (`budget.shared` in a shared store): then the pool holds them all to the whole of it.
+ * A merge counts what the shards spent as spent before it.
  */
 export const budgetOf = (
   planned: Planned,
   records: Records,
   split: Split | undefined,
-  now: Date
+  now: Date,
+  pooled: boolean
 ): BudgetLimits => {
   const b = planned.projection.budget
-  const share = split?.kind === "shard" ? split.shard.count : 1
+  const share = split?.kind === "shard" && !pooled ? split.shard.count : 1
   return {
     maxCostUsd: b.maxCostUsd !== undefined ? Money.share(Money.fromNumber(b.maxCostUsd), share) : undefined,
     maxRequests: b.maxRequests,
@@ -90,6 +93,10 @@ export const budgetOf = (
         : undefined
   }
 }
+
+/** The run draws on a budget pool that other processes share (`budget.shared` in a shared store). */
+export const pooled = (pipeline: Pipeline, store: { readonly shared: boolean }): boolean =>
+  pipeline.budget.shared !== undefined && store.shared
 
 /** The engine over the store's layers and the provider for this run. */
 const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: boolean) {
@@ -103,7 +110,13 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     policy,
     balanceUsd: planned.account.balanceUsd.value,
     cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
-    budget: budgetOf(planned, opts.records, opts.split, new Date(yield* Clock.currentTimeMillis)),
+    budget: budgetOf(
+      planned,
+      opts.records,
+      opts.split,
+      new Date(yield* Clock.currentTimeMillis),
+      pooled(pipeline, store)
+    ),
     spentBefore: opts.records.spentBefore,
     sharedPool: pipeline.budget.shared,
     local: !account
