@@ -205,6 +205,39 @@ describe("the shared store", () => {
     await s.close()
   })
 
+  it("--store with a bad port, path or escape: exit 2, one line, nothing sent; an IPv6 literal connects", async () => {
+    const s = await startSimulator()
+    const file = fanOut({ model: "openai/gpt-4o-mini", items: 1 })
+    for (const url of [
+      "redis://127.0.0.1:70000",
+      "redis://127.0.0.1:6379/x/y",
+      "redis://u:%zz@127.0.0.1:1"
+    ]) {
+      const r = await runCli(["run", file, "--base-url", s.url, "--store", url], {
+        env: { TOLLGATE_HOME: tempHome() }
+      })
+      expect(r.code, url).toBe(2)
+      expect(r.stderr.trim().split("\n"), url).toHaveLength(1)
+      expect(r.stderr).toMatch(/^error: --store: /)
+    }
+    expect(s.log).toHaveLength(0)
+    const v6 = await startRedis({ args: ["--bind", "127.0.0.1", "::1"] })
+    try {
+      const url = v6.url.replace("127.0.0.1", "[::1]")
+      const r = await runCli(
+        ["run", file, "--base-url", s.url, "--store", url, "--out-dir", join(dirname(file), "runs")],
+        {
+          env: { TOLLGATE_HOME: tempHome() }
+        }
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(s.log).toHaveLength(1)
+    } finally {
+      v6.stop()
+      await s.close()
+    }
+  })
+
   it("an unreachable store is exit 1 naming it, without its password, and nothing is sent", async () => {
     const s = await startSimulator()
     const file = fanOut({ model: "openai/gpt-4o-mini", items: 1 })

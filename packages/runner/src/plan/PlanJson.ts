@@ -2,7 +2,7 @@
 
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
-import { redactUrl } from "../store/StateStore.ts"
+import { redactUrl } from "../store/StoreUrl.ts"
 import type { AccountFacts } from "./AccountFacts.ts"
 import type { Planned } from "./Plan.ts"
 

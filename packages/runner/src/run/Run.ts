@@ -162,7 +162,13 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     max_cost_usd: plan.budget.max_cost_usd
   })
   // budget.enforce: provider: a key capped at what is left of the budget, deleted when this scope closes
-  const limits = budgetOf(planned, records, split, new Date(), pooled(planned.validated.pipeline, yield* StateStore))
+  const limits = budgetOf(
+    planned,
+    records,
+    split,
+    new Date(),
+    pooled(planned.validated.pipeline, yield* StateStore)
+  )
   const apiKey = yield* runKey(planned, {
     env: opts.env,
     enforce: opts.enforce,

@@ -9,7 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Redis } from "effect/persistence"
 import { StoreUnavailable } from "../Errors.ts"
-import { localRunLayer, redactUrl, StateStore, type StateStoreShape } from "./StateStore.ts"
+import { localRunLayer, StateStore, type StateStoreShape } from "./StateStore.ts"
+import { parseStoreUrl, redactUrl } from "./StoreUrl.ts"
 
 /** A Redis connection failure as a message fit to print (no password). */
 const unavailable = (url: string, e: { readonly cause?: unknown; readonly message?: string }) =>
@@ -69,8 +70,19 @@ export const layer = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
   Layer.effect(
     StateStore,
     Effect.gen(function* () {
+      const conn = parseStoreUrl(url)
+      if (typeof conn === "string") return yield* new StoreUnavailable({ message: conn })
       const redis = yield* Layer.build(
-        NodeRedis.layer({ url, socket: { connectTimeout: 5_000, reconnectStrategy: false } })
+        NodeRedis.layer({
+          ...conn,
+          socket: {
+            host: conn.socket.host,
+            port: conn.socket.port,
+            ...(conn.socket.tls ? { tls: true as const } : {}),
+            connectTimeout: 5_000,
+            reconnectStrategy: false
+          }
+        })
       ).pipe(Effect.mapError((e) => unavailable(url, e)))
       return make(url, redis, yield* Effect.provide(RedisStores.durabilityWarnings, redis))
     })

@@ -84,25 +84,6 @@ export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
     )
 }
 
-/** A URL fit to print: credentials and query values removed (they may be secrets). */
-export const redactUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    if (u.username === "" && u.password === "" && u.search === "") return url
-    const auth = u.username !== "" || u.password !== "" ? "***@" : ""
-    const query = u.search !== "" ? "?***" : ""
-    return `${u.protocol}//${auth}${u.host}${u.pathname}${query}`
-  } catch {
-    return url.replace(/\/\/.*@/, "//***@").replace(/\?.*$/, "?***")
-  }
-}
-
-/** Why a `--store` value is not usable, or undefined. */
-export const checkStoreUrl = (url: string): string | undefined =>
-  /^rediss?:\/\/[^\s]+$/.test(url)
-    ? undefined
-    : `--store: expected redis://host:port, got "${redactUrl(url)}"`
-
 /**
  * Layers of a run that is not an account (echo, offline): budget in memory, no pacing (neither the
  * free rpm nor the balance's requests per second), the ledger in memory, the cache from `cache`.

@@ -5,7 +5,7 @@ import type { InputOverride } from "../../dsl/Inputs.ts"
 import { baseUrlProblem } from "../../dsl/rules/Settings.ts"
 import { InputInvalid } from "../../Errors.ts"
 import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
-import { checkStoreUrl } from "../../store/StateStore.ts"
+import { checkStoreUrl } from "../../store/StoreUrl.ts"
 
 /** `--input NAME=VALUE` (repeatable; `NAME=@file` reads a data file). */
 export const parseInputs = (raw: ReadonlyArray<string>): Effect.Effect<InputOverride[], InputInvalid> =>
