@@ -375,7 +375,38 @@ const PIPELINES: ReadonlyArray<readonly [string, string]> = [
   ["an output that is a number", `${head()}steps:\n${STEP}outputs:\n  o: 5\n`],
   ["an output schema without format json", withStep("output: { schema: { type: object } }")],
   ["an invalid output schema", withStep("output: { format: json, schema: { type: bogus } }")],
-  ["an unknown output format", withStep("output: { format: xml }")]
+  ["an unknown output format", withStep("output: { format: xml }")],
+  [
+    "an output schema that refers to itself without end",
+    withStep('output: { format: json, schema: { $ref: "#" } }')
+  ],
+  // headers the HTTP client owns, and values HTTP cannot carry
+  ...["Content-Length", "Transfer-Encoding", "Host", "Proxy-Authorization", "Connection"].map(
+    (h) => [`a ${h} header`, `${head(`provider:\n  headers: { ${h}: x }\n`)}steps:\n${STEP}`] as const
+  ),
+  [
+    "a header value outside Latin-1",
+    `${head('provider:\n  headers: { X-Title: "✓ done" }\n')}steps:\n${STEP}`
+  ],
+  // params the schema bounds, and a reasoning budget beyond what the plan prices
+  ...[
+    "temperature: -3",
+    "top_p: 7",
+    'logit_bias: { "50256": 1000 }',
+    "top_logprobs: 1000",
+    "reasoning: { effort: extreme }",
+    "reasoning: { budget: 5 }",
+    "__proto__: { temperature: 1 }",
+    "constructor: 1"
+  ].map((p) => [`params { ${p} }`, withStep(`params: { ${p} }`)] as const),
+  ["a reasoning budget above max_tokens", withStep("params: { reasoning: { max_tokens: 100000 } }")],
+  [
+    "a pack whose max_tokens passes the model's completion limit",
+    withSteps(
+      '  - { id: a, for_each: inputs.xs, pack: 20, model: openai/gpt-4o-mini, max_tokens: 1000, prompt: "{{ item }}" }\n',
+      "inputs:\n  xs: { type: array, default: [1, 2] }\n"
+    )
+  ]
 ]
 
 /** The folder every pipeline case runs in, with the data files some of them name. */
@@ -411,6 +442,41 @@ describe("hostile pipelines: exit 2, a diagnostic per problem at file:line:col, 
     expect(lines[0]).toMatch(/^(p\.yaml|[\w.-]+\.(jsonl|csv)):\d+:\d+: /)
     expect(lines.at(-1)).toMatch(SUMMARY)
     expect(r.stdout).toBe("")
+  })
+})
+
+/** Template expansion is bounded: the limit names itself, in one line at the template's place. */
+const EXPANSIONS: ReadonlyArray<readonly [string, string]> = [
+  [
+    "a range of a billion in a prompt",
+    withStep('prompt: "{% for i in (1..1000000000) %}x{% endfor %}"').replace("prompt: hi, ", "")
+  ],
+  [
+    "a for_each over a range of fifty million",
+    withSteps(
+      '  - { id: a, for_each: "(1..50000000)", model: openai/gpt-4o-mini, max_tokens: 10, prompt: "{{ item }}" }\n'
+    )
+  ],
+  [
+    "a for_each over a million and a half items",
+    withSteps(
+      '  - { id: a, for_each: "(1..1500000)", model: openai/gpt-4o-mini, max_tokens: 10, prompt: "{{ item }}" }\n'
+    )
+  ]
+]
+
+describe("unbounded template expansion: exit 2 in about a second, one line naming the limit", () => {
+  it.each(EXPANSIONS)("%s", async (_, yaml) => {
+    const dir = write({ "p.yaml": yaml })
+    for (const command of ["plan", "run"]) {
+      const r = await runCli([command, "p.yaml", "--base-url", sim.url, "--no-cache", "--out-dir", "runs"], {
+        cwd: dir
+      })
+      expect(r.code, r.stderr).toBe(2)
+      const lines = clean(r.stderr)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(/^error: p\.yaml:4:\d+: .*limit of [\d,]+ /)
+    }
   })
 })
 

@@ -59,7 +59,7 @@ const messageOf = (
   switch (e.keyword) {
     case "additionalProperties": {
       const key = (e.params as { additionalProperty: string }).additionalProperty
-      if (e.instancePath.endsWith("/params") && key in ROUTING_KEYS)
+      if (e.instancePath.endsWith("/params") && Object.hasOwn(ROUTING_KEYS, key))
         return {
           message: `${where}.${key} ${ROUTING_KEYS[key]}; the plan could not price it, so it is refused`,
           rule: "params-routing",

@@ -1,13 +1,32 @@
 /** Liquid templates and expressions (liquidjs): parsing once, static references, rendering. */
 import { Liquid, Tag, type TagToken, type Template, type TopLevelToken, TypeGuards } from "liquidjs"
 
+/**
+ * What one render or expression may allocate (list elements and string characters, liquidjs's
+ * count): a `(1..1000000000)` range stops here with an error naming the limit, instead of taking
+ * the machine's memory. A million-item `for_each` over data is not built by the template.
+ */
+export const TEMPLATE_MEMORY_LIMIT = 20_000_000
+/** How long one render or expression may take (ms). */
+export const TEMPLATE_TIME_LIMIT_MS = 10_000
+
 /** Strict variables and filters: an unknown name is an error, not an empty string. */
 export const liquid = new Liquid({
   strictVariables: true,
   strictFilters: true,
   ownPropertyOnly: true,
-  cache: true
+  cache: true,
+  memoryLimit: TEMPLATE_MEMORY_LIMIT,
+  renderLimit: TEMPLATE_TIME_LIMIT_MS
 })
+
+/** liquidjs's limit errors, said with the limit's name and size. */
+const namedLimit = (message: string): string =>
+  /memory alloc limit exceeded/i.test(message)
+    ? `the template allocates more than its limit of ${TEMPLATE_MEMORY_LIMIT.toLocaleString("en-US")} list elements or characters (a range such as (1..N) too large?)`
+    : /template render limit exceeded/i.test(message)
+      ? `the template takes longer than its limit of ${TEMPLATE_TIME_LIMIT_MS / 1000} s to render`
+      : message
 
 /**
  * Tags that read files (`render`, `include`, `layout`) fail to parse: a pipeline's prompts come
@@ -134,13 +153,29 @@ export const expressionReferences = (expr: string): Analysis => {
   return { refs: r.refs.map((ref) => ({ ...ref, col: Math.max(1, ref.row === 1 ? ref.col - 3 : ref.col) })) }
 }
 
-/** Renders a template against a scope. Throws liquidjs errors (unknown variable …). */
+/** Runs `f`, its limit errors said with the limit's name. */
+const limited = <A>(f: () => A): A => {
+  try {
+    return f()
+  } catch (e) {
+    const message = (e as Error).message ?? String(e)
+    const named = namedLimit(message)
+    if (named === message) throw e
+    throw new Error(named)
+  }
+}
+
+/** Renders a template against a scope. Throws liquidjs errors (unknown variable …) and limit errors. */
 export const render = (text: string, scope: Record<string, unknown>): string =>
-  liquid.renderSync(parse(text), scope)
+  limited(() => liquid.renderSync(parse(text), scope))
+
+/** Renders a parsed template against a scope (as `render`, for callers that parse once). */
+export const renderParsed = (template: Template[], scope: Record<string, unknown>): string =>
+  limited(() => liquid.renderSync(template, scope))
 
 /** Evaluates an expression against a scope. */
 export const evaluate = (expr: string, scope: Record<string, unknown>): unknown =>
-  liquid.evalValueSync(expr, scope as never)
+  limited(() => liquid.evalValueSync(expr, scope as never))
 
 /** Whether a `when` value lets its step run: false, null, missing, "" and "false" do not. */
 export const isTruthy = (v: unknown): boolean =>

@@ -10,6 +10,7 @@ import type * as Policy from "@tollgate/pricing/Policy"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
+import { locate } from "../dsl/Load.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/Validate.ts"
@@ -22,6 +23,7 @@ import type { AccountFacts } from "./AccountFacts.ts"
 import { resolveAccount } from "./Discovery.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
+import { RenderFailed } from "./StepProjection.ts"
 import * as TokenCounts from "./TokenCounts.ts"
 import { validatePipeline } from "./Validation.ts"
 
@@ -73,26 +75,32 @@ export const cacheOptionsOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): Cach
 const projectWithCache = Effect.fnUntraced(function* (
   input: Omit<ProjectInput, "cached">,
   reads: PlanReads,
-  useCache: boolean
+  useCache: boolean,
+  v: Validated
 ) {
   const present = useCache ? yield* reads.cache.keys : new Set<string>()
-  const first = yield* projectOrFail({ ...input, cached: present })
+  const first = yield* projectOrFail({ ...input, cached: present }, v)
   if (!reads.verifyHits) return first
   const counted = first.steps.flatMap((s) => s.cachedKeys)
   const held = yield* Effect.filter(counted, (k) => reads.cache.has(k)).pipe(
     Effect.mapError((e) => new StoreUnavailable({ message: `the store stopped answering: ${e.message}` }))
   )
-  return held.length === counted.length ? first : yield* projectOrFail({ ...input, cached: new Set(held) })
+  return held.length === counted.length ? first : yield* projectOrFail({ ...input, cached: new Set(held) }, v)
 })
 
-/** The projection; a prompt that cannot render from the inputs is `InputInvalid`, never a crash. */
-const projectOrFail = (input: ProjectInput) =>
+/**
+ * The projection; a prompt that cannot render from the inputs is `InputInvalid` naming the
+ * template's place in the pipeline, never a crash.
+ */
+const projectOrFail = (input: ProjectInput, v: Validated) =>
   Effect.try({
     try: () => project(input),
-    catch: (e) =>
-      new InputInvalid({
-        message: `a prompt cannot be rendered from the inputs: ${(e as Error).message.split("\n")[0]}; check the data the pipeline reads`
-      })
+    catch: (e) => {
+      const why = `a prompt cannot be rendered from the inputs: ${(e as Error).message.split("\n")[0]}; check the data the pipeline reads`
+      if (!(e instanceof RenderFailed)) return new InputInvalid({ message: why })
+      const p = locate(v.loaded, [...e.path])
+      return new InputInvalid({ message: `${v.display}:${p.line}:${p.col}: ${why}` })
+    }
   })
 
 /** Projects a validated pipeline against the store's ledger and cache (read only). */
@@ -132,7 +140,8 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
       tokens: counts.expected
     },
     reads,
-    pipeline.cacheEnabled && opts.noCache !== true
+    pipeline.cacheEnabled && opts.noCache !== true,
+    v
   )
   counts.save()
   return {

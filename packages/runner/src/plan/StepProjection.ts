@@ -9,7 +9,7 @@ import { stepsReadBy } from "../dsl/Graph.ts"
 import { halves, packBody, packMaxTokens, packMessages } from "../dsl/Packing.ts"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
-import { evaluate, isTruthy, liquid, parse } from "../dsl/Templates.ts"
+import { evaluate, isTruthy, parse, renderParsed } from "../dsl/Templates.ts"
 import * as Calibration from "./Calibration.ts"
 import { StepPricing } from "./Pricing.ts"
 import {
@@ -96,6 +96,9 @@ const baseScope = (ctx: StepContext): Record<string, unknown> => {
 }
 
 /** The items `for_each` yields when inputs alone decide them; else `max_items` stand-ins, or unknown. */
+/** The most items one `for_each` may plan (a step of more is split across pipelines or shards). */
+export const MAX_FOR_EACH_ITEMS = 1_000_000
+
 const itemsOf = (
   step: Step,
   scope: Record<string, unknown>,
@@ -104,7 +107,13 @@ const itemsOf = (
   if (step.forEach === undefined) return { items: [undefined], countKnown: true }
   const upstream = stepsReadBy(step.forEach, "expression")
   if (upstream.length === 0) {
-    const v = evaluate(step.forEach, scope)
+    const v = evaluateAt(step, "for_each", step.forEach, scope)
+    if (Array.isArray(v) && v.length > MAX_FOR_EACH_ITEMS && (step.maxItems ?? v.length) > MAX_FOR_EACH_ITEMS)
+      throw new RenderFailed(
+        step,
+        [...(step.messagePaths[0]?.slice(0, 2) ?? []), "for_each"],
+        `for_each yields ${v.length.toLocaleString("en-US")} items, more than the limit of ${MAX_FOR_EACH_ITEMS.toLocaleString("en-US")} a step; split the data, or set max_items`
+      )
     if (Array.isArray(v))
       return { items: step.maxItems !== undefined ? v.slice(0, step.maxItems) : v, countKnown: true }
   }
@@ -169,8 +178,35 @@ const renderItem = (
 ): Message[] =>
   step.messages.map((m, j) => {
     const t = templates[j]!
-    return { role: m.role, content: typeof t === "string" ? t : liquid.renderSync(t, scope) }
+    if (typeof t === "string") return { role: m.role, content: t }
+    try {
+      return { role: m.role, content: renderParsed(t, scope) }
+    } catch (e) {
+      throw new RenderFailed(step, step.messagePaths[j] ?? [], (e as Error).message ?? String(e))
+    }
   })
+
+/** Evaluates a step's expression (`for_each`, `when`); a failure names its place in the YAML. */
+const evaluateAt = (step: Step, key: string, expr: string, scope: Record<string, unknown>): unknown => {
+  try {
+    return evaluate(expr, scope)
+  } catch (e) {
+    throw new RenderFailed(
+      step,
+      [...(step.messagePaths[0]?.slice(0, 2) ?? []), key],
+      (e as Error).message ?? String(e)
+    )
+  }
+}
+
+/** A step's template that cannot render from the inputs: where it is in the YAML, and why. */
+export class RenderFailed extends Error {
+  readonly path: ReadonlyArray<string | number>
+  constructor(step: Step, path: ReadonlyArray<string | number>, why: string) {
+    super(`step "${step.id}": ${why.split("\n")[0]}`)
+    this.path = path
+  }
+}
 
 const contextLengthOf = (models: ReadonlyArray<Catalog.Model>): number | undefined => {
   const known = models.flatMap((m) => (m.contextLength === undefined ? [] : [m.contextLength]))
@@ -192,7 +228,7 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   const skipped =
     step.when !== undefined &&
     stepsReadBy(step.when, "expression").length === 0 &&
-    !isTruthy(evaluate(step.when, scope))
+    !isTruthy(evaluateAt(step, "when", step.when, scope))
   const { items, countKnown } = skipped ? { items: [], countKnown: true } : itemsOf(step, scope, ctx)
   // a prompt that reads an upstream step renders at plan time from a stand-in: never a cache hit
   const readsUpstream = step.messages.some((m) => stepsReadBy(m.content, "template").length > 0)

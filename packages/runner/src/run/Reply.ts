@@ -24,6 +24,17 @@ export const outputOf = (step: Step, body: unknown): unknown =>
 
 const ajv = new Ajv({ strict: false, allErrors: true })
 
+/** Runs a schema check; a schema that never ends on this value is a failed check, not a crash. */
+const matches = (validate: (v: unknown) => boolean, value: unknown): boolean | "endless" => {
+  try {
+    return validate(value)
+  } catch (e) {
+    if (e instanceof RangeError) return "endless"
+    throw e
+  }
+}
+const ENDLESS = "the schema refers to itself without end on this reply"
+
 /** For a JSON step, a check of each reply: a message when it is not JSON or does not match the schema. */
 export const replyCheck = (step: Step): ((body: unknown) => string | undefined) | undefined => {
   if (step.format !== "json") return undefined
@@ -35,8 +46,10 @@ export const replyCheck = (step: Step): ((body: unknown) => string | undefined) 
     } catch {
       return "the reply is not valid JSON"
     }
-    if (validate && !validate(parsed))
-      return `the reply does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: "reply" })}`
+    const ok = validate === undefined ? true : matches(validate, parsed)
+    if (ok === "endless") return ENDLESS
+    if (!ok)
+      return `the reply does not match the schema: ${ajv.errorsText(validate?.errors, { dataVar: "reply" })}`
     return undefined
   }
 }
@@ -74,7 +87,9 @@ export const packCheck = (step: Step) => {
       return bad < 0 ? (texts as string[]) : `answer ${bad + 1} of the packed reply is not text`
     }
     if (validate === undefined) return answers
-    const bad = answers.findIndex((a) => !validate(a))
+    const checked = answers.map((a) => matches(validate, a))
+    if (checked.includes("endless")) return ENDLESS
+    const bad = checked.indexOf(false)
     if (bad < 0) return answers
     return `answer ${bad + 1} of the packed reply does not match the schema: ${ajv.errorsText(validate.errors, { dataVar: "answer" })}`
   }

@@ -1,6 +1,7 @@
 /** Rules about models and `max_tokens`: known, priced, set, and within what the model can produce. */
 import type { Diagnostic } from "../Diagnostics.ts"
 import type { Path } from "../Load.ts"
+import { PACK_TOKENS_PER_ITEM } from "../Packing.ts"
 import { at, eachStep, modelRefs, type Rule, type RuleContext } from "./Rule.ts"
 
 const checkModel = (ctx: RuleContext, id: string, path: Path): Diagnostic[] => {
@@ -44,7 +45,15 @@ export const models: Rule = (ctx) => {
   return [...fromDefaults, ...fromSteps]
 }
 
-/** Every step has `max_tokens` (no cost bound without it), within what each of its models can produce. */
+/** The `max_tokens` a step's request carries: a pack's covers each of its items and their JSON framing. */
+const requestMaxTokens = (max: number, pack: number | undefined): number =>
+  pack === undefined || pack <= 1 ? max : pack * (max + PACK_TOKENS_PER_ITEM)
+
+/**
+ * Every step has `max_tokens` (no cost bound without it), and each request's (a pack's, for a
+ * packed step) is within what each of its models can produce; a reasoning budget in `params`
+ * stays within it, since the plan prices `max_tokens` and reasoning tokens are completion tokens.
+ */
 export const maxTokens: Rule = (ctx) => {
   const defaults = ctx.spec.defaults ?? {}
   return eachStep(ctx, (s, base, where) => {
@@ -59,20 +68,42 @@ export const maxTokens: Rule = (ctx) => {
           "key"
         )
       ]
+    const where_ = s.max_tokens !== undefined ? [...base, "max_tokens"] : ["defaults", "max_tokens"]
+    const reasoning = reasoningBudget(s.params) ?? reasoningBudget(defaults.params)
+    if (reasoning !== undefined && reasoning > max)
+      return [
+        at(
+          ctx,
+          reasoningBudget(s.params) !== undefined
+            ? [...base, "params", "reasoning", "max_tokens"]
+            : ["defaults", "params", "reasoning", "max_tokens"],
+          `${where}: params.reasoning.max_tokens ${reasoning} is above max_tokens ${max}: reasoning tokens are completion tokens, and the plan prices max_tokens; raise max_tokens or lower the reasoning budget`,
+          "max-tokens"
+        )
+      ]
+    const request = requestMaxTokens(max, s.pack)
     const ids = s.model ?? defaults.model
     const list = ids === undefined ? [] : typeof ids === "string" ? [ids] : ids
     for (const id of list) {
       const cap = ctx.catalog.resolve(id)?.model.maxCompletionTokens
-      if (cap !== undefined && max > cap)
+      if (cap !== undefined && request > cap)
         return [
           at(
             ctx,
-            s.max_tokens !== undefined ? [...base, "max_tokens"] : ["defaults", "max_tokens"],
-            `${where}: max_tokens ${max} exceeds what "${id}" can produce (${cap} completion tokens)`,
+            request === max ? where_ : [...base, "pack"],
+            request === max
+              ? `${where}: max_tokens ${max} exceeds what "${id}" can produce (${cap} completion tokens)`
+              : `${where}: a pack of ${s.pack} asks for ${request} completion tokens (${s.pack} × (max_tokens ${max} + ${PACK_TOKENS_PER_ITEM})), more than "${id}" can produce (${cap}); use pack: ${Math.max(1, Math.floor(cap / (max + PACK_TOKENS_PER_ITEM)))} or less`,
             "max-tokens"
           )
         ]
     }
     return []
   })
+}
+
+/** `params.reasoning.max_tokens`, when it is a number. */
+const reasoningBudget = (params: unknown): number | undefined => {
+  const r = (params as { reasoning?: { max_tokens?: unknown } } | undefined)?.reasoning?.max_tokens
+  return typeof r === "number" ? r : undefined
 }

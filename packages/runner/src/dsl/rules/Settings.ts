@@ -93,8 +93,22 @@ export const apiKeyEnv: Rule = (ctx) => {
 
 /** RFC 9110 `token`: the characters a header name may have. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** A field value: visible characters, spaces and tabs; no CR, LF or NUL. */
-const FIELD_VALUE = /^[\t\u0020-\u007e\u0080-\uffff]*$/
+/** A field value: visible Latin-1 characters, spaces and tabs (what HTTP/1.1 carries); no CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/
+/** Headers the HTTP client sets itself, or that belong to a hop: a pipeline setting one fails every request. */
+const CONNECTION_HEADERS = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "expect",
+  "te",
+  "trailer",
+  "proxy-authorization",
+  "proxy-connection"
+])
 
 /** Headers are valid per RFC 9110; `Authorization` is the runner's alone (the key comes from the environment). */
 export const headers: Rule = (ctx) =>
@@ -112,7 +126,24 @@ export const headers: Rule = (ctx) =>
           "key"
         )
       ]
+    if (CONNECTION_HEADERS.has(name.toLowerCase()))
+      return [
+        at(
+          ctx,
+          path,
+          `provider.headers cannot set ${name}: the HTTP client sets it for each connection and request`,
+          "header",
+          "key"
+        )
+      ]
     if (!FIELD_VALUE.test(value))
-      return [at(ctx, path, `header "${name}" has a line break or control character in its value`, "header")]
+      return [
+        at(
+          ctx,
+          path,
+          `header "${name}" has a line break, a control character or a character outside Latin-1 in its value`,
+          "header"
+        )
+      ]
     return []
   })
