@@ -67,6 +67,27 @@ describe("budget.enforce: provider", () => {
     expect(s.minted[0]!.deleted).toBe(true)
   })
 
+  it.each(["ignores-limit", "crlf-key"] as const)(
+    "a mint reply that does not show the cap (%s) is refused: exit 1, nothing sent, the key deleted",
+    async (mint) => {
+      const s = await sim({ account: { ...account, mint } })
+      const dir = writeDir({ "p.yaml": pipeline(2) })
+      const r = await runCli(["run", "p.yaml", "--base-url", s.url], {
+        cwd: dir,
+        env: { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-user-key", ...ENV }
+      })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(
+        mint === "ignores-limit"
+          ? /could not mint the run's capped key: the provider answered without the key's limit/
+          : /could not mint the run's capped key: the minted key has characters a bearer token cannot have/
+      )
+      expect(s.log).toHaveLength(0)
+      expect(s.minted).toHaveLength(1)
+      expect(s.minted[0]!.deleted).toBe(true)
+    }
+  )
+
   it("SIGINT: the run stops, and its key is deleted", async () => {
     const s = await sim({ account, latencyMs: 150 })
     const dir = writeDir({ "p.yaml": pipeline(40) })

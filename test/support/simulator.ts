@@ -56,6 +56,8 @@ export interface SimOptions {
     readonly keyLimit?: number
     readonly totalCredits?: number
     readonly totalUsage?: number
+    /** A careless `POST /keys`: the key made without a limit (`limit: null`), or a key with CR/LF in it. */
+    readonly mint?: "ignores-limit" | "crlf-key"
     /** The management key `/credits` and `/keys` accept. */
     readonly managementKey?: string
   }
@@ -403,9 +405,9 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       const hash = `hash${minted.length + 1}`
       const key: MintedKey = {
         hash,
-        key: `sk-or-v1-minted-${minted.length + 1}-${Math.random().toString(36).slice(2)}`,
+        key: `sk-or-v1-minted-${minted.length + 1}${account.mint === "crlf-key" ? "\r\nX-Injected: 1" : ""}-${Math.random().toString(36).slice(2)}`,
         name: body.name ?? "",
-        limit: body.limit ?? null,
+        limit: account.mint === "ignores-limit" ? null : (body.limit ?? null),
         expiresAt: body.expires_at ?? null,
         usage: 0,
         deleted: false

@@ -99,9 +99,23 @@ export const discover = (s: DiscoverSettings): Effect.Effect<Discovered> =>
   })
 
 const MintedResponse = Schema.Struct({
-  data: Schema.Struct({ hash: Schema.String }),
+  data: Schema.Struct({ hash: Schema.String, limit: Schema.optionalKey(Usd) }),
   key: Schema.String
 })
+
+/** A bearer token's characters: visible ASCII, nothing a header could be split on. */
+const TOKEN = /^[\x21-\x7e]+$/
+
+/** Why a minted key cannot be trusted to hold the run to `limitUsd`, or undefined. */
+const mintProblem = (r: typeof MintedResponse.Type, limitUsd: number): string | undefined => {
+  const limit = r.data.limit
+  if (limit === undefined || limit === null)
+    return "the provider answered without the key's limit, so it may not hold the run to its budget"
+  if (limit > limitUsd + 1e-9)
+    return `the provider set the key's limit to $${limit}, above the $${limitUsd} asked for`
+  if (!TOKEN.test(r.key)) return "the minted key has characters a bearer token cannot have"
+  return undefined
+}
 
 export interface MintSettings {
   readonly baseUrl: string
@@ -112,17 +126,28 @@ export interface MintSettings {
   readonly expiresAt: string
 }
 
-/** A key capped at `limitUsd`: the provider refuses (402) what would pass it. Its text stays in memory. */
+/**
+ * A key capped at `limitUsd`: the provider refuses (402) what would pass it. Its text stays in
+ * memory. A reply that does not show that cap (no limit, a higher one, a key no header can carry)
+ * is refused, and the key it made is deleted.
+ */
 export const mintKey = (
   s: MintSettings
 ): Effect.Effect<{ readonly hash: string; readonly key: string }, string> =>
-  Effect.map(
+  Effect.flatMap(
     call("POST", s.baseUrl, "/keys", s.managementKey, MintedResponse, {
       name: s.name,
       limit: s.limitUsd,
       expires_at: s.expiresAt
     }),
-    (r) => ({ hash: r.data.hash, key: r.key })
+    (r) => {
+      const problem = mintProblem(r, s.limitUsd)
+      if (problem === undefined) return Effect.succeed({ hash: r.data.hash, key: r.key })
+      return Effect.andThen(
+        Effect.ignore(deleteKey({ baseUrl: s.baseUrl, managementKey: s.managementKey, hash: r.data.hash })),
+        Effect.fail(redact(problem, r.key))
+      )
+    }
   )
 
 /** Deletes a minted key. */
