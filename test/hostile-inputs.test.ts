@@ -399,6 +399,30 @@ const PIPELINES: ReadonlyArray<readonly [string, string]> = [
     "__proto__: { temperature: 1 }",
     "constructor: 1"
   ].map((p) => [`params { ${p} }`, withStep(`params: { ${p} }`)] as const),
+  // small holes: each a diagnostic, not a silent default
+  [
+    "limits.models naming an unknown model",
+    `${head("limits: { models: { openai/gpt-4o-mnii: { rpm: 5 } } }\n")}steps:\n${STEP}`
+  ],
+  [
+    "max_items: 0",
+    withSteps(
+      '  - { id: a, for_each: inputs.xs, max_items: 0, model: openai/gpt-4o-mini, max_tokens: 10, prompt: "{{ item }}" }\n',
+      "inputs:\n  xs: { type: array, default: [1] }\n"
+    )
+  ],
+  [
+    "an input with both from and default",
+    `${head("inputs:\n  x: { type: array, from: rows.jsonl, default: [] }\n")}steps:\n${STEP}`
+  ],
+  [
+    "a CSV header with an empty name",
+    `${head("inputs:\n  x: { type: array, from: blank-header.csv }\n")}steps:\n${STEP}`
+  ],
+  [
+    "a CSV header naming a column twice",
+    `${head("inputs:\n  x: { type: array, from: twice-header.csv }\n")}steps:\n${STEP}`
+  ],
   ["a reasoning budget above max_tokens", withStep("params: { reasoning: { max_tokens: 100000 } }")],
   [
     "a pack whose max_tokens passes the model's completion limit",
@@ -418,6 +442,8 @@ const fixtureDir = () => {
   writeFileSync(join(dir, "rows.txt"), "x\n")
   writeFileSync(join(dir, "bad.jsonl"), '{"a": 1}\n{"a": \n')
   writeFileSync(join(dir, "bad.csv"), "a,b\n1,2,3\n")
+  writeFileSync(join(dir, "blank-header.csv"), "a,,c\n1,2,3\n")
+  writeFileSync(join(dir, "twice-header.csv"), "a,b,a\n1,2,3\n")
   writeFileSync(join(dir, "rows.jsonl"), '{"text": "a"}\n{"body": "b"}\n')
   symlinkSync(join(root, "up.jsonl"), join(dir, "link.jsonl"))
   execFileSync("mkfifo", [join(dir, "fifo.jsonl")])

@@ -74,7 +74,7 @@ describe("budget.enforce: provider", () => {
       const dir = writeDir({ "p.yaml": pipeline(2) })
       const r = await runCli(["run", "p.yaml", "--base-url", s.url], {
         cwd: dir,
-        env: { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-user-key", ...ENV }
+        env: { TOLLGATE_HOME: tempHome(), ...ENV }
       })
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(

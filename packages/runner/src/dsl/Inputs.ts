@@ -148,6 +148,16 @@ const inputValue = (
       })
     )
   }
+  if (spec.from !== undefined && "default" in spec) {
+    at(
+      c,
+      name,
+      "default",
+      `input "${name}" has both "from" and "default": its value comes from one place; drop one`,
+      "input-source"
+    )
+    return undefined
+  }
   if (spec.from !== undefined) {
     const from = spec.from
     const abs = resolvePath(dirname(pipelineFile), from)

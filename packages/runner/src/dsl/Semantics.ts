@@ -11,7 +11,7 @@ import { dataFields } from "./rules/DataFields.ts"
 import { cycles, needs } from "./rules/Dependencies.ts"
 import { forEachIsList } from "./rules/ForEach.ts"
 import { githubExpressions } from "./rules/Habits.ts"
-import { maxTokens, models } from "./rules/Models.ts"
+import { limitedModels, maxTokens, models } from "./rules/Models.ts"
 import { outputSchema } from "./rules/OutputSchema.ts"
 import { outputReferences, stepReferences } from "./rules/References.ts"
 import type { Rule, RuleContext } from "./rules/Rule.ts"
@@ -21,6 +21,7 @@ import { duplicateSteps, forEachKeys, promptOrMessages } from "./rules/Steps.ts"
 export const RULES: ReadonlyArray<Rule> = [
   duplicateSteps,
   models,
+  limitedModels,
   maxTokens,
   promptOrMessages,
   forEachKeys,

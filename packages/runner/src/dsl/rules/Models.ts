@@ -23,6 +23,23 @@ const checkModel = (ctx: RuleContext, id: string, path: Path): Diagnostic[] => {
   return []
 }
 
+/** Every model `limits.models` paces is in the catalog: a typo there would pace nothing, silently. */
+export const limitedModels: Rule = (ctx) =>
+  Object.keys(ctx.spec.limits?.models ?? {}).flatMap((id) => {
+    if (ctx.catalog.resolve(id) !== undefined) return []
+    const s = ctx.catalog.suggest(id)
+    const hint = s.length > 0 ? `; did you mean ${s.map((x) => `"${x}"`).join(", ")}?` : ""
+    return [
+      at(
+        ctx,
+        ["limits", "models", id],
+        `limits.models: unknown model "${id}", so its limit would pace nothing${hint}`,
+        "unknown-model",
+        "key"
+      )
+    ]
+  })
+
 /** Every model named (in defaults and steps) is in the catalog with a price; every step has one. */
 export const models: Rule = (ctx) => {
   const d = ctx.spec.defaults?.model
