@@ -533,6 +533,35 @@ describe("hostile command lines and files: the right exit code, one line, nothin
       /credentials/
     ],
     ["--store http:", () => ["run", "p.yaml", "--store", "http://x"], 2, /--store/],
+    ["--out-dir empty (run)", () => ["run", "p.yaml", "--out-dir", ""], 2, /--out-dir: expected a folder/],
+    ["--out-dir empty (plan)", () => ["plan", "p.yaml", "--out-dir", " "], 2, /--out-dir: expected a folder/],
+    ...[
+      ['format_version "1"', '"1"'],
+      ["format_version -1", "-1"],
+      ["no format_version", undefined]
+    ].map(
+      ([name, version]) =>
+        [
+          `a saved plan with ${name}`,
+          (dir: string) => {
+            const plan = {
+              saved_plan: { pipeline_path: "p.yaml", inputs: [] },
+              hashes: { pipeline: "x", inputs: "x", data: {}, prices: "x" }
+            }
+            writeFileSync(
+              join(dir, "saved.json"),
+              version === undefined
+                ? JSON.stringify(plan)
+                : `{"format_version": ${version}, ${JSON.stringify(plan).slice(1)}`
+            )
+            return ["run", "saved.json"]
+          },
+          2,
+          version === undefined
+            ? /saved\.json: not a saved plan \(no format_version\)/
+            : /saved\.json: format_version .* is not 1/
+        ] as const
+    ),
     ["an unknown flag", () => ["run", "p.yaml", "--bogus"], 2, /--bogus/],
     ["no pipeline", () => ["run"], 2, /pipeline/],
     ["an unknown command", () => ["rnu", "p.yaml"], 2, /rnu/],

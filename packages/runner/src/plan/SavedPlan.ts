@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import type { PlanHashes } from "./Hashes.ts"
+import { FORMAT_VERSION } from "./PlanJson.ts"
 
 const SavedPlanSchema = Schema.Struct({
   saved_plan: Schema.Struct({
@@ -66,6 +67,14 @@ export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPla
       try: (): unknown => JSON.parse(text),
       catch: () => invalid(file, "not JSON")
     })
+    const version = (json as { format_version?: unknown } | null)?.format_version
+    if (version !== FORMAT_VERSION)
+      return yield* invalid(
+        file,
+        version === undefined
+          ? "not a saved plan (no format_version)"
+          : `format_version ${JSON.stringify(version)} is not ${FORMAT_VERSION}, the version this runner reads`
+      )
     const decoded = Schema.decodeUnknownExit(SavedPlanSchema)(json)
     if (Exit.isFailure(decoded)) return yield* invalid(file, "not a saved plan (no saved_plan and hashes)")
     const v = decoded.value

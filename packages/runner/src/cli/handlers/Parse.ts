@@ -96,3 +96,11 @@ export const parsePlanFlags = Effect.fnUntraced(function* (
     baseUrl: yield* parseBaseUrl(flags.baseUrl, env)
   }
 })
+
+/** `--out-dir DIR`: a folder name, not an empty string (which would write records into the working dir). */
+export const parseOutDir = (flag: Option.Option<string>): Effect.Effect<string | undefined, InputInvalid> => {
+  if (Option.isNone(flag)) return Effect.succeed(undefined)
+  return flag.value.trim() === ""
+    ? Effect.fail(new InputInvalid({ message: "--out-dir: expected a folder, got an empty string" }))
+    : Effect.succeed(flag.value)
+}

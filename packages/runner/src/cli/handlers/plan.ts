@@ -44,7 +44,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
     baseUrl,
     maxCostUsd,
     noCache: flags.noCache,
-    runsDir: Option.getOrUndefined(flags.outDir)
+    runsDir: yield* F.parseOutDir(flags.outDir)
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
   for (const w of planned.warnings) io.err(`warning: ${w}\n`)
   const json = planJson(planned)

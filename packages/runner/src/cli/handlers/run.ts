@@ -81,7 +81,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     noCache: flags.noCache,
     offline: flags.offline,
     concurrency,
-    outDir: Option.getOrUndefined(flags.outDir),
+    outDir: yield* F.parseOutDir(flags.outDir),
     onEvent: (e) => progress.event(e),
     interrupted,
     shard,
