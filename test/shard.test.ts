@@ -2,7 +2,7 @@
  * A fan-out split across processes (`runner run --shard i/n`) and joined (`runner merge`), with
  * real processes: every item billed once, the digest once, outputs equal to a single run's.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
@@ -127,6 +127,36 @@ describe("split runs", () => {
     const { sent, merged } = await shardsThenMerge(dir, s, [1, 3], 3)
     expect(merged.code).toBe(2)
     expect(merged.stderr).toMatch(/shard 2\/3 missing under runs/)
+    expect(s.log).toHaveLength(sent)
+  })
+
+  it("a shard whose records lack an item: merge exits 2 naming the item and its shard, and sends nothing", async () => {
+    const s = await sim({ reply })
+    const dir = project()
+    for (const i of [1, 2]) {
+      const r = await runCli(
+        ["run", "p.yaml", "--base-url", s.url, "--shard", `${i}/2`, "--out-dir", "runs"],
+        {
+          cwd: dir,
+          env: { TOLLGATE_HOME: tempHome() }
+        }
+      )
+      expect(r.code).toBe(0)
+    }
+    const shard2 = readdirSync(join(dir, "runs")).find((n) => n.endsWith("-shard2of2"))!
+    const file = join(dir, "runs", shard2, "steps", "each.jsonl")
+    const lines = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+    const dropped = JSON.parse(lines[0]!).index
+    writeFileSync(file, `${lines.slice(1).join("\n")}\n`)
+    const sent = s.log.length
+    const merged = await runCli(["merge", "p.yaml", "--base-url", s.url, "--out-dir", "runs"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome() }
+    })
+    expect(merged.code, merged.stderr).toBe(2)
+    expect(merged.stderr).toContain(`step "each"[${dropped}]: has no answer in shard 2/2's records`)
     expect(s.log).toHaveLength(sent)
   })
 

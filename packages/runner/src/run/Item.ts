@@ -96,6 +96,7 @@ export const prepareItem = (
     return {
       _tag: "invalid",
       index,
+      missingInShards: true,
       message: `has no answer in shard ${label(shardOf(index, ctx.split.count))}'s records (it failed there, or its request differs from the merge's: see the shard's run); nothing was sent`
     }
   return { _tag: "ready", index, messages, body, key }

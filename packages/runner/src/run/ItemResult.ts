@@ -27,7 +27,13 @@ export type ItemResult =
       readonly pack?: PackShare | undefined
     }
   | { readonly _tag: "reused"; readonly index: number; readonly record: RequestRecord }
-  | { readonly _tag: "invalid"; readonly index: number; readonly message: string }
+  | {
+      readonly _tag: "invalid"
+      readonly index: number
+      readonly message: string
+      /** A merge whose shards lack this item's answer: the shards' records, not the provider, are at fault. */
+      readonly missingInShards?: true
+    }
   | {
       readonly _tag: "failed"
       readonly index: number

@@ -22,18 +22,29 @@ const packsOf = (indices: ReadonlyArray<number>, size: number): number[][] =>
 const outputOfResult = (r: ItemResult): unknown =>
   r._tag === "done" ? r.output : r._tag === "reused" ? r.record.output : null
 
-const failureOf = (step: Step, r: ItemResult): string | undefined => {
-  if (r._tag === "invalid") return `step "${step.id}"[${r.index}]: ${r.message}`
+interface StepFailure {
+  /** `merge-incomplete`: a shard's records lack an answer (exit 2); else `step-failed`. */
+  readonly kind: "step-failed" | "merge-incomplete"
+  readonly message: string
+}
+
+const failureOf = (step: Step, r: ItemResult): StepFailure | undefined => {
+  if (r._tag === "invalid")
+    return {
+      kind: r.missingInShards === true ? "merge-incomplete" : "step-failed",
+      message: `step "${step.id}"[${r.index}]: ${r.message}`
+    }
   if (r._tag === "failed" && r.error._tag === "RequestFailed")
-    return `step "${step.id}" failed: ${r.error.label}: ${r.error.message}`
+    return { kind: "step-failed", message: `step "${step.id}" failed: ${r.error.label}: ${r.error.message}` }
   return undefined
 }
 
-/** Ends the run on a step's failure (unless it continues on error): no new requests. */
-const failStep = (ctx: RunContext, step: Step, message: string) =>
+/** Ends the run on a step's failure (unless it continues on error; a merge missing an answer never does): no new requests. */
+const failStep = (ctx: RunContext, step: Step, failure: StepFailure | string) =>
   Effect.suspend(() => {
-    if (step.continueOnError || ctx.failure !== undefined) return Effect.void
-    ctx.failure = { kind: "step-failed", message }
+    const { kind, message } = typeof failure === "string" ? { kind: "step-failed", message: failure } : failure
+    if ((step.continueOnError && kind !== "merge-incomplete") || ctx.failure !== undefined) return Effect.void
+    ctx.failure = { kind, message }
     return ctx.engine.stop(new RunStopped({ reason: "failed", message }))
   })
 

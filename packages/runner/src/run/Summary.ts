@@ -8,7 +8,8 @@ import type { StepActual } from "./Tally.ts"
 export const exitCodeOf = (o: Pick<RunOutcome, "status" | "stopKind">): number => {
   if (o.status === "completed") return 0
   if (o.status === "interrupted") return 130
-  if (o.status === "failed") return 1
+  // a merge whose shards lack an answer is bad input (the shards' records): nothing was sent for it
+  if (o.status === "failed") return o.stopKind === "merge-incomplete" ? 2 : 1
   // out of credits, a provider-side budget spent, a refused key, a lost store: runtime failures; the rest are gates
   return ["credits", "provider-budget", "unauthorized", "store"].includes(o.stopKind ?? "") ? 1 : 3
 }
