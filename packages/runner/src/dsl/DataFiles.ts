@@ -144,8 +144,7 @@ export const parseCsv = (text: string): DataValue => {
   if (blank >= 0)
     throw new DataError(`header field ${blank + 1} has no name; every column needs one`, header.line, 1)
   const twice = header.fields.findIndex((h, i) => header.fields.indexOf(h) !== i)
-  if (twice >= 0)
-    throw new DataError(`header field "${header.fields[twice]}" is named twice`, header.line, 1)
+  if (twice >= 0) throw new DataError(`header field "${header.fields[twice]}" is named twice`, header.line, 1)
   const value = body.map((r) => {
     if (r.fields.length !== header.fields.length)
       throw new DataError(

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { CreditsInfo, Discovered, KeyInfo } from "./Account.ts"
-import { redact } from "./HttpProvider.ts"
+import { redact } from "./Redact.ts"
 
 const LIMITS: Http.FetchLimits = { timeoutMs: 5_000, maxBytes: 1024 * 1024 }
 

@@ -10,6 +10,7 @@ import * as Http from "@tollgate/pricing/Http"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Agent, request } from "undici"
+import { redact } from "./Redact.ts"
 
 export interface HttpProviderOptions {
   readonly apiKey: string | undefined
@@ -18,14 +19,6 @@ export interface HttpProviderOptions {
 }
 
 const MAX_BODY = 16 * 1024 * 1024
-
-/** Removes every occurrence of `secret` (as written, and as JSON escapes it) from a text. */
-export const redact = (text: string, secret: string | undefined): string => {
-  if (secret === undefined || secret.length < 4) return text
-  const escaped = JSON.stringify(secret).slice(1, -1)
-  const once = text.split(secret).join("[redacted]")
-  return escaped === secret ? once : once.split(escaped).join("[redacted]")
-}
 
 const transportReason = (e: unknown): "timeout" | "reset" | "connect" | "other" => {
   const code = (e as { code?: string }).code ?? ""

@@ -42,7 +42,8 @@ const failureOf = (step: Step, r: ItemResult): StepFailure | undefined => {
 /** Ends the run on a step's failure (unless it continues on error; a merge missing an answer never does): no new requests. */
 const failStep = (ctx: RunContext, step: Step, failure: StepFailure | string) =>
   Effect.suspend(() => {
-    const { kind, message } = typeof failure === "string" ? { kind: "step-failed", message: failure } : failure
+    const { kind, message } =
+      typeof failure === "string" ? { kind: "step-failed", message: failure } : failure
     if ((step.continueOnError && kind !== "merge-incomplete") || ctx.failure !== undefined) return Effect.void
     ctx.failure = { kind, message }
     return ctx.engine.stop(new RunStopped({ reason: "failed", message }))

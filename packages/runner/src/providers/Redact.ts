@@ -1,0 +1,54 @@
+/**
+ * Removing a secret from text an endpoint sent back before anything prints, logs or records it:
+ * the key as written, in any letter case, JSON-escaped, base64 (plain and URL-safe, alone or as
+ * `Bearer <key>`), and any run of 12 or more of its leading characters (a quoted prefix).
+ */
+
+const MIN_PREFIX = 12
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/** The encoded forms a careless endpoint may echo the key in. */
+const encodings = (secret: string): string[] => {
+  const forms = [secret, `Bearer ${secret}`].flatMap((s) => {
+    const b64 = Buffer.from(s, "utf8").toString("base64")
+    return [b64.replace(/=+$/, ""), b64.replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")]
+  })
+  const escaped = JSON.stringify(secret).slice(1, -1)
+  return [...new Set([...forms, ...(escaped !== secret ? [escaped] : [])])]
+}
+
+/** A leading run of the key (12 characters or more, any case) wherever it stands. */
+const prefixRuns = (text: string, secret: string): Array<readonly [number, number]> => {
+  const spans: Array<readonly [number, number]> = []
+  const lowerText = text.toLowerCase()
+  const lowerSecret = secret.toLowerCase()
+  const head = lowerSecret.slice(0, MIN_PREFIX)
+  for (let at = lowerText.indexOf(head); at >= 0; at = lowerText.indexOf(head, at + 1)) {
+    let n = MIN_PREFIX
+    while (n < lowerSecret.length && lowerText[at + n] === lowerSecret[n]) n++
+    spans.push([at, at + n])
+  }
+  return spans
+}
+
+/** One pattern for every encoded form of a secret, built once per secret. */
+const patterns = new Map<string, RegExp>()
+const patternOf = (secret: string): RegExp => {
+  let p = patterns.get(secret)
+  if (p === undefined) {
+    p = new RegExp(encodings(secret).map(escapeRegExp).join("|"), "gi")
+    patterns.set(secret, p)
+  }
+  return p
+}
+
+/** `text` with every copy of `secret` replaced by `[redacted]`. */
+export const redact = (text: string, secret: string | undefined): string => {
+  if (secret === undefined || secret.length < 4) return text
+  let out = text.replace(patternOf(secret), "[redacted]")
+  if (secret.length < MIN_PREFIX) return out
+  const spans = prefixRuns(out, secret)
+  for (const [from, to] of spans.reverse()) out = `${out.slice(0, from)}[redacted]${out.slice(to)}`
+  return out
+}

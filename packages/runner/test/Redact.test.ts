@@ -1,0 +1,31 @@
+/** What an endpoint echoes of the key is removed in every form a careless endpoint uses. */
+import { redact } from "@tollgate/runner/providers/Redact"
+import { describe, expect, it } from "vitest"
+
+const KEY = "sk-or-v1-0123456789abcdefSECRET"
+const b64 = (s: string) => Buffer.from(s).toString("base64")
+
+describe("redact", () => {
+  it.each([
+    ["as written", `bad key ${KEY}.`],
+    ["upper case", `BAD KEY ${KEY.toUpperCase()}`],
+    ["lower case", `bad key ${KEY.toLowerCase()}`],
+    ["base64", `token=${b64(KEY)}`],
+    [
+      "base64 without padding, URL-safe",
+      `token=${b64(KEY).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")}`
+    ],
+    ["base64 of the Authorization value", `auth=${b64(`Bearer ${KEY}`)}`],
+    ["a prefix of 20 characters", `key starts ${KEY.slice(0, 20)}…`],
+    ["JSON-escaped", JSON.stringify({ k: KEY })]
+  ])("%s", (_, text) => {
+    const out = redact(text, KEY)
+    expect(out).toContain("[redacted]")
+    expect(out.toLowerCase()).not.toContain(KEY.slice(9, 21).toLowerCase())
+    expect(out).not.toContain(b64(KEY).slice(4, 24))
+  })
+
+  it("leaves text alone that shares only the public prefix", () => {
+    expect(redact("models: sk-or-v1-xyz and more", KEY)).toBe("models: sk-or-v1-xyz and more")
+  })
+})
