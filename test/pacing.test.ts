@@ -90,11 +90,11 @@ describe("pacing to the provider's window", () => {
     }
   })
 
-  it("a 403 workspace budget stops the run like a 402: exit 1, the provider's message, nothing new sent", async () => {
+  it("a 403 workspace budget (a message, no metadata) stops the run as a gate: exit 3, the provider's message, nothing new sent", async () => {
     const s = await sim({ budgetAfter: 3 })
     const file = fanOut({ model: "openai/gpt-4o-mini", items: 12 })
     const r = await runJson(file, s.url, ["--concurrency", "1"])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(3)
     expect(r.stderr).toContain("Workspace monthly budget of $500.00 exceeded")
     expect(s.log.filter((a) => a.status === 403)).toHaveLength(1)
     expect(s.log).toHaveLength(4)

@@ -4,48 +4,18 @@
  * The runner's wall clock is moved past 00:00 UTC by the test (a preload shifts it), and the
  * simulator's day rolled over, so nothing waits for a real midnight.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
-import { join } from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
-import { BIN, runBin, runCli, tempHome } from "./support/cli.ts"
+import { runBin, runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
 import { until } from "./support/processes.ts"
+import { CLOCK, startShifted } from "./support/shifted.ts"
 import { type Simulator, simulatorPool } from "./support/simulator.ts"
 
 const { sim, closeAll } = simulatorPool()
 afterEach(closeAll)
 
-const CLOCK = pathToFileURL(fileURLToPath(new URL("./support/clock.mjs", import.meta.url))).href
-
 const job = (n: number) =>
   `version: 1\nname: days\naccount: { credits_purchased_usd: 0 }\nlimits: { free: { rpm: 6000 } }\ninputs:\n  xs: { type: array, default: [${Array.from({ length: n }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "item {{ item }}", max_tokens: 5 }\n`
-
-/** A runner whose clock the test moves (by writing the offset file). */
-const startShifted = (dir: string, args: string[], home: string) => {
-  const clock = join(dir, "clock-offset")
-  writeFileSync(clock, "0")
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? "",
-      TOLLGATE_HOME: home,
-      TOLLGATE_TEST_CLOCK_FILE: clock,
-      NODE_OPTIONS: `--import=${CLOCK}`
-    },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stderr = ""
-  child.stderr!.on("data", (d) => {
-    stderr += d
-  })
-  const done = new Promise<number | null>((r) => child.on("close", r))
-  const waits = () => [...stderr.matchAll(/waiting until (\S+Z) \(in/g)].map((m) => Date.parse(m[1]!))
-  /** Moves the runner's clock to just past `atMs`. */
-  const jumpPast = (atMs: number) => writeFileSync(clock, String(atMs + 2_000 - Date.now()))
-  return { child, done, waits, jumpPast, stderr: () => stderr, clock }
-}
 
 const billedOnce = (s: Simulator) => new Set(s.successes().map((a) => a.key)).size === s.successes().length
 

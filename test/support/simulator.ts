@@ -65,6 +65,31 @@ export interface SimOptions {
   readonly freeTierHeader?: number
   /** How prompts are billed: o200k tokens (default), or one token per 4 bytes (as many non-OpenAI tokenizers come out on such text). */
   readonly promptTokenizer?: "o200k" | "bytes/4"
+  /**
+   * OpenRouter's in-flight spending budget (USD): each paid request is estimated at its prompt
+   * plus `max_tokens` at the price while in flight; past the budget, 402 `in_flight_budget_exhausted`
+   * with Retry-After; one request bigger than the whole budget, 402 `weight_exceeds_budget`.
+   */
+  readonly inFlightBudgetUsd?: number
+  /** Free-model requests the account used today through other keys and clients (`/key` counts them). */
+  readonly freeUsedElsewhere?: number
+  /** A budget layer: 403 with its metadata once what this simulator billed passes `limitUsd - spendUsd`. */
+  readonly budgetLayer?: {
+    readonly limitSource:
+      | "openrouter_guardrail_budget"
+      | "openrouter_workspace_budget"
+      | "openrouter_key_limit"
+    readonly scope: string
+    readonly limitUsd: number
+    readonly spendUsd: number
+    readonly resetsAt: string
+  }
+  /**
+   * The default route bills at the catalog price × this (routing by effective cost), unless the
+   * request bounds it with `provider.max_price` (USD per million tokens) or `provider.sort: "price"`;
+   * a `max_price` below the catalog price: 404, no endpoint.
+   */
+  readonly routeMarkup?: number
 }
 
 /** A key minted through `POST /keys`. */
@@ -99,6 +124,8 @@ export interface Simulator {
   successes(): Attempt[]
   /** A new day for the free quota (as at 00:00 UTC), without waiting for one. */
   rollDay(): void
+  /** The budget layer resets (as at its `resetsAt`): what was billed so far no longer counts against it. */
+  rollBudget(): void
   /** Keys minted through `POST /keys`, deleted ones included. */
   readonly minted: MintedKey[]
   /** Calls to `/key`, `/credits` and `/keys`, in order (method and path). */
@@ -130,6 +157,10 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
   const accepted = new Map<string, number[]>()
   let freeAttempts = 0
   let billed = Money.zero
+  /** The in-flight budget's estimates of the paid requests being answered now. */
+  let inFlightUsd = 0
+  /** What was billed when the budget layer last reset. */
+  let layerBase = Money.zero
   let n = 0
   const log: Attempt[] = []
   const minted: MintedKey[] = []
@@ -172,6 +203,107 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
         answeredAt: Date.now()
       })
     }
+    const admitted = inFlightAdmit(body, model)
+    if (admitted !== undefined && "refuse" in admitted) {
+      record(402)
+      send(res, 402, admitted.refuse.body, admitted.refuse.headers)
+      return
+    }
+    try {
+      await answer(req, res, body, attempt, at, model, authorization, record)
+    } finally {
+      if (admitted !== undefined) inFlightUsd -= admitted.estimate
+    }
+  }
+
+  /** The in-flight budget's estimate of a paid request, and a refusal when it does not fit. */
+  const inFlightAdmit = (body: Record<string, unknown>, model: string) => {
+    const m = catalog.resolve(model)?.model
+    if (opts.inFlightBudgetUsd === undefined || m === undefined || m.free) return undefined
+    const promptTokens = promptTokensOf(body)
+    const maxTokens = Number(body.max_tokens ?? 256)
+    const estimate = Money.toNumber(Cost.cost(m, { promptTokens, completionTokens: maxTokens }).total)
+    const budget = opts.inFlightBudgetUsd
+    if (estimate > budget) {
+      const perToken = estimate / (promptTokens + maxTokens)
+      const afford = Math.floor(budget / perToken)
+      return {
+        refuse: {
+          body: {
+            error: {
+              code: 402,
+              message: `You requested up to ${promptTokens + maxTokens} tokens, but can only afford ${afford}. To increase, visit https://openrouter.ai/settings/credits`,
+              metadata: { reason: "weight_exceeds_budget", limit_source: "openrouter_credits" }
+            }
+          },
+          headers: {}
+        }
+      }
+    }
+    if (inFlightUsd + estimate > budget + 1e-12)
+      return {
+        refuse: {
+          body: {
+            error: {
+              code: 402,
+              message: "Too many paid requests in flight for your balance; retry shortly",
+              metadata: { reason: "in_flight_budget_exhausted", limit_source: "openrouter_in_flight_budget" }
+            }
+          },
+          headers: { "Retry-After": "1" }
+        }
+      }
+    inFlightUsd += estimate
+    return { estimate }
+  }
+
+  const promptTokensOf = (body: Record<string, unknown>) => {
+    const messages = (body.messages ?? []) as Array<{ content: string }>
+    const tokensOf = (text: string) =>
+      opts.promptTokenizer === "bytes/4" ? Math.ceil(Buffer.byteLength(text) / 4) : countTokens(text)
+    return messages.reduce((t, msg) => t + tokensOf(msg.content) + 4, 3)
+  }
+
+  /** What the route bills a request: the catalog's prices, or the default route's markup unless bounded; undefined: no endpoint. */
+  const routedModel = (m: Catalog.Model, body: Record<string, unknown>): Catalog.Model | undefined => {
+    const markup = opts.routeMarkup ?? 1
+    const provider = (body.provider ?? {}) as {
+      max_price?: { prompt?: number; completion?: number }
+      sort?: unknown
+    }
+    const max = provider.max_price
+    const perMillion = (r: Catalog.Rate) => (r === null ? 0 : Money.toNumber(r) * 1e6)
+    if (max !== undefined) {
+      const over = (r: Catalog.Rate, cap: number | undefined) =>
+        cap !== undefined && perMillion(r) > cap * (1 + 1e-9)
+      if (over(m.rates.prompt, max.prompt) || over(m.rates.completion, max.completion)) return undefined
+    } else if (provider.sort === "price" || markup === 1) return m
+    // the endpoint that answers bills at the markup, but never above a max_price the request set
+    const charged = (r: Catalog.Rate, cap: number | undefined) =>
+      r === null
+        ? r
+        : Money.fromNumber(Math.min(perMillion(r) * markup, cap ?? Number.POSITIVE_INFINITY) / 1e6)
+    return {
+      ...m,
+      rates: {
+        ...m.rates,
+        prompt: charged(m.rates.prompt, max?.prompt),
+        completion: charged(m.rates.completion, max?.completion)
+      }
+    }
+  }
+
+  /** A chat completion that passed the in-flight budget: latency, faults, limits, and the bill. */
+  const answer = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Record<string, unknown>,
+    attempt: number,
+    at: number,
+    model: string,
+    authorization: string | undefined,
+    record: (status: number | "reset", cost?: Money.Usd) => void
+  ) => {
     const latency =
       typeof opts.latencyMs === "function" ? opts.latencyMs(attempt, body) : (opts.latencyMs ?? 0)
     if (latency > 0) await new Promise((r) => setTimeout(r, latency))
@@ -233,7 +365,7 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     const m = resolved.model
     if (m.free) {
       freeAttempts++
-      if (opts.freePerDay !== undefined && freeAttempts > opts.freePerDay) {
+      if (opts.freePerDay !== undefined && freeAttempts + (opts.freeUsedElsewhere ?? 0) > opts.freePerDay) {
         record(429)
         const d = new Date()
         const reset = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
@@ -291,6 +423,17 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       }
       times.push(at)
     }
+    const routed = routedModel(m, body)
+    if (routed === undefined) {
+      record(404)
+      send(res, 404, {
+        error: {
+          code: 404,
+          message: "No endpoints found matching your max price. Raise max_price or remove it."
+        }
+      })
+      return
+    }
     if (opts.budgetAfter !== undefined && log.filter((a) => a.status === 200).length >= opts.budgetAfter) {
       record(403)
       send(res, 403, { error: { code: 403, message: "Workspace monthly budget of $500.00 exceeded" } })
@@ -312,13 +455,29 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       send(res, 502, { error: { code: 502, message: "Provider returned error" } })
       return
     }
-    const messages = (body.messages ?? []) as Array<{ content: string }>
-    const tokensOf = (text: string) =>
-      opts.promptTokenizer === "bytes/4" ? Math.ceil(Buffer.byteLength(text) / 4) : countTokens(text)
-    const promptTokens = messages.reduce((t, msg) => t + tokensOf(msg.content) + 4, 3)
+    const promptTokens = promptTokensOf(body)
     const maxTokens = Number(body.max_tokens ?? 256)
     const completionTokens = Math.min(maxTokens, opts.completionTokens?.(body) ?? 20)
-    const cost = Cost.cost(m, { promptTokens, completionTokens }).total
+    const cost = Cost.cost(routed, { promptTokens, completionTokens }).total
+    const layer = opts.budgetLayer
+    const layerSpend = layer === undefined ? 0 : layer.spendUsd + Money.toNumber(Money.sub(billed, layerBase))
+    if (layer !== undefined && layerSpend + Money.toNumber(cost) > layer.limitUsd) {
+      record(403)
+      send(res, 403, {
+        error: {
+          code: 403,
+          message: `Budget limit exceeded for ${layer.scope}`,
+          metadata: {
+            limit_source: layer.limitSource,
+            scope: layer.scope,
+            limit_usd: layer.limitUsd,
+            spend_usd: layerSpend,
+            resets_at: layer.resetsAt
+          }
+        }
+      })
+      return
+    }
     if (
       opts.balanceUsd !== undefined &&
       Money.gt(Money.add(billed, cost), Money.fromNumber(opts.balanceUsd))
@@ -385,7 +544,32 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
           usage,
           usage_daily: usage,
           is_free_tier: account.isFreeTier ?? false,
-          expires_at: m?.expiresAt ?? null
+          expires_at: m?.expiresAt ?? null,
+          // the account's counter for the UTC day, every key and client included (with freeUsedElsewhere)
+          ...(opts.freeUsedElsewhere !== undefined
+            ? {
+                free_model_daily_requests: {
+                  limit: opts.freePerDay ?? 50,
+                  used: freeAttempts + opts.freeUsedElsewhere,
+                  remaining: Math.max(0, (opts.freePerDay ?? 50) - freeAttempts - opts.freeUsedElsewhere)
+                }
+              }
+            : {}),
+          ...(opts.budgetLayer !== undefined
+            ? {
+                budgets: [
+                  {
+                    scope: opts.budgetLayer.scope,
+                    limit_usd: opts.budgetLayer.limitUsd,
+                    spend_usd: opts.budgetLayer.spendUsd + Money.toNumber(billed),
+                    remaining_usd:
+                      opts.budgetLayer.limitUsd - opts.budgetLayer.spendUsd - Money.toNumber(billed),
+                    reset_interval: "daily",
+                    resets_at: opts.budgetLayer.resetsAt
+                  }
+                ]
+              }
+            : {})
         }
       })
       return
@@ -445,6 +629,9 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     successes: () => log.filter((a) => a.status === 200),
     rollDay: () => {
       freeAttempts = 0
+    },
+    rollBudget: () => {
+      layerBase = billed
     },
     minted,
     accountCalls,

@@ -12,6 +12,7 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type { BudgetExceeded, Reservation } from "./Budget.ts"
 import type { EngineContext } from "./EngineContext.ts"
+import type { Ticket } from "./InFlight.ts"
 import { type Completion, type Job, RequestFailed, RunStopped } from "./Job.ts"
 import type { Slot, Target } from "./Limits.ts"
 import type { Outcome } from "./Provider.ts"
@@ -256,14 +257,28 @@ const onNoReply = (ctx: EngineContext, job: Job, sent: Sent, state: RequestState
     : ctx.budget.release(sent.reservation, { sent: true })
 }
 
-const stopMessage = (d: Extract<Decision, { _tag: "Stop" }>, at: number): string =>
+/** A request bigger than the provider's whole in-flight budget: what would fit. */
+const tooBigMessage = (d: Extract<Decision, { _tag: "Stop" }>, job: Job): string => {
+  const maxTokens = Number((job.request.body as { max_tokens?: unknown }).max_tokens)
+  const requested = /requested up to (\d+)/i.exec(d.message)
+  const fit =
+    d.affordTokens !== undefined && requested !== null && Number.isFinite(maxTokens)
+      ? Math.max(0, maxTokens - (Number(requested[1]) - d.affordTokens))
+      : undefined
+  const step = job.label.replace(/\[.*$/, "")
+  return `step "${step}": a request with max_tokens ${Number.isFinite(maxTokens) ? maxTokens : "?"} is more than the provider's in-flight spending budget allows (402: ${d.message})${fit !== undefined ? `; max_tokens ${fit} or less would fit` : ""}, or add credits to raise the budget`
+}
+
+const stopMessage = (d: Extract<Decision, { _tag: "Stop" }>, job: Job, at: number): string =>
   d.reason === "credits"
     ? `out of credits (402: ${d.message}); add credits at https://openrouter.ai/settings/credits and run again to resume`
     : d.reason === "provider-budget"
-      ? `the provider refused a budget (403: ${d.message}); raise it or wait for its reset, then run again to resume`
-      : d.reason === "unauthorized"
-        ? `the API key was refused (401: ${d.message}); check the key in the environment`
-        : `the provider's daily free-model cap is reached (${d.message}); it resets at ${resetText(d.resetAtMs ?? at, at)}`
+      ? `${d.message}; ${d.resetAtMs !== undefined ? `it resets at ${resetText(d.resetAtMs, at)}` : "raise it"}, then run again to resume`
+      : d.reason === "request-too-big"
+        ? tooBigMessage(d, job)
+        : d.reason === "unauthorized"
+          ? `the API key was refused (401: ${d.message}); check the key in the environment`
+          : `the provider's daily free-model cap is reached (${d.message}); it resets at ${resetText(d.resetAtMs ?? at, at)}`
 
 /** What the retry policy decided, as this attempt's failure. */
 const onDecision = Effect.fnUntraced(function* (
@@ -280,13 +295,15 @@ const onDecision = Effect.fnUntraced(function* (
       const resetAtMs = decision.resetAtMs !== undefined ? { resetAtMs: decision.resetAtMs } : {}
       return yield* stopWith(
         ctx,
-        new RunStopped({ reason: decision.reason, message: stopMessage(decision, at), ...resetAtMs })
+        new RunStopped({ reason: decision.reason, message: stopMessage(decision, job, at), ...resetAtMs })
       )
     }
     case "Retry": {
       state.lastMessage = decision.message
-      const providerWait = decision.reason === "rate-limited" && decision.fromProvider
-      if (decision.reason === "rate-limited") state.rateLimited++
+      // a wait the provider gave for a limit (rate, in-flight budget) does not use up max_attempts
+      const limited = decision.reason === "rate-limited" || decision.reason === "in-flight-budget"
+      const providerWait = limited && decision.fromProvider
+      if (limited) state.rateLimited++
       return yield* new Retryable({
         reason: decision.reason,
         delayMs: decision.delayMs,
@@ -324,7 +341,10 @@ export const failed = (
 export const freeTierOf = (job: Job, status: number, limit: number | undefined): number | undefined =>
   job.free && status >= 200 && status < 300 && limit !== undefined && limit >= 50 ? limit : undefined
 
-/** One attempt, from pacing slot to settled cost. */
+/**
+ * One attempt, from pacing slot to settled cost. A paid request first waits for room in the
+ * provider's in-flight spending budget (as learned), and holds its worst case there until settled.
+ */
 export const attemptOnce = (
   ctx: EngineContext,
   job: Job,
@@ -332,13 +352,29 @@ export const attemptOnce = (
   target: Target,
   state: RequestState
 ): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
+  job.free || Money.isZero(job.worstCost)
+    ? attemptPaced(ctx, job, key, target, state, undefined)
+    : Effect.acquireUseRelease(
+        ctx.stopper.untilStopped(ctx.inFlight.admit(job.worstCost)),
+        (ticket) => attemptPaced(ctx, job, key, target, state, ticket),
+        (ticket) => ctx.inFlight.release(ticket)
+      )
+
+const attemptPaced = (
+  ctx: EngineContext,
+  job: Job,
+  key: string | undefined,
+  target: Target,
+  state: RequestState,
+  ticket: Ticket | undefined
+): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
   Effect.gen(function* () {
     yield* ctx.stopper.check
     const held = yield* acquireSlot(ctx, job, target)
     // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
     // by a slow rate limit does not hold permits other steps could use while it sleeps
     const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state))
-    if (sent === "late") return yield* attemptOnce(ctx, job, key, target, state)
+    if (sent === "late") return yield* attemptPaced(ctx, job, key, target, state, ticket)
     const at = yield* Clock.currentTimeMillis
     if (sent.outcome._tag === "Response") {
       const headers = rateHeaders(sent.outcome.headers)
@@ -356,5 +392,8 @@ export const attemptOnce = (
     // a 429 we did not see coming: the provider is stricter than we thought; the bucket learns
     if (decision._tag === "Retry" && decision.reason === "rate-limited")
       yield* orStop(ctx, ctx.limits.refused(sent.slot, decision.limitHint))
+    // refused for the in-flight budget: hold what is in flight under what the provider allowed
+    if (decision._tag === "Retry" && decision.reason === "in-flight-budget" && ticket !== undefined)
+      yield* ctx.inFlight.refused(ticket)
     return yield* onDecision(ctx, job, decision, state, at)
   })

@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import { attemptOnce, failed, newRequestState, orStop } from "./Attempt.ts"
 import { Budget } from "./Budget.ts"
 import type { EngineConfig, EngineContext } from "./EngineContext.ts"
+import * as InFlight from "./InFlight.ts"
 import type { Completion, Job, RequestFailed, RunStopped } from "./Job.ts"
 import { Limits, type Target } from "./Limits.ts"
 import { Provider } from "./Provider.ts"
@@ -111,6 +112,7 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
     ledger: yield* QuotaLedger,
     budget: yield* Budget,
     cache: yield* ResponseCache,
+    inFlight: InFlight.make(),
     emit,
     dailyLimit: Policy.freeRequestsPerDay(config.policy, config.creditsPurchasedUsd),
     retry: config.retry ?? defaultRetryConfig,

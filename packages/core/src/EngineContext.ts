@@ -2,6 +2,7 @@
 import type * as Policy from "@tollgate/pricing/Policy"
 import type { BudgetShape } from "./Budget.ts"
 import type { EngineEvent } from "./EngineEvent.ts"
+import type { InFlightShape } from "./InFlight.ts"
 import type { LimitsShape } from "./Limits.ts"
 import type { ProviderShape } from "./Provider.ts"
 import type { QuotaLedgerShape } from "./QuotaLedger.ts"
@@ -24,6 +25,8 @@ export interface EngineContext {
   readonly ledger: QuotaLedgerShape
   readonly budget: BudgetShape
   readonly cache: ResponseCacheShape
+  /** The provider's in-flight spending budget for paid requests, as learned from its refusals. */
+  readonly inFlight: InFlightShape
   readonly emit: (e: EngineEvent) => void
   /** Free-model requests a day for this account. */
   readonly dailyLimit: number

@@ -70,7 +70,8 @@ export const StopReason = Schema.Literals([
   "free-quota",
   "interrupted",
   "failed",
-  "store"
+  "store",
+  "request-too-big"
 ])
 export type StopReason = typeof StopReason.Type
 

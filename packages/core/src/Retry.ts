@@ -22,8 +22,17 @@ export type Decision =
   | {
       readonly _tag: "Retry"
       readonly delayMs: number
-      /** Why, for logs and the progress line. */
-      readonly reason: "rate-limited" | "server-error" | "timeout" | "transport" | "invalid-reply"
+      /**
+       * Why, for logs and the progress line. `in-flight-budget`: OpenRouter's in-flight spending
+       * budget is full (402 `in_flight_budget_exhausted`): wait, and send less at once.
+       */
+      readonly reason:
+        | "rate-limited"
+        | "in-flight-budget"
+        | "server-error"
+        | "timeout"
+        | "transport"
+        | "invalid-reply"
       /** The wait came from the provider (Retry-After / X-RateLimit-Reset), not our backoff. */
       readonly fromProvider: boolean
       readonly message: string
@@ -33,10 +42,16 @@ export type Decision =
   | { readonly _tag: "Fail"; readonly status: number | undefined; readonly message: string }
   | {
       readonly _tag: "Stop"
-      readonly reason: "credits" | "provider-budget" | "daily-free-quota" | "unauthorized"
+      /**
+       * `request-too-big`: one request's worst case is more than the whole in-flight budget
+       * (402 `weight_exceeds_budget`); `provider-budget`: a budget layer is spent (403).
+       */
+      readonly reason: "credits" | "provider-budget" | "daily-free-quota" | "unauthorized" | "request-too-big"
       readonly message: string
-      /** For the daily cap: when it resets (epoch ms). */
+      /** For the daily cap and a budget layer: when it resets (epoch ms). */
       readonly resetAtMs: number | undefined
+      /** For `request-too-big`: the tokens the provider said it could afford. */
+      readonly affordTokens?: number | undefined
     }
 
 /** The `error` object OpenRouter puts in a body, also on some 200s. */
@@ -121,6 +136,86 @@ const isDailyFreeCap = (message: string, headers: Readonly<Record<string, string
 /** A 403 that says a workspace or guardrail budget is spent ("Workspace monthly budget of $500.00 exceeded"). */
 const isBudgetExceeded = (message: string): boolean => /budget/i.test(message) && /exceed/i.test(message)
 
+/** OpenRouter's `error.metadata` fields that tell one credit limit from another. */
+interface LimitMetadata {
+  readonly reason?: string | undefined
+  readonly limitSource?: string | undefined
+  readonly scope?: string | undefined
+  readonly limitUsd?: number | undefined
+  readonly spendUsd?: number | undefined
+  readonly resetsAt?: string | undefined
+}
+
+const limitMetadata = (metadata: unknown): LimitMetadata => {
+  if (typeof metadata !== "object" || metadata === null) return {}
+  const m = metadata as Record<string, unknown>
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined)
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined)
+  return {
+    reason: str(m.reason),
+    limitSource: str(m.limit_source),
+    scope: str(m.scope),
+    limitUsd: num(m.limit_usd),
+    spendUsd: num(m.spend_usd),
+    resetsAt: str(m.resets_at)
+  }
+}
+
+/** The budget layers a 403 (or 402) may name: guardrail, workspace, member, the key's limit. */
+const BUDGET_LAYERS: Readonly<Record<string, string>> = {
+  openrouter_guardrail_budget: "guardrail budget",
+  openrouter_workspace_budget: "workspace budget",
+  openrouter_member_budget: "member budget",
+  openrouter_key_limit: "key limit"
+}
+
+/** A spent budget layer, said with its scope, figures and reset. */
+const layerStop = (m: LimitMetadata, message: string, nowMs: number): Decision => {
+  const reset = m.resetsAt !== undefined ? Date.parse(m.resetsAt) : Number.NaN
+  const layer = BUDGET_LAYERS[m.limitSource ?? ""] ?? "budget"
+  const figures =
+    m.limitUsd !== undefined
+      ? ` ($${m.spendUsd ?? "?"} spent of $${m.limitUsd}${m.scope ? `, ${m.scope}` : ""})`
+      : ""
+  return {
+    _tag: "Stop",
+    reason: "provider-budget",
+    message: `the provider's ${layer} is spent${figures}: ${message}`,
+    resetAtMs: Number.isFinite(reset) && reset > nowMs ? reset : undefined
+  }
+}
+
+/** A 402, by `metadata.reason` and `limit_source` (status alone says only "some credit limit"). */
+const classify402 = (
+  m: LimitMetadata,
+  message: string,
+  headers: Readonly<Record<string, string | undefined>>,
+  ctx: { readonly nowMs: number; readonly backoff: () => number }
+): Decision => {
+  if (m.reason === "in_flight_budget_exhausted" || m.limitSource === "openrouter_in_flight_budget") {
+    const wait = providerWaitMs(headers, ctx.nowMs)
+    return {
+      _tag: "Retry",
+      delayMs: wait ?? ctx.backoff(),
+      reason: "in-flight-budget",
+      fromProvider: wait !== undefined,
+      message
+    }
+  }
+  if (m.reason === "weight_exceeds_budget") {
+    const afford = /can only afford (\d+)/i.exec(message)
+    return {
+      _tag: "Stop",
+      reason: "request-too-big",
+      message,
+      resetAtMs: undefined,
+      affordTokens: afford !== null ? Number(afford[1]) : undefined
+    }
+  }
+  if (m.limitSource === "openrouter_key_limit") return layerStop(m, message, ctx.nowMs)
+  return { _tag: "Stop", reason: "credits", message, resetAtMs: undefined }
+}
+
 /**
  * Classifies one attempt's outcome. `attempt` is 1-based; the caller enforces `max_attempts`.
  */
@@ -179,9 +274,10 @@ export const classify = (
       limitHint: statedLimit(message, outcome.headers)
     }
   }
-  if (status === 402) return { _tag: "Stop", reason: "credits", message, resetAtMs: undefined }
-  if (status === 403 && isBudgetExceeded(message))
-    return { _tag: "Stop", reason: "provider-budget", message, resetAtMs: undefined }
+  const meta = limitMetadata(err?.metadata)
+  if (status === 402) return classify402(meta, message, outcome.headers, { nowMs: ctx.nowMs, backoff })
+  if (status === 403 && (BUDGET_LAYERS[meta.limitSource ?? ""] !== undefined || isBudgetExceeded(message)))
+    return layerStop(meta, message, ctx.nowMs)
   if (status === 401) return { _tag: "Stop", reason: "unauthorized", message, resetAtMs: undefined }
   if (status === 408 || status >= 500) {
     const wait = providerWaitMs(outcome.headers, ctx.nowMs)

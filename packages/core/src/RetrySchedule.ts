@@ -38,12 +38,13 @@ export const retrySchedule = (ctx: EngineContext, job: Job, target: Target, stat
           message: r.message,
           at: r.at
         })
-        // a provider-given pause is waited out by the whole bucket, not only this request
+        // a provider-given pause is waited out by the whole bucket, and by this request even
+        // where no bucket paces it (a paid model with no stated limit)
+        const sleep =
+          r.delayMs > 0 ? ctx.stopper.untilStopped(Effect.sleep(Duration.millis(r.delayMs))) : Effect.void
         const wait = r.providerWait
-          ? ctx.limits.pause(target, r.at + r.delayMs)
-          : r.delayMs > 0
-            ? ctx.stopper.untilStopped(Effect.sleep(Duration.millis(r.delayMs)))
-            : Effect.void
+          ? Effect.andThen(ctx.limits.pause(target, r.at + r.delayMs), sleep)
+          : sleep
         return Effect.as(wait, [counted, Duration.zero] as [number, Duration.Duration])
       }
     })

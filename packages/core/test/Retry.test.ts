@@ -88,3 +88,57 @@ describe("Retry.classify", () => {
     expect(providerWaitMs({ "retry-after": "Thu, 01 Jan 1970 00:16:50 GMT" }, 1_000_000)).toBe(10_000)
   })
 })
+
+describe("Retry.classify: OpenRouter's credit limits by metadata, not status alone", () => {
+  const err = (code: number, message: string, metadata: object) => ({ error: { code, message, metadata } })
+
+  it("402 in_flight_budget_exhausted: a wait-and-retry, the provider's Retry-After as the wait", () => {
+    const body = err(402, "in flight", {
+      reason: "in_flight_budget_exhausted",
+      limit_source: "openrouter_in_flight_budget"
+    })
+    expect(classify(res(402, { "Retry-After": "2" }, body), ctx)).toMatchObject({
+      _tag: "Retry",
+      reason: "in-flight-budget",
+      delayMs: 2000,
+      fromProvider: true
+    })
+  })
+
+  it("402 weight_exceeds_budget: a stop that keeps what the provider could afford", () => {
+    const body = err(402, "You requested up to 64000 tokens, but can only afford 2666", {
+      reason: "weight_exceeds_budget",
+      limit_source: "openrouter_credits"
+    })
+    expect(classify(res(402, {}, body), ctx)).toMatchObject({
+      _tag: "Stop",
+      reason: "request-too-big",
+      affordTokens: 2666
+    })
+  })
+
+  it("402 without a known reason stays the credits stop; a key limit is a budget layer", () => {
+    expect(classify(res(402, {}, err(402, "Insufficient credits", {})), ctx)).toMatchObject({
+      reason: "credits"
+    })
+    expect(
+      classify(res(402, {}, err(402, "Key limit exceeded", { limit_source: "openrouter_key_limit" })), ctx)
+    ).toMatchObject({ _tag: "Stop", reason: "provider-budget" })
+  })
+
+  it("403 naming a budget layer: a stop with the layer, its figures and resets_at", () => {
+    const resets = new Date(ctx.nowMs + 3_600_000).toISOString()
+    const body = err(403, "Budget exceeded", {
+      limit_source: "openrouter_guardrail_budget",
+      scope: "api_key",
+      limit_usd: 5,
+      spend_usd: 5.01,
+      resets_at: resets
+    })
+    const d = classify(res(403, {}, body), ctx)
+    expect(d).toMatchObject({ _tag: "Stop", reason: "provider-budget", resetAtMs: ctx.nowMs + 3_600_000 })
+    expect(d._tag === "Stop" ? d.message : "").toMatch(
+      /guardrail budget is spent \(\$5\.01 spent of \$5, api_key\)/
+    )
+  })
+})

@@ -79,7 +79,7 @@ export class Progress {
         return
       case "quota-wait":
         this.log(
-          `free quota used up for today: waiting until ${new Date(e.until).toISOString().replace(/\.\d+Z$/, "Z")} (in ${duration(Math.ceil((e.until - e.at) / 1000))}) for the reset, then going on; Ctrl-C stops (a later run resumes)`
+          `${e.what === "provider-budget" ? "a provider budget is spent" : "free quota used up for today"}: waiting until ${new Date(e.until).toISOString().replace(/\.\d+Z$/, "Z")} (in ${duration(Math.ceil((e.until - e.at) / 1000))}) for the reset, then going on; Ctrl-C stops (a later run resumes)`
         )
         return
       case "step-deferred":

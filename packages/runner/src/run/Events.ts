@@ -24,7 +24,13 @@ export type RunnerEvent =
   | { readonly type: "step-deferred"; readonly step: string }
   | { readonly type: "warning"; readonly message: string }
   /** `--until-done`: the day's free quota is used; the run goes on at `until` (epoch ms). */
-  | { readonly type: "quota-wait"; readonly until: number; readonly at: number }
+  | {
+      readonly type: "quota-wait"
+      readonly until: number
+      readonly at: number
+      /** What resets then: the day's free quota (absent), or a provider budget layer. */
+      readonly what?: "provider-budget"
+    }
   | { readonly type: "cache-corrupt"; readonly count: number; readonly message: string }
   | { readonly type: "output-error"; readonly output: string; readonly message: string }
 

@@ -294,13 +294,15 @@ const runEachDay = Effect.fnUntraced(function* <E, R>(
         result,
         `${result.summary.reason}; run again after the reset to go on where it stopped, or with --until-done to wait for it`
       )
-    opts.onEvent?.({ type: "quota-wait", until: result.resumeAtMs, at: yield* Clock.currentTimeMillis })
+    opts.onEvent?.({
+      type: "quota-wait",
+      until: result.resumeAtMs,
+      at: yield* Clock.currentTimeMillis,
+      ...(result.summary.stop === "provider-budget" ? { what: "provider-budget" as const } : {})
+    })
     if ((yield* waitUntil(result.resumeAtMs, opts.interrupted)) === "interrupted")
       return {
-        ...withReason(
-          result,
-          "interrupted while waiting for the free quota's reset; run again to go on where it stopped"
-        ),
+        ...withReason(result, "interrupted while waiting for the reset; run again to go on where it stopped"),
         exitCode: 130
       }
   }

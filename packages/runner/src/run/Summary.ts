@@ -10,8 +10,9 @@ export const exitCodeOf = (o: Pick<RunOutcome, "status" | "stopKind">): number =
   if (o.status === "interrupted") return 130
   // a merge whose shards lack an answer is bad input (the shards' records): nothing was sent for it
   if (o.status === "failed") return o.stopKind === "merge-incomplete" ? 2 : 1
-  // out of credits, a provider-side budget spent, a refused key, a lost store: runtime failures; the rest are gates
-  return ["credits", "provider-budget", "unauthorized", "store"].includes(o.stopKind ?? "") ? 1 : 3
+  // out of credits, a request too big for the provider's in-flight budget, a refused key, a lost
+  // store: runtime failures; the rest (a provider budget layer with its reset among them) are gates
+  return ["credits", "request-too-big", "unauthorized", "store"].includes(o.stopKind ?? "") ? 1 : 3
 }
 
 const sum = (o: RunOutcome, f: (a: StepActual) => number) =>

@@ -1,0 +1,121 @@
+/**
+ * OpenRouter's 2026 rules against a simulator that follows its docs: the in-flight spending
+ * budget (402 by `metadata.reason`), budget layers (403 with `resets_at`), the account's free
+ * counter on `/key`, and routing by effective cost bounded by `provider.max_price`.
+ */
+import { afterEach, describe, expect, it } from "vitest"
+import { runCli, tempHome } from "./support/cli.ts"
+import { writeDir } from "./support/pipelines.ts"
+import { until } from "./support/processes.ts"
+import { startShifted } from "./support/shifted.ts"
+import { type Simulator, simulatorPool } from "./support/simulator.ts"
+
+const { sim, closeAll } = simulatorPool()
+afterEach(closeAll)
+
+const ENV = { OPENROUTER_API_KEY: "sk-rules" }
+const fan = (n: number, maxTokens = 1000, model = "openai/gpt-4o-mini", extra = "") =>
+  `version: 1\nname: rules\n${extra}inputs:\n  xs: { type: array, default: [${Array.from({ length: n }, (_, i) => i).join(", ")}] }\nsteps:\n  - { id: each, for_each: inputs.xs, model: ${model}, prompt: "item {{ item }}", max_tokens: ${maxTokens} }\n`
+
+const run = (dir: string, s: Simulator, extra: string[] = []) =>
+  runCli(["run", "p.yaml", "--base-url", s.url, "--no-cache", "--out-dir", "runs", ...extra], {
+    cwd: dir,
+    env: { TOLLGATE_HOME: tempHome(), ...ENV }
+  })
+
+const refused = (s: Simulator, status: number) => s.log.filter((a) => a.status === status).length
+const billedOnce = (s: Simulator) => new Set(s.successes().map((a) => a.key)).size === s.successes().length
+
+/** One request's in-flight estimate at the simulator: prompt + max_tokens at gpt-4o-mini's price. */
+const estimate = (maxTokens: number) => (12 * 0.15 + maxTokens * 0.6) / 1e6
+
+describe("the in-flight spending budget", () => {
+  it("room for about three requests, 30 items at concurrency 8: the run paces, finishes, bills each once", async () => {
+    const s = await sim({ inFlightBudgetUsd: estimate(1000) * 3.2, latencyMs: 150 })
+    const dir = writeDir({ "p.yaml": fan(30) })
+    const r = await run(dir, s, ["--concurrency", "8"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(s.successes()).toHaveLength(30)
+    expect(billedOnce(s)).toBe(true)
+    // the first burst teaches the budget; after it the run keeps what is in flight under it
+    expect(refused(s, 402)).toBeLessThanOrEqual(8)
+    expect(r.stdout + r.stderr).not.toMatch(/out of credits|add credits at/)
+  })
+
+  it("one request bigger than the whole budget: one attempt, exit 1 naming the step, max_tokens and what fits", async () => {
+    const s = await sim({ inFlightBudgetUsd: estimate(1000) / 2 })
+    const dir = writeDir({ "p.yaml": fan(3) })
+    const r = await run(dir, s, ["--concurrency", "1"])
+    expect(r.code).toBe(1)
+    expect(s.log).toHaveLength(1)
+    expect(r.stderr).toMatch(
+      /step "each": a request with max_tokens 1000 is more than the provider's in-flight spending budget allows \(402: You requested up to \d+ tokens, but can only afford \d+.*\); max_tokens \d+ or less would fit/
+    )
+  })
+})
+
+describe("budget layers", () => {
+  const resetsAt = () => new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, "Z")
+
+  it("a 403 with limit_source and resets_at stops the run: exit 3 naming the layer and when it resets", async () => {
+    const s = await sim({
+      completionTokens: (b) => Number(b.max_tokens),
+      budgetLayer: {
+        limitSource: "openrouter_workspace_budget",
+        scope: "workspace",
+        limitUsd: 0.0005,
+        spendUsd: 0,
+        resetsAt: resetsAt()
+      }
+    })
+    const dir = writeDir({ "p.yaml": fan(10, 200) })
+    const r = await run(dir, s, ["--concurrency", "1"])
+    expect(r.code, r.stderr).toBe(3)
+    expect(refused(s, 403)).toBe(1)
+    expect(r.stderr).toMatch(
+      /the provider's workspace budget is spent \(\$[\d.]+ spent of \$0\.0005, workspace\)/
+    )
+    expect(r.stderr).toMatch(/it resets at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (0h 59m|1h 0m)\)/)
+  })
+
+  it("--until-done waits for resets_at and goes on, each item billed once", async () => {
+    const at = resetsAt()
+    const s = await sim({
+      completionTokens: (b) => Number(b.max_tokens),
+      budgetLayer: {
+        limitSource: "openrouter_guardrail_budget",
+        scope: "api_key",
+        limitUsd: 0.0005,
+        spendUsd: 0,
+        resetsAt: at
+      }
+    })
+    const dir = writeDir({ "p.yaml": fan(8, 200) })
+    const r = startShifted(
+      dir,
+      [
+        "run",
+        "p.yaml",
+        "--base-url",
+        s.url,
+        "--no-cache",
+        "--concurrency",
+        "1",
+        "--until-done",
+        "--out-dir",
+        "runs"
+      ],
+      tempHome()
+    )
+    r.child.stdin?.end()
+    await until(() => r.waits().length === 1, 30_000)
+    expect(r.stderr()).toMatch(/a provider budget is spent: waiting until/)
+    const first = s.successes().length
+    expect(first).toBeLessThan(8)
+    s.rollBudget()
+    r.jumpPast(r.waits()[0]!)
+    expect(await r.done, r.stderr()).toBe(0)
+    expect(s.successes()).toHaveLength(8)
+    expect(billedOnce(s)).toBe(true)
+  })
+})
