@@ -57,23 +57,44 @@ describe("the in-flight spending budget", () => {
 describe("budget layers", () => {
   const resetsAt = () => new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, "Z")
 
-  it("a 403 with limit_source and resets_at stops the run: exit 3 naming the layer and when it resets", async () => {
+  it("/key lists the layer: the plan gates on the tightest limit, naming it and its reset; nothing is sent", async () => {
+    const at = resetsAt()
     const s = await sim({
-      completionTokens: (b) => Number(b.max_tokens),
       budgetLayer: {
         limitSource: "openrouter_workspace_budget",
         scope: "workspace",
         limitUsd: 0.0005,
         spendUsd: 0,
-        resetsAt: resetsAt()
+        resetsAt: at
       }
     })
     const dir = writeDir({ "p.yaml": fan(10, 200) })
+    const r = await run(dir, s)
+    expect(r.code).toBe(3)
+    expect(r.stderr + r.stdout).toContain(
+      `exceeds what is left of the provider's workspace budget: $0.0005 of $0.0005, until it resets at ${at}`
+    )
+    expect(s.log).toHaveLength(0)
+  })
+
+  it("a 403 with limit_source and resets_at mid-run stops it: exit 3 naming the layer and when it resets", async () => {
+    // the plan expects half of max_tokens and fits; the replies use all of it and pass the layer
+    const s = await sim({
+      completionTokens: (b) => Number(b.max_tokens),
+      budgetLayer: {
+        limitSource: "openrouter_workspace_budget",
+        scope: "workspace",
+        limitUsd: 0.0008,
+        spendUsd: 0,
+        resetsAt: resetsAt()
+      }
+    })
+    const dir = writeDir({ "p.yaml": fan(10, 200, "openai/gpt-4o-mini", "budget: { gate: expected }\n") })
     const r = await run(dir, s, ["--concurrency", "1"])
     expect(r.code, r.stderr).toBe(3)
     expect(refused(s, 403)).toBe(1)
     expect(r.stderr).toMatch(
-      /the provider's workspace budget is spent \(\$[\d.]+ spent of \$0\.0005, workspace\)/
+      /the provider's workspace budget is spent \(\$[\d.]+ spent of \$0\.0008, workspace\)/
     )
     expect(r.stderr).toMatch(/it resets at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (0h 59m|1h 0m)\)/)
   })
@@ -85,12 +106,12 @@ describe("budget layers", () => {
       budgetLayer: {
         limitSource: "openrouter_guardrail_budget",
         scope: "api_key",
-        limitUsd: 0.0005,
+        limitUsd: 0.0006,
         spendUsd: 0,
         resetsAt: at
       }
     })
-    const dir = writeDir({ "p.yaml": fan(8, 200) })
+    const dir = writeDir({ "p.yaml": fan(8, 200, "openai/gpt-4o-mini", "budget: { gate: expected }\n") })
     const r = startShifted(
       dir,
       [
@@ -117,5 +138,76 @@ describe("budget layers", () => {
     expect(await r.done, r.stderr()).toBe(0)
     expect(s.successes()).toHaveLength(8)
     expect(billedOnce(s)).toBe(true)
+  })
+})
+
+describe("the account's free counter on /key", () => {
+  const FREE = "openai/gpt-oss-20b:free"
+  const free = (n: number) => fan(n, 5, FREE, "limits: { free: { rpm: 6000 } }\n")
+
+  it("45 of 50 used elsewhere today: plan and quota say 5 left, from the provider", async () => {
+    const s = await sim({ freePerDay: 50, freeUsedElsewhere: 45 })
+    const dir = writeDir({ "p.yaml": free(8) })
+    const env = { TOLLGATE_HOME: tempHome(), ...ENV }
+    const plan = await runCli(["plan", "p.yaml", "--base-url", s.url, "--format", "json"], { cwd: dir, env })
+    expect(plan.code).toBe(3)
+    const json = JSON.parse(plan.stdout)
+    expect(json.quota).toMatchObject({ free_per_day: 50, free_used_today: 45, free_left_today: 5 })
+    expect(json.account.free_per_day).toEqual({ value: 50, source: "provider" })
+    expect(json.account.free_used_today).toEqual({ value: 45, source: "provider" })
+    const quota = await runCli(["quota", "p.yaml"], { cwd: dir, env: { ...env, TOLLGATE_BASE_URL: s.url } })
+    expect(quota.stdout).toMatch(/45 used \(provider\), 5 left of 50/)
+    expect(s.log).toHaveLength(0)
+  })
+
+  it("a run never sends a free attempt the provider's count says is doomed: 5 sent, none refused, then it waits", async () => {
+    const s = await sim({ freePerDay: 50, freeUsedElsewhere: 45 })
+    const dir = writeDir({ "p.yaml": free(8) })
+    const r = startShifted(
+      dir,
+      ["run", "p.yaml", "--base-url", s.url, "--no-cache", "--until-done", "--out-dir", "runs"],
+      tempHome(),
+      ENV
+    )
+    await until(() => r.waits().length === 1, 30_000)
+    expect(s.log).toHaveLength(5)
+    expect(refused(s, 429)).toBe(0)
+    r.child.kill("SIGINT")
+    expect(await r.done).toBe(130)
+  })
+})
+
+describe("a daily free cap the policy does not know", () => {
+  it("the cap's own 429 names 15 a day: learned, so the next day's plan and run stop at 15 with no refusal", async () => {
+    const s = await sim({ freePerDay: 15 })
+    const job = fan(40, 5, "openai/gpt-oss-20b:free", "limits: { free: { rpm: 6000 } }\n")
+    const dir = writeDir({ "p.yaml": job })
+    const home = tempHome()
+    const r = startShifted(
+      dir,
+      ["run", "p.yaml", "--base-url", s.url, "--no-cache", "--until-done", "--out-dir", "runs"],
+      home,
+      ENV
+    )
+    await until(() => r.waits().length === 1, 30_000)
+    // the first day meets the cap (the requests in flight beside the first refusal with it), and learns it
+    const firstDay = refused(s, 429)
+    expect(firstDay).toBeGreaterThanOrEqual(1)
+    expect(firstDay).toBeLessThanOrEqual(8)
+    s.rollDay()
+    r.jumpPast(r.waits()[0]!)
+    await until(() => r.waits().length === 2, 30_000)
+    expect(refused(s, 429)).toBe(firstDay) // the second day stops at 15 by itself
+    expect(s.successes()).toHaveLength(30)
+    r.child.kill("SIGINT")
+    expect(await r.done).toBe(130)
+    const plan = await runCli(
+      ["plan", "p.yaml", "--base-url", s.url, "--out-dir", "runs", "--format", "json"],
+      {
+        cwd: dir,
+        env: { TOLLGATE_HOME: home, ...ENV }
+      }
+    )
+    expect(JSON.parse(plan.stdout).account.free_per_day).toEqual({ value: 15, source: "learned" })
   })
 })

@@ -11,7 +11,7 @@ import { BIN } from "./cli.ts"
 export const CLOCK = pathToFileURL(fileURLToPath(new URL("./clock.mjs", import.meta.url))).href
 
 /** A runner whose clock the test moves (by writing the offset file). */
-export const startShifted = (dir: string, args: string[], home: string) => {
+export const startShifted = (dir: string, args: string[], home: string, env: Record<string, string> = {}) => {
   const clock = join(dir, "clock-offset")
   writeFileSync(clock, "0")
   const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
@@ -20,7 +20,8 @@ export const startShifted = (dir: string, args: string[], home: string) => {
       PATH: process.env.PATH ?? "",
       TOLLGATE_HOME: home,
       TOLLGATE_TEST_CLOCK_FILE: clock,
-      NODE_OPTIONS: `--import=${CLOCK}`
+      NODE_OPTIONS: `--import=${CLOCK}`,
+      ...env
     },
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -336,10 +336,18 @@ export const failed = (
 
 /**
  * The daily free tier a free-model reply names: its `X-RateLimit-Limit`, when it is a daily
- * figure (OpenRouter's are 50 and 1,000; a per-minute limit is far lower).
+ * figure: on the daily cap's own 429, whatever it is (a tier of 15 too); on a 2xx, one of 50 or
+ * more (OpenRouter's are 50 and 1,000; a per-minute limit is far lower).
  */
-export const freeTierOf = (job: Job, status: number, limit: number | undefined): number | undefined =>
-  job.free && status >= 200 && status < 300 && limit !== undefined && limit >= 50 ? limit : undefined
+export const freeTierOf = (
+  job: Job,
+  status: number,
+  limit: number | undefined,
+  dailyCap: boolean
+): number | undefined =>
+  job.free && limit !== undefined && limit > 0 && (dailyCap || (status >= 200 && status < 300 && limit >= 50))
+    ? limit
+    : undefined
 
 /**
  * One attempt, from pacing slot to settled cost. A paid request first waits for room in the
@@ -376,14 +384,15 @@ const attemptPaced = (
     const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state))
     if (sent === "late") return yield* attemptPaced(ctx, job, key, target, state, ticket)
     const at = yield* Clock.currentTimeMillis
+    const random = yield* Random.next
+    const decision = classify(sent.outcome, { attempt: state.attempt, nowMs: at, random, config: ctx.retry })
     if (sent.outcome._tag === "Response") {
       const headers = rateHeaders(sent.outcome.headers)
       yield* orStop(ctx, ctx.limits.observe(target, headers))
-      const tier = freeTierOf(job, sent.outcome.status, headers.limit)
+      const dailyCap = decision._tag === "Stop" && decision.reason === "daily-free-quota"
+      const tier = freeTierOf(job, sent.outcome.status, headers.limit, dailyCap)
       if (tier !== undefined) ctx.emit({ type: "free-tier", perDay: tier, at })
     }
-    const random = yield* Random.next
-    const decision = classify(sent.outcome, { attempt: state.attempt, nowMs: at, random, config: ctx.retry })
     state.lastStatus = sent.outcome._tag === "Response" ? sent.outcome.status : undefined
     if (decision._tag === "Success" && sent.outcome._tag === "Response")
       return yield* onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, state, at)

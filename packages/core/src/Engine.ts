@@ -114,7 +114,7 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
     cache: yield* ResponseCache,
     inFlight: InFlight.make(),
     emit,
-    dailyLimit: Policy.freeRequestsPerDay(config.policy, config.creditsPurchasedUsd),
+    dailyLimit: config.dailyLimit ?? Policy.freeRequestsPerDay(config.policy, config.creditsPurchasedUsd),
     retry: config.retry ?? defaultRetryConfig,
     stopper: yield* makeStopper(emit)
   }

@@ -14,6 +14,8 @@ export interface EngineConfig {
   readonly fingerprint: string
   readonly policy: Policy.Policy
   readonly creditsPurchasedUsd: number
+  /** Free-model requests this run may count today, when known better than the policy's tier (the provider's counter). */
+  readonly dailyLimit?: number | undefined
   readonly retry?: RetryConfig | undefined
   readonly onEvent?: ((e: EngineEvent) => void) | undefined
 }

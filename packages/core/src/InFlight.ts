@@ -90,7 +90,11 @@ export const make = (): InFlightShape => {
   }
   return {
     admit,
-    release: (t) => Effect.suspend(() => (leave(t), wakeAll(s))),
+    release: (t) =>
+      Effect.suspend(() => {
+        leave(t)
+        return wakeAll(s)
+      }),
     refused: (t) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {

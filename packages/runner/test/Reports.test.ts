@@ -57,7 +57,9 @@ const plan = {
     free_per_day: { value: 50, source: "provider" },
     credits_purchased_usd: { value: 0, source: "provider" },
     balance_usd: { value: null, source: "default" },
-    key_limit_usd: { limit: 5, remaining: 4.2, source: "provider" }
+    free_used_today: { value: 45, source: "provider" },
+    key_limit_usd: { limit: 5, remaining: 4.2, source: "provider" },
+    budgets: [{ scope: "workspace", remaining_usd: 1.5, limit_usd: 2, resets_at: "2026-12-01T00:00:00Z" }]
   },
   budget: { max_cost_usd: 0.01, max_requests: null, max_free_requests: null, gate: "max" },
   violations: [
@@ -140,8 +142,8 @@ describe("reports", () => {
 
       requests: 9 to send, 1 cached
       cost: $0.0012 expected, $0.0021 likely high (p90), $0.0049 at most
-      account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider)
-      free-model requests: 8; today's quota: 45 used, 5 left of 50
+      account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider), workspace budget $1.5 left of $2 until 2026-12-01T00:00:00Z (provider)
+      free-model requests: 8; today's quota: 45 used (provider), 5 left of 50
       free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
       least time the rate limits allow: 21s
       budget: max_cost_usd $0.01 (gate: max)
@@ -160,8 +162,8 @@ describe("reports", () => {
 
       - requests: 9 to send, 1 cached
       - cost: $0.0012 expected, $0.0021 likely high (p90), $0.0049 at most
-      - account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider)
-      - free-model requests: 8; today's quota: 45 used, 5 left of 50
+      - account: 50 free-model requests a day (provider), balance not known (no paid pacing), key limit $4.2 left of $5 (provider), workspace budget $1.5 left of $2 until 2026-12-01T00:00:00Z (provider)
+      - free-model requests: 8; today's quota: 45 used (provider), 5 left of 50
       - free-model requests over 2 UTC days: 5 on 2026-11-23, 3 on 2026-11-24
       - least time the rate limits allow: 21s
       - budget: max_cost_usd $0.01 (gate: max)

@@ -18,6 +18,7 @@ export interface DiscoveryOptions {
   readonly fingerprint: string
   readonly stateDir: string
   readonly nowMs: number
+  readonly refreshCounter?: boolean
 }
 
 export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions) {
@@ -26,8 +27,12 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
   const learned = { learnedFreePerDay: cached.learnedFreePerDay }
   if (o.apiKey === undefined || o.apiKey === "") return { warnings: [], ...learned } satisfies Discovered
   // a copy made without the management key holds no credits: ask again once there is one
+  // the free counter moves with every request, the account's other keys' included: a run asks anew
+  const stale = o.refreshCounter === true && cached.fresh?.key?.freeModelDailyRequests !== undefined
   const complete =
-    cached.fresh !== undefined && (o.managementKey === undefined || cached.fresh.credits !== undefined)
+    cached.fresh !== undefined &&
+    !stale &&
+    (o.managementKey === undefined || cached.fresh.credits !== undefined)
   if (cached.fresh !== undefined && complete)
     return { ...cached.fresh, warnings: [], ...learned } satisfies Discovered
   const found = yield* (yield* Providers).discover({
@@ -36,7 +41,7 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
     managementKey: o.managementKey
   })
   if (found.key !== undefined || found.credits !== undefined) AccountCache.saveAccount(file, o.nowMs, found)
-  return { ...found, ...learned } satisfies Discovered
+  return { ...found, fetchedAt: o.nowMs, ...learned } satisfies Discovered
 })
 
 /**
@@ -53,6 +58,8 @@ export const resolveAccount = Effect.fnUntraced(function* (o: {
   readonly declared: Parameters<typeof accountFacts>[0]
   readonly policy: Parameters<typeof accountFacts>[2]
   readonly now: Date
+  /** Ask the provider again when the copy kept holds its free counter (a run needs today's count). */
+  readonly refreshCounter?: boolean | undefined
 }) {
   const apiKey = keyFor(o.env, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
   const withheld = apiKey === undefined && (o.env[o.apiKeyEnv] ?? "") !== ""
@@ -62,9 +69,10 @@ export const resolveAccount = Effect.fnUntraced(function* (o: {
     managementKey: keyFor(o.env, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
     fingerprint: o.fingerprint,
     stateDir: StateDir.stateDir(o.env),
-    nowMs: o.now.getTime()
+    nowMs: o.now.getTime(),
+    refreshCounter: o.refreshCounter === true
   })
-  const facts: AccountFacts = accountFacts(o.declared, discovered, o.policy)
+  const facts: AccountFacts = accountFacts(o.declared, discovered, o.policy, o.now)
   const notAsked = withheld
     ? [`the account was not asked: ${keyWithheld(o.baseUrl, `the key in ${o.apiKeyEnv}`)}`]
     : []

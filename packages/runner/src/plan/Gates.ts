@@ -13,6 +13,8 @@ export interface Violation {
     | "context_window"
     | "incomplete"
     | "key_limit"
+    | "provider_budget"
+    | "balance"
   readonly message: string
 }
 
@@ -38,6 +40,17 @@ export interface GateInput {
   }
   /** The key's own spending cap at the provider, when it has one. */
   readonly keyLimit?: { readonly limitUsd: number; readonly remainingUsd: number } | undefined
+  /** The account's balance, when known (declared or from the provider): credits run out past it. */
+  readonly balanceUsd?: number | undefined
+  /** The key's budget layers at the provider (guardrail, member, workspace …) with what is left of each. */
+  readonly budgets?:
+    | ReadonlyArray<{
+        readonly scope: string
+        readonly limitUsd: number | null
+        readonly remainingUsd: number
+        readonly resetsAt: string | null
+      }>
+    | undefined
   readonly now: Date
 }
 
@@ -93,16 +106,62 @@ const daysNeeded = (g: GateInput): string => {
     : `they need ${g.quota.days.length} UTC days (${daysText(g.quota.days)}): \`runner run --until-done\` waits for each reset and goes on, or a nightly job resumes where the last stopped`
 }
 
-/** The key's cap at the provider refuses (402) what would pass what is left of it: the plan says so first. */
-const keyLimit = (g: GateInput): Violation[] => {
-  if (g.keyLimit === undefined) return []
+/** A spending limit at the provider that refuses what would pass what is left of it. */
+interface ProviderLimit {
+  readonly kind: "key_limit" | "provider_budget" | "balance"
+  readonly remainingUsd: number
+  /** "the key's own limit at the provider: $X of $Y" */
+  readonly what: string
+  readonly remedy: string
+}
+
+/** The key's cap, its budget layers and the balance, the tightest first. */
+const providerLimits = (g: GateInput): ProviderLimit[] =>
+  [
+    ...(g.keyLimit !== undefined
+      ? [
+          {
+            kind: "key_limit" as const,
+            remainingUsd: g.keyLimit.remainingUsd,
+            what: `the key's own limit at the provider: ${Money.format(Money.fromNumber(g.keyLimit.remainingUsd))} of ${Money.format(Money.fromNumber(g.keyLimit.limitUsd))}`,
+            remedy: "raise the key's limit or use another key"
+          }
+        ]
+      : []),
+    ...(g.budgets ?? []).map((b) => ({
+      kind: "provider_budget" as const,
+      remainingUsd: b.remainingUsd,
+      what: `the provider's ${b.scope} budget: ${Money.format(Money.fromNumber(b.remainingUsd))}${b.limitUsd !== null ? ` of ${Money.format(Money.fromNumber(b.limitUsd))}` : ""}${b.resetsAt !== null ? `, until it resets at ${b.resetsAt}` : ""}`,
+      remedy:
+        b.resetsAt !== null
+          ? "raise it, or run after its reset (`runner run --until-done` waits for it)"
+          : "raise it"
+    })),
+    ...(g.balanceUsd !== undefined
+      ? [
+          {
+            kind: "balance" as const,
+            remainingUsd: g.balanceUsd,
+            what: `the account's balance: ${Money.format(Money.fromNumber(g.balanceUsd))}`,
+            remedy: "add credits"
+          }
+        ]
+      : [])
+  ].sort((a, b) => a.remainingUsd - b.remainingUsd)
+
+/**
+ * The provider refuses (402, 403) what would pass what is left of the key's cap or of a budget
+ * layer: the plan says so first, naming the one that binds (the smallest).
+ */
+const providerLimit = (g: GateInput): Violation[] => {
+  const binding = providerLimits(g)[0]
+  if (binding === undefined) return []
   const gated = g.budget.gate === "expected" ? g.costExpected : g.costMax
-  const remaining = Money.fromNumber(g.keyLimit.remainingUsd)
-  if (!Money.gt(gated, remaining)) return []
+  if (!Money.gt(gated, Money.fromNumber(binding.remainingUsd))) return []
   return [
     {
-      kind: "key_limit",
-      message: `${g.budget.gate === "expected" ? "expected" : "maximum"} cost ${Money.format(Money.round(gated, 6))} exceeds what is left of the key's own limit at the provider: ${Money.format(remaining)} of ${Money.format(Money.fromNumber(g.keyLimit.limitUsd))}; raise the key's limit or use another key`
+      kind: binding.kind,
+      message: `${g.budget.gate === "expected" ? "expected" : "maximum"} cost ${Money.format(Money.round(gated, 6))} exceeds what is left of ${binding.what}; ${binding.remedy}`
     }
   ]
 }
@@ -141,7 +200,7 @@ const contextWindow = (g: GateInput): Violation[] =>
 export const violations = (g: GateInput): Violation[] => [
   ...incomplete(g),
   ...cost(g),
-  ...keyLimit(g),
+  ...providerLimit(g),
   ...requests(g),
   ...freeQuota(g),
   ...contextWindow(g)

@@ -37,6 +37,8 @@ export interface PlanOptions {
   /** Where earlier runs are (default `.tollgate/runs` under `cwd`). */
   readonly runsDir?: string | undefined
   readonly now?: Date | undefined
+  /** A run plans: the provider's free counter is asked anew, not taken from the copy kept. */
+  readonly refreshCounter?: boolean | undefined
 }
 
 export interface Planned {
@@ -119,9 +121,14 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
     baseUrlGiven: opts.baseUrl !== undefined,
     apiKeyEnv: pipeline.apiKeyEnv,
     fingerprint,
-    declared: { creditsPurchasedUsd: pipeline.creditsPurchasedUsd, balanceUsd: pipeline.balanceUsd },
+    declared: {
+      creditsPurchasedUsd: pipeline.creditsPurchasedUsd,
+      balanceUsd: pipeline.balanceUsd,
+      freePerDay: pipeline.freeLimits.per_day
+    },
     policy: policy.free,
-    now
+    now,
+    refreshCounter: opts.refreshCounter
   })
   const counts = TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env)))
   const projection = yield* projectWithCache(

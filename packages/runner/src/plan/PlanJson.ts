@@ -20,14 +20,24 @@ export const catalogJson = (catalog: Catalog.Catalog) => ({
 })
 
 /** The account the plan took, each figure with where it came from (declared, provider, learned, default). */
-export const accountJson = (a: AccountFacts, freePerDay: number) => ({
-  free_per_day: { value: freePerDay, source: a.creditsPurchasedUsd.source },
+export const accountJson = (a: AccountFacts, freeUsedToday: { readonly ledger: number }) => ({
+  free_per_day: a.freePerDay,
+  free_used_today:
+    a.freeUsedByProvider !== undefined && a.freeUsedByProvider > freeUsedToday.ledger
+      ? { value: a.freeUsedByProvider, source: "provider" as const }
+      : { value: freeUsedToday.ledger, source: "ledger" as const },
   credits_purchased_usd: a.creditsPurchasedUsd,
   balance_usd: { value: a.balanceUsd.value ?? null, source: a.balanceUsd.source },
   key_limit_usd:
     a.keyLimit !== undefined
       ? { limit: a.keyLimit.limitUsd, remaining: a.keyLimit.remainingUsd, source: "provider" as const }
-      : null
+      : null,
+  budgets: a.budgets.map((b) => ({
+    scope: b.scope,
+    remaining_usd: b.remainingUsd,
+    limit_usd: b.limitUsd,
+    resets_at: b.resetsAt
+  }))
 })
 
 /** Packed steps (`pack`): their items, the requests they go in, and the requests (free quota) that saves. */
@@ -64,7 +74,7 @@ export const planJson = (p: Planned) => {
       max_request_cost_usd: usd(s.maxRequestCost)
     })),
     ...packingJson(proj.steps),
-    account: accountJson(p.account, proj.quota.freePerDay),
+    account: accountJson(p.account, { ledger: proj.quota.freeUsedToday - proj.quota.freeUsedElsewhere }),
     quota: {
       free_per_day: proj.quota.freePerDay,
       free_used_today: proj.quota.freeUsedToday,

@@ -4,7 +4,7 @@
  */
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
-import * as Policy from "@tollgate/pricing/Policy"
+import type * as Policy from "@tollgate/pricing/Policy"
 import { order } from "../dsl/Graph.ts"
 import { packMaxTokens } from "../dsl/Packing.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
@@ -53,6 +53,8 @@ export interface Projection {
   readonly quota: {
     readonly freePerDay: number
     readonly freeUsedToday: number
+    /** Counted by the provider for the account's other keys and clients, beyond our ledger. */
+    readonly freeUsedElsewhere: number
     readonly freeLeftToday: number
     /** The UTC days the free requests need: one when they fit today. */
     readonly days: ReadonlyArray<FreeDay>
@@ -99,11 +101,14 @@ export const project = (input: ProjectInput): Projection => {
   const costExpected = Money.sum(steps.map((s) => s.costExpected))
   const costP90 = Money.sum(steps.map((s) => s.costP90))
   const costMax = Money.sum(steps.map((s) => s.costMax))
-  const freePerDay = Policy.freeRequestsPerDay(input.policy, input.account.creditsPurchasedUsd.value)
-  const freeLeftToday = Math.max(0, freePerDay - input.freeUsedToday)
+  const freePerDay = input.account.freePerDay.value
+  // the provider counts every key and client of the account; the ledger only ours: the larger wins
+  const freeUsedToday = Math.max(input.freeUsedToday, input.account.freeUsedByProvider ?? 0)
+  const freeLeftToday = Math.max(0, freePerDay - freeUsedToday)
   const quota = {
     freePerDay,
-    freeUsedToday: input.freeUsedToday,
+    freeUsedToday,
+    freeUsedElsewhere: Math.max(0, freeUsedToday - input.freeUsedToday),
     freeLeftToday,
     days: freeDays({
       freeRequests,
@@ -149,6 +154,8 @@ export const project = (input: ProjectInput): Projection => {
       costMax,
       quota,
       keyLimit: input.account.keyLimit,
+      budgets: input.account.budgets,
+      balanceUsd: input.account.balanceUsd.value,
       now: input.now
     })
   }

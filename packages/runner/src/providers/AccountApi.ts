@@ -9,21 +9,50 @@ import * as Http from "@tollgate/pricing/Http"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { CreditsInfo, Discovered, KeyInfo } from "./Account.ts"
+import type { BudgetLayer, CreditsInfo, Discovered, KeyInfo } from "./Account.ts"
 import { redact } from "./Redact.ts"
 
 const LIMITS: Http.FetchLimits = { timeoutMs: 5_000, maxBytes: 1024 * 1024 }
 
 const Usd = Schema.NullOr(Schema.Number)
+const Count = Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))
 const KeyResponse = Schema.Struct({
   data: Schema.Struct({
     limit: Schema.optionalKey(Usd),
     limit_remaining: Schema.optionalKey(Usd),
     usage_daily: Schema.optionalKey(Schema.Number),
     is_free_tier: Schema.optionalKey(Schema.Boolean),
-    expires_at: Schema.optionalKey(Schema.NullOr(Schema.String))
+    expires_at: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    free_model_daily_requests: Schema.optionalKey(
+      Schema.NullOr(Schema.Struct({ limit: Count, used: Count, remaining: Count }))
+    ),
+    // the list's field name is not settled in the docs: read either, and any entry we cannot read is left out
+    budgets: Schema.optionalKey(Schema.Unknown),
+    budget_layers: Schema.optionalKey(Schema.Unknown)
   })
 })
+
+/** The budget layers a `/key` answer lists, each read leniently (a layer we cannot read is left out). */
+const budgetsOf = (raw: unknown): BudgetLayer[] | undefined => {
+  if (!Array.isArray(raw)) return undefined
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null)
+  return raw.flatMap((b): BudgetLayer[] => {
+    if (typeof b !== "object" || b === null) return []
+    const r = b as Record<string, unknown>
+    const limitUsd = num(r.limit_usd)
+    const spend = num(r.spend_usd)
+    const remainingUsd =
+      num(r.remaining_usd) ?? (limitUsd !== null && spend !== null ? limitUsd - spend : null)
+    return [
+      {
+        scope: typeof r.scope === "string" ? r.scope : "budget",
+        limitUsd,
+        remainingUsd,
+        resetsAt: typeof r.resets_at === "string" ? r.resets_at : null
+      }
+    ]
+  })
+}
 const CreditsResponse = Schema.Struct({
   data: Schema.Struct({ total_credits: Schema.Number, total_usage: Schema.Number })
 })
@@ -57,13 +86,19 @@ const call = <S extends Schema.Top & { readonly DecodingServices: never }>(
     )
   )
 
-const keyInfo = (r: typeof KeyResponse.Type): KeyInfo => ({
-  limit: r.data.limit ?? null,
-  limitRemaining: r.data.limit_remaining ?? null,
-  usageDaily: r.data.usage_daily,
-  isFreeTier: r.data.is_free_tier,
-  expiresAt: r.data.expires_at
-})
+const keyInfo = (r: typeof KeyResponse.Type): KeyInfo => {
+  const counter = r.data.free_model_daily_requests ?? undefined
+  const budgets = budgetsOf(r.data.budgets ?? r.data.budget_layers)
+  return {
+    limit: r.data.limit ?? null,
+    limitRemaining: r.data.limit_remaining ?? null,
+    usageDaily: r.data.usage_daily,
+    isFreeTier: r.data.is_free_tier,
+    expiresAt: r.data.expires_at,
+    ...(counter !== undefined ? { freeModelDailyRequests: counter } : {}),
+    ...(budgets !== undefined && budgets.length > 0 ? { budgets } : {})
+  }
+}
 
 const creditsInfo = (r: typeof CreditsResponse.Type): CreditsInfo => ({
   totalCredits: r.data.total_credits,

@@ -43,7 +43,11 @@ export const accountLine = (a: PlanJson["account"]): string =>
       : "balance not known (no paid pacing)",
     ...(a.key_limit_usd !== null
       ? [`key limit ${money(a.key_limit_usd.remaining)} left of ${money(a.key_limit_usd.limit)} (provider)`]
-      : [])
+      : []),
+    ...a.budgets.map(
+      (b) =>
+        `${b.scope} budget ${money(b.remaining_usd)} left${b.limit_usd !== null ? ` of ${money(b.limit_usd)}` : ""}${b.resets_at !== null ? ` until ${b.resets_at}` : ""} (provider)`
+    )
   ].join(", ")
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
@@ -62,7 +66,7 @@ const summaryLines = (plan: PlanJson): string[] => {
     `requests: ${plan.requests.max} to send, ${plan.requests.cached} cached${plan.complete ? "" : " (incomplete: some counts unknown)"}`,
     `cost: ${money(plan.cost_usd.expected)} expected, ${money(plan.cost_usd.p90)} likely high (p90), ${money(plan.cost_usd.max)} at most`,
     accountLine(plan.account),
-    `free-model requests: ${plan.free_requests}; today's quota: ${plan.quota.free_used_today} used, ${plan.quota.free_left_today} left of ${plan.quota.free_per_day}`,
+    `free-model requests: ${plan.free_requests}; today's quota: ${plan.quota.free_used_today} used (${plan.account.free_used_today.source}), ${plan.quota.free_left_today} left of ${plan.quota.free_per_day}`,
     ...(plan.quota.days.length > 1
       ? [
           `free-model requests over ${plan.quota.days.length} UTC days: ${plan.quota.days.map((d) => `${d.free_requests} on ${d.date}`).join(", ")}`

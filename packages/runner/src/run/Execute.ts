@@ -131,6 +131,10 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     fingerprint: planned.fingerprint,
     policy,
     creditsPurchasedUsd: planned.account.creditsPurchasedUsd.value,
+    // the day's free quota less what the account's other keys and clients used (the provider's count)
+    dailyLimit: account
+      ? Math.max(0, planned.account.freePerDay.value - planned.projection.quota.freeUsedElsewhere)
+      : undefined,
     onEvent: opts.onEvent
   }).pipe(Layer.provideMerge(Layer.mergeAll(services, provider)))
 })

@@ -219,7 +219,7 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
 export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {
   const target = yield* resolvePlanFile(file, opts)
   const planOnce = Effect.map(
-    planFile(target.file, { ...opts, inputs: target.inputs, runsDir: opts.outDir }),
+    planFile(target.file, { ...opts, inputs: target.inputs, runsDir: opts.outDir, refreshCounter: true }),
     (planned) => ({ planned, plan: planJson(planned) })
   )
   const { planned, plan } = yield* planOnce
@@ -305,6 +305,9 @@ const runEachDay = Effect.fnUntraced(function* <E, R>(
         ...withReason(result, "interrupted while waiting for the reset; run again to go on where it stopped"),
         exitCode: 130
       }
+      // a new day: plan again, so today's counts and the tier the replies named (a daily cap of 15
+      // too) pace the next day, and no attempt is spent finding the cap again
+    ;({ planned, plan } = yield* replan)
   }
 })
 

@@ -26,7 +26,20 @@ const Cached = Schema.Struct({
       limitRemaining: Usd,
       usageDaily: Schema.optional(Schema.Number),
       isFreeTier: Schema.optional(Schema.Boolean),
-      expiresAt: Schema.optional(Schema.NullOr(Schema.String))
+      expiresAt: Schema.optional(Schema.NullOr(Schema.String)),
+      freeModelDailyRequests: Schema.optional(
+        Schema.Struct({ limit: Schema.Number, used: Schema.Number, remaining: Schema.Number })
+      ),
+      budgets: Schema.optional(
+        Schema.Array(
+          Schema.Struct({
+            scope: Schema.String,
+            limitUsd: Usd,
+            remainingUsd: Usd,
+            resetsAt: Schema.NullOr(Schema.String)
+          })
+        )
+      )
     })
   ),
   credits: Schema.optionalKey(Schema.Struct({ totalCredits: Schema.Number, totalUsage: Schema.Number })),
@@ -58,11 +71,15 @@ const write = (file: string, c: Cached) => {
 export const readAccount = (
   file: string,
   nowMs: number
-): { fresh: { key?: KeyInfo; credits?: CreditsInfo } | undefined; learnedFreePerDay: number | undefined } => {
+): {
+  fresh: { key?: KeyInfo; credits?: CreditsInfo; fetchedAt?: number } | undefined
+  learnedFreePerDay: number | undefined
+} => {
   const c = read(file)
   const fresh =
     c.fetched_at !== undefined && nowMs - c.fetched_at >= 0 && nowMs - c.fetched_at < FRESH_MS
       ? {
+          fetchedAt: c.fetched_at,
           ...(c.key !== undefined ? { key: c.key } : {}),
           ...(c.credits !== undefined ? { credits: c.credits } : {})
         }

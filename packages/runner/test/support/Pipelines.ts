@@ -34,9 +34,14 @@ export const projectInput = (yaml: string, over: Partial<ProjectInput> = {}): Pr
     calibration: emptyIndex,
     now: new Date("2026-11-23T12:00:00Z"),
     account: accountFacts(
-      { creditsPurchasedUsd: pipeline.creditsPurchasedUsd, balanceUsd: pipeline.balanceUsd },
+      {
+        creditsPurchasedUsd: pipeline.creditsPurchasedUsd,
+        balanceUsd: pipeline.balanceUsd,
+        freePerDay: pipeline.freeLimits.per_day
+      },
       nothingDiscovered,
-      Policy.defaultPolicy.free
+      Policy.defaultPolicy.free,
+      new Date("2026-11-23T12:00:00Z")
     ),
     ...over
   }

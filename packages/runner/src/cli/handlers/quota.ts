@@ -51,7 +51,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
   const store = yield* F.parseStore(flags.store, io.env)
   const given = yield* F.parseBaseUrl(Option.none(), io.env)
   const now = new Date()
-  const { used, apiKeyEnv, fingerprint, facts, perDay, warnings } = yield* Effect.gen(function* () {
+  const { ledger, apiKeyEnv, fingerprint, facts, warnings } = yield* Effect.gen(function* () {
     const a = yield* account(flags.pipeline, credits)
     const reads = yield* (yield* StateStore).planReads({})
     const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
@@ -66,19 +66,21 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
       now
     })
     return {
-      used: yield* usedToday(reads, fingerprint, now),
+      ledger: yield* usedToday(reads, fingerprint, now),
       apiKeyEnv: a.apiKeyEnv,
       fingerprint,
       facts,
-      perDay: Policy.freeRequestsPerDay(a.policy, facts.creditsPurchasedUsd.value),
       warnings
     }
   }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
   for (const w of warnings) io.err(`warning: ${w}\n`)
   const day = Policy.utcDay(now)
   const resets = Policy.isoInstant(Policy.nextUtcMidnight(now))
+  const accountOut = accountJson(facts, { ledger })
+  // the provider's counter (every key and client of the account) or our ledger, the larger
+  const used = accountOut.free_used_today.value
+  const perDay = facts.freePerDay.value
   const left = Math.max(0, perDay - used)
-  const accountOut = accountJson(facts, perDay)
   if (flags.format === "json")
     io.out(
       `${JSON.stringify(
@@ -98,6 +100,6 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
     )
   else
     io.out(
-      `free-model requests today (${day} UTC), key ${apiKeyEnv} [${fingerprint}]: ${used} used, ${left} left of ${perDay}; resets at ${resets}\n${accountLine(accountOut)}\n`
+      `free-model requests today (${day} UTC), key ${apiKeyEnv} [${fingerprint}]: ${used} used (${accountOut.free_used_today.source}), ${left} left of ${perDay}; resets at ${resets}\n${accountLine(accountOut)}\n`
     )
 })
