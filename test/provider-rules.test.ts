@@ -3,6 +3,7 @@
  * budget (402 by `metadata.reason`), budget layers (403 with `resets_at`), the account's free
  * counter on `/key`, and routing by effective cost bounded by `provider.max_price`.
  */
+import { Catalog, CatalogStore, Money } from "@tollgate/pricing"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
@@ -209,5 +210,87 @@ describe("a daily free cap the policy does not know", () => {
       }
     )
     expect(JSON.parse(plan.stdout).account.free_per_day).toEqual({ value: 15, source: "learned" })
+  })
+})
+
+describe("the plan's prices are a contract", () => {
+  it("routing by effective cost bills 1.5× list by default; requests carry max_price at the plan's prices, so the bill is the plan's", async () => {
+    const marked = await sim({ routeMarkup: 1.5 })
+    const plain = await sim()
+    const billed: string[] = []
+    for (const s of [marked, plain]) {
+      const dir = writeDir({ "p.yaml": fan(20, 100) })
+      const r = await run(dir, s)
+      expect(r.code, r.stderr).toBe(0)
+      billed.push(Money.toPlain(s.billed()))
+    }
+    expect(billed[0]).toBe(billed[1])
+    // gpt-4o-mini lists $0.15 and $0.60 per million tokens
+    for (const a of marked.log)
+      expect(a.body.provider).toEqual({ max_price: { prompt: 0.15, completion: 0.6 } })
+  })
+
+  it("provider.routing.price_markup widens max_price and the plan prices it; preferences go as OpenRouter takes them", async () => {
+    const s = await sim({ routeMarkup: 1.5, completionTokens: (b) => Number(b.max_tokens) })
+    const routing =
+      "provider: { routing: { price_markup: 0.5, data_collection: deny, zdr: true, sort: throughput } }\n"
+    const dir = writeDir({ "p.yaml": fan(5, 100, "openai/gpt-4o-mini", routing) })
+    const base = writeDir({ "p.yaml": fan(5, 100) })
+    const env = { TOLLGATE_HOME: tempHome(), ...ENV }
+    const planOf = async (d: string) =>
+      JSON.parse((await runCli(["plan", "p.yaml", "--format", "json"], { cwd: d, env })).stdout)
+    const [marked, listed] = [await planOf(dir), await planOf(base)]
+    expect(marked.cost_usd.max).toBeCloseTo(listed.cost_usd.max * 1.5, 12)
+    const r = await run(dir, s)
+    expect(r.code, r.stderr).toBe(0)
+    expect(s.log[0]!.body.provider).toEqual({
+      data_collection: "deny",
+      zdr: true,
+      sort: "throughput",
+      max_price: { prompt: 0.225, completion: 0.9 }
+    })
+    expect(Money.toNumber(s.billed())).toBeLessThanOrEqual(marked.cost_usd.max)
+  })
+
+  it("no endpoint at or under the plan's prices: the request fails naming max_price (exit 1)", async () => {
+    // every endpoint of the model now lists twice the prompt price the plan used
+    const bundled = CatalogStore.bundled()
+    const dearer = new Catalog.Catalog(
+      bundled.models.map((m) =>
+        m.id === "openai/gpt-4o-mini" ? { ...m, rates: { ...m.rates, prompt: Money.usd("0.0000003") } } : m
+      ),
+      [],
+      bundled.source
+    )
+    const s = await sim({ catalog: dearer })
+    const dir = writeDir({ "p.yaml": fan(1, 100) })
+    const r = await run(dir, s)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(
+      "no endpoint serves this request at or under the plan's prices (max_price $0.15/M prompt"
+    )
+    expect(s.successes()).toHaveLength(0)
+  })
+})
+
+describe("provider.kind: openai", () => {
+  it("a strict OpenAI-compatible server gets only OpenAI's fields, and no account call", async () => {
+    const s = await sim({ strict: true })
+    const dir = writeDir({ "p.yaml": fan(3, 50, "openai/gpt-4o-mini", "provider: { kind: openai }\n") })
+    const r = await run(dir, s)
+    expect(r.code, r.stderr).toBe(0)
+    expect(s.successes()).toHaveLength(3)
+    expect(s.accountCalls).toEqual([])
+    for (const a of s.log) expect(Object.keys(a.body).sort()).toEqual(["max_tokens", "messages", "model"])
+  })
+
+  it("the same pipeline as OpenRouter's is refused by the strict server; --provider-kind openai fixes it", async () => {
+    const s = await sim({ strict: true })
+    const dir = writeDir({ "p.yaml": fan(1, 50) })
+    const refusedRun = await run(dir, s)
+    expect(refusedRun.code).toBe(1)
+    expect(refusedRun.stderr).toMatch(/Unrecognized request argument supplied: usage, provider/)
+    const fixed = await run(dir, s, ["--provider-kind", "openai"])
+    expect(fixed.code, fixed.stderr).toBe(0)
   })
 })

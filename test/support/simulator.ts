@@ -90,7 +90,34 @@ export interface SimOptions {
    * a `max_price` below the catalog price: 404, no endpoint.
    */
   readonly routeMarkup?: number
+  /** A strict OpenAI-compatible server: a request field outside OpenAI's chat-completions API is a 400. */
+  readonly strict?: boolean
 }
+
+/** The request fields OpenAI's chat-completions API takes (what a strict server accepts). */
+const OPENAI_FIELDS = new Set([
+  "model",
+  "messages",
+  "max_tokens",
+  "max_completion_tokens",
+  "temperature",
+  "top_p",
+  "frequency_penalty",
+  "presence_penalty",
+  "logit_bias",
+  "logprobs",
+  "top_logprobs",
+  "n",
+  "seed",
+  "stop",
+  "stream",
+  "response_format",
+  "tools",
+  "tool_choice",
+  "user",
+  "reasoning_effort",
+  "verbosity"
+])
 
 /** A key minted through `POST /keys`. */
 export interface MintedKey {
@@ -202,6 +229,17 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
         key: requestKey(body),
         answeredAt: Date.now()
       })
+    }
+    const unknown = opts.strict === true ? Object.keys(body).filter((k) => !OPENAI_FIELDS.has(k)) : []
+    if (unknown.length > 0) {
+      record(400)
+      send(res, 400, {
+        error: {
+          message: `Unrecognized request argument supplied: ${unknown.join(", ")}`,
+          type: "invalid_request_error"
+        }
+      })
+      return
     }
     const admitted = inFlightAdmit(body, model)
     if (admitted !== undefined && "refuse" in admitted) {

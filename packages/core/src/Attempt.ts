@@ -280,6 +280,14 @@ const stopMessage = (d: Extract<Decision, { _tag: "Stop" }>, job: Job, at: numbe
           ? `the API key was refused (401: ${d.message}); check the key in the environment`
           : `the provider's daily free-model cap is reached (${d.message}); it resets at ${resetText(d.resetAtMs ?? at, at)}`
 
+/** A failure said plainly: a request no endpoint would serve at the plan's prices names them. */
+const failMessage = (job: Job, d: Extract<Decision, { _tag: "Fail" }>): string => {
+  const cap = (job.request.body as { provider?: { max_price?: { prompt?: number; completion?: number } } })
+    .provider?.max_price
+  if (d.status !== 404 || cap === undefined) return d.message
+  return `no endpoint serves this request at or under the plan's prices (max_price $${cap.prompt}/M prompt, $${cap.completion}/M completion tokens): ${d.message}; allow a markup with provider.routing.price_markup (the plan then prices it)`
+}
+
 /** What the retry policy decided, as this attempt's failure. */
 const onDecision = Effect.fnUntraced(function* (
   ctx: EngineContext,
@@ -290,7 +298,7 @@ const onDecision = Effect.fnUntraced(function* (
 ) {
   switch (decision._tag) {
     case "Fail":
-      return yield* failed(job, state, decision.message, decision.status)
+      return yield* failed(job, state, failMessage(job, decision), decision.status)
     case "Stop": {
       const resetAtMs = decision.resetAtMs !== undefined ? { resetAtMs: decision.resetAtMs } : {}
       return yield* stopWith(

@@ -267,6 +267,32 @@ export class Catalog {
     return this.models.length
   }
 
+  /**
+   * The same catalog with every token price raised by `fraction` (0.25: 25%): what an endpoint may
+   * bill when routing by effective cost is allowed that far above the list price. Free models stay free.
+   */
+  withMarkup(fraction: number): Catalog {
+    if (fraction <= 0) return this
+    const factor = Money.fromNumber(1 + fraction)
+    const up = (r: Rate | undefined): Rate | undefined =>
+      r === null || r === undefined ? r : Money.mul(r, factor)
+    const rates = <R extends Partial<Rates>>(rs: R): R => ({
+      ...rs,
+      ...("prompt" in rs ? { prompt: up(rs.prompt) } : {}),
+      ...("completion" in rs ? { completion: up(rs.completion) } : {})
+    })
+    const models = this.models.map((m) =>
+      m.free
+        ? m
+        : {
+            ...m,
+            rates: rates(m.rates),
+            overrides: m.overrides.map((o) => ({ ...o, rates: rates(o.rates) }))
+          }
+    )
+    return new Catalog(models, this.issues, this.source)
+  }
+
   /** The entry with exactly this id. */
   get(id: string): Model | undefined {
     return this.byId.get(id)

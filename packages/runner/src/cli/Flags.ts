@@ -35,6 +35,13 @@ export const baseUrl = Flag.String("base-url").pipe(
   Flag.optional
 )
 
+export const providerKind = Flag.Literals("provider-kind", ["openrouter", "openai"]).pipe(
+  Flag.withDescription(
+    "which vendor's fields and calls the endpoint takes, overriding provider.kind: openrouter (default) or openai (chat-completions fields only)"
+  ),
+  Flag.optional
+)
+
 export const noCache = Flag.Boolean("no-cache").pipe(
   Flag.withDescription("ignore the response cache (neither read nor written)"),
   Flag.withDefault(false)

@@ -5,9 +5,20 @@ import type { InputSpec, Message, PipelineSpec, StepSpec } from "./PipelineSpec.
 export type { InputSpec, Message, ModelRef, PipelineSpec, StepSettings, StepSpec } from "./PipelineSpec.ts"
 
 /** A step with the pipeline's defaults applied. */
+/** `provider.kind`: which vendor's request fields and account calls an endpoint takes. */
+export type ProviderKind = "openrouter" | "openai"
+
+/** OpenRouter's provider preferences as the request's `provider` object takes them. */
+const routingOf = (spec: PipelineSpec): Record<string, unknown> => {
+  const { price_markup: _, ...prefs } = spec.provider?.routing ?? {}
+  return prefs
+}
+
 export interface Step {
   readonly index: number
   readonly id: string
+  /** The pipeline's `provider.kind`: whose fields its requests carry. */
+  readonly vendor: ProviderKind
   readonly models: ReadonlyArray<string>
   readonly maxTokens: number
   readonly temperature: number | undefined
@@ -37,6 +48,12 @@ export interface Pipeline {
   readonly baseUrl: string
   readonly apiKeyEnv: string
   readonly headers: Readonly<Record<string, string>>
+  /** Which vendor's fields and calls the endpoint takes: OpenRouter's (the default), or plain OpenAI's. */
+  readonly providerKind: ProviderKind
+  /** OpenRouter's provider preferences, as sent (`price_markup` apart: it widens `max_price`). */
+  readonly routing: Readonly<Record<string, unknown>>
+  /** How far above the catalog's price an endpoint may bill (0.25: 25%); the plan prices it. */
+  readonly priceMarkup: number
   /** `account:` as declared (undefined: discovered from the provider, else the default). */
   readonly creditsPurchasedUsd: number | undefined
   readonly balanceUsd: number | undefined
@@ -112,6 +129,9 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
     baseUrl: spec.provider?.base_url ?? DEFAULT_BASE_URL,
     apiKeyEnv: spec.provider?.api_key_env ?? DEFAULT_API_KEY_ENV,
     headers: spec.provider?.headers ?? {},
+    providerKind: spec.provider?.kind ?? "openrouter",
+    routing: routingOf(spec),
+    priceMarkup: spec.provider?.routing?.price_markup ?? 0,
     creditsPurchasedUsd: spec.account?.credits_purchased_usd,
     balanceUsd: spec.account?.balance_usd,
     budget: {
@@ -139,6 +159,7 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
       return {
         index,
         id: s.id,
+        vendor: spec.provider?.kind ?? "openrouter",
         models: typeof model === "string" ? [model] : [...model],
         maxTokens: s.max_tokens ?? d.max_tokens ?? 0,
         temperature: s.temperature ?? d.temperature,

@@ -68,7 +68,22 @@ export const PipelineSpec = Schema.Struct({
     Schema.Struct({
       base_url: opt(Str),
       api_key_env: opt(Str),
-      headers: opt(Schema.Record(Str, Str))
+      headers: opt(Schema.Record(Str, Str)),
+      kind: opt(Schema.Literals(["openrouter", "openai"])),
+      routing: opt(
+        Schema.Struct({
+          order: opt(Schema.Array(Str)),
+          only: opt(Schema.Array(Str)),
+          ignore: opt(Schema.Array(Str)),
+          allow_fallbacks: opt(Schema.Boolean),
+          require_parameters: opt(Schema.Boolean),
+          data_collection: opt(Schema.Literals(["allow", "deny"])),
+          zdr: opt(Schema.Boolean),
+          sort: opt(Schema.Literals(["price", "throughput", "latency"])),
+          quantizations: opt(Schema.Array(Str)),
+          price_markup: opt(Num)
+        })
+      )
     })
   ),
   account: opt(Schema.Struct({ credits_purchased_usd: opt(Num), balance_usd: opt(Num) })),

@@ -17,10 +17,11 @@ export const buildBody = (step: Step, messages: ReadonlyArray<Message>): Record<
     ...step.params,
     model: step.models[0],
     messages: messages.map((m) => ({ role: m.role, content: m.content })),
-    max_tokens: step.maxTokens,
-    usage: { include: true }
+    max_tokens: step.maxTokens
   }
-  if (step.models.length > 1) body.models = [...step.models]
+  // OpenRouter's own fields go to OpenRouter only: OpenAI's API and strict servers refuse them
+  if (step.vendor === "openrouter") body.usage = { include: true }
+  if (step.models.length > 1 && step.vendor === "openrouter") body.models = [...step.models]
   if (step.temperature !== undefined) body.temperature = step.temperature
   if (step.topP !== undefined) body.top_p = step.topP
   const rf = responseFormat(step)

@@ -15,7 +15,7 @@ import { limitedModels, maxTokens, models } from "./rules/Models.ts"
 import { outputSchema } from "./rules/OutputSchema.ts"
 import { outputReferences, stepReferences } from "./rules/References.ts"
 import type { Rule, RuleContext } from "./rules/Rule.ts"
-import { apiKeyEnv, baseUrl, headers, rateWindow, timeouts } from "./rules/Settings.ts"
+import { apiKeyEnv, baseUrl, headers, rateWindow, timeouts, vendorFields } from "./rules/Settings.ts"
 import { duplicateSteps, forEachKeys, promptOrMessages } from "./rules/Steps.ts"
 
 export const RULES: ReadonlyArray<Rule> = [
@@ -37,7 +37,8 @@ export const RULES: ReadonlyArray<Rule> = [
   rateWindow,
   baseUrl,
   apiKeyEnv,
-  headers
+  headers,
+  vendorFields
 ]
 
 export const checkSemantics = (

@@ -5,7 +5,7 @@ import * as Exit from "effect/Exit"
 import { type Diagnostic, sortUnique } from "./Diagnostics.ts"
 import { type InputOverride, type ResolvedInputs, resolveInputs } from "./Inputs.ts"
 import { type Loaded, loadFile, locate } from "./Load.ts"
-import { type Pipeline, resolve } from "./Pipeline.ts"
+import { type Pipeline, type ProviderKind, resolve } from "./Pipeline.ts"
 import { decodePipelineSpec, type PipelineSpec } from "./PipelineSpec.ts"
 import { checkSchema } from "./SchemaCheck.ts"
 import { checkSemantics } from "./Semantics.ts"
@@ -25,6 +25,8 @@ export interface ValidateOptions {
   readonly cwd: string
   readonly catalog: Catalog.Catalog
   readonly inputs?: ReadonlyArray<InputOverride>
+  /** `--provider-kind`: overrides the pipeline's `provider.kind`. */
+  readonly providerKind?: ProviderKind | undefined
 }
 
 export type ValidateResult =
@@ -70,7 +72,9 @@ export const validateFile = (file: string, opts: ValidateOptions): ValidateResul
       ],
       sources
     }
-  const spec = decoded.value
+  const kind = opts.providerKind
+  const spec: PipelineSpec =
+    kind === undefined ? decoded.value : { ...decoded.value, provider: { ...decoded.value.provider, kind } }
   const inputs = resolveInputs(spec.inputs ?? {}, path, opts.inputs ?? [], {
     cwd: opts.cwd,
     pipelineDisplay: display,

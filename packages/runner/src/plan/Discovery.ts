@@ -60,13 +60,15 @@ export const resolveAccount = Effect.fnUntraced(function* (o: {
   readonly now: Date
   /** Ask the provider again when the copy kept holds its free counter (a run needs today's count). */
   readonly refreshCounter?: boolean | undefined
+  /** The endpoint has OpenRouter's account calls (`provider.kind: openrouter`); else nothing is asked. */
+  readonly ask?: boolean | undefined
 }) {
-  const apiKey = keyFor(o.env, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
-  const withheld = apiKey === undefined && (o.env[o.apiKeyEnv] ?? "") !== ""
+  const apiKey = o.ask === false ? undefined : keyFor(o.env, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
+  const withheld = o.ask !== false && apiKey === undefined && (o.env[o.apiKeyEnv] ?? "") !== ""
   const discovered = yield* discoverAccount({
     baseUrl: o.baseUrl,
     apiKey,
-    managementKey: keyFor(o.env, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
+    managementKey: o.ask === false ? undefined : keyFor(o.env, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
     fingerprint: o.fingerprint,
     stateDir: StateDir.stateDir(o.env),
     nowMs: o.now.getTime(),

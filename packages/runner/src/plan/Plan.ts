@@ -11,7 +11,7 @@ import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { locate } from "../dsl/Load.ts"
-import type { Pipeline } from "../dsl/Pipeline.ts"
+import type { Pipeline, ProviderKind } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/Validate.ts"
 import { InputInvalid, StoreUnavailable } from "../Errors.ts"
@@ -39,6 +39,8 @@ export interface PlanOptions {
   readonly now?: Date | undefined
   /** A run plans: the provider's free counter is asked anew, not taken from the copy kept. */
   readonly refreshCounter?: boolean | undefined
+  /** `--provider-kind`: overrides the pipeline's `provider.kind`. */
+  readonly providerKind?: ProviderKind | undefined
 }
 
 export interface Planned {
@@ -107,9 +109,10 @@ const projectOrFail = (input: ProjectInput, v: Validated) =>
 
 /** Projects a validated pipeline against the store's ledger and cache (read only). */
 export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: PlanOptions) {
-  const catalog = yield* CurrentCatalog
   const store = yield* StateStore
   const pipeline = v.pipeline
+  // an endpoint may bill up to the stated markup over the list price: the plan prices that
+  const catalog = (yield* CurrentCatalog).withMarkup(pipeline.priceMarkup)
   const policy = policyOf(pipeline)
   const fingerprint = fingerprintOf(pipeline, opts.env)
   const now = opts.now ?? new Date()
@@ -128,7 +131,9 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
     },
     policy: policy.free,
     now,
-    refreshCounter: opts.refreshCounter
+    refreshCounter: opts.refreshCounter,
+    // only OpenRouter has these account calls; another endpoint is asked nothing
+    ask: pipeline.providerKind === "openrouter"
   })
   const counts = TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env)))
   const projection = yield* projectWithCache(

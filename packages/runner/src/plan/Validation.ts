@@ -1,6 +1,7 @@
 /** Validation as the commands and the library use it: the catalog in use, and diagnostics as `PipelineInvalid`. */
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
+import type { ProviderKind } from "../dsl/Pipeline.ts"
 import { validateFile } from "../dsl/Validate.ts"
 import { PipelineInvalid } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
@@ -8,10 +9,19 @@ import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 /** Validates a pipeline file: the `Validated` pipeline, or `PipelineInvalid` with every diagnostic. */
 export const validatePipeline = (
   file: string,
-  opts: { readonly cwd: string; readonly inputs?: ReadonlyArray<InputOverride> | undefined }
+  opts: {
+    readonly cwd: string
+    readonly inputs?: ReadonlyArray<InputOverride> | undefined
+    readonly providerKind?: ProviderKind | undefined
+  }
 ) =>
   Effect.flatMap(CurrentCatalog, (catalog) => {
-    const result = validateFile(file, { cwd: opts.cwd, catalog, inputs: opts.inputs ?? [] })
+    const result = validateFile(file, {
+      cwd: opts.cwd,
+      catalog,
+      inputs: opts.inputs ?? [],
+      providerKind: opts.providerKind
+    })
     if (result.ok) return Effect.succeed(result.value)
     const n = result.diagnostics.length
     return Effect.fail(

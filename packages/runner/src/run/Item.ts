@@ -9,6 +9,7 @@ import { render } from "../dsl/Templates.ts"
 import { worstRequestCost } from "../plan/Pricing.ts"
 import { sample } from "./Calibrate.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
+import { maxPriceOf, providerField } from "./PriceCap.ts"
 import { outputOf, packCheck, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 import { label, shardOf } from "./Shards.ts"
@@ -39,6 +40,23 @@ const renderMessages = (step: Step, scope: Record<string, unknown>): Message[] |
   }
 }
 
+/**
+ * The body as sent: to OpenRouter, with the pipeline's provider preferences and `max_price` at the
+ * plan's prices (added here, not in the cache key's body: the same request is the same answer).
+ */
+const sendBody = (
+  ctx: RunContext,
+  sj: StepJob,
+  messages: ReadonlyArray<Message>,
+  body: Record<string, unknown>
+): Record<string, unknown> => {
+  const pipeline = ctx.planned.validated.pipeline
+  if (pipeline.providerKind !== "openrouter") return body
+  const promptBound = messages.reduce((n, m) => n + Buffer.byteLength(m.content, "utf8") + 16, 0)
+  const provider = providerField(pipeline.routing, maxPriceOf(sj.models, promptBound))
+  return provider === undefined ? body : { ...body, provider }
+}
+
 /** The engine's job for one request of a step: an item's, or a pack's (`label` and `check` given). */
 export const jobOf = (
   ctx: RunContext,
@@ -52,7 +70,11 @@ export const jobOf = (
   const step = sj.step
   return {
     label: step.forEach !== undefined ? `${step.id}[${index}]` : step.id,
-    request: { baseUrl: ctx.planned.baseUrl, body, timeoutMs: step.timeoutMs },
+    request: {
+      baseUrl: ctx.planned.baseUrl,
+      body: sendBody(ctx, sj, messages, body),
+      timeoutMs: step.timeoutMs
+    },
     models: sj.models,
     free: sj.models.every((m) => m.free),
     worstCost: worstRequestCost(sj.models, messages, Number(body.max_tokens)),

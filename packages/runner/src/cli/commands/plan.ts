@@ -17,6 +17,7 @@ export const plan = Command.make(
       Flag.optional
     ),
     baseUrl: F.baseUrl,
+    providerKind: F.providerKind,
     maxCost: F.maxCost,
     noCache: F.noCache,
     outDir: F.outDir,

@@ -11,6 +11,7 @@ export const runFlags = {
   input: F.input,
   format: F.format,
   baseUrl: F.baseUrl,
+  providerKind: F.providerKind,
   echo: Flag.Boolean("echo").pipe(
     Flag.withDescription("answer every request locally (no key, no network): try a pipeline for free"),
     Flag.withDefault(false)

@@ -28,6 +28,7 @@ export interface PlanFlags {
   readonly format: Format
   readonly out: Option.Option<string>
   readonly baseUrl: Option.Option<string>
+  readonly providerKind: Option.Option<"openrouter" | "openai">
   readonly maxCost: Option.Option<string>
   readonly noCache: boolean
   readonly outDir: Option.Option<string>
@@ -42,6 +43,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
     env: io.env,
     inputs,
     baseUrl,
+    providerKind: Option.getOrUndefined(flags.providerKind),
     maxCostUsd,
     noCache: flags.noCache,
     runsDir: yield* F.parseOutDir(flags.outDir)

@@ -38,6 +38,7 @@ export interface RunFlags {
   readonly input: ReadonlyArray<string>
   readonly format: Format
   readonly baseUrl: Option.Option<string>
+  readonly providerKind: Option.Option<"openrouter" | "openai">
   readonly echo: boolean
   readonly maxCost: Option.Option<string>
   readonly noCache: boolean
@@ -77,6 +78,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     env: io.env,
     inputs,
     baseUrl: flags.echo ? "echo:" : baseUrl,
+    providerKind: Option.getOrUndefined(flags.providerKind),
     maxCostUsd,
     noCache: flags.noCache,
     offline: flags.offline,

@@ -147,3 +147,29 @@ export const headers: Rule = (ctx) =>
       ]
     return []
   })
+
+/**
+ * `provider.kind: openai` takes only OpenAI's chat-completions fields: a fallback list, OpenRouter's
+ * routing preferences and a provider-side budget (a minted key) need OpenRouter.
+ */
+export const vendorFields: Rule = (ctx) => {
+  if (ctx.spec.provider?.kind !== "openai") return []
+  const needs = (path: Path, what: string, mode: "value" | "key" = "key") =>
+    at(
+      ctx,
+      path,
+      `${what} is OpenRouter's; provider.kind: openai sends only OpenAI's fields`,
+      "provider-kind",
+      mode
+    )
+  const fallback = (model: unknown, path: Path) =>
+    Array.isArray(model) && model.length > 1 ? [needs(path, "a fallback list of models", "value")] : []
+  return [
+    ...(ctx.spec.provider.routing !== undefined ? [needs(["provider", "routing"], "provider.routing")] : []),
+    ...(ctx.spec.budget?.enforce === "provider"
+      ? [needs(["budget", "enforce"], "budget.enforce: provider (a key minted for the run)", "value")]
+      : []),
+    ...fallback(ctx.spec.defaults?.model, ["defaults", "model"]),
+    ...eachStep(ctx, (s, base) => fallback(s.model, [...base, "model"]))
+  ]
+}

@@ -1,0 +1,43 @@
+/**
+ * The plan's prices as a contract: OpenRouter's `provider.max_price` for one request, from the
+ * prices the plan used (the dearest model of a fallback list, at its peak rates for a prompt of
+ * this size, with any markup the pipeline allows already in the catalog), so no endpoint the
+ * router picks by effective cost can bill above the plan. USD per million tokens. Pure.
+ */
+import type * as Catalog from "@tollgate/pricing/Catalog"
+import * as Cost from "@tollgate/pricing/Cost"
+import * as Money from "@tollgate/pricing/Money"
+
+export interface MaxPrice {
+  readonly prompt: number
+  readonly completion: number
+}
+
+const perMillion = (r: Catalog.Rate | undefined): Money.Usd =>
+  r === null || r === undefined ? Money.zero : Money.times(r, 1_000_000)
+
+/** The cap for a request to `models` whose prompt is at most `promptTokens`; none for free models. */
+export const maxPriceOf = (
+  models: ReadonlyArray<Catalog.Model>,
+  promptTokens: number
+): MaxPrice | undefined => {
+  const paid = models.filter((m) => !m.free)
+  if (paid.length === 0) return undefined
+  let prompt = Money.zero
+  let completion = Money.zero
+  for (const m of paid) {
+    const rates = Cost.worstRates(m, promptTokens)
+    prompt = Money.max(prompt, perMillion(rates.prompt))
+    completion = Money.max(completion, perMillion(rates.completion))
+  }
+  return { prompt: Money.toNumber(prompt), completion: Money.toNumber(completion) }
+}
+
+/** The `provider` object an OpenRouter request carries: the pipeline's preferences and the price cap. */
+export const providerField = (
+  routing: Readonly<Record<string, unknown>>,
+  maxPrice: MaxPrice | undefined
+): Record<string, unknown> | undefined => {
+  const field = { ...routing, ...(maxPrice !== undefined ? { max_price: maxPrice } : {}) }
+  return Object.keys(field).length > 0 ? field : undefined
+}
