@@ -173,6 +173,33 @@ describe("the Redis window", () => {
     expect(other).toBeUndefined()
   })
 
+  it("a limit learned in Redis recovers: two quiet windows later, one more place for every connection", async () => {
+    const short = Policy.make({ free: { rpm: 3 }, window: { windowMs: 300, marginMs: 0 } })
+    const target = { fingerprint: `fp-recover-${Date.now()}`, modelId: FREE, free: true }
+    const places = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
+          const store = yield* Effect.provide(RedisLimits.makeRateStore(RedisStores.PREFIX), ctx)
+          const limits = Limits.make(store, short, undefined)
+          const count = Effect.gen(function* () {
+            let n = 0
+            while ((yield* limits.tryAcquire(target)) !== undefined) n++
+            return n
+          })
+          yield* limits.tryAcquire(target)
+          const refused = yield* limits.tryAcquire(target)
+          yield* limits.refused(refused!, undefined) // learned: one a window
+          yield* Effect.sleep(310)
+          const learned = yield* count
+          yield* Effect.sleep(2 * 300 + 10) // two quiet windows since the refusal (the sleep above among them)
+          return { learned, recovered: yield* count }
+        })
+      )
+    )
+    expect(places).toEqual({ learned: 1, recovered: 2 })
+  })
+
   it("a place moved to its send lives a window past the send, not past the take", async () => {
     const short = Policy.make({ free: { rpm: 1 }, window: { windowMs: 1_000, marginMs: 0 } })
     const target = { fingerprint: `fp-touch-${Date.now()}`, modelId: FREE, free: true }

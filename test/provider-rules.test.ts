@@ -294,3 +294,17 @@ describe("provider.kind: openai", () => {
     expect(fixed.code, fixed.stderr).toBe(0)
   })
 })
+
+describe("learning a limit nobody stated", () => {
+  it("a paid model with no configured limit, a provider allowing 3 a second: the run learns a window and finishes", async () => {
+    const s = await sim({ rpm: { "openai/gpt-4o-mini": 3 }, windowMs: 1000, unstatedLimit: true })
+    const dir = writeDir({ "p.yaml": fan(12, 5) })
+    const r = await run(dir, s, ["--concurrency", "8"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(s.successes()).toHaveLength(12)
+    expect(billedOnce(s)).toBe(true)
+    // the first burst of 8 meets the limit (5 refused); after it, the learned window lets few more
+    // be refused (without it, every retry went at once: 17 refused for 12 answers)
+    expect(refused(s, 429)).toBeLessThanOrEqual(9)
+  })
+})

@@ -408,7 +408,14 @@ const attemptPaced = (
     if (decision._tag === "Success") return yield* failed(job, state, "transport reported success")
     // a 429 we did not see coming: the provider is stricter than we thought; the bucket learns
     if (decision._tag === "Retry" && decision.reason === "rate-limited")
-      yield* orStop(ctx, ctx.limits.refused(sent.slot, decision.limitHint))
+      yield* orStop(
+        ctx,
+        ctx.limits.refused(
+          sent.slot,
+          decision.limitHint,
+          decision.fromProvider ? decision.delayMs : undefined
+        )
+      )
     // refused for the in-flight budget: hold what is in flight under what the provider allowed
     if (decision._tag === "Retry" && decision.reason === "in-flight-budget" && ticket !== undefined)
       yield* ctx.inFlight.refused(ticket)

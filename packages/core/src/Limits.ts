@@ -24,7 +24,12 @@ export { type Bucket, bucketsFor, type Target } from "./Buckets.ts"
 export interface Slot {
   readonly id: string
   readonly buckets: ReadonlyArray<Bucket>
+  /** Whose slot it is: a refusal of a target no bucket paces starts one. */
+  readonly target?: Target | undefined
 }
+
+/** An adaptive bucket starts unbounded: the store's learned cap is its limit. */
+const UNBOUNDED = 1_000_000
 
 export interface Wait {
   readonly slot: Slot
@@ -53,8 +58,15 @@ export interface LimitsShape {
   readonly release: (slot: Slot) => Effect.Effect<void>
   /** The provider asked this target's buckets to wait until `untilMs` (epoch ms). */
   readonly pause: (t: Target, untilMs: number) => Effect.Effect<void>
-  /** The provider refused (429, not the daily cap) the request sent in `slot`; `hint`: the limit it stated. */
-  readonly refused: (slot: Slot, hint: number | undefined) => Effect.Effect<void, StoreLost>
+  /**
+   * The provider refused (429, not the daily cap) the request sent in `slot`; `hint`: the limit it
+   * stated; `waitMs`: how long it asked to wait. A target no bucket paces gets an adaptive one.
+   */
+  readonly refused: (
+    slot: Slot,
+    hint: number | undefined,
+    waitMs?: number | undefined
+  ) => Effect.Effect<void, StoreLost>
   /** A response's rate-limit headers: a stated window limit below ours, or none left until a reset soon. */
   readonly observe: (t: Target, headers: RateHeaders) => Effect.Effect<void, StoreLost>
   /** The buckets a target draws from (for plan and progress). */
@@ -75,8 +87,35 @@ export const make = (
   policy: Policy.Policy,
   balanceUsd: number | undefined
 ): LimitsShape => {
-  const buckets = (t: Target) => bucketsFor(policy, balanceUsd, t)
-  const newSlot = (t: Target): Slot => ({ id: newId(), buckets: buckets(t) })
+  // targets no rule paces, refused anyway: a window learned from the provider's waits (in this process)
+  const adaptive = new Map<string, number>()
+  const adaptiveKey = (t: Target) => `${t.fingerprint}:adaptive:${t.modelId}`
+  const adaptiveBucket = (t: Target, windowMs: number): Bucket => ({
+    key: adaptiveKey(t),
+    fingerprint: t.fingerprint,
+    name: `adaptive:${t.modelId}`,
+    limit: UNBOUNDED,
+    windowMs,
+    label: `the provider's unstated limit (${t.modelId}, learned)`
+  })
+  const buckets = (t: Target): ReadonlyArray<Bucket> => {
+    const configured = bucketsFor(policy, balanceUsd, t)
+    const learned = configured.length === 0 ? adaptive.get(adaptiveKey(t)) : undefined
+    return learned === undefined ? configured : [adaptiveBucket(t, learned)]
+  }
+  const newSlot = (t: Target): Slot => ({ id: newId(), buckets: buckets(t), target: t })
+  /**
+   * A refusal where no bucket paced the target: start one, its window the provider's wait (1 s to
+   * a minute), one request a window at first; quiet windows add one back at a time (Window.recovered).
+   */
+  const startAdaptive = (t: Target, hint: number | undefined, waitMs: number | undefined) => {
+    const windowMs = Math.min(60_000, Math.max(1_000, Math.ceil(waitMs ?? 1_000)))
+    adaptive.set(adaptiveKey(t), Math.max(adaptive.get(adaptiveKey(t)) ?? 0, windowMs))
+    return store.tighten(adaptiveBucket(t, adaptive.get(adaptiveKey(t))!), {
+      refusedId: undefined,
+      hint: hint !== undefined && hint >= 1 ? hint : 1
+    })
+  }
   const tryAcquire = (t: Target) => {
     const slot = newSlot(t)
     return Effect.map(store.take(slot.buckets, slot.id), (r) => (r.ok ? slot : undefined))
@@ -91,10 +130,17 @@ export const make = (
         Effect.forEach(buckets(t), (b) => store.pause(b, untilMs - now), { discard: true })
       ),
     // the most specific bucket is the one a stricter provider limit most likely belongs to
-    refused: (slot, hint) => {
+    refused: (slot, hint, waitMs) => {
       const b = slot.buckets[0]
-      return b === undefined
-        ? Effect.void
+      if (b === undefined)
+        return slot.target === undefined || slot.target.free
+          ? Effect.void
+          : Effect.asVoid(startAdaptive(slot.target, hint, waitMs))
+      return b.name.startsWith("adaptive:") && slot.target !== undefined && waitMs !== undefined
+        ? Effect.andThen(
+            startAdaptive(slot.target, undefined, waitMs),
+            store.tighten(b, { refusedId: slot.id, hint })
+          )
         : Effect.andThen(
             store.tighten(b, { refusedId: slot.id, hint }),
             store.release(slot.buckets.slice(1), slot.id)

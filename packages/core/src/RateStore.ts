@@ -44,7 +44,8 @@ export interface RateStore {
 
 interface State {
   readonly sent: Map<string, number>
-  cap: number | undefined
+  /** The limit learned from the provider, when, and how many probes upward it refused. */
+  learned: { cap: number; atMs: number; strikes: number } | undefined
   pausedUntil: number
 }
 
@@ -54,12 +55,12 @@ export const memoryRateStore = (): RateStore => {
   const state = (b: Bucket): State => {
     let s = states.get(b.key)
     if (s === undefined) {
-      s = { sent: new Map(), cap: undefined, pausedUntil: 0 }
+      s = { sent: new Map(), learned: undefined, pausedUntil: 0 }
       states.set(b.key, s)
     }
     return s
   }
-  const limitOf = (b: Bucket) => Math.min(b.limit, state(b).cap ?? b.limit)
+  const limitOf = (b: Bucket, now: number) => Window.recovered(b.limit, state(b).learned, b.windowMs, now)
   const live = (b: Bucket, now: number) => {
     const s = state(b)
     for (const [id, t] of s.sent) if (t <= now - b.windowMs) s.sent.delete(id)
@@ -69,7 +70,7 @@ export const memoryRateStore = (): RateStore => {
     let wait: Take = { ok: true }
     buckets.forEach((b, i) => {
       const paused = state(b).pausedUntil - now
-      const full = Window.delayMs(live(b, now), limitOf(b), b.windowMs, now)
+      const full = Window.delayMs(live(b, now), limitOf(b, now), b.windowMs, now)
       const delayMs = Math.max(paused, full)
       if (delayMs > 0 && (wait.ok || delayMs > wait.delayMs))
         wait = { ok: false, delayMs, bucket: i, paused: paused >= full }
@@ -105,8 +106,14 @@ export const memoryRateStore = (): RateStore => {
         const ids = [...s.sent.keys()]
         const at = refusedId === undefined ? -1 : ids.indexOf(refusedId)
         if (refusedId !== undefined) s.sent.delete(refusedId)
-        s.cap = Window.tightened(limitOf(b), { before: at < 0 ? undefined : at, hint })
-        return s.cap
+        const current = limitOf(b, now)
+        const cap = Window.tightened(current, { before: at < 0 ? undefined : at, hint })
+        if (cap >= current) return current
+        // refused above what was learned before: a probe upward failed
+        const strikes =
+          (s.learned?.strikes ?? 0) + (s.learned !== undefined && current > s.learned.cap ? 1 : 0)
+        s.learned = { cap, atMs: now, strikes }
+        return cap
       })
   }
 }

@@ -10,6 +10,7 @@ import { Redis } from "effect/persistence"
 import type { Bucket } from "./Buckets.ts"
 import type { RateStore, Take } from "./RateStore.ts"
 import { storeLost } from "./StoreLost.ts"
+import { QUIET_WINDOWS } from "./Window.ts"
 
 /** The window's sorted set and the bucket's hash, in the key's slot. */
 export const keysOf = (prefix: string, b: Bucket): readonly [string, string] => [
@@ -24,7 +25,16 @@ const BUCKET_TTL_MS = 3_600_000
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function us(x) return string.format('%.0f', x) end`
+local function us(x) return string.format('%.0f', x) end
+-- Window.recovered: the learned cap, one more per quiet period (a window, doubled per strike)
+local function recovered(meta, limit, windowUs)
+  local cap = tonumber(redis.call('HGET', meta, 'cap') or limit)
+  if cap >= limit then return limit end
+  local at = tonumber(redis.call('HGET', meta, 'at') or us(now))
+  local strikes = math.min(tonumber(redis.call('HGET', meta, 'strikes') or '0'), 10)
+  local steps = math.floor(math.max(0, now - at) / (${QUIET_WINDOWS} * windowUs * 2 ^ strikes))
+  return math.min(limit, cap + steps)
+end`
 
 // KEYS: window, bucket per bucket; ARGV: id, then limit and window ms per bucket. Window.delayMs in Lua.
 const takeScript = Redis.script(
@@ -36,8 +46,7 @@ local wait, which, paused = 0, 0, 0
 for i = 1, #KEYS / 2 do
   local win, meta = KEYS[2 * i - 1], KEYS[2 * i]
   local limit, window = tonumber(ARGV[2 * i]), math.ceil(tonumber(ARGV[2 * i + 1]) * 1000)
-  local cap = tonumber(redis.call('HGET', meta, 'cap') or limit)
-  if cap < limit then limit = cap end
+  limit = recovered(meta, limit, window)
   local untilUs = tonumber(redis.call('HGET', meta, 'pause') or '0')
   if untilUs - now > wait then wait, which, paused = untilUs - now, i, 1 end
   redis.call('ZREMRANGEBYSCORE', win, '-inf', us(now - window))
@@ -96,9 +105,10 @@ const tightenScript = Redis.script(
   {
     numberOfKeys: 2,
     lua: `${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', us(now - math.ceil(tonumber(ARGV[2]) * 1000)))
-local current = tonumber(redis.call('HGET', KEYS[2], 'cap') or ARGV[1])
-if tonumber(ARGV[1]) < current then current = tonumber(ARGV[1]) end
+local windowUs = math.ceil(tonumber(ARGV[2]) * 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', us(now - windowUs))
+local current = recovered(KEYS[2], tonumber(ARGV[1]), windowUs)
+local previous = redis.call('HGET', KEYS[2], 'cap')
 local learned = current
 if ARGV[3] ~= '' then
   local sent = redis.call('ZSCORE', KEYS[1], ARGV[3])
@@ -110,7 +120,11 @@ if ARGV[3] ~= '' then
 end
 local hint = math.floor(tonumber(ARGV[4]))
 if hint >= 1 and hint < learned then learned = hint end
-redis.call('HSET', KEYS[2], 'cap', learned)
+if learned >= current then return current end
+-- refused above what was learned before: a probe upward failed
+local strikes = tonumber(redis.call('HGET', KEYS[2], 'strikes') or '0')
+if previous and current > tonumber(previous) then strikes = strikes + 1 end
+redis.call('HSET', KEYS[2], 'cap', learned, 'at', us(now), 'strikes', strikes)
 redis.call('PEXPIRE', KEYS[2], ${BUCKET_TTL_MS})
 return learned`
   }

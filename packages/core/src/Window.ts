@@ -43,6 +43,29 @@ export const tightened = (current: number, e: Evidence): number => {
   return Math.min(current, seen, stated)
 }
 
+/**
+ * A learned limit recovers toward the configured one, additively: one more request per quiet
+ * period without a refusal, two windows at first (a timing blip costs a few windows, not the rest
+ * of the hour). Each
+ * probe that is refused again (`strikes`) doubles the quiet period, so a provider that really is
+ * stricter costs a refusal now and then, fewer as the run goes on. Pure: the Redis take script is
+ * the same rule.
+ */
+/** Windows without a refusal before a learned limit takes one step back up. */
+export const QUIET_WINDOWS = 2
+
+export const recovered = (
+  configured: number,
+  learned: { readonly cap: number; readonly atMs: number; readonly strikes: number } | undefined,
+  windowMs: number,
+  now: number
+): number => {
+  if (learned === undefined || learned.cap >= configured) return configured
+  const quietMs = QUIET_WINDOWS * windowMs * 2 ** Math.min(learned.strikes, 10)
+  const steps = Math.max(0, Math.floor((now - learned.atMs) / quietMs))
+  return Math.min(configured, learned.cap + steps)
+}
+
 /** The least time `n` requests take under the rule, bursts included: full windows between bursts. */
 export const leastDurationMs = (n: number, limit: number, windowMs: number): number =>
   n <= 0 ? 0 : Math.floor((n - 1) / limit) * windowMs

@@ -76,6 +76,12 @@ describe("the sliding-window limiter", () => {
       assert.isDefined(yield* limits.tryAcquire(target))
       assert.isDefined(yield* limits.tryAcquire(target))
       assert.isUndefined(yield* limits.tryAcquire(target))
+      // quiet windows bring it back up, one request per two windows (the first burst above was its window)
+      yield* TestClock.adjust(W + M)
+      assert.isDefined(yield* limits.tryAcquire(target))
+      assert.isDefined(yield* limits.tryAcquire(target))
+      assert.isDefined(yield* limits.tryAcquire(target))
+      assert.isUndefined(yield* limits.tryAcquire(target))
       // a refusal of a request first in its window says nothing about our pace
       const fresh = make(memoryRateStore(), policy, undefined)
       const only = (yield* fresh.acquire(target)).slot
