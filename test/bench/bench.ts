@@ -11,7 +11,7 @@ const record = (name: string, value: string, detail: string) => {
   console.log(`${name.padEnd(36)} ${value.padStart(14)}  ${detail}`)
 }
 
-/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, run, tokens, start-up). */
+/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, tokens, start-up). */
 const only = process.argv.slice(2)
 const want = (section: string) => only.length === 0 || only.includes(section)
 
@@ -174,6 +174,95 @@ if (want("pacing")) {
       `${wall} ms vs ideal ${ideal} ms, ${limited} 429s, ${sim.successes().length} answered${processes > 1 ? ", one Redis" : ""}`
     )
   }
+  redis.stop()
+}
+
+// The provider's 2026 rules: the in-flight spending budget, a limit nobody stated, and a limit
+// learned from one 429 on a shared store, each beside its baseline in the same run.
+if (want("limits")) {
+  const { mkdtempSync } = await import("node:fs")
+  const { tmpdir } = await import("node:os")
+  const { dirname, join } = await import("node:path")
+  const { startSimulator } = await import("../support/simulator.ts")
+  const { fanOut } = await import("../support/pipelines.ts")
+  const { start } = await import("../support/processes.ts")
+  const { startRedis } = await import("../support/redis.ts")
+  const model = "openai/gpt-4o-mini"
+  const runAgainst = async (
+    sim: { url: string },
+    items: number,
+    opts: { maxTokens?: number; extra?: string; args?: string[]; key?: string } = {}
+  ) => {
+    const file = fanOut({ model, items, maxTokens: opts.maxTokens ?? 10, extra: opts.extra ?? "" })
+    const t0 = performance.now()
+    const code = await start(
+      [
+        "run",
+        file,
+        "--base-url",
+        sim.url,
+        "--no-cache",
+        "--out-dir",
+        join(dirname(file), "runs"),
+        ...(opts.args ?? [])
+      ],
+      dirname(file),
+      {
+        OPENROUTER_API_KEY: opts.key ?? `sk-bench-${Math.random()}`,
+        TOLLGATE_HOME: mkdtempSync(join(tmpdir(), "tg-bench-"))
+      }
+    ).done
+    return { code, ms: performance.now() - t0 }
+  }
+  // in-flight budget for about three requests, 30 items at concurrency 8, 150 ms a reply
+  const estimate = (12 * 0.15 + 1000 * 0.6) / 1e6
+  const tight = await startSimulator({ inFlightBudgetUsd: estimate * 3.2, latencyMs: 150 })
+  const free = await startSimulator({ latencyMs: 150 })
+  const a = await runAgainst(tight, 30, { maxTokens: 1000, args: ["--concurrency", "8"] })
+  const b = await runAgainst(free, 30, { maxTokens: 1000, args: ["--concurrency", "3"] })
+  const keys = tight.successes().map((x) => x.key)
+  record(
+    "in-flight budget ~3 requests, 30 items",
+    `${tight.log.filter((x) => x.status === 402).length} refused`,
+    `exit ${a.code}, ${tight.successes().length} answered, ${new Set(keys).size === keys.length ? "each billed once" : "BILLED TWICE"}, ${(a.ms / 1000).toFixed(2)} s beside ${(b.ms / 1000).toFixed(2)} s at concurrency 3 with no budget (goal ≤ 6 refused)`
+  )
+  await Promise.all([tight.close(), free.close()])
+  // a provider allowing 3 per 4 s that states no limit, 12 requests, no configured limit
+  const strict = await startSimulator({ rpm: { [model]: 3 }, windowMs: 4000, unstatedLimit: true })
+  const c = await runAgainst(strict, 12, { args: ["--concurrency", "8"] })
+  record(
+    "unstated 3 per 4 s, 12 requests",
+    `${strict.log.filter((x) => x.status === 429).length} refused`,
+    `exit ${c.code}, ${(c.ms / 1000).toFixed(1)} s beside the ideal 12.0 s (bursts of 3, 4 s apart) (goal ≤ 4 refused)`
+  )
+  await strict.close()
+  // one 429 on a shared store (the provider one stricter for one run), then a run on a normal
+  // provider; beside it, the same two runs on another key with no 429 (the same window state)
+  const redis = await startRedis()
+  const [limit, windowMs] = [20, 5_000]
+  const extra = `limits: { window: ${windowMs / 1000}s, models: { ${model}: { rpm: ${limit} } } }`
+  const twoRuns = async (firstLimit: number, key: string) => {
+    const first = await startSimulator({ rpm: { [model]: firstLimit }, windowMs })
+    await runAgainst(first, 40, { extra, args: ["--store", redis.url], key })
+    await first.close()
+    // the next run comes a window later, when the first run's sends have left the window
+    await new Promise((r) => setTimeout(r, windowMs + 200))
+    const normal = await startSimulator({ rpm: { [model]: limit }, windowMs })
+    await runAgainst(normal, 60, { extra, args: ["--store", redis.url], key })
+    const times = normal.log.map((x) => x.at)
+    await normal.close()
+    return {
+      wall: Math.max(...times) - Math.min(...times),
+      refused: normal.log.filter((x) => x.status === 429).length
+    }
+  }
+  const learned = await twoRuns(limit - 1, "sk-bench-recover")
+  const baseline = await twoRuns(limit, "sk-bench-baseline")
+  record(
+    "after one 429 on a shared store",
+    `${(learned.wall / baseline.wall).toFixed(3)} × baseline`,
+    `the next run's 60 requests at ${limit} per ${windowMs / 1000} s: ${learned.wall} ms (${learned.refused} 429s) beside ${baseline.wall} ms with no 429 before it (goal ≤ 1.05×)`
+  )
   redis.stop()
 }
 
