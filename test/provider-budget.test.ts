@@ -23,7 +23,8 @@ steps:
 `
 
 const ENV = { OPENROUTER_API_KEY: "sk-user-key", OPENROUTER_MANAGEMENT_KEY: "sk-mgmt-key" }
-const account = { managementKey: "sk-mgmt-key" }
+// credits bought, so the balance (now a plan gate) covers the runs
+const account = { managementKey: "sk-mgmt-key", totalCredits: 25 }
 
 describe("budget.enforce: provider", () => {
   it("mints a key with the run's cap, sends every request with it, deletes it after the run, never shows it", async () => {

@@ -78,6 +78,19 @@ describe("budget layers", () => {
     expect(s.log).toHaveLength(0)
   })
 
+  it("a known balance is a gate too: a plan whose max passes it exits 3 naming the balance", async () => {
+    const s = await sim({ account: { managementKey: "sk-mgmt", totalCredits: 0.001 } })
+    const dir = writeDir({ "p.yaml": fan(10, 1000) })
+    const r = await runCli(["plan", "p.yaml", "--base-url", s.url], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: tempHome(), ...ENV, OPENROUTER_MANAGEMENT_KEY: "sk-mgmt" }
+    })
+    expect(r.code).toBe(3)
+    expect(r.stdout).toMatch(
+      /maximum cost \$[\d.]+ exceeds what is left of the account's balance: \$0\.001; add credits/
+    )
+  })
+
   it("a 403 with limit_source and resets_at mid-run stops it: exit 3 naming the layer and when it resets", async () => {
     // the plan expects half of max_tokens and fits; the replies use all of it and pass the layer
     const s = await sim({

@@ -90,6 +90,10 @@ export interface SimOptions {
    * a `max_price` below the catalog price: 404, no endpoint.
    */
   readonly routeMarkup?: number
+  /** A careless server's 200 for the n-th attempt: no choices, null content, cut off, filtered, or without usage. */
+  readonly replyShape?: (
+    n: number
+  ) => "no-choices" | "null-content" | "length" | "filtered" | "no-usage" | undefined
   /** A strict OpenAI-compatible server: a request field outside OpenAI's chat-completions API is a 400. */
   readonly strict?: boolean
 }
@@ -545,19 +549,26 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     const content = opts.reply?.(body, attempt) ?? replyContent(body, `sim reply ${attempt}`)
     const tierHeader =
       m.free && opts.freeTierHeader !== undefined ? { "X-RateLimit-Limit": String(opts.freeTierHeader) } : {}
+    const shape = opts.replyShape?.(attempt)
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      cost: Money.toNumber(cost)
+    }
+    const choice = {
+      index: 0,
+      message: { role: "assistant", content: shape === "null-content" ? null : content },
+      finish_reason: shape === "length" ? "length" : shape === "filtered" ? "content_filter" : "stop"
+    }
     send(
       res,
       200,
       {
         id: `gen-${attempt}`,
         model,
-        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-        usage: {
-          prompt_tokens: promptTokens,
-          completion_tokens: completionTokens,
-          total_tokens: promptTokens + completionTokens,
-          cost: Money.toNumber(cost)
-        }
+        ...(shape === "no-choices" ? {} : { choices: [choice] }),
+        ...(shape === "no-usage" ? {} : { usage })
       },
       tierHeader
     )

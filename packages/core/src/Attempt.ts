@@ -229,7 +229,7 @@ const onReply = Effect.fnUntraced(function* (
     abandoned: state.abandoned,
     rateLimited: state.rateLimited,
     cost: state.spent,
-    costSource: reported !== undefined ? "usage" : "catalog",
+    costSource: reported !== undefined ? "usage" : catalogCost !== undefined ? "catalog" : "bound",
     catalogCost,
     usage: counts,
     model: typeof model === "string" ? model : undefined

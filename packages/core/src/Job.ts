@@ -41,8 +41,12 @@ export interface Completion {
   readonly rateLimited: number
   /** What this request cost in total, failed-but-billed attempts included. */
   readonly cost: Money.Usd
-  /** `usage.cost` from the provider, or tokens × catalog prices when absent. */
-  readonly costSource: "usage" | "catalog" | "cache"
+  /**
+   * Where `cost` came from: `usage` (the provider's `usage.cost`), `catalog` (its token counts ×
+   * catalog prices: no cost in the reply), `bound` (no usage at all: the request's worst case),
+   * `cache` (nothing billed).
+   */
+  readonly costSource: "usage" | "catalog" | "bound" | "cache"
   readonly catalogCost: Money.Usd | undefined
   readonly usage: UsageCounts | undefined
   readonly model: string | undefined

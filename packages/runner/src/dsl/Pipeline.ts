@@ -38,6 +38,8 @@ export interface Step {
   readonly needs: ReadonlyArray<string>
   readonly when: string | undefined
   readonly format: "text" | "json"
+  /** A reply cut off at `max_tokens` is an answer (text steps, by default) or a failed attempt (JSON). */
+  readonly allowTruncated: boolean
   readonly schema: Readonly<Record<string, unknown>> | undefined
   readonly continueOnError: boolean
 }
@@ -177,6 +179,7 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
         needs: s.needs ?? [],
         when: s.when,
         format: s.output?.format ?? "text",
+        allowTruncated: (s.output?.truncated ?? (s.output?.format === "json" ? "fail" : "allow")) === "allow",
         schema: s.output?.schema,
         continueOnError: s.continue_on_error ?? false
       }

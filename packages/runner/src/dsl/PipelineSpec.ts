@@ -47,7 +47,13 @@ export const StepSpec = Schema.Struct({
   pack: opt(Int),
   needs: opt(Schema.Array(Str)),
   when: opt(Str),
-  output: opt(Schema.Struct({ format: opt(Schema.Literals(["text", "json"])), schema: opt(JsonObject) })),
+  output: opt(
+    Schema.Struct({
+      format: opt(Schema.Literals(["text", "json"])),
+      schema: opt(JsonObject),
+      truncated: opt(Schema.Literals(["allow", "fail"]))
+    })
+  ),
   continue_on_error: opt(Schema.Boolean)
 })
 export type StepSpec = typeof StepSpec.Type

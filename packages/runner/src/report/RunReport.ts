@@ -33,6 +33,16 @@ const lines = (s: RunSummary): string[] => [
         `timed out: ${s.actual.abandoned} attempt(s), counted in the cost at their worst case (the provider may bill them)`
       ]
     : []),
+  ...(s.actual.cost_sources.catalog_usd + s.actual.cost_sources.bound_usd > 0
+    ? [
+        `cost sources: ${money(s.actual.cost_usd)} in all, ${money(s.actual.cost_sources.catalog_usd)} of it estimated as tokens × catalog prices (no usage.cost), ${money(s.actual.cost_sources.bound_usd)} at its worst case (no usage)`
+      ]
+    : []),
+  ...(s.actual.truncated > 0
+    ? [
+        `warning: ${s.actual.truncated} repl${s.actual.truncated === 1 ? "y was" : "ies were"} cut off at max_tokens and kept (output.truncated: allow)`
+      ]
+    : []),
   `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.p90)} likely high (p90: ${s.actual.within_p90 ? "under it" : "over it"}), ${money(s.cost_usd.max)} at most`,
   `time: ${duration(s.actual.duration_s)}`,
   `records: ${s.run.dir}`

@@ -24,6 +24,38 @@ export const outputOf = (step: Step, body: unknown): unknown =>
 
 const ajv = new Ajv({ strict: false, allErrors: true })
 
+interface Choice {
+  readonly message?: { readonly content?: unknown } | null
+  readonly finish_reason?: unknown
+}
+
+const firstChoice = (body: unknown): Choice | undefined => {
+  const choices = (body as { choices?: unknown } | null)?.choices
+  return Array.isArray(choices) && typeof choices[0] === "object" && choices[0] !== null
+    ? choices[0]
+    : undefined
+}
+
+/** The reply stopped at `max_tokens` (`finish_reason: "length"`). */
+export const isTruncated = (body: unknown): boolean => firstChoice(body)?.finish_reason === "length"
+
+/**
+ * Why a 2xx reply holds no usable message, or undefined: no choices, no content, withheld by a
+ * content filter, or cut off at `max_tokens` where the step needs the whole answer. Such a reply
+ * is a failed attempt (retried per the step's `retry`, never cached), its cost still counted.
+ */
+export const messageProblem = (step: Step, body: unknown): string | undefined => {
+  const choice = firstChoice(body)
+  if (choice === undefined) return "the reply has no choices"
+  if (choice.finish_reason === "content_filter")
+    return "the reply was withheld by the provider's content filter (finish_reason: content_filter)"
+  if (choice.finish_reason === "length" && !step.allowTruncated)
+    return `the reply was cut off at max_tokens ${step.maxTokens} (finish_reason: length); raise max_tokens, or set output.truncated: allow`
+  const content = choice.message?.content
+  if (content === null || content === undefined) return "the reply has no content (message.content is null)"
+  return undefined
+}
+
 /** Runs a schema check; a schema that never ends on this value is a failed check, not a crash. */
 const matches = (validate: (v: unknown) => boolean, value: unknown): boolean | "endless" => {
   try {
@@ -35,11 +67,16 @@ const matches = (validate: (v: unknown) => boolean, value: unknown): boolean | "
 }
 const ENDLESS = "the schema refers to itself without end on this reply"
 
-/** For a JSON step, a check of each reply: a message when it is not JSON or does not match the schema. */
-export const replyCheck = (step: Step): ((body: unknown) => string | undefined) | undefined => {
-  if (step.format !== "json") return undefined
+/**
+ * A check of each reply: a usable message (`messageProblem`), and for a JSON step, JSON that
+ * matches the schema; a message says why not.
+ */
+export const replyCheck = (step: Step): ((body: unknown) => string | undefined) => {
+  if (step.format !== "json") return (body) => messageProblem(step, body)
   const validate = step.schema !== undefined ? ajv.compile(step.schema) : undefined
   return (body) => {
+    const problem = messageProblem(step, body)
+    if (problem !== undefined) return problem
     let parsed: unknown
     try {
       parsed = JSON.parse(unfence(contentOf(body)))
@@ -72,6 +109,8 @@ const textAnswer = (a: unknown): string | undefined =>
 export const packCheck = (step: Step) => {
   const validate = step.format === "json" && step.schema !== undefined ? ajv.compile(step.schema) : undefined
   return (body: unknown, size: number): unknown[] | string => {
+    const problem = messageProblem(step, body)
+    if (problem !== undefined) return problem
     let parsed: unknown
     try {
       parsed = JSON.parse(unfence(contentOf(body)))

@@ -32,7 +32,19 @@ const stepActual = (a: StepActual) => {
     cost_usd: Money.toNumber(a.cost),
     prompt_tokens: a.promptTokens,
     completion_tokens: a.completionTokens,
-    completion_tokens_mean: fresh > 0 ? a.completionTokens / fresh : null
+    completion_tokens_mean: fresh > 0 ? a.completionTokens / fresh : null,
+    truncated: a.truncated
+  }
+}
+
+/** How much of the cost the provider reported, and how much was estimated (tokens × catalog, or the worst case). */
+const provenance = (o: RunOutcome) => {
+  const catalog = Money.sum([...o.steps.values()].map((a) => a.costCatalog))
+  const bound = Money.sum([...o.steps.values()].map((a) => a.costBound))
+  return {
+    provider_usd: Money.toNumber(Money.sub(o.cost, Money.add(catalog, bound))),
+    catalog_usd: Money.toNumber(catalog),
+    bound_usd: Money.toNumber(bound)
   }
 }
 
@@ -63,6 +75,9 @@ export const summaryOf = (
     failed: sum(o, (a) => a.failed),
     cost_usd: Money.toNumber(o.cost),
     cost_usd_exact: Money.toPlain(o.cost),
+    /** Where the cost came from: the provider's `usage.cost`, tokens × catalog, or the worst case (no usage). */
+    cost_sources: provenance(o),
+    truncated: sum(o, (a) => a.truncated),
     /** Whether the run cost no more than the plan's likely high. */
     within_p90: Money.toNumber(o.cost) <= plan.cost_usd.p90,
     duration_s: Math.round(o.durationMs) / 1000

@@ -2,6 +2,7 @@
 import type { RequestFailed } from "@tollgate/core/Engine"
 import * as Money from "@tollgate/pricing/Money"
 import type { ItemResult } from "./ItemResult.ts"
+import { isTruncated } from "./Reply.ts"
 
 export interface StepActual {
   requests: number
@@ -18,6 +19,11 @@ export interface StepActual {
   promptTokens: number
   completionTokens: number
   completed: number
+  /** Text replies cut off at `max_tokens` and kept (`output.truncated: allow`). */
+  truncated: number
+  /** Of `cost`, what was estimated rather than billed: tokens × catalog (no `usage.cost`), and worst cases (no usage). */
+  costCatalog: Money.Usd
+  costBound: Money.Usd
 }
 
 export const emptyActual = (): StepActual => ({
@@ -32,7 +38,10 @@ export const emptyActual = (): StepActual => ({
   cost: Money.zero,
   promptTokens: 0,
   completionTokens: 0,
-  completed: 0
+  completed: 0,
+  truncated: 0,
+  costCatalog: Money.zero,
+  costBound: Money.zero
 })
 
 /** Adds one item's result to its step's tally. */
@@ -55,6 +64,9 @@ export const tally = (a: StepActual, r: ItemResult): void => {
       a.rateLimited += c.rateLimited
       a.abandoned += c.abandoned
       a.cost = Money.add(a.cost, c.cost)
+      if (c.costSource === "catalog") a.costCatalog = Money.add(a.costCatalog, c.cost)
+      if (c.costSource === "bound") a.costBound = Money.add(a.costBound, c.cost)
+      if (isTruncated(c.body)) a.truncated++
       a.promptTokens += c.usage?.promptTokens ?? 0
       a.completionTokens += c.usage?.completionTokens ?? 0
       return
