@@ -77,13 +77,32 @@ const header = (h: Readonly<Record<string, string | undefined>>, name: string): 
   return undefined
 }
 
+/** An OpenAI-style duration (`1s`, `6m0s`, `20ms`, `1h2m3.5s`) in ms; undefined if it is not one. */
+export const durationMs = (text: string): number | undefined => {
+  const t = text.trim()
+  if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(t)) return undefined
+  const unit: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
+  let total = 0
+  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(m[1]) * unit[m[2]!]!
+  return Math.ceil(total)
+}
+
+/** "Please try again in 20s." / "try again in 250ms" in an OpenAI-style error message. */
+const messageWaitMs = (message: string | undefined): number | undefined => {
+  const m = message === undefined ? null : /try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)/i.exec(message)
+  return m === null ? undefined : durationMs(m[1]!)
+}
+
 /**
  * How long the provider asked us to wait: `Retry-After` in seconds (or an HTTP date), else
- * `X-RateLimit-Reset` in epoch milliseconds. Undefined when it did not say.
+ * OpenRouter's `X-RateLimit-Reset` in epoch milliseconds, else the OpenAI family's
+ * `x-ratelimit-reset-requests` / `-tokens` durations (the longer), else a "try again in 20s" in
+ * the error message. Undefined when it did not say.
  */
 export const providerWaitMs = (
   headers: Readonly<Record<string, string | undefined>>,
-  nowMs: number
+  nowMs: number,
+  message?: string
 ): number | undefined => {
   const retryAfter = header(headers, "retry-after")
   if (retryAfter !== undefined) {
@@ -97,7 +116,13 @@ export const providerWaitMs = (
     const ms = Number(reset)
     if (Number.isFinite(ms) && ms > 0) return Math.max(0, ms - nowMs)
   }
-  return undefined
+  const resets = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"].flatMap((name) => {
+    const v = header(headers, name)
+    const ms = v === undefined ? undefined : durationMs(v)
+    return ms === undefined ? [] : [ms]
+  })
+  if (resets.length > 0) return Math.max(...resets)
+  return messageWaitMs(message)
 }
 
 const numberHeader = (h: Readonly<Record<string, string | undefined>>, name: string): number | undefined => {
@@ -247,7 +272,7 @@ export const classify = (
   if (status >= 200 && status < 300) return { _tag: "Success" }
   if (status === 429) {
     if (isDailyFreeCap(message, outcome.headers)) {
-      const wait = providerWaitMs(outcome.headers, ctx.nowMs)
+      const wait = providerWaitMs(outcome.headers, ctx.nowMs, message)
       return {
         _tag: "Stop",
         reason: "daily-free-quota",
@@ -258,7 +283,7 @@ export const classify = (
             : Policy.nextUtcMidnight(new Date(ctx.nowMs)).getTime()
       }
     }
-    const wait = providerWaitMs(outcome.headers, ctx.nowMs)
+    const wait = providerWaitMs(outcome.headers, ctx.nowMs, message)
     if (wait !== undefined && wait > config.maxWaitMs)
       return {
         _tag: "Fail",

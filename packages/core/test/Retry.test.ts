@@ -142,3 +142,36 @@ describe("Retry.classify: OpenRouter's credit limits by metadata, not status alo
     )
   })
 })
+
+describe("retry hints from the OpenAI family", () => {
+  it("x-ratelimit-reset-requests / -tokens durations, the longer of the two", () => {
+    const d = classify(
+      res(429, { "x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s" }),
+      ctx
+    )
+    expect(d).toMatchObject({ _tag: "Retry", reason: "rate-limited", delayMs: 360_000, fromProvider: true })
+    expect(classify(res(429, { "x-ratelimit-reset-requests": "20ms" }), ctx)).toMatchObject({ delayMs: 20 })
+    expect(classify(res(429, { "x-ratelimit-reset-tokens": "1m2.5s" }), ctx)).toMatchObject({
+      delayMs: 62_500
+    })
+    // past our longest wait (15 minutes) the request fails rather than sleeping for an hour
+    expect(classify(res(429, { "x-ratelimit-reset-tokens": "1h2m3.5s" }), ctx)).toMatchObject({
+      _tag: "Fail"
+    })
+  })
+
+  it('"Please try again in 20s." in the message, when no header says', () => {
+    const body = {
+      error: { message: "Rate limit reached for requests. Please try again in 20s.", type: "requests" }
+    }
+    expect(classify(res(429, {}, body), ctx)).toMatchObject({ delayMs: 20_000, fromProvider: true })
+    const ms = { error: { message: "Rate limit reached. Please try again in 250ms." } }
+    expect(classify(res(429, {}, ms), ctx)).toMatchObject({ delayMs: 250, fromProvider: true })
+  })
+
+  it("Retry-After still wins, as seconds or an HTTP date", () => {
+    const date = new Date(ctx.nowMs + 5_000).toUTCString()
+    const d = classify(res(429, { "Retry-After": date, "x-ratelimit-reset-requests": "1s" }), ctx)
+    expect(d._tag === "Retry" ? d.delayMs : 0).toBeGreaterThan(3_000)
+  })
+})
