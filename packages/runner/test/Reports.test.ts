@@ -100,6 +100,8 @@ const summary = {
     failed: 0,
     cost_usd: 0.00081,
     cost_usd_exact: "0.00081",
+    cost_sources: { provider_usd: 0.00071, catalog_usd: 0, bound_usd: 0.0001 },
+    truncated: 1,
     within_p90: true,
     duration_s: 30.2
   },
@@ -187,6 +189,8 @@ describe("reports", () => {
 
       status: completed
       requests: 10 sent (2 retries, 1 rate-limited), 1 cached, 0 reused from an interrupted run
+      cost sources: $0.00081 in all, $0 of it estimated as tokens × catalog prices (no usage.cost), $0.0001 at its worst case (no usage)
+      warning: 1 reply was cut off at max_tokens and kept (output.truncated: allow)
       cost: $0.00081 actual vs $0.0012 expected, $0.0021 likely high (p90: under it), $0.0049 at most
       time: 30s
       records: /runs/20261123T120000Z-abcd1234
@@ -202,6 +206,8 @@ describe("reports", () => {
 
       - status: completed
       - requests: 10 sent (2 retries, 1 rate-limited), 1 cached, 0 reused from an interrupted run
+      - cost sources: $0.00081 in all, $0 of it estimated as tokens × catalog prices (no usage.cost), $0.0001 at its worst case (no usage)
+      - warning: 1 reply was cut off at max_tokens and kept (output.truncated: allow)
       - cost: $0.00081 actual vs $0.0012 expected, $0.0021 likely high (p90: under it), $0.0049 at most
       - time: 30s
       - records: /runs/20261123T120000Z-abcd1234

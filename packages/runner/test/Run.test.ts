@@ -26,7 +26,11 @@ describe("reply checks", () => {
       /^the reply does not match the schema: reply\/n must be number/
     )
     expect(outputOf(jsonStep, reply('```json\n{"n": 2}\n```'))).toEqual({ n: 2 })
-    expect(replyCheck({ format: "text" } as unknown as Step)).toBeUndefined()
+    // a text step's reply is checked only for a usable message
+    const text = replyCheck({ format: "text", allowTruncated: true, maxTokens: 9 } as unknown as Step)
+    expect(text(reply("any text"))).toBeUndefined()
+    expect(text({ choices: [] })).toBe("the reply has no choices")
+    expect(text({ choices: [{ message: { content: "cut" }, finish_reason: "length" }] })).toBeUndefined()
   })
 })
 
@@ -73,7 +77,15 @@ describe("tallies", () => {
     ]
     const a = emptyActual()
     for (const r of results) tally(a, r)
-    expect({ ...a, cost: Money.toPlain(a.cost) }).toEqual({
+    expect({
+      ...a,
+      cost: Money.toPlain(a.cost),
+      costCatalog: Money.toPlain(a.costCatalog),
+      costBound: Money.toPlain(a.costBound)
+    }).toEqual({
+      costCatalog: "0",
+      costBound: "0",
+      truncated: 0,
       requests: 2 + 3,
       cached: 1,
       reused: 1,
