@@ -35,6 +35,12 @@ const CONFIG = `rules:
       status: 200
       content: |
         { "id": "chatcmpl-empty", "object": "chat.completion", "choices": [] }
+  - path: "/v1/models"
+    method: "GET"
+    response:
+      status: 200
+      content: |
+        { "object": "list", "data": [{ "id": "llama3.2", "object": "model" }, { "id": "qwen2.5", "object": "model" }] }
 `
 
 const freePort = () =>
@@ -104,5 +110,37 @@ describe("@dwmkerr/mock-llm on loopback", () => {
     expect(summary.steps[0].actual).toMatchObject({ completed: 1, failed: 1, retries: 1 })
     const records = readFileSync(join(summary.run.dir, "steps", "a.jsonl"), "utf8")
     expect(records).toContain("the reply has no choices")
+  })
+
+  it("a local model's plain id: /models lists it without a price; the pipeline declares one; plan and run use it", async () => {
+    const home = tempHome()
+    const refresh = await runCli(["models", "refresh", "--base-url", url], { env: { TOLLGATE_HOME: home } })
+    expect(refresh.code, refresh.stderr).toBe(0)
+    const listed = await runCli(["models", "--search", "llama", "--format", "json"], {
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(listed.stdout).toContain("llama3.2")
+    const local = (pricing: string) =>
+      `version: 1\nname: local\nprovider: { kind: openai }\n${pricing}budget: { max_cost_usd: 0.01 }\nsteps:\n  - { id: a, model: llama3.2, prompt: hello, max_tokens: 100 }\n`
+    // without a price there is no cost bound: a diagnostic says how to give one, nothing is sent
+    const unpriced = writeDir({ "p.yaml": local("") })
+    const refused = await runCli(["run", "p.yaml", "--base-url", url], {
+      cwd: unpriced,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(
+      'model "llama3.2" has no known price, so no cost bound exists: give it under pricing:'
+    )
+    const priced = writeDir({ "p.yaml": local("pricing:\n  llama3.2: { prompt: 0.1, completion: 0.2 }\n") })
+    const r = await runCli(["run", "p.yaml", "--base-url", url, "--format", "json", "--out-dir", "runs"], {
+      cwd: priced,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout)
+    // no usage in the reply: the declared price's worst case, labelled so
+    expect(summary.actual.cost_sources.bound_usd).toBe(summary.cost_usd.max)
+    expect(summary.steps[0].actual.completed).toBe(1)
   })
 })

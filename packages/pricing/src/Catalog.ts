@@ -107,7 +107,10 @@ export const ModelWire = Schema.Struct({
   name: Schema.optionalKey(Schema.String),
   created: Schema.optionalKey(Schema.NullOr(Schema.Number)),
   context_length: Schema.optionalKey(Schema.NullOr(Schema.Number)),
-  pricing: Schema.Struct({ ...PricingFields, overrides: Schema.optionalKey(Schema.Array(OverrideSchema)) }),
+  // an OpenAI-compatible server's /models often lists ids with no prices: such a model is known, its price not
+  pricing: Schema.optionalKey(
+    Schema.Struct({ ...PricingFields, overrides: Schema.optionalKey(Schema.Array(OverrideSchema)) })
+  ),
   top_provider: Schema.optionalKey(
     Schema.NullOr(
       Schema.Struct({
@@ -145,9 +148,12 @@ const decodePartialRates = (pricing: Partial<Record<RateKey, string | null>>): P
 }
 
 /** Builds a priced model from its decoded wire form. */
+const UNPRICED = { prompt: "-1", completion: "-1" } as const
+
 export const fromWire = (wire: ModelWire): Model => {
-  const rates = decodeRates(wire.pricing)
-  const overrides = (wire.pricing.overrides ?? []).map(
+  const pricing = wire.pricing ?? UNPRICED
+  const rates = decodeRates(pricing)
+  const overrides = ("overrides" in pricing ? (pricing.overrides ?? []) : []).map(
     (o): Override => ({
       minPromptTokens: o.min_prompt_tokens,
       utcStart: o.utc_start,
@@ -291,6 +297,49 @@ export class Catalog {
           }
     )
     return new Catalog(models, this.issues, this.source)
+  }
+
+  /**
+   * The same catalog with prices a pipeline declares (`pricing:`, USD per million tokens, and per
+   * request): a known model takes them, an id the catalog lacks (a local model's name) is added.
+   */
+  withDeclared(
+    declared: Readonly<
+      Record<
+        string,
+        { readonly prompt: number; readonly completion: number; readonly request?: number | undefined }
+      >
+    >
+  ): Catalog {
+    const ids = Object.keys(declared)
+    if (ids.length === 0) return this
+    const perToken = (usdPerMillion: number) =>
+      Money.mul(Money.fromNumber(usdPerMillion), Money.usd("0.000001"))
+    const priced = ids.map((id): Model => {
+      const d = declared[id]!
+      const base = this.byId.get(id)
+      const rates: Rates = {
+        ...(base?.rates ?? decodeRates({})),
+        prompt: perToken(d.prompt),
+        completion: perToken(d.completion),
+        request: d.request !== undefined ? Money.fromNumber(d.request) : Money.zero
+      }
+      const free = d.prompt === 0 && d.completion === 0 && (d.request ?? 0) === 0
+      return {
+        id,
+        name: base?.name ?? id,
+        contextLength: base?.contextLength,
+        maxCompletionTokens: base?.maxCompletionTokens,
+        rates,
+        overrides: [],
+        free: id.endsWith(":free") || free,
+        unknownPrice: false,
+        created: base?.created,
+        supportedParameters: base?.supportedParameters ?? []
+      }
+    })
+    const others = this.models.filter((m) => declared[m.id] === undefined)
+    return new Catalog([...others, ...priced], this.issues, this.source)
   }
 
   /** The entry with exactly this id. */

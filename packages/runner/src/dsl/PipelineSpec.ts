@@ -93,6 +93,7 @@ export const PipelineSpec = Schema.Struct({
     })
   ),
   account: opt(Schema.Struct({ credits_purchased_usd: opt(Num), balance_usd: opt(Num) })),
+  pricing: opt(Schema.Record(Str, Schema.Struct({ prompt: Num, completion: Num, request: opt(Num) }))),
   defaults: opt(StepSettings),
   budget: opt(
     Schema.Struct({

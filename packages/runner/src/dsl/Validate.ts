@@ -81,7 +81,9 @@ export const validateFile = (file: string, opts: ValidateOptions): ValidateResul
     locate: (name, field) =>
       locate(loaded, field ? ["inputs", name, field] : ["inputs", name], field ? "value" : "key")
   })
-  const semantic = checkSemantics(loaded, spec, opts.catalog, inputs.values, inputs.rows)
+  // prices the pipeline declares (`pricing:`) price models the catalog lacks or cannot price
+  const catalog = opts.catalog.withDeclared(spec.pricing ?? {})
+  const semantic = checkSemantics(loaded, spec, catalog, inputs.values, inputs.rows)
   const all = sortUnique([...semantic, ...inputs.diagnostics])
   if (all.length > 0) return { ok: false, diagnostics: all, sources }
   return {

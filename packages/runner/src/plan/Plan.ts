@@ -112,7 +112,7 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
   const store = yield* StateStore
   const pipeline = v.pipeline
   // an endpoint may bill up to the stated markup over the list price: the plan prices that
-  const catalog = (yield* CurrentCatalog).withMarkup(pipeline.priceMarkup)
+  const catalog = (yield* CurrentCatalog).withDeclared(v.spec.pricing ?? {}).withMarkup(pipeline.priceMarkup)
   const policy = policyOf(pipeline)
   const fingerprint = fingerprintOf(pipeline, opts.env)
   const now = opts.now ?? new Date()

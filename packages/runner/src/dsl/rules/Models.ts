@@ -9,14 +9,21 @@ const checkModel = (ctx: RuleContext, id: string, path: Path): Diagnostic[] => {
   if (resolved === undefined) {
     const s = ctx.catalog.suggest(id)
     const hint = s.length > 0 ? `; did you mean ${s.map((x) => `"${x}"`).join(", ")}?` : ""
-    return [at(ctx, path, `unknown model "${id}"${hint}`, "unknown-model")]
+    return [
+      at(
+        ctx,
+        path,
+        `unknown model "${id}"${hint} (a model of another endpoint: give its price under pricing: { "${id}": { prompt: …, completion: … } }, USD per million tokens)`,
+        "unknown-model"
+      )
+    ]
   }
   if (resolved.model.unknownPrice)
     return [
       at(
         ctx,
         path,
-        `model "${id}" has no published price ("-1": a router); no cost bound exists, name a concrete model`,
+        `model "${id}" has no known price, so no cost bound exists: give it under pricing: { "${id}": { prompt: …, completion: … } } (USD per million tokens), or name a model the catalog prices`,
         "unknown-price"
       )
     ]
