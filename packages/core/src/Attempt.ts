@@ -28,6 +28,9 @@ export interface RequestState {
   rateLimited: number
   /** Billed across attempts, failed-but-billed ones included. */
   spent: Money.Usd
+  /** Of `spent`, estimated as tokens × catalog (no `usage.cost`), and at worst cases (no usage, timed out). */
+  estimatedCatalog: Money.Usd
+  estimatedBound: Money.Usd
   lastStatus: number | undefined
   lastMessage: string
 }
@@ -37,6 +40,8 @@ export const newRequestState = (): RequestState => ({
   abandoned: 0,
   rateLimited: 0,
   spent: Money.zero,
+  estimatedCatalog: Money.zero,
+  estimatedBound: Money.zero,
   lastStatus: undefined,
   lastMessage: "no attempt made"
 })
@@ -161,7 +166,8 @@ const sendInSlot = Effect.fnUntraced(function* (
   job: Job,
   target: Target,
   held: HeldSlot,
-  state: RequestState
+  state: RequestState,
+  ticket?: Ticket | undefined
 ) {
   yield* ctx.stopper.check
   const slot = yield* freshSlot(ctx, target, held)
@@ -171,6 +177,7 @@ const sendInSlot = Effect.fnUntraced(function* (
   state.attempt++
   // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
   yield* ctx.limits.touch(slot)
+  if (ticket !== undefined) yield* ctx.inFlight.markSent(ticket)
   ctx.emit({
     type: "attempt",
     label: job.label,
@@ -198,6 +205,10 @@ const onReply = Effect.fnUntraced(function* (
   const actual = reported ?? catalogCost ?? job.worstCost
   yield* ctx.budget.settle(sent.reservation, actual)
   state.spent = Money.add(state.spent, actual)
+  if (reported === undefined && catalogCost !== undefined)
+    state.estimatedCatalog = Money.add(state.estimatedCatalog, actual)
+  if (reported === undefined && catalogCost === undefined)
+    state.estimatedBound = Money.add(state.estimatedBound, actual)
   const status = sent.outcome.status
   ctx.emit({
     type: "response",
@@ -231,6 +242,7 @@ const onReply = Effect.fnUntraced(function* (
     cost: state.spent,
     costSource: reported !== undefined ? "usage" : catalogCost !== undefined ? "catalog" : "bound",
     catalogCost,
+    estimated: { catalog: state.estimatedCatalog, bound: state.estimatedBound },
     usage: counts,
     model: typeof model === "string" ? model : undefined
   } satisfies Completion
@@ -249,6 +261,7 @@ const onNoReply = (ctx: EngineContext, job: Job, sent: Sent, state: RequestState
   if (timedOut) {
     state.abandoned++
     state.spent = Money.add(state.spent, job.worstCost)
+    state.estimatedBound = Money.add(state.estimatedBound, job.worstCost)
   }
   const cost = timedOut ? Money.toPlain(job.worstCost) : undefined
   ctx.emit({ type: "response", label: job.label, attempt: state.attempt, status, at, cost })
@@ -310,7 +323,8 @@ const onDecision = Effect.fnUntraced(function* (
       state.lastMessage = decision.message
       // a wait the provider gave for a limit (rate, in-flight budget) does not use up max_attempts
       const limited = decision.reason === "rate-limited" || decision.reason === "in-flight-budget"
-      const providerWait = limited && decision.fromProvider
+      // the in-flight budget refuses for room, not for the request: never a spent attempt
+      const providerWait = decision.reason === "in-flight-budget" || (limited && decision.fromProvider)
       if (limited) state.rateLimited++
       return yield* new Retryable({
         reason: decision.reason,
@@ -339,6 +353,8 @@ export const failed = (
     abandoned: state.abandoned,
     rateLimited: state.rateLimited,
     costUsd: Money.toPlain(state.spent),
+    estimatedCatalogUsd: Money.toPlain(state.estimatedCatalog),
+    estimatedBoundUsd: Money.toPlain(state.estimatedBound),
     message
   })
 
@@ -389,7 +405,7 @@ const attemptPaced = (
     const held = yield* acquireSlot(ctx, job, target)
     // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
     // by a slow rate limit does not hold permits other steps could use while it sleeps
-    const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state))
+    const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state, ticket))
     if (sent === "late") return yield* attemptPaced(ctx, job, key, target, state, ticket)
     const at = yield* Clock.currentTimeMillis
     const random = yield* Random.next

@@ -71,6 +71,7 @@ const cachedCompletion = (body: unknown): Completion => ({
   cost: Money.zero,
   costSource: "cache",
   catalogCost: undefined,
+  estimated: { catalog: Money.zero, bound: Money.zero },
   usage: readUsage(body).counts,
   model: undefined
 })

@@ -18,6 +18,8 @@ export const QUIET_MS = 10_000
 
 export interface Ticket {
   readonly amount: Money.Usd
+  /** Its request went out (a refusal counts only these as what else was in flight). */
+  sent: boolean
 }
 
 export interface InFlightShape {
@@ -25,7 +27,9 @@ export interface InFlightShape {
   readonly admit: (amount: Money.Usd) => Effect.Effect<Ticket>
   /** The request is settled: its worst case leaves the sum. */
   readonly release: (t: Ticket) => Effect.Effect<void>
-  /** The provider refused `t` for the in-flight budget: learn the budget from what else was in flight. */
+  /** `t`'s request goes out now. */
+  readonly markSent: (t: Ticket) => Effect.Effect<void>
+  /** The provider refused `t` for the in-flight budget: learn the budget from what else was sent and in flight. */
   readonly refused: (t: Ticket) => Effect.Effect<void>
   /** The learned budget (undefined: none learned yet) and what is in flight now. */
   readonly snapshot: Effect.Effect<{ readonly budget: Money.Usd | undefined; readonly inFlight: Money.Usd }>
@@ -33,6 +37,8 @@ export interface InFlightShape {
 
 interface State {
   inFlight: Money.Usd
+  /** Of `inFlight`, what went out: what the provider saw beside a refused request. */
+  sentSum: Money.Usd
   count: number
   budget: Money.Usd | undefined
   refusedAt: number
@@ -62,6 +68,7 @@ const wakeAll = (s: State) =>
 export const make = (): InFlightShape => {
   const s: State = {
     inFlight: Money.zero,
+    sentSum: Money.zero,
     count: 0,
     budget: undefined,
     refusedAt: 0,
@@ -73,7 +80,7 @@ export const make = (): InFlightShape => {
       if (fits(s, amount, now)) {
         s.inFlight = Money.add(s.inFlight, amount)
         s.count++
-        return Effect.succeed({ amount })
+        return Effect.succeed({ amount, sent: false })
       }
       return Effect.flatMap(Deferred.make<void>(), (d) => {
         s.waiters.push(d)
@@ -86,6 +93,8 @@ export const make = (): InFlightShape => {
     })
   const leave = (t: Ticket) => {
     s.inFlight = Money.max(Money.zero, Money.sub(s.inFlight, t.amount))
+    if (t.sent) s.sentSum = Money.max(Money.zero, Money.sub(s.sentSum, t.amount))
+    t.sent = false
     s.count = Math.max(0, s.count - 1)
   }
   return {
@@ -95,10 +104,16 @@ export const make = (): InFlightShape => {
         leave(t)
         return wakeAll(s)
       }),
+    markSent: (t) =>
+      Effect.sync(() => {
+        if (t.sent) return
+        t.sent = true
+        s.sentSum = Money.add(s.sentSum, t.amount)
+      }),
     refused: (t) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          const others = Money.max(Money.zero, Money.sub(s.inFlight, t.amount))
+          const others = Money.max(Money.zero, Money.sub(s.sentSum, t.sent ? t.amount : Money.zero))
           const current = budgetAt(s, now)
           s.budget = current === undefined ? others : Money.min(current, others)
           s.refusedAt = now

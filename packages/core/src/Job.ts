@@ -48,6 +48,8 @@ export interface Completion {
    */
   readonly costSource: "usage" | "catalog" | "bound" | "cache"
   readonly catalogCost: Money.Usd | undefined
+  /** Of `cost`, what its attempts were estimated at: tokens × catalog (no `usage.cost`), and worst cases (no usage, or timed out). */
+  readonly estimated: { readonly catalog: Money.Usd; readonly bound: Money.Usd }
   readonly usage: UsageCounts | undefined
   readonly model: string | undefined
 }
@@ -60,6 +62,9 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
   abandoned: Schema.Number,
   rateLimited: Schema.Number,
   costUsd: Schema.String,
+  /** Of `costUsd`, estimated as tokens × catalog, and at worst cases (exact decimal USD). */
+  estimatedCatalogUsd: Schema.optional(Schema.String),
+  estimatedBoundUsd: Schema.optional(Schema.String),
   message: Schema.String,
   /** Its last attempt was answered, and the answer failed the job's `check` (a reply of the wrong shape). */
   invalidReply: Schema.optional(Schema.Boolean)

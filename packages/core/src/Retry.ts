@@ -215,10 +215,16 @@ const classify402 = (
   m: LimitMetadata,
   message: string,
   headers: Readonly<Record<string, string | undefined>>,
-  ctx: { readonly nowMs: number; readonly backoff: () => number }
+  ctx: { readonly nowMs: number; readonly backoff: () => number; readonly maxWaitMs: number }
 ): Decision => {
   if (m.reason === "in_flight_budget_exhausted" || m.limitSource === "openrouter_in_flight_budget") {
-    const wait = providerWaitMs(headers, ctx.nowMs)
+    const wait = providerWaitMs(headers, ctx.nowMs, message)
+    if (wait !== undefined && wait > ctx.maxWaitMs)
+      return {
+        _tag: "Fail",
+        status: 402,
+        message: `${message} (provider asks to wait ${Math.round(wait / 1000)} s, beyond our limit)`
+      }
     return {
       _tag: "Retry",
       delayMs: wait ?? ctx.backoff(),
@@ -300,7 +306,12 @@ export const classify = (
     }
   }
   const meta = limitMetadata(err?.metadata)
-  if (status === 402) return classify402(meta, message, outcome.headers, { nowMs: ctx.nowMs, backoff })
+  if (status === 402)
+    return classify402(meta, message, outcome.headers, {
+      nowMs: ctx.nowMs,
+      backoff,
+      maxWaitMs: config.maxWaitMs
+    })
   if (status === 403 && (BUDGET_LAYERS[meta.limitSource ?? ""] !== undefined || isBudgetExceeded(message)))
     return layerStop(meta, message, ctx.nowMs)
   if (status === 401) return { _tag: "Stop", reason: "unauthorized", message, resetAtMs: undefined }

@@ -12,9 +12,13 @@ describe("InFlight", () => {
     Effect.gen(function* () {
       const f = InFlight.make()
       const tickets = yield* Effect.forEach([1, 2, 3, 4], () => f.admit(w))
-      // the fourth is refused with three others in flight: the budget is three
+      yield* Effect.forEach(tickets, (t) => f.markSent(t))
+      // a fifth waits for its pacing slot, admitted but not sent: the provider never saw it
+      const unsent = yield* f.admit(w)
+      // the fourth is refused with three others sent: the budget is three
       yield* f.refused(tickets[3]!)
       yield* f.release(tickets[3]!)
+      yield* f.release(unsent)
       const waiting = yield* Effect.forkChild(f.admit(w))
       yield* Effect.yieldNow
       assert.isUndefined(waiting.pollUnsafe())

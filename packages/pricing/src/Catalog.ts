@@ -324,7 +324,6 @@ export class Catalog {
         completion: perToken(d.completion),
         request: d.request !== undefined ? Money.fromNumber(d.request) : Money.zero
       }
-      const free = d.prompt === 0 && d.completion === 0 && (d.request ?? 0) === 0
       return {
         id,
         name: base?.name ?? id,
@@ -332,7 +331,8 @@ export class Catalog {
         maxCompletionTokens: base?.maxCompletionTokens,
         rates,
         overrides: [],
-        free: id.endsWith(":free") || free,
+        // priced at 0 is a local model's price, not OpenRouter's free tier (its quota and rpm)
+        free: id.endsWith(":free"),
         unknownPrice: false,
         created: base?.created,
         supportedParameters: base?.supportedParameters ?? []

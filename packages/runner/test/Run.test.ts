@@ -45,6 +45,8 @@ describe("tallies", () => {
       cost: Money.usd("0.003"),
       costSource: "usage" as const,
       catalogCost: undefined,
+      // one of the two attempts timed out: counted at its worst case
+      estimated: { catalog: Money.zero, bound: Money.usd("0.001") },
       usage: { promptTokens: 10, completionTokens: 7, reasoningTokens: 0, cachedTokens: 0 },
       model: undefined,
       ...over
@@ -84,7 +86,7 @@ describe("tallies", () => {
       costBound: Money.toPlain(a.costBound)
     }).toEqual({
       costCatalog: "0",
-      costBound: "0",
+      costBound: "0.001",
       truncated: 0,
       requests: 2 + 3,
       cached: 1,

@@ -66,14 +66,14 @@ describe("the step records' spending", () => {
     ...extra
   })
 
-  it("sums each distinct line once, and leaves reused answers to where they were paid", () => {
+  it("sums every line (identical ones may be two paid requests), leaving reused answers to where they were paid", () => {
     const text = lines(rec(0, "0.1"), rec(0, "0.1"), rec(1, "0.2"), rec(1, "0.2", { reused: true }), {
       index: 2,
       key: "k2",
       status: "error",
       cost_usd: "0.05"
     })
-    expect(Money.toPlain(tallyRecords("s", text))).toBe("0.35")
+    expect(Money.toPlain(tallyRecords("s", text))).toBe("0.45")
   })
 
   it("a negative cost in a record is damage naming the file and line", () => {

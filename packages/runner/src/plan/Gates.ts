@@ -132,10 +132,7 @@ const providerLimits = (g: GateInput): ProviderLimit[] =>
       kind: "provider_budget" as const,
       remainingUsd: b.remainingUsd,
       what: `the provider's ${b.scope} budget: ${Money.format(Money.fromNumber(b.remainingUsd))}${b.limitUsd !== null ? ` of ${Money.format(Money.fromNumber(b.limitUsd))}` : ""}${b.resetsAt !== null ? `, until it resets at ${b.resetsAt}` : ""}`,
-      remedy:
-        b.resetsAt !== null
-          ? "raise it, or run after its reset (`runner run --until-done` waits for it)"
-          : "raise it"
+      remedy: b.resetsAt !== null ? "raise it, or run after its reset" : "raise it"
     })),
     ...(g.balanceUsd !== undefined
       ? [

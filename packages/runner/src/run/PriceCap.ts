@@ -7,6 +7,7 @@
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Cost from "@tollgate/pricing/Cost"
 import * as Money from "@tollgate/pricing/Money"
+import * as BigDecimal from "effect/BigDecimal"
 
 export interface MaxPrice {
   readonly prompt: number
@@ -15,6 +16,9 @@ export interface MaxPrice {
 
 const perMillion = (r: Catalog.Rate | undefined): Money.Usd =>
   r === null || r === undefined ? Money.zero : Money.times(r, 1_000_000)
+
+/** A price as a JSON number, rounded up (9 decimals): never below the exact rate the plan used. */
+const up = (usd: Money.Usd): number => Money.toNumber(BigDecimal.round(usd, { scale: 9, mode: "ceil" }))
 
 /** The cap for a request to `models` whose prompt is at most `promptTokens`; none for free models. */
 export const maxPriceOf = (
@@ -30,7 +34,7 @@ export const maxPriceOf = (
     prompt = Money.max(prompt, perMillion(rates.prompt))
     completion = Money.max(completion, perMillion(rates.completion))
   }
-  return { prompt: Money.toNumber(prompt), completion: Money.toNumber(completion) }
+  return { prompt: up(prompt), completion: up(completion) }
 }
 
 /** The `provider` object an OpenRouter request carries: the pipeline's preferences and the price cap. */

@@ -49,6 +49,8 @@ export const messageProblem = (step: Step, body: unknown): string | undefined =>
   if (choice === undefined) return "the reply has no choices"
   if (choice.finish_reason === "content_filter")
     return "the reply was withheld by the provider's content filter (finish_reason: content_filter)"
+  if (choice.finish_reason === "error")
+    return "the provider failed partway through the reply (finish_reason: error)"
   if (choice.finish_reason === "length" && !step.allowTruncated)
     return `the reply was cut off at max_tokens ${step.maxTokens} (finish_reason: length); raise max_tokens, or set output.truncated: allow`
   const content = choice.message?.content

@@ -21,7 +21,7 @@ import { fileOf, saveLearned } from "../store/AccountCache.ts"
 import { updateIndex } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
-import { budgetOf, execute, pooled } from "./Execute.ts"
+import { budgetOf, execute } from "./Execute.ts"
 import { joinShards } from "./Merge.ts"
 import { runKey } from "./ProviderBudget.ts"
 import { Records } from "./Records.ts"
@@ -162,13 +162,9 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     max_cost_usd: plan.budget.max_cost_usd
   })
   // budget.enforce: provider: a key capped at what is left of the budget, deleted when this scope closes
-  const limits = budgetOf(
-    planned,
-    records,
-    split,
-    new Date(),
-    pooled(planned.validated.pipeline, yield* StateStore)
-  )
+  // a key minted for a shard is capped at the shard's share even when the shards share a pool:
+  // the provider-side backstop never adds up to more than the budget
+  const limits = budgetOf(planned, records, split, new Date(), false)
   const apiKey = yield* runKey(planned, {
     env: opts.env,
     enforce: opts.enforce,

@@ -110,20 +110,17 @@ export const tallyEvents = (file: string, text: string): EventTally => {
 }
 
 /**
- * The spending in one step's records: each distinct line's `cost_usd` (a line written twice, as
- * a resume once re-appended reused answers, counts once).
+ * The spending in one step's records: every line's `cost_usd` (two identical lines may be two
+ * paid requests, as an item that failed alike in two processes; a line copied by hand counts
+ * twice, on the safe side), except answers reused from an earlier process or a shard, whose cost
+ * counts where they were paid.
  */
 export const tallyRecords = (file: string, text: string): Money.Usd => {
-  const seen = new Set<string>()
   let spent = Money.zero
   text.split("\n").forEach((line, i) => {
     const json = parseLine(line)
     if (typeof json !== "object" || json === null || !("cost_usd" in json)) return
-    // an answer reused from an earlier process or a shard: its cost counts where it was paid
     if ((json as { reused?: unknown }).reused === true) return
-    const canonical = JSON.stringify(json)
-    if (seen.has(canonical)) return
-    seen.add(canonical)
     spent = Money.add(spent, costOf(json.cost_usd, file, i + 1, "cost_usd"))
   })
   return spent

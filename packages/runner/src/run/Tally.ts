@@ -64,8 +64,8 @@ export const tally = (a: StepActual, r: ItemResult): void => {
       a.rateLimited += c.rateLimited
       a.abandoned += c.abandoned
       a.cost = Money.add(a.cost, c.cost)
-      if (c.costSource === "catalog") a.costCatalog = Money.add(a.costCatalog, c.cost)
-      if (c.costSource === "bound") a.costBound = Money.add(a.costBound, c.cost)
+      a.costCatalog = Money.add(a.costCatalog, c.estimated.catalog)
+      a.costBound = Money.add(a.costBound, c.estimated.bound)
       if (isTruncated(c.body)) a.truncated++
       a.promptTokens += c.usage?.promptTokens ?? 0
       a.completionTokens += c.usage?.completionTokens ?? 0
@@ -99,4 +99,6 @@ const spend = (a: StepActual, e: RequestFailed): void => {
   a.abandoned += e.abandoned
   // replies that failed their check were billed even though the request failed in the end
   a.cost = Money.add(a.cost, Money.usd(e.costUsd))
+  a.costCatalog = Money.add(a.costCatalog, Money.usd(e.estimatedCatalogUsd ?? "0"))
+  a.costBound = Money.add(a.costBound, Money.usd(e.estimatedBoundUsd ?? "0"))
 }
