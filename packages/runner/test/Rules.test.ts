@@ -52,7 +52,9 @@ describe("semantic rules", () => {
     )
     const found = check(models, yaml)
     expect(found[0]).toMatch(/^4:21: unknown model "openai\/gpt-4o-mimi"; did you mean "openai\/gpt-4o-mini"/)
-    expect(found[1]).toMatch(/^5:21: model "openrouter\/auto" has no published price/)
+    expect(found[1]).toMatch(
+      /^5:21: model "openrouter\/auto" has no known price, so no cost bound exists: give it under pricing:/
+    )
     expect(found[2]).toBe(
       '6:7: step "c" has no model: set "model" on the step or in defaults [missing-model]'
     )
