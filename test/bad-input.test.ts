@@ -17,17 +17,23 @@ const write = (files: Record<string, string>) => writeDir(files, "tg-bad-")
 const FREE =
   "version: 1\nname: f\nsteps:\n  - { id: a, model: openai/gpt-oss-20b:free, prompt: hi, max_tokens: 5 }\n"
 
-/** One line on stderr, no stack frames. */
+/** One line on stderr (and the count of problems after a diagnostic), no stack frames. */
 const oneLine = (stderr: string) => {
-  expect(stderr.trimEnd().split("\n")).toHaveLength(1)
+  expect(
+    stderr
+      .trimEnd()
+      .split("\n")
+      .filter((l) => !/^\d+ problems?; nothing was sent$/.test(l))
+  ).toHaveLength(1)
   expect(stderr).not.toMatch(/\n\s+at /)
   expect(stderr).not.toContain("internal error")
 }
 
 describe("bad saved plans", () => {
   it.each([
-    ["missing", undefined, /missing\.json: no such file/],
-    ["not JSON", "{ nope", /notjson\.json: not JSON/],
+    // a .json file that is no saved plan is read as a pipeline (JSON is YAML): its diagnostic names it
+    ["missing", undefined, /missing\.json:1:1: cannot read the pipeline: no such file/],
+    ["not JSON", "{ nope", /notjson\.json:1:7: flow map must end with a \}/],
     ["not a saved plan", '{"saved_plan": 5}', /shape\.json: not a saved plan/]
   ])("%s: exit 2, one line naming the file, nothing sent", async (_, text, message) => {
     const s = await sim()
@@ -38,6 +44,23 @@ describe("bad saved plans", () => {
     expect(r.stderr).toMatch(message)
     oneLine(r.stderr)
     expect(s.log).toHaveLength(0)
+  })
+})
+
+describe("a pipeline written as JSON", () => {
+  it("plans and runs as a pipeline: a saved plan is decided by content (saved_plan), not by .json", async () => {
+    const s = await sim()
+    const pipeline = {
+      version: 1,
+      name: "json",
+      steps: [{ id: "a", model: "openai/gpt-4o-mini", prompt: "hi", max_tokens: 5 }]
+    }
+    const dir = write({ "p.json": JSON.stringify(pipeline) })
+    const env = { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-json" }
+    expect((await runCli(["plan", "p.json"], { cwd: dir, env })).code).toBe(0)
+    const r = await runCli(["run", "p.json", "--base-url", s.url], { cwd: dir, env })
+    expect(r.code, r.stderr).toBe(0)
+    expect(s.successes()).toHaveLength(1)
   })
 })
 

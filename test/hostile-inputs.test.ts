@@ -579,9 +579,20 @@ describe("hostile command lines and files: the right exit code, one line, nothin
       /--out-dir/
     ],
     ["a missing saved plan", () => ["run", "missing.json"], 2, /no such file/],
-    ["a saved plan that is not JSON", () => ["run", "notjson.json"], 2, /not JSON/],
+    [
+      "a .json file that is not JSON (so a pipeline)",
+      () => ["run", "notjson.json"],
+      2,
+      /notjson\.json:1:7: /
+    ],
     ["a saved plan of the wrong shape", () => ["run", "shape.json"], 2, /not a saved plan/],
-    ["a saved plan that is a list", () => ["run", "list.json"], 2, /not a saved plan/],
+    // a .json file without saved_plan is a pipeline written as JSON (decided by content, not extension)
+    [
+      "a JSON list, so a pipeline",
+      () => ["run", "list.json"],
+      2,
+      /list\.json:1:1: the pipeline must be a mapping/
+    ],
     ["a saved plan with a number for saved_plan", () => ["run", "five.json"], 2, /not a saved plan/],
     [
       "a cost with a negative count",
@@ -610,7 +621,7 @@ describe("hostile command lines and files: the right exit code, one line, nothin
       "sub/x.yaml": GOOD,
       afile: "x",
       "notjson.json": "{ nope",
-      "shape.json": '{"a": 1}',
+      "shape.json": '{"saved_plan": {"pipeline_path": 3}}',
       "list.json": "[1, 2]",
       "five.json": '{"saved_plan": 5, "hashes": {}}'
     })

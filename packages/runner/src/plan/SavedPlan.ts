@@ -29,8 +29,20 @@ export interface SavedPlan {
   readonly hashes: PlanHashes
 }
 
-/** Whether a file names a saved plan rather than a pipeline. */
-export const isSavedPlanFile = (file: string): boolean => file.endsWith(".json")
+/**
+ * Whether a file is a saved plan rather than a pipeline, by its content: a JSON object with
+ * `saved_plan` (as `runner plan --out` writes). A pipeline written as JSON is a pipeline; a file
+ * that cannot be read is left to the pipeline loader, which names it.
+ */
+export const isSavedPlanFile = (cwd: string, file: string): boolean => {
+  if (!file.endsWith(".json")) return false
+  try {
+    const json: unknown = JSON.parse(readFileSync(resolve(cwd, file), "utf8"))
+    return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
+  } catch {
+    return false
+  }
+}
 
 const invalid = (file: string, what: string) =>
   new InputInvalid({

@@ -65,7 +65,7 @@ export type RunResult =
 
 /** The pipeline to plan: the file itself, or the one a saved plan names (with its inputs). */
 const resolvePlanFile = (file: string, opts: RunOptions) =>
-  isSavedPlanFile(file)
+  isSavedPlanFile(opts.cwd, file)
     ? Effect.flatMap(readSavedPlan(opts.cwd, file), (saved) =>
         pipelineUnchanged(opts.cwd, saved)
           ? Effect.succeed({ file: saved.pipelinePath, inputs: saved.inputs, saved })
