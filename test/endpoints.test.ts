@@ -108,3 +108,17 @@ describe("costs labelled", () => {
     expect(r.summary.actual.cost_sources.provider_usd).toBe(r.summary.actual.cost_usd)
   })
 })
+
+describe("retry hints from the OpenAI family", () => {
+  it("a 429 saying 'try again in 1s' (x-ratelimit-reset-requests, no Retry-After) is waited out, not given up", async () => {
+    const s = await sim({ openaiRateLimited: 2 })
+    const dir = writeDir({
+      "p.yaml": step(", retry: { max_attempts: 1 }").replace("retry: { max_attempts: 2 }, ", "")
+    })
+    const r = await run(dir, s.url, tempHome(), ["--provider-kind", "openai"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(s.log.map((a) => a.status)).toEqual([429, 429, 200])
+    // each refusal's second was waited (the provider's wait spends no attempt of max_attempts: 1)
+    expect(s.log[2]!.at - s.log[0]!.at).toBeGreaterThanOrEqual(1_900)
+  })
+})

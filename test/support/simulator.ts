@@ -94,6 +94,8 @@ export interface SimOptions {
   readonly replyShape?: (
     n: number
   ) => "no-choices" | "null-content" | "length" | "filtered" | "no-usage" | undefined
+  /** The first n attempts get OpenAI's 429: "Please try again in 1s.", `x-ratelimit-reset-requests: 1s`, no Retry-After. */
+  readonly openaiRateLimited?: number
   /** A strict OpenAI-compatible server: a request field outside OpenAI's chat-completions API is a 400. */
   readonly strict?: boolean
 }
@@ -243,6 +245,23 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
           type: "invalid_request_error"
         }
       })
+      return
+    }
+    if (opts.openaiRateLimited !== undefined && attempt <= opts.openaiRateLimited) {
+      record(429)
+      send(
+        res,
+        429,
+        {
+          error: {
+            message:
+              "Rate limit reached for gpt-4o-mini on requests per min (RPM): Limit 3. Please try again in 1s.",
+            type: "requests",
+            code: "rate_limit_exceeded"
+          }
+        },
+        { "x-ratelimit-reset-requests": "1s", "x-ratelimit-limit-requests": "3" }
+      )
       return
     }
     const admitted = inFlightAdmit(body, model)
