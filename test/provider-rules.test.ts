@@ -171,6 +171,11 @@ describe("the account's free counter on /key", () => {
     expect(json.account.free_used_today).toEqual({ value: 45, source: "provider" })
     const quota = await runCli(["quota", "p.yaml"], { cwd: dir, env: { ...env, TOLLGATE_BASE_URL: s.url } })
     expect(quota.stdout).toMatch(/45 used \(provider\), 5 left of 50/)
+    // an endpoint that is not OpenRouter is asked nothing, by quota either
+    const calls = s.accountCalls.length
+    const other = writeDir({ "p.yaml": free(8).replace("limits:", "provider: { kind: openai }\nlimits:") })
+    await runCli(["quota", "p.yaml"], { cwd: other, env: { ...env, TOLLGATE_BASE_URL: s.url } })
+    expect(s.accountCalls).toHaveLength(calls)
     expect(s.log).toHaveLength(0)
   })
 

@@ -23,7 +23,8 @@ const account = Effect.fnUntraced(function* (file: Option.Option<string>, credit
       apiKeyEnv: DEFAULT_API_KEY_ENV,
       baseUrl: DEFAULT_BASE_URL,
       declared: { creditsPurchasedUsd: credits, balanceUsd: undefined },
-      policy: Policy.defaultPolicy
+      policy: Policy.defaultPolicy,
+      ask: true
     }
   const io = yield* Io
   const v = yield* validatePipeline(file.value, { cwd: io.cwd })
@@ -32,9 +33,12 @@ const account = Effect.fnUntraced(function* (file: Option.Option<string>, credit
     baseUrl: baseUrlOf(v.pipeline, undefined),
     declared: {
       creditsPurchasedUsd: credits ?? v.pipeline.creditsPurchasedUsd,
-      balanceUsd: v.pipeline.balanceUsd
+      balanceUsd: v.pipeline.balanceUsd,
+      freePerDay: v.pipeline.freeLimits.per_day
     },
-    policy: policyOf(v.pipeline)
+    policy: policyOf(v.pipeline),
+    // only OpenRouter has the account calls
+    ask: v.pipeline.providerKind === "openrouter"
   }
 })
 
@@ -62,6 +66,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
       apiKeyEnv: a.apiKeyEnv,
       fingerprint,
       declared: a.declared,
+      ask: a.ask,
       policy: a.policy.free,
       now
     })
