@@ -92,6 +92,18 @@ describe("the memo of token counts", () => {
     expect(c.calls).toEqual(["two"])
   })
 
+  it("a plan of more texts than the cap keeps every one of them: the next plan counts nothing", () => {
+    const file = memoFile()
+    const texts = ["a", "b", "c", "d", "e"].map((t) => `text ${t}`)
+    const a = TokenCounts.open(file, { maxEntries: 3 })
+    for (const t of texts) a.expected(t)
+    a.save()
+    const c = counter()
+    const b = TokenCounts.open(file, { count: c.count, maxEntries: 3 })
+    for (const t of texts) b.expected(t)
+    expect(c.calls).toEqual([])
+  })
+
   it("a state dir it cannot write to costs nothing but the memo", () => {
     const blocker = join(mkdtempSync(join(tmpdir(), "tollgate-counts-")), "a-file")
     writeFileSync(blocker, "") // the state dir's path names a file: no write can succeed, even as root

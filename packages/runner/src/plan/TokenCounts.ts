@@ -11,7 +11,10 @@ import { join } from "node:path"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import { expectedTokens } from "./Tokens.ts"
 
-/** The memo keeps the most recently used counts, up to this many (about 3 MB on disk). */
+/**
+ * The memo keeps the most recently used counts, up to this many (about 3 MB on disk), and always
+ * every count the latest plan used, so a plan of more texts than that is all memo the next time.
+ */
 export const MAX_ENTRIES = 50_000
 const FORMAT = 1
 
@@ -64,7 +67,8 @@ export const open = (file: string, options: Options = {}): TokenCounts => {
     save: () => {
       if (!added) return
       const older = [...memo].filter(([k]) => !used.has(k))
-      const kept = [...older, ...used].slice(-maxEntries)
+      // the plan's own counts all stay (a bound that scales with the job); older ones fill up to the cap
+      const kept = [...older, ...used].slice(-Math.max(maxEntries, used.size))
       try {
         StateDir.writeAtomicSync(file, JSON.stringify({ format: FORMAT, counts: Object.fromEntries(kept) }))
         added = false
