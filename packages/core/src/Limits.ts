@@ -14,6 +14,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as AdaptiveBuckets from "./AdaptiveBuckets.ts"
 import { type Bucket, bucketsFor, type Target } from "./Buckets.ts"
 import { memoryRateStore, type RateStore } from "./RateStore.ts"
 import type { StoreLost } from "./StoreLost.ts"
@@ -27,9 +28,6 @@ export interface Slot {
   /** Whose slot it is: a refusal of a target no bucket paces starts one. */
   readonly target?: Target | undefined
 }
-
-/** An adaptive bucket starts unbounded: the store's learned cap is its limit. */
-const UNBOUNDED = 1_000_000
 
 export interface Wait {
   readonly slot: Slot
@@ -87,35 +85,13 @@ export const make = (
   policy: Policy.Policy,
   balanceUsd: number | undefined
 ): LimitsShape => {
-  // targets no rule paces, refused anyway: a window learned from the provider's waits (in this process)
-  const adaptive = new Map<string, number>()
-  const adaptiveKey = (t: Target) => `${t.fingerprint}:adaptive:${t.modelId}`
-  const adaptiveBucket = (t: Target, windowMs: number): Bucket => ({
-    key: adaptiveKey(t),
-    fingerprint: t.fingerprint,
-    name: `adaptive:${t.modelId}`,
-    limit: UNBOUNDED,
-    windowMs,
-    label: `the provider's unstated limit (${t.modelId}, learned)`
-  })
+  const adaptive = AdaptiveBuckets.make(store)
   const buckets = (t: Target): ReadonlyArray<Bucket> => {
     const configured = bucketsFor(policy, balanceUsd, t)
-    const learned = configured.length === 0 ? adaptive.get(adaptiveKey(t)) : undefined
-    return learned === undefined ? configured : [adaptiveBucket(t, learned)]
+    const learned = configured.length === 0 ? adaptive.bucket(t) : undefined
+    return learned === undefined ? configured : [learned]
   }
   const newSlot = (t: Target): Slot => ({ id: newId(), buckets: buckets(t), target: t })
-  /**
-   * A refusal where no bucket paced the target: start one, its window the provider's wait (1 s to
-   * a minute), one request a window at first; quiet windows add one back at a time (Window.recovered).
-   */
-  const startAdaptive = (t: Target, hint: number | undefined, waitMs: number | undefined) => {
-    const windowMs = Math.min(60_000, Math.max(1_000, Math.ceil(waitMs ?? 1_000)))
-    adaptive.set(adaptiveKey(t), Math.max(adaptive.get(adaptiveKey(t)) ?? 0, windowMs))
-    return store.tighten(adaptiveBucket(t, adaptive.get(adaptiveKey(t))!), {
-      refusedId: undefined,
-      hint: hint !== undefined && hint >= 1 ? hint : 1
-    })
-  }
   const tryAcquire = (t: Target) => {
     const slot = newSlot(t)
     return Effect.map(store.take(slot.buckets, slot.id), (r) => (r.ok ? slot : undefined))
@@ -132,15 +108,12 @@ export const make = (
     // the most specific bucket is the one a stricter provider limit most likely belongs to
     refused: (slot, hint, waitMs) => {
       const b = slot.buckets[0]
-      if (b === undefined)
-        return slot.target === undefined || slot.target.free
-          ? Effect.void
-          : Effect.asVoid(startAdaptive(slot.target, hint, waitMs))
-      return b.name.startsWith("adaptive:") && slot.target !== undefined && waitMs !== undefined
-        ? Effect.andThen(
-            startAdaptive(slot.target, undefined, waitMs),
-            store.tighten(b, { refusedId: slot.id, hint })
-          )
+      const t = slot.target
+      // a target no rule paces: its learned bucket starts, or learns again
+      if (t !== undefined && !t.free && (b === undefined || adaptive.owns(b)))
+        return Effect.asVoid(adaptive.refused(t, b === undefined ? undefined : slot.id, hint, waitMs))
+      return b === undefined
+        ? Effect.void
         : Effect.andThen(
             store.tighten(b, { refusedId: slot.id, hint }),
             store.release(slot.buckets.slice(1), slot.id)

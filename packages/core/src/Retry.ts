@@ -161,6 +161,13 @@ const isDailyFreeCap = (message: string, headers: Readonly<Record<string, string
 /** A 403 that says a workspace or guardrail budget is spent ("Workspace monthly budget of $500.00 exceeded"). */
 const isBudgetExceeded = (message: string): boolean => /budget/i.test(message) && /exceed/i.test(message)
 
+/** A wait the provider asks for that is longer than we wait out: the request fails, saying so. */
+const waitTooLong = (status: number, message: string, waitMs: number): Decision => ({
+  _tag: "Fail",
+  status,
+  message: `${message} (provider asks to wait ${Math.round(waitMs / 1000)} s, beyond our limit)`
+})
+
 /** OpenRouter's `error.metadata` fields that tell one credit limit from another. */
 interface LimitMetadata {
   readonly reason?: string | undefined
@@ -219,12 +226,7 @@ const classify402 = (
 ): Decision => {
   if (m.reason === "in_flight_budget_exhausted" || m.limitSource === "openrouter_in_flight_budget") {
     const wait = providerWaitMs(headers, ctx.nowMs, message)
-    if (wait !== undefined && wait > ctx.maxWaitMs)
-      return {
-        _tag: "Fail",
-        status: 402,
-        message: `${message} (provider asks to wait ${Math.round(wait / 1000)} s, beyond our limit)`
-      }
+    if (wait !== undefined && wait > ctx.maxWaitMs) return waitTooLong(402, message, wait)
     return {
       _tag: "Retry",
       delayMs: wait ?? ctx.backoff(),
@@ -290,12 +292,7 @@ export const classify = (
       }
     }
     const wait = providerWaitMs(outcome.headers, ctx.nowMs, message)
-    if (wait !== undefined && wait > config.maxWaitMs)
-      return {
-        _tag: "Fail",
-        status,
-        message: `${message} (provider asks to wait ${Math.round(wait / 1000)} s, beyond our limit)`
-      }
+    if (wait !== undefined && wait > config.maxWaitMs) return waitTooLong(status, message, wait)
     return {
       _tag: "Retry",
       delayMs: wait ?? backoff(),

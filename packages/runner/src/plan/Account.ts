@@ -2,6 +2,7 @@
 import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
 import type { Pipeline } from "../dsl/Pipeline.ts"
+import type { Declared } from "./AccountFacts.ts"
 
 /** The policy a pipeline runs under: OpenRouter's, with `limits.models` and `limits.free` overrides. */
 export const policyOf = (pipeline: Pipeline): Policy.Policy =>
@@ -15,6 +16,13 @@ export const policyOf = (pipeline: Pipeline): Policy.Policy =>
       perDayHigh: pipeline.freeLimits.per_day
     }
   })
+
+/** What the pipeline declares of its account (`account:` and `limits.free.per_day`): it wins over what is discovered. */
+export const declaredOf = (pipeline: Pipeline): Declared => ({
+  creditsPurchasedUsd: pipeline.creditsPurchasedUsd,
+  balanceUsd: pipeline.balanceUsd,
+  freePerDay: pipeline.freeLimits.per_day
+})
 
 /** No pacing and no quota: for the local echo and offline providers, which are not an account. */
 export const unlimitedPolicy: Policy.Policy = Policy.make({

@@ -18,7 +18,7 @@ import { InputInvalid, StoreUnavailable } from "../Errors.ts"
 import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
-import { fingerprintOf, policyOf } from "./Account.ts"
+import { declaredOf, fingerprintOf, policyOf } from "./Account.ts"
 import type { AccountFacts } from "./AccountFacts.ts"
 import { resolveAccount } from "./Discovery.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
@@ -124,11 +124,7 @@ export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: Pl
     baseUrlGiven: opts.baseUrl !== undefined,
     apiKeyEnv: pipeline.apiKeyEnv,
     fingerprint,
-    declared: {
-      creditsPurchasedUsd: pipeline.creditsPurchasedUsd,
-      balanceUsd: pipeline.balanceUsd,
-      freePerDay: pipeline.freeLimits.per_day
-    },
+    declared: declaredOf(pipeline),
     policy: policy.free,
     now,
     refreshCounter: opts.refreshCounter,

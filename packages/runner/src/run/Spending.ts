@@ -16,12 +16,10 @@ import * as Schema from "effect/Schema"
 
 /** A run file whose spending cannot be trusted: resuming on it could pass the budget. */
 export class RecordDamage extends Error {
-  readonly file: string
   constructor(file: string, line: number, what: string) {
     super(
       `${file}:${line}: ${what}; the run's spending cannot be read back, so it is not resumed (move the run dir aside to start anew)`
     )
-    this.file = file
   }
 }
 

@@ -3,6 +3,7 @@ import { CatalogStore, Policy } from "@tollgate/pricing"
 import { loadText } from "@tollgate/runner/dsl/Load"
 import { resolve } from "@tollgate/runner/dsl/Pipeline"
 import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
+import { declaredOf } from "@tollgate/runner/plan/Account"
 import { accountFacts } from "@tollgate/runner/plan/AccountFacts"
 import { emptyIndex } from "@tollgate/runner/plan/Calibration"
 import type { ProjectInput } from "@tollgate/runner/plan/Project"
@@ -34,11 +35,7 @@ export const projectInput = (yaml: string, over: Partial<ProjectInput> = {}): Pr
     calibration: emptyIndex,
     now: new Date("2026-11-23T12:00:00Z"),
     account: accountFacts(
-      {
-        creditsPurchasedUsd: pipeline.creditsPurchasedUsd,
-        balanceUsd: pipeline.balanceUsd,
-        freePerDay: pipeline.freeLimits.per_day
-      },
+      declaredOf(pipeline),
       nothingDiscovered,
       Policy.defaultPolicy.free,
       new Date("2026-11-23T12:00:00Z")

@@ -6,7 +6,7 @@ import * as Option from "effect/Option"
 import { DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL } from "../../dsl/Pipeline.ts"
 import { baseUrlOf } from "../../dsl/Request.ts"
 import { mainLayer } from "../../MainLayer.ts"
-import { policyOf } from "../../plan/Account.ts"
+import { declaredOf, policyOf } from "../../plan/Account.ts"
 import { resolveAccount } from "../../plan/Discovery.ts"
 import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/Validation.ts"
@@ -32,9 +32,8 @@ const account = Effect.fnUntraced(function* (file: Option.Option<string>, credit
     apiKeyEnv: v.pipeline.apiKeyEnv,
     baseUrl: baseUrlOf(v.pipeline, undefined),
     declared: {
-      creditsPurchasedUsd: credits ?? v.pipeline.creditsPurchasedUsd,
-      balanceUsd: v.pipeline.balanceUsd,
-      freePerDay: v.pipeline.freeLimits.per_day
+      ...declaredOf(v.pipeline),
+      ...(credits !== undefined ? { creditsPurchasedUsd: credits } : {})
     },
     policy: policyOf(v.pipeline),
     // only OpenRouter has the account calls
