@@ -98,6 +98,27 @@ export interface SimOptions {
   readonly openaiRateLimited?: number
   /** A strict OpenAI-compatible server: a request field outside OpenAI's chat-completions API is a 400. */
   readonly strict?: boolean
+  /**
+   * `GET /generation?id=`: the bill of each answer appears `lagMs` after it (404 until then);
+   * `drift(n)` is the share the bill of the n-th attempt differs from the reply's `usage.cost`
+   * (0.1: billed 10% more); `nativePrompt` the prompt tokens the bill names (else the reply's).
+   */
+  readonly generation?: {
+    readonly lagMs?: number
+    readonly drift?: (n: number) => number
+    readonly nativePrompt?: (promptTokens: number) => number
+    /** Answers every lookup with this status (401: the key may not read bills). */
+    readonly status?: number
+  }
+}
+
+/** One answer's bill as `/generation` tells it. */
+interface Generation {
+  readonly answeredAt: number
+  readonly totalCost: Money.Usd
+  readonly nativePrompt: number
+  readonly completionTokens: number
+  readonly model: string
 }
 
 /** The request fields OpenAI's chat-completions API takes (what a strict server accepts). */
@@ -163,6 +184,10 @@ export interface Simulator {
   readonly minted: MintedKey[]
   /** Calls to `/key`, `/credits` and `/keys`, in order (method and path). */
   readonly accountCalls: string[]
+  /** Generation ids asked of `/generation`, in order. */
+  readonly generationCalls: string[]
+  /** What the provider's bills (`/generation`'s `total_cost`) add up to. */
+  settledBill(): Money.Usd
   close(): Promise<void>
 }
 
@@ -198,6 +223,8 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
   const log: Attempt[] = []
   const minted: MintedKey[] = []
   const accountCalls: string[] = []
+  const generationCalls: string[] = []
+  const generations = new Map<string, Generation>()
   /** What each calling key was billed (its usage against its limit). */
   const usageOf = new Map<string, number>()
 
@@ -206,6 +233,10 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === "GET" && req.url?.endsWith("/models")) {
       send(res, 200, { data: [] })
+      return
+    }
+    if (req.method === "GET" && /\/generation\?/.test(req.url ?? "")) {
+      generationRoute(req, res)
       return
     }
     if (/\/(key|credits|keys)(\/[^/]+)?$/.test(req.url ?? "") && !req.url?.endsWith("/chat/completions")) {
@@ -580,6 +611,15 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       message: { role: "assistant", content: shape === "null-content" ? null : content },
       finish_reason: shape === "length" ? "length" : shape === "filtered" ? "content_filter" : "stop"
     }
+    const drift = opts.generation?.drift?.(attempt) ?? 0
+    generations.set(`gen-${attempt}`, {
+      answeredAt: Date.now(),
+      totalCost:
+        drift === 0 ? cost : Money.fromNumber(Number((Money.toNumber(cost) * (1 + drift)).toFixed(12))),
+      nativePrompt: opts.generation?.nativePrompt?.(promptTokens) ?? promptTokens,
+      completionTokens,
+      model
+    })
     send(
       res,
       200,
@@ -591,6 +631,38 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
       },
       tierHeader
     )
+  }
+
+  /** `GET /generation?id=`, as OpenRouter answers it: 404 until the bill is recorded. */
+  const generationRoute = (req: IncomingMessage, res: ServerResponse) => {
+    const id = new URL(req.url ?? "", "http://sim").searchParams.get("id") ?? ""
+    generationCalls.push(id)
+    const status = opts.generation?.status
+    if (status !== undefined) {
+      send(res, status, { error: { code: status, message: "not allowed" } })
+      return
+    }
+    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
+      send(res, 401, { error: { code: 401, message: "No auth credentials found" } })
+      return
+    }
+    const g = generations.get(id)
+    if (g === undefined || Date.now() < g.answeredAt + (opts.generation?.lagMs ?? 0)) {
+      send(res, 404, { error: { code: 404, message: `Generation ${id} not found` } })
+      return
+    }
+    send(res, 200, {
+      data: {
+        id,
+        model: g.model,
+        total_cost: Money.toNumber(g.totalCost),
+        tokens_prompt: g.nativePrompt,
+        tokens_completion: g.completionTokens,
+        native_tokens_prompt: g.nativePrompt,
+        native_tokens_completion: g.completionTokens,
+        usage: Money.toNumber(g.totalCost)
+      }
+    })
   }
 
   /** `GET /key`, `GET /credits`, `POST /keys`, `DELETE /keys/{hash}`, as OpenRouter answers them. */
@@ -703,6 +775,8 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     },
     minted,
     accountCalls,
+    generationCalls,
+    settledBill: () => Money.sum([...generations.values()].map((g) => g.totalCost)),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections()

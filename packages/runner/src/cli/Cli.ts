@@ -17,6 +17,7 @@ import { merge } from "./commands/merge.ts"
 import { models } from "./commands/models.ts"
 import { plan } from "./commands/plan.ts"
 import { quota } from "./commands/quota.ts"
+import { reconcile } from "./commands/reconcile.ts"
 import { run } from "./commands/run.ts"
 import { validate } from "./commands/validate.ts"
 import { type CommandError, report, reportDefect } from "./Failures.ts"
@@ -31,7 +32,7 @@ export const root = Command.make("runner").pipe(
   Command.withDescription(
     "plan and run YAML prompt pipelines within a budget. Exit codes: 0 ok, 1 runtime failure, 2 invalid input (nothing sent), 3 budget or quota gate, 130 interrupted. State dir: $TOLLGATE_HOME, else $XDG_STATE_HOME/tollgate, else ~/.local/state/tollgate."
   ),
-  Command.withSubcommands([init, validate, plan, run, merge, quota, models, cost])
+  Command.withSubcommands([init, validate, plan, run, merge, reconcile, quota, models, cost])
 )
 
 /** A parser message as one line: its suggestions ("Did you mean this?" and a list) folded in. */

@@ -62,3 +62,12 @@ export const store = Flag.String("store").pipe(
   ),
   Flag.optional
 )
+
+/** `--settle-timeout`: how long `run` and `reconcile` wait for the provider's bill. */
+export const settleTimeout = Flag.String("settle-timeout").pipe(
+  Flag.withMetavar("DURATION"),
+  Flag.withDescription(
+    "how long to ask OpenRouter's /generation for the bills of the run's paid answers (they appear seconds after each answer; default 20s)"
+  ),
+  Flag.optional
+)

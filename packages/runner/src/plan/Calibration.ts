@@ -1,11 +1,15 @@
 /**
  * What earlier runs teach the plan, from real provider replies only (not echo, offline or the
  * cache): per model, how many prompt tokens the provider bills for what our tokenizer counts (the
- * tokenizer gap); per pipeline step and model, how long replies are (mean and p90 per item),
- * shrunk toward the defaults while there are few samples. Kept as a small index updated at the
- * end of each run (`Index`, kept by `store/CalibrationIndex.ts`), not a scan of earlier runs. Pure.
+ * tokenizer gap), weighed by the tokens observed, not the requests (one request of 9,000 tokens
+ * is strong evidence); per pipeline step and model, its own prompt gap (which wins over the
+ * model's as it grows) and how long replies are (mean and p90 per item), shrunk toward the
+ * defaults while there are few samples. A reply that hit `max_tokens` is censored: its true
+ * length is at least the cap, so a step whose replies hit it is expected near it. Kept as a small
+ * index updated at the end of each run (`Index`, kept by `store/CalibrationIndex.ts`), not a scan
+ * of earlier runs. Pure.
  */
-import type { Index, ModelTokens } from "../store/CalibrationIndex.ts"
+import type { Index, ModelTokens, StepHistory } from "../store/CalibrationIndex.ts"
 
 export { emptyIndex, type Index } from "../store/CalibrationIndex.ts"
 
@@ -13,6 +17,8 @@ export { emptyIndex, type Index } from "../store/CalibrationIndex.ts"
 export const MAX_SAMPLES = 200
 /** Pseudo-samples of the default a figure is shrunk toward: with n samples, n / (n + K) is theirs. */
 export const SHRINK = 3
+/** Pseudo-tokens of evidence a prompt ratio is shrunk toward its fallback with: t tokens weigh t / (t + K). */
+export const PRIOR_PROMPT_TOKENS = 1_000
 /** Without samples, a step is expected to use this share of its `max_tokens`. */
 export const DEFAULT_COMPLETION_FRACTION = 0.5
 
@@ -29,6 +35,22 @@ export interface Sample {
   readonly completionPerItem: number
   /** Items the request answered (a pack's size, else 1). */
   readonly items: number
+  /** The reply hit `max_tokens`: its length is a floor, not a measure. */
+  readonly capped?: boolean
+  /** The provider's id of the answer: its bill (`/generation`) may give the native prompt count. */
+  readonly generationId?: string
+}
+
+/** The samples with the prompt tokens the provider's bill names (native counts) where it was settled. */
+export const withSettled = (
+  samples: ReadonlyArray<Sample>,
+  settled: ReadonlyArray<{ readonly generation_id: string; readonly native_tokens_prompt?: number }>
+): ReadonlyArray<Sample> => {
+  const native = new Map(settled.map((l) => [l.generation_id, l.native_tokens_prompt]))
+  return samples.map((s) => {
+    const billed = s.generationId === undefined ? undefined : native.get(s.generationId)
+    return billed === undefined || billed <= 0 ? s : { ...s, billedPrompt: billed }
+  })
 }
 
 export const stepKey = (pipeline: string, step: string, model: string): string =>
@@ -37,8 +59,11 @@ export const stepKey = (pipeline: string, step: string, model: string): string =
 /** The index with a run's samples added. */
 export const addSamples = (index: Index, samples: ReadonlyArray<Sample>): Index => {
   const models: Record<string, ModelTokens> = { ...index.models }
-  const steps: Record<string, { completion: ReadonlyArray<number> }> = { ...index.steps }
+  const steps: Record<string, StepHistory> = { ...index.steps }
   for (const s of samples) {
+    const key = stepKey(s.pipeline, s.step, s.model)
+    const before = steps[key]
+    let prompt = before?.prompt
     if (s.expectedPrompt > 0 && s.billedPrompt > 0) {
       const m = models[s.model] ?? { billed: 0, expected: 0, requests: 0 }
       models[s.model] = {
@@ -46,11 +71,21 @@ export const addSamples = (index: Index, samples: ReadonlyArray<Sample>): Index 
         expected: m.expected + s.expectedPrompt,
         requests: m.requests + 1
       }
+      prompt = {
+        billed: (prompt?.billed ?? 0) + s.billedPrompt,
+        expected: (prompt?.expected ?? 0) + s.expectedPrompt
+      }
     }
-    const key = stepKey(s.pipeline, s.step, s.model)
-    const before = steps[key]?.completion ?? []
-    const added = Array.from({ length: s.items }, () => s.completionPerItem)
-    steps[key] = { completion: [...before, ...added].slice(-MAX_SAMPLES) }
+    const completion = before?.completion ?? []
+    // an index from before capping was kept reads as uncapped
+    const capped = before?.capped ?? completion.map(() => false)
+    steps[key] = {
+      completion: [...completion, ...Array.from({ length: s.items }, () => s.completionPerItem)].slice(
+        -MAX_SAMPLES
+      ),
+      capped: [...capped, ...Array.from({ length: s.items }, () => s.capped === true)].slice(-MAX_SAMPLES),
+      ...(prompt !== undefined ? { prompt } : {})
+    }
   }
   return { version: 1, models, steps }
 }
@@ -58,11 +93,19 @@ export const addSamples = (index: Index, samples: ReadonlyArray<Sample>): Index 
 const shrink = (observed: number, n: number, fallback: number) =>
   (n * observed + SHRINK * fallback) / (n + SHRINK)
 
-/** Billed prompt tokens per token we expect, for a model (1 when nothing is known), shrunk toward 1. */
-export const promptRatio = (index: Index, model: string): number => {
+/** billed / expected over `expected` tokens of evidence, shrunk toward `fallback`. */
+const shrinkByTokens = (billed: number, expected: number, fallback: number) =>
+  expected <= 0 ? fallback : (billed + PRIOR_PROMPT_TOKENS * fallback) / (expected + PRIOR_PROMPT_TOKENS)
+
+/**
+ * Billed prompt tokens per token we expect: the step's own history (`key`), shrunk toward the
+ * model's, shrunk toward 1; each weighed by the tokens it observed.
+ */
+export const promptRatio = (index: Index, model: string, key?: string): number => {
   const m = index.models[model]
-  if (m === undefined || m.expected <= 0) return 1
-  return shrink(m.billed / m.expected, m.requests, 1)
+  const modelRatio = m === undefined ? 1 : shrinkByTokens(m.billed, m.expected, 1)
+  const own = key === undefined ? undefined : index.steps[key]?.prompt
+  return own === undefined ? modelRatio : shrinkByTokens(own.billed, own.expected, modelRatio)
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
@@ -73,7 +116,9 @@ const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
 
 /**
  * A step's completion tokens per item: expected (the mean) and a likely high (the p90), each
- * shrunk toward its default (half of `max_tokens`, and `max_tokens`) while samples are few.
+ * shrunk toward its default (half of `max_tokens`, and `max_tokens`) while samples are few. The
+ * share of replies that hit the cap moves the expected default toward the cap: they say the
+ * step wants more than it is given.
  */
 export const completionOf = (
   index: Index,
@@ -82,7 +127,9 @@ export const completionOf = (
 ): { readonly expected: number; readonly p90: number; readonly samples: number } => {
   const samples = index.steps[key]?.completion ?? []
   const n = samples.length
-  const fallback = maxTokens * DEFAULT_COMPLETION_FRACTION
+  const capped = (index.steps[key]?.capped ?? []).filter((c) => c).length
+  const share = n === 0 ? 0 : Math.min(1, capped / n)
+  const fallback = maxTokens * (DEFAULT_COMPLETION_FRACTION + (1 - DEFAULT_COMPLETION_FRACTION) * share)
   if (n === 0) return { expected: Math.round(fallback), p90: maxTokens, samples: 0 }
   const mean = samples.reduce((a, b) => a + b, 0) / n
   const p90 = quantile(

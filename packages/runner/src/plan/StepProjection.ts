@@ -217,12 +217,9 @@ const contextLengthOf = (models: ReadonlyArray<Catalog.Model>): number | undefin
 export const projectStep = (step: Step, ctx: StepContext): { projection: StepProjection; known: Known } => {
   const models = step.models.map((id) => ctx.catalog.resolveOrThrow(id).model)
   const { index, pipeline } = ctx.calibration
-  const completion = Calibration.completionOf(
-    index,
-    Calibration.stepKey(pipeline, step.id, models[0]!.id),
-    step.maxTokens
-  )
-  const perItem = { ...completion, promptRatio: Calibration.promptRatio(index, models[0]!.id) }
+  const key = Calibration.stepKey(pipeline, step.id, models[0]!.id)
+  const completion = Calibration.completionOf(index, key, step.maxTokens)
+  const perItem = { ...completion, promptRatio: Calibration.promptRatio(index, models[0]!.id, key) }
   const scope = baseScope(ctx)
   // a `when` that reads only inputs is decided now: a step it turns off sends nothing
   const skipped =

@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import { type Discovered, nothingDiscovered } from "./Account.ts"
 import type { DiscoverSettings, MintSettings } from "./AccountApi.ts"
 import * as EchoProvider from "./EchoProvider.ts"
+import type { Lookup } from "./GenerationApi.ts"
 import * as OfflineProvider from "./OfflineProvider.ts"
 
 export interface ProviderSettings {
@@ -29,6 +30,12 @@ export interface ProvidersShape {
   readonly discover: (s: DiscoverSettings) => Effect.Effect<Discovered>
   /** Keys minted for a run and deleted after it (a management key's `/keys`). */
   readonly keys: KeysApi
+  /** The provider's bill for one answer (OpenRouter's `/generation`). */
+  readonly generation: (s: {
+    readonly baseUrl: string
+    readonly apiKey: string | undefined
+    readonly id: string
+  }) => Effect.Effect<Lookup>
 }
 
 export interface KeysApi {
@@ -50,6 +57,14 @@ const noKeys: KeysApi = {
   remove: () => Effect.void
 }
 
+const generationHttp: ProvidersShape["generation"] = (s) =>
+  Effect.flatMap(
+    Effect.promise(() => import("./GenerationApi.ts")),
+    (m) => m.lookup(s.baseUrl, s.apiKey, s.id)
+  )
+const noGeneration: ProvidersShape["generation"] = () =>
+  Effect.succeed({ _tag: "failed", why: "nothing is sent to a provider" })
+
 const discoverHttp = (s: DiscoverSettings): Effect.Effect<Discovered> =>
   Effect.flatMap(api, (m) => m.discover(s))
 
@@ -64,13 +79,15 @@ export class Providers extends Context.Service<Providers, ProvidersShape>()(
     layerFor: (s) => (EchoProvider.isEcho(s.baseUrl) ? EchoProvider.layer : http(s)),
     isAccount: (baseUrl) => !EchoProvider.isEcho(baseUrl),
     discover: (s) => (EchoProvider.isEcho(s.baseUrl) ? Effect.succeed(nothingDiscovered) : discoverHttp(s)),
-    keys: httpKeys
+    keys: httpKeys,
+    generation: (s) => (EchoProvider.isEcho(s.baseUrl) ? noGeneration(s) : generationHttp(s))
   })
   /** `--offline`: nothing is sent. */
   static readonly layerOffline = Layer.succeed(Providers, {
     layerFor: () => OfflineProvider.layer,
     isAccount: () => false,
     discover: () => Effect.succeed(nothingDiscovered),
-    keys: noKeys
+    keys: noKeys,
+    generation: noGeneration
   })
 }

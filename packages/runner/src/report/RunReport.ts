@@ -1,4 +1,5 @@
 /** The run summary for people: a terminal table, and markdown for a PR comment or `$GITHUB_STEP_SUMMARY`. Pure. */
+import { driftLine } from "../run/Settlement.ts"
 import type { RunSummary } from "../run/Summary.ts"
 import { duration, money } from "./Format.ts"
 import { type Column, renderMarkdownTable, renderTable } from "./Table.ts"
@@ -44,6 +45,9 @@ const lines = (s: RunSummary): string[] => [
       ]
     : []),
   `cost: ${money(s.actual.cost_usd)} actual vs ${money(s.cost_usd.expected)} expected, ${money(s.cost_usd.p90)} likely high (p90: ${s.actual.within_p90 ? "under it" : "over it"}), ${money(s.cost_usd.max)} at most`,
+  ...(s.actual.settlement !== undefined && s.actual.settlement.requests > 0
+    ? [driftLine(s.actual.settlement)]
+    : []),
   `time: ${duration(s.actual.duration_s)}`,
   `records: ${s.run.dir}`
 ]

@@ -2,6 +2,7 @@
 import type { Completion } from "@tollgate/core/Engine"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { expectedRequestTokens } from "../plan/Tokens.ts"
+import { generationIdOf, isTruncated } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 
 /** Records a sample when the run calibrates and the reply came from the provider now (not the cache). */
@@ -10,7 +11,8 @@ export const sample = (
   step: Step,
   messages: ReadonlyArray<Message>,
   completion: Completion,
-  items: number
+  items: number,
+  maxTokens: number
 ): void => {
   const c = ctx.calibration
   const usage = completion.usage
@@ -19,6 +21,7 @@ export const sample = (
   const named = completion.model !== undefined ? step.models.indexOf(completion.model) : -1
   const written = step.models[Math.max(0, named)]!
   const model = ctx.planned.catalog.resolve(written)?.model.id ?? written
+  const id = generationIdOf(completion.body)
   c.samples.push({
     pipeline: ctx.planned.validated.pipeline.name,
     step: step.id,
@@ -26,6 +29,9 @@ export const sample = (
     expectedPrompt: expectedRequestTokens(messages, c.tokens),
     billedPrompt: usage.promptTokens,
     completionPerItem: usage.completionTokens / items,
-    items
+    items,
+    // cut off at the cap: the reply wanted at least this much
+    capped: isTruncated(completion.body) || usage.completionTokens >= maxTokens,
+    ...(id !== undefined ? { generationId: id } : {})
   })
 }

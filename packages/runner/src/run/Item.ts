@@ -131,7 +131,7 @@ export const sendItem = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<
     const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
     if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure } as const
     const completion = result.success
-    sample(ctx, sj.step, r.messages, completion, 1)
+    sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
     return { _tag: "done", index, key, completion, output: outputOf(sj.step, completion.body) } as const
   })
 

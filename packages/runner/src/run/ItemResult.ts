@@ -3,8 +3,10 @@
  * failed; and, for a packed step, a pack whose reply did not split and was sent again smaller.
  */
 import type { Completion, RequestFailed, RunStopped } from "@tollgate/core/Engine"
+import { readUsage } from "@tollgate/core/Usage"
 import * as Money from "@tollgate/pricing/Money"
 import type { RequestRecord } from "./Records.ts"
+import { generationIdOf } from "./Reply.ts"
 
 /**
  * An item answered (or failed) in a pack: the request is the pack's, so its attempts and cost
@@ -54,6 +56,19 @@ export type ItemResult =
 const packOf = (p: PackShare | undefined) =>
   p === undefined ? {} : { pack: { key: p.key, size: p.size, position: p.position } }
 
+/**
+ * The provider's id of a fresh answer, which `/generation` settles it by, and that answer's own
+ * figure when earlier billed attempts make the request's cost differ from it.
+ */
+const generationOf = (c: Completion) => {
+  const id = c.cached ? undefined : generationIdOf(c.body)
+  if (id === undefined) return {}
+  const answer = readUsage(c.body).cost ?? c.catalogCost
+  return answer !== undefined && !Money.eq(answer, c.cost)
+    ? { generation_id: id, answer_cost_usd: Money.toPlain(answer) }
+    : { generation_id: id }
+}
+
 /** The run record of one item's result; none for a request the stop kept from being sent. */
 export const recordOf = (r: ItemResult): RequestRecord | undefined => {
   switch (r._tag) {
@@ -75,6 +90,7 @@ export const recordOf = (r: ItemResult): RequestRecord | undefined => {
         attempts: c.attempts,
         usage: c.usage,
         ...(c.model !== undefined ? { model: c.model } : {}),
+        ...generationOf(c),
         ...pack
       }
     }

@@ -71,7 +71,7 @@ const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Ef
       const outputs = split(result.success.body, size)
       // a cached reply passed this check when it was stored; one that does not split (damaged) is no answer: halve
       if (typeof outputs === "string") return yield* halve([])
-      sample(ctx, step, messages, result.success, size)
+      sample(ctx, step, messages, result.success, size, Number(body.max_tokens))
       return record(answered(ready, key, result.success, outputs))
     }
     const error = result.failure

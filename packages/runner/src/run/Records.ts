@@ -12,6 +12,7 @@ import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { RunEvent } from "./Events.ts"
+import { extraOf, SettlementLine } from "./Settlement.ts"
 import { tallyEvents, tallyRecords, type UnsettledCount } from "./Spending.ts"
 
 export const RequestRecord = Schema.Struct({
@@ -29,6 +30,10 @@ export const RequestRecord = Schema.Struct({
   attempts: Schema.optionalKey(Schema.Number),
   usage: Schema.optionalKey(Schema.Unknown),
   model: Schema.optionalKey(Schema.String),
+  /** The provider's id of the answer (OpenRouter's `gen-…`): what `/generation` settles it by. */
+  generation_id: Schema.optionalKey(Schema.String),
+  /** That answer's own figure, when earlier billed attempts make `cost_usd` larger. */
+  answer_cost_usd: Schema.optionalKey(Schema.String),
   error: Schema.optionalKey(Schema.String),
   /** An item answered in a pack: the pack request's key, its size, and the item's place in it. */
   pack: Schema.optionalKey(
@@ -79,6 +84,35 @@ export const stepRecords = (dir: string, stepId: string): RequestRecord[] =>
   recordsOf(readText(join(dir, "steps", `${stepId}.jsonl`)) ?? "").filter((r) => r.status === "ok")
 const decodeStatus = decodeJson(SummaryStatus)
 const decodeRecord = decodeJson(RequestRecord)
+const decodeSettlement = decodeJson(SettlementLine)
+
+/** Every step's records in a run dir (`steps/<id>.jsonl`), by step id. */
+export const allRecords = (dir: string): Map<string, RequestRecord[]> => {
+  let files: string[] = []
+  try {
+    files = readdirSync(join(dir, "steps")).filter((f) => f.endsWith(".jsonl"))
+  } catch {
+    // no step finished
+  }
+  return new Map(
+    files.map((f) => [f.slice(0, -".jsonl".length), recordsOf(readText(join(dir, "steps", f)) ?? "")])
+  )
+}
+
+const settlementsFile = (dir: string) => join(dir, "settlements.jsonl")
+
+/** The run's settlements against the provider's bill (`settlements.jsonl`), damaged lines left out. */
+export const readSettlements = (dir: string): SettlementLine[] =>
+  (readText(settlementsFile(dir)) ?? "").split("\n").flatMap((line) => {
+    const l = line.trim() === "" ? undefined : decodeSettlement(line)
+    return l === undefined ? [] : [l]
+  })
+
+/** Appends settlements (never rewriting one already there). */
+export const appendSettlements = (dir: string, lines: ReadonlyArray<SettlementLine>): void => {
+  if (lines.length > 0)
+    appendFileSync(settlementsFile(dir), lines.map((l) => `${JSON.stringify(l)}\n`).join(""))
+}
 
 const readText = (path: string): string | undefined => {
   try {
@@ -152,9 +186,11 @@ export const readFinished = (dir: string): ReadBack => {
     recorded = Money.add(recorded, tallyRecords(file, text))
     for (const r of recordsOf(text)) if (r.status === "ok") previous.set(r.key, r)
   }
+  // a bill above the reply's figure counts at the bill
+  const settled = extraOf(readSettlements(dir))
   return {
     previous,
-    spent: Money.max(events.spent, recorded),
+    spent: Money.add(Money.max(events.spent, recorded), settled),
     unsettled: events.unsettled,
     freeByDay: events.freeByDay,
     eventsMissing: eventsText === undefined

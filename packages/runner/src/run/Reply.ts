@@ -37,6 +37,12 @@ const firstChoice = (body: unknown): Choice | undefined => {
 }
 
 /** The reply stopped at `max_tokens` (`finish_reason: "length"`). */
+/** The provider's id of an answer (OpenRouter's `gen-…`), by which `/generation` bills it. */
+export const generationIdOf = (body: unknown): string | undefined => {
+  const id = (body as { id?: unknown } | null)?.id
+  return typeof id === "string" && id !== "" ? id : undefined
+}
+
 export const isTruncated = (body: unknown): boolean => firstChoice(body)?.finish_reason === "length"
 
 /**

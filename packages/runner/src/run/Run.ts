@@ -11,21 +11,22 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
-import { addSamples } from "../plan/Calibration.ts"
+import { addSamples, withSettled } from "../plan/Calibration.ts"
 import { changesSince, identityOf } from "../plan/Hashes.ts"
 import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
-import { isOpenRouter, keyMayGo, keyWithheld } from "../providers/KeyRoute.ts"
+import { isOpenRouter, keyFor, keyMayGo, keyWithheld } from "../providers/KeyRoute.ts"
 import { fileOf, saveLearned } from "../store/AccountCache.ts"
 import { updateIndex } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
-import { budgetOf, execute } from "./Execute.ts"
+import { budgetOf, execute, type RunOutcome } from "./Execute.ts"
 import { joinShards } from "./Merge.ts"
 import { runKey } from "./ProviderBudget.ts"
 import { Records } from "./Records.ts"
 import { holdRunLock, recordsUnwritable } from "./RunLock.ts"
+import { SETTLE_TIMEOUT_MS, settleWithProvider } from "./Settle.ts"
 import { label, type Shard, type Split, stepRoles } from "./Shards.ts"
 import { exitCodeOf, type RunSummary, summaryOf } from "./Summary.ts"
 import { resumeAt, waitUntil } from "./UntilDone.ts"
@@ -48,6 +49,14 @@ export interface RunOptions extends Omit<PlanOptions, "runsDir" | "now"> {
   readonly untilDone?: boolean | undefined
   /** `--enforce-budget`: overrides `budget.enforce`. */
   readonly enforce?: "runner" | "provider" | undefined
+  /**
+   * Settle paid answers against OpenRouter's bill (`/generation`) at the run's end: `auto` (the
+   * default) at openrouter.ai only (another server may not have the endpoint), `on` at any
+   * OpenRouter-kind endpoint, `off` never (`runner reconcile` can later).
+   */
+  readonly settle?: "auto" | "on" | "off" | undefined
+  /** How long settling may take (default 20 s). */
+  readonly settleTimeoutMs?: number | undefined
 }
 
 export type RunResult =
@@ -185,6 +194,7 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     interrupted: opts.interrupted,
     split
   })
+  const settled = yield* settleAfter(planned, records.dir, apiKey, outcome, opts)
   if (outcome.learnedFreePerDay !== undefined)
     saveLearned(
       fileOf(StateDir.stateDir(opts.env), planned.baseUrl, planned.fingerprint),
@@ -192,9 +202,11 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
       outcome.learnedFreePerDay
     )
   // only a real provider's replies teach the plan
-  if (outcome.fromProvider && outcome.samples.length > 0)
-    yield* Effect.promise(() => updateIndex(outDir, (index) => addSamples(index, outcome.samples)))
-  const summary = summaryOf(plan, outcome, records, new Date())
+  if (outcome.fromProvider && outcome.samples.length > 0) {
+    const samples = withSettled(outcome.samples, settled?.lines ?? [])
+    yield* Effect.promise(() => updateIndex(outDir, (index) => addSamples(index, samples)))
+  }
+  const summary = summaryOf(plan, outcome, records, new Date(), settled)
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)
   emit({ type: "run-end", status: outcome.status, cost_usd: summary.actual.cost_usd })
@@ -210,6 +222,45 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
         : undefined
   } as const
 })
+
+/**
+ * Settles the run's paid answers against OpenRouter's bill, after its requests (never during):
+ * only an OpenRouter-kind provider has `/generation` (by default, only OpenRouter's own host is
+ * asked), and a run the user interrupted is left for `runner reconcile`.
+ */
+const settleAfter = (
+  planned: Planned,
+  dir: string,
+  minted: string | undefined,
+  outcome: RunOutcome,
+  opts: RunOptions
+) => {
+  const pipeline = planned.validated.pipeline
+  const apiKey = minted ?? keyFor(opts.env, pipeline.apiKeyEnv, planned.baseUrl, planned.baseUrlGiven)
+  const settle = opts.settle ?? "auto"
+  if (
+    settle === "off" ||
+    (settle === "auto" && !isOpenRouter(planned.baseUrl)) ||
+    opts.offline === true ||
+    !outcome.fromProvider ||
+    pipeline.providerKind !== "openrouter" ||
+    outcome.status === "interrupted" ||
+    (apiKey === undefined && isOpenRouter(planned.baseUrl))
+  )
+    return Effect.succeed(undefined)
+  return settleWithProvider(
+    dir,
+    { baseUrl: planned.baseUrl, apiKey },
+    { timeoutMs: opts.settleTimeoutMs ?? SETTLE_TIMEOUT_MS }
+  ).pipe(
+    Effect.tap((s) =>
+      Effect.sync(() => {
+        for (const why of s.failures)
+          opts.onEvent?.({ type: "warning", message: `could not settle against the provider's bill: ${why}` })
+      })
+    )
+  )
+}
 
 /** Plans `file` (a pipeline, or a saved plan.json), gates, runs. */
 export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {

@@ -19,11 +19,21 @@ export interface ModelTokens {
   readonly requests: number
 }
 
+/** A step's own history (by `pipeline/step/model`). */
+export interface StepHistory {
+  /** Completion tokens per item, newest last. */
+  readonly completion: ReadonlyArray<number>
+  /** Beside each completion: whether its reply hit `max_tokens` (the true length is at least that). */
+  readonly capped?: ReadonlyArray<boolean>
+  /** The step's own prompt tokens: billed, and what we expected. */
+  readonly prompt?: { readonly billed: number; readonly expected: number }
+}
+
 /** The index as stored: by model id, and by `pipeline/step/model`. */
 export interface Index {
   readonly version: 1
   readonly models: Readonly<Record<string, ModelTokens>>
-  readonly steps: Readonly<Record<string, { readonly completion: ReadonlyArray<number> }>>
+  readonly steps: Readonly<Record<string, StepHistory>>
 }
 
 export const emptyIndex: Index = { version: 1, models: {}, steps: {} }
@@ -34,7 +44,14 @@ const IndexSchema = Schema.Struct({
     Schema.String,
     Schema.Struct({ billed: Schema.Number, expected: Schema.Number, requests: Schema.Number })
   ),
-  steps: Schema.Record(Schema.String, Schema.Struct({ completion: Schema.Array(Schema.Number) }))
+  steps: Schema.Record(
+    Schema.String,
+    Schema.Struct({
+      completion: Schema.Array(Schema.Number),
+      capped: Schema.optionalKey(Schema.Array(Schema.Boolean)),
+      prompt: Schema.optionalKey(Schema.Struct({ billed: Schema.Number, expected: Schema.Number }))
+    })
+  )
 })
 const decode = Schema.decodeUnknownOption(Schema.fromJsonString(IndexSchema))
 

@@ -34,7 +34,14 @@ export const runFlags = {
     Flag.optional
   ),
   outDir: F.outDir,
-  store: F.store
+  store: F.store,
+  settle: Flag.Literals("settle", ["auto", "on", "off"]).pipe(
+    Flag.withDescription(
+      "settle paid answers against OpenRouter's bill (/generation) at the run's end: auto (at openrouter.ai), on (any OpenRouter-kind endpoint), off (`runner reconcile` can later)"
+    ),
+    Flag.withDefault("auto")
+  ),
+  settleTimeout: F.settleTimeout
 }
 
 export const run = Command.make(

@@ -2,6 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { InputOverride } from "../../dsl/Inputs.ts"
+import { parseDuration } from "../../dsl/Pipeline.ts"
 import { baseUrlProblem } from "../../dsl/rules/Settings.ts"
 import { InputInvalid } from "../../Errors.ts"
 import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
@@ -41,6 +42,20 @@ export const parseStore = (
   if (url === undefined) return Effect.succeed(undefined)
   const problem = checkStoreUrl(url)
   return problem === undefined ? Effect.succeed(url) : Effect.fail(new InputInvalid({ message: problem }))
+}
+
+/** A duration flag (`30s`, `2m`, `500ms`), or `InputInvalid` naming it. */
+export const parseDurationFlag = (
+  flag: string,
+  text: Option.Option<string>
+): Effect.Effect<number | undefined, InputInvalid> => {
+  if (Option.isNone(text)) return Effect.succeed(undefined)
+  const ms = parseDuration(text.value.trim())
+  return ms !== undefined
+    ? Effect.succeed(ms)
+    : Effect.fail(
+        new InputInvalid({ message: `--${flag}: expected a duration such as 30s or 2m, got "${text.value}"` })
+      )
 }
 
 /** A whole number from `min` to `max`, or `InputInvalid` naming the flag. */

@@ -49,6 +49,8 @@ export interface RunFlags {
   readonly shard: Option.Option<string>
   readonly untilDone: boolean
   readonly enforceBudget: Option.Option<"runner" | "provider">
+  readonly settle: "auto" | "on" | "off"
+  readonly settleTimeout: Option.Option<string>
 }
 
 /** `--shard i/n` as a shard, or `InputInvalid` naming the flag. */
@@ -89,7 +91,9 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     shard,
     merge: mode.merge === true,
     untilDone: flags.untilDone,
-    enforce: Option.getOrUndefined(flags.enforceBudget)
+    enforce: Option.getOrUndefined(flags.enforceBudget),
+    settle: flags.settle,
+    settleTimeoutMs: yield* F.parseDurationFlag("settle-timeout", flags.settleTimeout)
   }).pipe(
     Effect.provide(mainLayer({ env: io.env, store, offline: flags.offline })),
     Effect.ensuring(Effect.sync(() => progress.done()))
