@@ -31,7 +31,8 @@ const interrupted = async () => {
   const cap = Money.toPlain(Money.round(Money.fromNumber(plan.steps[0].max_request_cost_usd * 9), 9))
   let failing = true
   const s = await sim({
-    completionTokens: (b) => Number(b.max_tokens),
+    // long replies, one short of the cap (a reply at the cap would teach the plan to expect the cap)
+    completionTokens: (b) => Number(b.max_tokens) - 1,
     fault: (n) => (failing && n > 4 ? "400" : undefined)
   })
   const args = [

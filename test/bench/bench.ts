@@ -11,7 +11,7 @@ const record = (name: string, value: string, detail: string) => {
   console.log(`${name.padEnd(36)} ${value.padStart(14)}  ${detail}`)
 }
 
-/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, tokens, start-up). */
+/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, tokens, coverage, start-up). */
 const only = process.argv.slice(2)
 const want = (section: string) => only.length === 0 || only.includes(section)
 
@@ -293,6 +293,12 @@ if (want("run")) {
     `${((done / ms) * 1000).toFixed(0)} req/s`,
     `${done} requests in ${(ms / 1000).toFixed(1)} s, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
   )
+}
+
+// The plan's figures against the provider's bill, over runs that teach it (test/bench/coverage.ts).
+if (want("coverage")) {
+  const { coverage } = await import("./coverage.ts")
+  await coverage(record)
 }
 
 // Token counting of text without whitespace (base64, minified JSON, hashes): counted in pieces

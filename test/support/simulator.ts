@@ -65,6 +65,8 @@ export interface SimOptions {
   readonly freeTierHeader?: number
   /** How prompts are billed: o200k tokens (default), or one token per 4 bytes (as many non-OpenAI tokenizers come out on such text). */
   readonly promptTokenizer?: "o200k" | "bytes/4"
+  /** Per model: the provider's prompt count over ours (a tokenizer gap: 1.3 bills 30% more). */
+  readonly promptScale?: Readonly<Record<string, number>>
   /**
    * OpenRouter's in-flight spending budget (USD): each paid request is estimated at its prompt
    * plus `max_tokens` at the price while in flight; past the budget, 402 `in_flight_budget_exhausted`
@@ -353,7 +355,8 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     const messages = (body.messages ?? []) as Array<{ content: string }>
     const tokensOf = (text: string) =>
       opts.promptTokenizer === "bytes/4" ? Math.ceil(Buffer.byteLength(text) / 4) : countTokens(text)
-    return messages.reduce((t, msg) => t + tokensOf(msg.content) + 4, 3)
+    const counted = messages.reduce((t, msg) => t + tokensOf(msg.content) + 4, 3)
+    return Math.round(counted * (opts.promptScale?.[String(body.model)] ?? 1))
   }
 
   /** What the route bills a request: the catalog's prices, or the default route's markup unless bounded; undefined: no endpoint. */

@@ -1,18 +1,18 @@
 /** Settling against the provider's bill: which requests, in rounds under a time limit (TestClock), and the drift. */
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Money } from "@tollgate/pricing"
 import type { Lookup } from "@tollgate/runner/providers/GenerationApi"
-import { readFinished } from "@tollgate/runner/run/Records"
 import { resettled } from "@tollgate/runner/run/Reconcile"
+import { readFinished } from "@tollgate/runner/run/Records"
 import { settleTargets } from "@tollgate/runner/run/Settle"
 import {
   billedRequests,
   driftJson,
-  driftOf,
   driftLine,
+  driftOf,
   extraOf,
   type SettlementLine,
   type Target,
@@ -53,8 +53,22 @@ describe("which requests are settled", () => {
             generation_id: "gen-2"
           },
           { index: 2, key: "c", status: "ok" as const, cost_usd: "0", generation_id: "gen-3" },
-          { index: 3, key: "d", status: "ok" as const, cost_usd: "0.001", cached: true, generation_id: "gen-4" },
-          { index: 4, key: "e", status: "ok" as const, cost_usd: "0.001", reused: true, generation_id: "gen-5" },
+          {
+            index: 3,
+            key: "d",
+            status: "ok" as const,
+            cost_usd: "0.001",
+            cached: true,
+            generation_id: "gen-4"
+          },
+          {
+            index: 4,
+            key: "e",
+            status: "ok" as const,
+            cost_usd: "0.001",
+            reused: true,
+            generation_id: "gen-5"
+          },
           { index: 5, key: "f", status: "error" as const, cost_usd: "0.001" },
           { index: 6, key: "a", status: "ok" as const, cost_usd: "0.001", generation_id: "gen-1" }
         ]

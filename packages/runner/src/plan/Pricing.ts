@@ -40,6 +40,8 @@ interface Group {
   readonly rates: Catalog.Rates
   n: number
   prompt: number
+  /** Prompt tokens at their likely high (upstream outputs at their p90 length). */
+  promptP90: number
 }
 
 /** Requests of one step, priced in groups: expected at the primary model, the bound at the dearest. */
@@ -66,11 +68,11 @@ export class StepPricing {
     this.tiers = models.map((m) => tiersOf(m, maxTokensPerRequest))
   }
 
-  /** One request, with its expected and bound prompt tokens. */
-  add(promptExpected: number, promptMax: number): void {
+  /** One request, with its expected, likely-high and bound prompt tokens. */
+  add(promptExpected: number, promptMax: number, promptP90 = promptExpected): void {
     const primary = this.models[0]!
     const { rates, override } = Cost.ratesFor(primary, promptExpected, this.now)
-    addTo(this.expected, override, { model: primary, rates }, promptExpected)
+    addTo(this.expected, override, { model: primary, rates }, promptExpected, promptP90)
     this.addBound(promptMax)
   }
 
@@ -99,12 +101,12 @@ export class StepPricing {
     worstPerAttempt: Money.Usd
     maxRequestCost: Money.Usd
   } {
-    const priced = (groups: Iterable<Group>, completionPerRequest: number) =>
+    const priced = (groups: Iterable<Group>, completionPerRequest: number, likelyHigh = false) =>
       Money.sum(
         [...groups].map(
           (g) =>
             Cost.costWithRates(g.model, g.rates, {
-              promptTokens: g.prompt,
+              promptTokens: likelyHigh ? g.promptP90 : g.prompt,
               completionTokens: completionPerRequest * g.n,
               requests: g.n
             }).total
@@ -112,7 +114,7 @@ export class StepPricing {
       )
     return {
       costExpected: priced(this.expected.values(), this.completion.expected),
-      costP90: priced(this.expected.values(), this.completion.p90),
+      costP90: priced(this.expected.values(), this.completion.p90, true),
       worstPerAttempt: priced(this.worst.values(), this.maxTokensPerRequest),
       maxRequestCost:
         this.peakPrompt < 0
@@ -126,11 +128,13 @@ const addTo = <K>(
   groups: Map<K, Group>,
   key: K,
   g: { readonly model: Catalog.Model; readonly rates: Catalog.Rates },
-  prompt: number
+  prompt: number,
+  promptP90 = prompt
 ) => {
-  const cur = groups.get(key) ?? { model: g.model, rates: g.rates, n: 0, prompt: 0 }
+  const cur = groups.get(key) ?? { model: g.model, rates: g.rates, n: 0, prompt: 0, promptP90: 0 }
   cur.n++
   cur.prompt += prompt
+  cur.promptP90 += promptP90
   groups.set(key, cur)
 }
 

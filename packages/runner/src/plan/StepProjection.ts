@@ -64,8 +64,8 @@ export interface StepProjection {
 export interface Known {
   readonly index: number
   readonly requests: number
-  /** Per output, in the tokens its model bills. */
-  readonly completion: Range
+  /** Per output, in the tokens its model bills: expected, likely high, and at most. */
+  readonly completion: Range & { readonly p90: number }
 }
 
 export interface StepContext {
@@ -127,8 +127,9 @@ const itemsOf = (
 interface Counted {
   /** Tokens we count (the texts and their framing: the model's tokenizer may bill more or fewer). */
   readonly expected: number
-  /** Upstream outputs, as their expected completion: already in billed tokens. */
+  /** Upstream outputs, as their expected completion, and at their likely-high (p90) length. */
   readonly upstream: number
+  readonly upstreamP90: number
   readonly max: number
   /** The messages as they would be sent, when no upstream output is in them. */
   readonly rendered: Message[] | undefined
@@ -139,35 +140,39 @@ const countText = (
   text: string,
   ctx: StepContext,
   boundOnly: boolean
-): { e: number; u: number; m: number } => {
+): { e: number; u: number; p: number; m: number } => {
   const tokens = boundOnly ? () => 0 : (ctx.tokens ?? expectedTokens)
-  if (!hasMarker(text)) return { e: tokens(text), u: 0, m: maxTokens(text) }
+  if (!hasMarker(text)) return { e: tokens(text), u: 0, p: 0, m: maxTokens(text) }
   const { upstream, rest } = splitMarkers(text)
   const e = tokens(rest)
   let u = 0
+  let p = 0
   let m = maxTokens(rest)
   for (const i of upstream) {
     const k = ctx.known.get(ctx.order[i]?.id ?? "")
-    // an upstream output counts as its expected completion, and as its max_tokens in the bound
+    // an upstream output counts as its expected completion (its p90 in the likely high), and as its max_tokens in the bound
     u += k?.completion.expected ?? 0
+    p += k?.completion.p90 ?? 0
     m += k?.completion.max ?? 0
   }
-  return { e, u, m }
+  return { e, u, p, m }
 }
 
 /** One request's prompt tokens (with chat framing), and its messages when fully known. */
 const countMessages = (messages: ReadonlyArray<Message>, ctx: StepContext, boundOnly = false): Counted => {
   let expected = PER_REQUEST_EXPECTED
   let upstream = 0
+  let upstreamP90 = 0
   let max = 0
   for (const m of messages) {
     const c = countText(m.content, ctx, boundOnly)
     expected += PER_MESSAGE_EXPECTED + c.e
     upstream += c.u
+    upstreamP90 += c.p
     max += PER_MESSAGE_MAX + c.m
   }
   const complete = !messages.some((m) => hasMarker(m.content))
-  return { expected, upstream, max, rendered: complete ? [...messages] : undefined }
+  return { expected, upstream, upstreamP90, max, rendered: complete ? [...messages] : undefined }
 }
 
 /** An item's messages as rendered at plan time (upstream outputs as markers). */
@@ -249,6 +254,7 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
       // an item's answer in a pack may take up to the whole pack's max_tokens
       completion: {
         expected: completion.expected,
+        p90: completion.p90,
         max: packed ? packMaxTokens(step, step.pack) : step.maxTokens
       }
     }
@@ -319,14 +325,18 @@ class StepRequests {
       }
     }
     this.sent++
-    // what the model's own tokenizer bills, as earlier runs measured it; never past the bound
-    const expected = Math.min(c.max, Math.round(c.expected * this.perItem.promptRatio + c.upstream))
+    // what the model's own tokenizer bills, as earlier runs measured it; never past the bound. The
+    // upstream outputs in the prompt are text this model's tokenizer counts too: the ratio covers them
+    const ratio = this.perItem.promptRatio
+    const expected = Math.min(c.max, Math.round((c.expected + c.upstream) * ratio))
+    // the likely high reads its upstream outputs at their likely-high length
+    const p90 = Math.min(c.max, Math.round((c.expected + c.upstreamP90) * ratio))
     this.promptExpected += expected
     this.promptMax += c.max
     this.peakExpected = Math.max(this.peakExpected, expected)
     this.completionExpected += this.perItem.expected * size
     this.completionP90 += this.perItem.p90 * size
-    this.pricingFor(size).add(expected, c.max)
+    this.pricingFor(size).add(expected, c.max, p90)
     this.bound(group, c.max, true)
   }
 
