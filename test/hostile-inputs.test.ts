@@ -559,7 +559,7 @@ describe("hostile command lines and files: the right exit code, one line, nothin
           2,
           version === undefined
             ? /saved\.json: not a saved plan \(no format_version\)/
-            : /saved\.json: format_version .* is not 1/
+            : /saved\.json: format_version .* is not 2/
         ] as const
     ),
     ["an unknown flag", () => ["run", "p.yaml", "--bogus"], 2, /--bogus/],

@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 
 const plan = {
-  format_version: 1,
+  format_version: 2,
   pipeline: { name: "digest", file: "digest.yaml" },
   ok: false,
   complete: true,

@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as References from "effect/References"
 import { cost } from "./commands/cost.ts"
+import { diff } from "./commands/diff.ts"
 import { init } from "./commands/init.ts"
 import { merge } from "./commands/merge.ts"
 import { models } from "./commands/models.ts"
@@ -32,7 +33,7 @@ export const root = Command.make("runner").pipe(
   Command.withDescription(
     "plan and run YAML prompt pipelines within a budget. Exit codes: 0 ok, 1 runtime failure, 2 invalid input (nothing sent), 3 budget or quota gate, 130 interrupted. State dir: $TOLLGATE_HOME, else $XDG_STATE_HOME/tollgate, else ~/.local/state/tollgate."
   ),
-  Command.withSubcommands([init, validate, plan, run, merge, reconcile, quota, models, cost])
+  Command.withSubcommands([init, validate, plan, diff, run, merge, reconcile, quota, models, cost])
 )
 
 /** A parser message as one line: its suggestions ("Did you mean this?" and a list) folded in. */

@@ -71,3 +71,32 @@ export const settleTimeout = Flag.String("settle-timeout").pipe(
   ),
   Flag.optional
 )
+
+/** `--fail-on-increase` and `--fail-on`: the policy on a cost diff. */
+export const failOnIncrease = Flag.String("fail-on-increase").pipe(
+  Flag.withMetavar("PCT%|USD"),
+  Flag.withDescription(
+    "with a diff: exit 3 when the cost goes up by more than this, in percent of the base (10%) or in USD (0.50)"
+  ),
+  Flag.optional
+)
+export const failOn = Flag.Literals("fail-on", ["expected", "max"]).pipe(
+  Flag.withDescription("which cost --fail-on-increase compares (default expected)"),
+  Flag.withDefault("expected")
+)
+/** `--link URL`: the run a PR comment links to (default: the GitHub Actions run, from its variables). */
+export const link = Flag.String("link").pipe(
+  Flag.withMetavar("URL"),
+  Flag.withDescription(
+    "the run the markdown diff links to (default: this GitHub Actions run, when its variables are set)"
+  ),
+  Flag.optional
+)
+/** `--json-file FILE`: this invocation's JSON document, besides what is printed. */
+export const jsonFile = Flag.String("json-file").pipe(
+  Flag.withMetavar("FILE"),
+  Flag.withDescription(
+    "also write this command's JSON (the plan, the run summary, or the diff) to FILE, whatever --format prints"
+  ),
+  Flag.optional
+)

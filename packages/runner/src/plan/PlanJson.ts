@@ -1,12 +1,15 @@
 /** The plan as versioned JSON (spec/cli.md): what `runner plan --format json` prints and `run` records. Pure. */
 
+import * as Fingerprint from "@tollgate/core/Fingerprint"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
+import type { Step } from "../dsl/Pipeline.ts"
 import { redactUrl } from "../store/StoreUrl.ts"
 import type { AccountFacts } from "./AccountFacts.ts"
 import type { Planned } from "./Plan.ts"
 
-export const FORMAT_VERSION = 1
+/** 2: each step says what it is made of (`definition`), so two plans can be diffed with reasons. */
+export const FORMAT_VERSION = 2
 
 const usd = (m: Money.Usd) => Money.toNumber(m)
 
@@ -49,7 +52,26 @@ const packingJson = (steps: Planned["projection"]["steps"]) => {
   return { packing: { items, requests, saved: items - requests } }
 }
 
+const perMillion = (r: Catalog.Rate | undefined) =>
+  r === null || r === undefined ? null : Money.toNumber(Money.times(r, 1_000_000))
+
+/**
+ * What a step is made of, for a diff to say why its cost moved: its prompt templates (by hash),
+ * `max_tokens`, pack size, and its first model's price (USD per million tokens).
+ */
+const definitionOf = (step: Step | undefined, catalog: Catalog.Catalog) => {
+  if (step === undefined) return undefined
+  const rates = catalog.resolve(step.models[0] ?? "")?.model.rates
+  return {
+    prompt_hash: Fingerprint.sha256(Fingerprint.canonicalJson(step.messages)).slice(0, 16),
+    max_tokens: step.maxTokens,
+    pack: step.pack,
+    price_per_million: { prompt: perMillion(rates?.prompt), completion: perMillion(rates?.completion) }
+  }
+}
+
 export const planJson = (p: Planned) => {
+  const defined = new Map(p.validated.pipeline.steps.map((s) => [s.id, s]))
   const proj = p.projection
   return {
     format_version: FORMAT_VERSION,
@@ -71,7 +93,8 @@ export const planJson = (p: Planned) => {
       count_known: s.countKnown,
       tokens: s.tokens,
       cost_usd: { expected: usd(s.costExpected), p90: usd(s.costP90), max: usd(s.costMax) },
-      max_request_cost_usd: usd(s.maxRequestCost)
+      max_request_cost_usd: usd(s.maxRequestCost),
+      definition: definitionOf(defined.get(s.id), p.catalog)
     })),
     ...packingJson(proj.steps),
     account: accountJson(p.account, { ledger: proj.quota.freeUsedToday - proj.quota.freeUsedElsewhere }),

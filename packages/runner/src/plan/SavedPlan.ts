@@ -1,4 +1,7 @@
-/** A saved plan (`runner plan --out`): what it was made from, decoded before anything trusts it. */
+/**
+ * A saved plan (`runner plan --out`): the plan's JSON with what it was made from, written here
+ * and read back here, decoded before anything trusts it; and any plan JSON read for a diff.
+ */
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { sha256 } from "@tollgate/core/Fingerprint"
@@ -8,7 +11,7 @@ import * as Schema from "effect/Schema"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import type { PlanHashes } from "./Hashes.ts"
-import { FORMAT_VERSION } from "./PlanJson.ts"
+import { FORMAT_VERSION, type PlanJson } from "./PlanJson.ts"
 
 const SavedPlanSchema = Schema.Struct({
   saved_plan: Schema.Struct({
@@ -44,6 +47,13 @@ export const isSavedPlanFile = (cwd: string, file: string): boolean => {
   }
 }
 
+/** A saved plan's text: the plan, and the pipeline and inputs it was made from. */
+export const savedPlanText = (
+  plan: PlanJson,
+  pipelinePath: string,
+  inputs: ReadonlyArray<InputOverride>
+): string => `${JSON.stringify({ ...plan, saved_plan: { pipeline_path: pipelinePath, inputs } }, null, 2)}\n`
+
 const invalid = (file: string, what: string) =>
   new InputInvalid({
     message: `${file}: ${what}; make a saved plan with \`runner plan <pipeline.yaml> --out ${file}\``
@@ -62,8 +72,8 @@ export const pipelineUnchanged = (cwd: string, saved: SavedPlan): boolean => {
   }
 }
 
-/** The saved plan at `file`, or `InputInvalid` naming the file and what is wrong. */
-export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPlan, InputInvalid> =>
+/** A plan file's JSON at the version this runner reads, or `InputInvalid` naming the file. */
+const readPlanJson = (cwd: string, file: string, what: string) =>
   Effect.gen(function* () {
     const text = yield* Effect.try({
       try: () => readFileSync(resolve(cwd, file), "utf8"),
@@ -84,11 +94,69 @@ export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPla
       return yield* invalid(
         file,
         version === undefined
-          ? "not a saved plan (no format_version)"
-          : `format_version ${JSON.stringify(version)} is not ${FORMAT_VERSION}, the version this runner reads`
+          ? `not ${what} (no format_version)`
+          : `format_version ${JSON.stringify(version)} is not ${FORMAT_VERSION}, the version this runner reads (made by another version of the runner: plan it again with this one)`
       )
+    return json
+  })
+
+/** The saved plan at `file`, or `InputInvalid` naming the file and what is wrong. */
+export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPlan, InputInvalid> =>
+  Effect.gen(function* () {
+    const json = yield* readPlanJson(cwd, file, "a saved plan")
     const decoded = Schema.decodeUnknownExit(SavedPlanSchema)(json)
     if (Exit.isFailure(decoded)) return yield* invalid(file, "not a saved plan (no saved_plan and hashes)")
     const v = decoded.value
     return { pipelinePath: v.saved_plan.pipeline_path, inputs: v.saved_plan.inputs, hashes: v.hashes }
+  })
+
+const Cost = Schema.Struct({ expected: Schema.Number, p90: Schema.Number, max: Schema.Number })
+const Price = Schema.NullOr(Schema.Number)
+/** What a diff reads of a plan: the fields it compares, decoded. */
+export const PlanForDiff = Schema.Struct({
+  format_version: Schema.Number,
+  pipeline: Schema.Struct({ name: Schema.String, file: Schema.String }),
+  requests: Schema.Struct({ max: Schema.Number }),
+  free_requests: Schema.Number,
+  cost_usd: Cost,
+  quota: Schema.Struct({
+    days: Schema.Array(Schema.Struct({ date: Schema.String, free_requests: Schema.Number }))
+  }),
+  steps: Schema.Array(
+    Schema.Struct({
+      id: Schema.String,
+      model: Schema.Union([Schema.String, Schema.Array(Schema.String)]),
+      free: Schema.Boolean,
+      requests: Schema.Number,
+      items: Schema.optionalKey(Schema.Number),
+      cached: Schema.Number,
+      tokens: Schema.Struct({
+        prompt: Schema.Struct({ expected: Schema.Number, max: Schema.Number }),
+        completion: Schema.Struct({ expected: Schema.Number, p90: Schema.Number, max: Schema.Number })
+      }),
+      cost_usd: Cost,
+      definition: Schema.optionalKey(
+        Schema.Struct({
+          prompt_hash: Schema.String,
+          max_tokens: Schema.Number,
+          pack: Schema.Number,
+          price_per_million: Schema.Struct({ prompt: Price, completion: Price })
+        })
+      )
+    })
+  )
+})
+export type PlanForDiff = typeof PlanForDiff.Type
+
+/** A plan (`runner plan --out`, or `--format json`) for a diff, or `InputInvalid` naming the file. */
+export const readPlanForDiff = (cwd: string, file: string): Effect.Effect<PlanForDiff, InputInvalid> =>
+  Effect.flatMap(readPlanJson(cwd, file, "a plan"), (json) => {
+    const decoded = Schema.decodeUnknownExit(PlanForDiff)(json)
+    return Exit.isSuccess(decoded)
+      ? Effect.succeed(decoded.value)
+      : Effect.fail(
+          new InputInvalid({
+            message: `${file}: not a plan (${String(decoded.cause).split("\n")[0]}); make one with \`runner plan <pipeline.yaml> --out ${file}\``
+          })
+        )
   })

@@ -21,7 +21,18 @@ export const plan = Command.make(
     maxCost: F.maxCost,
     noCache: F.noCache,
     outDir: F.outDir,
-    store: F.store
+    store: F.store,
+    compare: Flag.String("compare").pipe(
+      Flag.withMetavar("BASE.json"),
+      Flag.withDescription(
+        "compare with a plan made before the change (runner plan --out): per step and in total, before → after, and why"
+      ),
+      Flag.optional
+    ),
+    failOnIncrease: F.failOnIncrease,
+    failOn: F.failOn,
+    link: F.link,
+    jsonFile: F.jsonFile
   },
   (flags) =>
     lazy(

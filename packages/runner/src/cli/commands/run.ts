@@ -41,7 +41,8 @@ export const runFlags = {
     ),
     Flag.withDefault("auto")
   ),
-  settleTimeout: F.settleTimeout
+  settleTimeout: F.settleTimeout,
+  jsonFile: F.jsonFile
 }
 
 export const run = Command.make(

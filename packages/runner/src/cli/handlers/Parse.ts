@@ -5,6 +5,7 @@ import type { InputOverride } from "../../dsl/Inputs.ts"
 import { parseDuration } from "../../dsl/Pipeline.ts"
 import { baseUrlProblem } from "../../dsl/rules/Settings.ts"
 import { InputInvalid } from "../../Errors.ts"
+import { type Policy, parsePolicy } from "../../plan/PlanDiff.ts"
 import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
 import { checkStoreUrl } from "../../store/StoreUrl.ts"
 
@@ -43,6 +44,28 @@ export const parseStore = (
   const problem = checkStoreUrl(url)
   return problem === undefined ? Effect.succeed(url) : Effect.fail(new InputInvalid({ message: problem }))
 }
+
+/** `--fail-on-increase 10%|0.50` with `--fail-on`, or `InputInvalid` naming the flag. */
+export const parseFailOn = (
+  text: Option.Option<string>,
+  on: "expected" | "max"
+): Effect.Effect<Policy | undefined, InputInvalid> => {
+  if (Option.isNone(text)) return Effect.succeed(undefined)
+  const policy = parsePolicy(text.value, on)
+  return policy !== undefined
+    ? Effect.succeed(policy)
+    : Effect.fail(
+        new InputInvalid({
+          message: `--fail-on-increase: expected a percentage (10%) or an amount in USD (0.50), got "${text.value}"`
+        })
+      )
+}
+
+/** The GitHub Actions run a PR comment links to, from its variables, when they are all set. */
+export const actionsRunLink = (env: NodeJS.ProcessEnv): string | undefined =>
+  env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+    ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+    : undefined
 
 /** A duration flag (`30s`, `2m`, `500ms`), or `InputInvalid` naming it. */
 export const parseDurationFlag = (

@@ -3,13 +3,20 @@ import { resolve } from "node:path"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { InputInvalid } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { planFile } from "../../plan/Plan.ts"
+import { verdictOf } from "../../plan/PlanDiff.ts"
 import { type PlanJson, planJson } from "../../plan/PlanJson.ts"
+import { PlanForDiff, readPlanForDiff, savedPlanText } from "../../plan/SavedPlan.ts"
+import { diffJson } from "../../report/DiffReport.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../../report/PlanReport.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
+import { diffOf, policyExit, showDiff } from "./diff.ts"
+import { writeJsonFile } from "./JsonFile.ts"
 import * as F from "./Parse.ts"
 
 /** Prints a plan in the chosen format. */
@@ -33,11 +40,31 @@ export interface PlanFlags {
   readonly noCache: boolean
   readonly outDir: Option.Option<string>
   readonly store: Option.Option<string>
+  readonly compare: Option.Option<string>
+  readonly failOnIncrease: Option.Option<string>
+  readonly failOn: "expected" | "max"
+  readonly link: Option.Option<string>
+  readonly jsonFile: Option.Option<string>
 }
+
+/** `--compare`: the base plan read, and the policy, before anything is planned. */
+const comparison = (io: IoShape, flags: PlanFlags) =>
+  Effect.gen(function* () {
+    const policy = yield* F.parseFailOn(flags.failOnIncrease, flags.failOn)
+    if (Option.isNone(flags.compare)) {
+      if (policy !== undefined)
+        return yield* new InputInvalid({
+          message: "--fail-on-increase needs --compare BASE.json (or runner diff)"
+        })
+      return undefined
+    }
+    return { file: flags.compare.value, base: yield* readPlanForDiff(io.cwd, flags.compare.value), policy }
+  })
 
 export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   const io = yield* Io
   const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, io.env)
+  const compare = yield* comparison(io, flags)
   const planned = yield* planFile(flags.pipeline, {
     cwd: io.cwd,
     env: io.env,
@@ -53,8 +80,26 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   if (Option.isSome(flags.out))
     StateDir.writeAtomicSync(
       resolve(io.cwd, flags.out.value),
-      `${JSON.stringify({ ...json, saved_plan: { pipeline_path: planned.validated.path, inputs } }, null, 2)}\n`
+      savedPlanText(json, planned.validated.path, inputs)
     )
-  printPlan(io, json, flags.format)
+  if (compare === undefined) {
+    writeJsonFile(io, flags.jsonFile, json)
+    printPlan(io, json, flags.format)
+    if (!json.ok) return yield* new CommandExit({ code: 3 })
+    return
+  }
+  const d = yield* diffOf(compare.base, Schema.decodeUnknownSync(PlanForDiff)(json), compare.file)
+  const verdict = compare.policy === undefined ? undefined : verdictOf(d, compare.policy)
+  const withDiff = { ...json, diff: diffJson(d, verdict) }
+  writeJsonFile(io, flags.jsonFile, withDiff)
+  if (flags.format === "json") io.out(`${JSON.stringify(withDiff, null, 2)}\n`)
+  const link = Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env)
+  // table: the plan, then the diff; markdown: the PR comment (the plan folded under it)
+  if (flags.format === "table") printPlan(io, json, "table")
+  const exit =
+    flags.format === "json" ? policyExit(verdict) : showDiff(io, d, compare.policy, flags.format, link)
+  if (flags.format === "markdown")
+    io.out(`\n<details><summary>the plan</summary>\n\n${renderPlanMarkdown(json)}\n</details>\n`)
   if (!json.ok) return yield* new CommandExit({ code: 3 })
+  if (exit !== undefined) return yield* exit
 })

@@ -10,10 +10,17 @@ import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
 import { Progress } from "../Progress.ts"
+import { writeJsonFile } from "./JsonFile.ts"
 import * as F from "./Parse.ts"
 import { printPlan } from "./plan.ts"
 
-const printResult = (io: IoShape, result: RunResult, format: "table" | "json" | "markdown") => {
+const printResult = (
+  io: IoShape,
+  result: RunResult,
+  format: "table" | "json" | "markdown",
+  jsonFile: Option.Option<string>
+) => {
+  writeJsonFile(io, jsonFile, result.kind === "gated" ? result.plan : result.summary)
   if (result.kind === "gated") {
     printPlan(io, result.plan, format)
     return new CommandExit({ code: 3, message: "the plan is over a limit: nothing was sent" })
@@ -50,6 +57,7 @@ export interface RunFlags {
   readonly untilDone: boolean
   readonly enforceBudget: Option.Option<"runner" | "provider">
   readonly settle: "auto" | "on" | "off"
+  readonly jsonFile: Option.Option<string>
   readonly settleTimeout: Option.Option<string>
 }
 
@@ -98,6 +106,6 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     Effect.provide(mainLayer({ env: io.env, store, offline: flags.offline })),
     Effect.ensuring(Effect.sync(() => progress.done()))
   )
-  const exit = printResult(io, result, flags.format)
+  const exit = printResult(io, result, flags.format, flags.jsonFile)
   if (exit !== undefined) return yield* exit
 })

@@ -1,0 +1,84 @@
+/** `runner diff <base.json> <head.json>`: what a change does to the bill; `--fail-on-increase` is the policy. */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { InputInvalid } from "../../Errors.ts"
+import {
+  describePolicy,
+  diffPlans,
+  type PlanDiff,
+  type Policy,
+  type Verdict,
+  verdictOf
+} from "../../plan/PlanDiff.ts"
+import { type PlanForDiff, readPlanForDiff } from "../../plan/SavedPlan.ts"
+import { diffJson, renderDiffMarkdown, renderDiffTable } from "../../report/DiffReport.ts"
+import { money } from "../../report/Format.ts"
+import { CommandExit } from "../Failures.ts"
+import type { Format } from "../Flags.ts"
+import { Io, type IoShape } from "../Io.ts"
+import { writeJsonFile } from "./JsonFile.ts"
+import * as F from "./Parse.ts"
+
+/** The diff of two plans, or `InputInvalid` when they are not of one pipeline. */
+export const diffOf = (base: PlanForDiff, head: PlanForDiff, baseFile: string) => {
+  const d = diffPlans(base, head)
+  return typeof d === "string"
+    ? Effect.fail(new InputInvalid({ message: `${baseFile}: ${d}` }))
+    : Effect.succeed(d)
+}
+
+/** The exit the policy asks for: 3 over it, naming the steps that pushed the cost up. */
+export const policyExit = (v: Verdict | undefined): CommandExit | undefined => {
+  if (v === undefined || v.ok) return undefined
+  const steps = v.culprits.map((c) => `${c.id} +${money(c.usd)}`).join(", ")
+  return new CommandExit({
+    code: 3,
+    message: `the cost goes up more than the policy allows (${describePolicy(v.policy)})${steps !== "" ? `: ${steps}` : ""}`
+  })
+}
+
+/** Prints the diff; returns the exit the policy asks for, if any. */
+export const showDiff = (
+  io: IoShape,
+  d: PlanDiff,
+  policy: Policy | undefined,
+  format: Format,
+  link: string | undefined
+): CommandExit | undefined => {
+  const v = policy === undefined ? undefined : verdictOf(d, policy)
+  io.out(
+    format === "json"
+      ? `${JSON.stringify(diffJson(d, v), null, 2)}\n`
+      : format === "markdown"
+        ? renderDiffMarkdown(d, v, link)
+        : renderDiffTable(d, v)
+  )
+  return policyExit(v)
+}
+
+export interface DiffFlags {
+  readonly base: string
+  readonly head: string
+  readonly format: Format
+  readonly failOnIncrease: Option.Option<string>
+  readonly failOn: "expected" | "max"
+  readonly link: Option.Option<string>
+  readonly jsonFile: Option.Option<string>
+}
+
+export const handle = Effect.fnUntraced(function* (flags: DiffFlags) {
+  const io = yield* Io
+  const policy = yield* F.parseFailOn(flags.failOnIncrease, flags.failOn)
+  const base = yield* readPlanForDiff(io.cwd, flags.base)
+  const head = yield* readPlanForDiff(io.cwd, flags.head)
+  const d = yield* diffOf(base, head, flags.base)
+  writeJsonFile(io, flags.jsonFile, diffJson(d, policy === undefined ? undefined : verdictOf(d, policy)))
+  const exit = showDiff(
+    io,
+    d,
+    policy,
+    flags.format,
+    Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env)
+  )
+  if (exit !== undefined) return yield* exit
+})
