@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import type { BudgetExceeded, Reservation } from "./Budget.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import type { Ticket } from "./InFlight.ts"
-import { type Completion, type Job, RequestFailed, RunStopped } from "./Job.ts"
+import { type Completion, type Job, labelOf, RequestFailed, RunStopped } from "./Job.ts"
 import type { Slot, Target } from "./Limits.ts"
 import type { Outcome } from "./Provider.ts"
 import { classify, type Decision, rateHeaders } from "./Retry.ts"
@@ -97,13 +97,13 @@ const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, t
     orStop(
       ctx,
       ctx.limits.acquire(target, (delayMs, reason) =>
-        ctx.emit({ type: "waiting", label: job.label, delayMs, reason, at: waitStart })
+        ctx.emit({ type: "waiting", ...job.ref, delayMs, reason, at: waitStart })
       )
     )
   )
   const at = yield* Clock.currentTimeMillis
   if (wait.waitedMs > 0 && wait.reason !== undefined)
-    ctx.emit({ type: "wait", label: job.label, waitedMs: wait.waitedMs, reason: wait.reason, at })
+    ctx.emit({ type: "wait", ...job.ref, waitedMs: wait.waitedMs, reason: wait.reason, at })
   return { slot: wait.slot, at }
 })
 
@@ -180,7 +180,7 @@ const sendInSlot = Effect.fnUntraced(function* (
   if (ticket !== undefined) yield* ctx.inFlight.markSent(ticket)
   ctx.emit({
     type: "attempt",
-    label: job.label,
+    ...job.ref,
     attempt: state.attempt,
     at: yield* Clock.currentTimeMillis,
     worst: Money.toPlain(job.worstCost),
@@ -212,7 +212,7 @@ const onReply = Effect.fnUntraced(function* (
   const status = sent.outcome.status
   ctx.emit({
     type: "response",
-    label: job.label,
+    ...job.ref,
     attempt: state.attempt,
     status,
     at,
@@ -264,7 +264,7 @@ const onNoReply = (ctx: EngineContext, job: Job, sent: Sent, state: RequestState
     state.estimatedBound = Money.add(state.estimatedBound, job.worstCost)
   }
   const cost = timedOut ? Money.toPlain(job.worstCost) : undefined
-  ctx.emit({ type: "response", label: job.label, attempt: state.attempt, status, at, cost })
+  ctx.emit({ type: "response", ...job.ref, attempt: state.attempt, status, at, cost })
   return cutOff
     ? ctx.budget.settle(sent.reservation, job.worstCost)
     : ctx.budget.release(sent.reservation, { sent: true })
@@ -278,7 +278,7 @@ const tooBigMessage = (d: Extract<Decision, { _tag: "Stop" }>, job: Job): string
     d.affordTokens !== undefined && requested !== null && Number.isFinite(maxTokens)
       ? Math.max(0, maxTokens - (Number(requested[1]) - d.affordTokens))
       : undefined
-  const step = job.label.replace(/\[.*$/, "")
+  const step = job.ref.step
   return `step "${step}": a request with max_tokens ${Number.isFinite(maxTokens) ? maxTokens : "?"} is more than the provider's in-flight spending budget allows (402: ${d.message})${fit !== undefined ? `; max_tokens ${fit} or less would fit` : ""}, or add credits to raise the budget`
 }
 
@@ -346,7 +346,7 @@ export const failed = (
   extra: { readonly invalidReply?: boolean } = {}
 ) =>
   new RequestFailed({
-    label: job.label,
+    label: labelOf(job.ref),
     ...(status !== undefined ? { status } : {}),
     ...(extra.invalidReply === true ? { invalidReply: true } : {}),
     attempts: state.attempt,

@@ -28,7 +28,16 @@ import { readUsage } from "./Usage.ts"
 
 export type { EngineConfig } from "./EngineContext.ts"
 export type { EngineEvent } from "./EngineEvent.ts"
-export { type Completion, type Job, RequestFailed, RunStopped, type UsageCounts } from "./Job.ts"
+export {
+  attemptKey,
+  type Completion,
+  type Job,
+  type JobRef,
+  labelOf,
+  RequestFailed,
+  RunStopped,
+  type UsageCounts
+} from "./Job.ts"
 
 export interface EngineShape {
   readonly execute: (job: Job) => Effect.Effect<Completion, RequestFailed | RunStopped>
@@ -87,7 +96,7 @@ const viaCache = Effect.fnUntraced(function* (
 ) {
   const hit = yield* orStop(ctx, ctx.cache.get(key))
   if (hit !== undefined) {
-    ctx.emit({ type: "cache-hit", label: job.label, at: yield* Clock.currentTimeMillis })
+    ctx.emit({ type: "cache-hit", ...job.ref, at: yield* Clock.currentTimeMillis })
     return cachedCompletion(hit)
   }
   const pending = inflight.get(key)

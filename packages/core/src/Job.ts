@@ -5,9 +5,33 @@ import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { ChatRequest } from "./Provider.ts"
 
+/**
+ * Which request a job is, as data: its step, and for a `for_each` the item (its index) or the
+ * pack (its first item, and how many items it holds). Events carry these fields; the label
+ * people read (`summarize[3]`) is made from them and never parsed back.
+ */
+export interface JobRef {
+  readonly step: string
+  readonly item?: number
+  /** Items in the request, when it is a pack of more than one. */
+  readonly pack?: number
+}
+
+/** `summarize`, `summarize[3]`, `classify[0..9, 10 items]`. */
+export const labelOf = (r: JobRef): string =>
+  r.item === undefined
+    ? r.step
+    : r.pack === undefined
+      ? `${r.step}[${r.item}]`
+      : `${r.step}[${r.item}..${r.item + r.pack - 1}, ${r.pack} items]`
+
+/** One attempt of one request, as a key (a resume matches an attempt's send to its answer by it). */
+export const attemptKey = (r: JobRef, attempt: number): string =>
+  JSON.stringify([r.step, r.item ?? null, r.pack ?? null, attempt])
+
 export interface Job {
-  /** For events and messages, e.g. `summarize[3]`. */
-  readonly label: string
+  /** Which request this is (events carry it; messages show `labelOf(ref)`). */
+  readonly ref: JobRef
   readonly request: ChatRequest
   /** The models the request may be billed at (a fallback list), first = primary. */
   readonly models: ReadonlyArray<Catalog.Model>

@@ -31,7 +31,7 @@ export const retrySchedule = (ctx: EngineContext, job: Job, target: Target, stat
         if (counted >= job.maxAttempts) return Cause.done(counted)
         ctx.emit({
           type: "retry",
-          label: job.label,
+          ...job.ref,
           attempt: state.attempt,
           reason: r.reason,
           delayMs: r.delayMs,

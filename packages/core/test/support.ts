@@ -54,10 +54,11 @@ export const scripted = (reply: (req: ChatRequest, n: number, at: number) => Eff
   return { sends, layer }
 }
 
-export const job = (over: Partial<Job> & { model?: string } = {}): Job => {
+export const job = (over: Partial<Job> & { model?: string; label?: string } = {}): Job => {
   const model = catalog.resolveOrThrow(over.model ?? "openai/gpt-oss-20b:free").model
+  const { label, ...rest } = over
   return {
-    label: "step[0]",
+    ref: { step: label ?? "step", item: 0 },
     request: {
       baseUrl: "http://sim",
       body: { model: model.id, messages: [{ role: "user", content: "hi" }], max_tokens: 10 },
@@ -68,7 +69,7 @@ export const job = (over: Partial<Job> & { model?: string } = {}): Job => {
     worstCost: Money.usd("0.001"),
     maxAttempts: 3,
     useCache: false,
-    ...over
+    ...rest
   }
 }
 

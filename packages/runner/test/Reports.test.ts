@@ -260,10 +260,11 @@ describe("progress", () => {
     const p = new Progress(io, { quiet: false })
     p.event({ type: "run-start", pipeline: "x", requests: 3, max_cost_usd: 0.5 })
     p.event({ type: "step-start", step: "a-rather-long-step-name", total: 3 })
-    p.event({ type: "attempt", label: "a-rather-long-step-name[0]", attempt: 1, at: 0, worst: "0" })
+    p.event({ type: "attempt", step: "a-rather-long-step-name", item: 0, attempt: 1, at: 0, worst: "0" })
     p.event({
       type: "waiting",
-      label: "a-rather-long-step-name[1]",
+      step: "a-rather-long-step-name",
+      item: 1,
       delayMs: 3000,
       reason: "20 rpm (free models, account-wide)",
       at: 0

@@ -82,3 +82,33 @@ describe("the step records' spending", () => {
     )
   })
 })
+
+describe("requests matched by their identity as data", () => {
+  const typed = (type: "attempt" | "response", ref: object, n: number, money: string) =>
+    type === "attempt"
+      ? { type, ...ref, attempt: n, at: 0, worst: money }
+      : { type, ...ref, attempt: n, at: 0, cost: money }
+
+  it("an answer closes the attempt of the same step, item and pack; another pack of the same first item stays open", () => {
+    const t = tallyEvents(
+      "e",
+      lines(
+        typed("attempt", { step: "a", item: 0, pack: 10 }, 1, "0.5"),
+        typed("attempt", { step: "a", item: 0, pack: 5 }, 1, "0.25"),
+        typed("response", { step: "a", item: 0, pack: 10 }, 1, "0.1"),
+        typed("attempt", { step: "b" }, 1, "0.3"),
+        typed("response", { step: "b" }, 1, "0.2")
+      )
+    )
+    // 0.1 + 0.2 billed, the 5-item pack never answered: its worst case
+    expect(Money.toPlain(t.spent)).toBe("0.55")
+  })
+
+  it("a run dir from before events were typed (labels) is read as it was", () => {
+    const t = tallyEvents(
+      "e",
+      lines(attempt("a[0]", 1, "0.5"), response("a[0]", 1, "0.1"), attempt("a[1]", 1, "0.5"))
+    )
+    expect(Money.toPlain(t.spent)).toBe("0.6")
+  })
+})

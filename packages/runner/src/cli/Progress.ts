@@ -3,6 +3,7 @@
  * and cut to the terminal's width; elsewhere (CI), plain line logs.
  */
 
+import { type JobRef, labelOf } from "@tollgate/core/Job"
 import { duration, money } from "../report/Format.ts"
 import type { RunEvent } from "../run/Events.ts"
 import type { IoShape } from "./Io.ts"
@@ -92,17 +93,17 @@ export class Progress {
       case "response":
         this.inFlight = Math.max(0, this.inFlight - 1)
         if (e.cost !== undefined) this.spent += Number(e.cost)
-        if (e.status !== undefined && e.status < 300) this.advance(e.label)
+        if (e.status !== undefined && e.status < 300) this.advance(e)
         return
       case "cache-hit":
-        this.advance(e.label)
+        this.advance(e)
         return
       case "waiting":
-        this.waiting(e.label, e.delayMs, e.reason, e.at)
+        this.waiting(labelOf(e), e.delayMs, e.reason, e.at)
         return
       case "retry":
         this.log(
-          `${e.label}: ${e.reason} (${e.message}); retry ${e.attempt + 1} in ${duration(e.delayMs / 1000)}`
+          `${labelOf(e)}: ${e.reason} (${e.message}); retry ${e.attempt + 1} in ${duration(e.delayMs / 1000)}`
         )
         return
       case "stop":
@@ -119,12 +120,12 @@ export class Progress {
   }
 
   /** One more request of a step finished (a pack's: its items); in CI, a line at every tenth of a large step. */
-  private advance(label: string) {
-    const step = label.replace(/\[[^\]]*\]$/, "")
+  private advance(r: JobRef) {
+    const step = r.step
     const t = this.totals.get(step)
     if (t === undefined) return
     const before = t.done
-    t.done += Number(/, (\d+) items\]$/.exec(label)?.[1] ?? 1)
+    t.done += r.pack ?? 1
     const tenth = Math.floor((t.done * 10) / t.total)
     if (!this.live && t.total >= 20 && tenth > Math.floor((before * 10) / t.total) && t.done < t.total)
       this.log(`step ${step}: ${t.done}/${t.total} (${tenth * 10}%), ${money(this.spent)} spent so far`)

@@ -57,19 +57,25 @@ const sendBody = (
   return provider === undefined ? body : { ...body, provider }
 }
 
-/** The engine's job for one request of a step: an item's, or a pack's (`label` and `check` given). */
+/** The engine's job for one request of a step: an item's (`index`), or a pack's (`index` and `pack`, with its `check`). */
 export const jobOf = (
   ctx: RunContext,
   sj: StepJob,
-  index: number | string,
+  index: number,
   messages: ReadonlyArray<Message>,
   body: Record<string, unknown>,
   key: string,
-  check = sj.check
+  check = sj.check,
+  pack?: number
 ): Job => {
   const step = sj.step
   return {
-    label: step.forEach !== undefined ? `${step.id}[${index}]` : step.id,
+    ref:
+      step.forEach === undefined
+        ? { step: step.id }
+        : pack === undefined || pack < 2
+          ? { step: step.id, item: index }
+          : { step: step.id, item: index, pack },
     request: {
       baseUrl: ctx.planned.baseUrl,
       body: sendBody(ctx, sj, messages, body),

@@ -14,10 +14,6 @@ import { jobOf, prepareItem, type Ready, recordResult, type StepJob, sendItem } 
 import type { ItemResult } from "./ItemResult.ts"
 import type { RunContext } from "./RunContext.ts"
 
-/** A pack's label in events and messages: `classify[0..9, 10 items]`. */
-export const packLabel = (ready: ReadonlyArray<Ready>): string =>
-  `${ready[0]!.index}..${ready[ready.length - 1]!.index}, ${ready.length} items`
-
 /** The items of a pack, answered from one reply. */
 const answered = (
   ready: ReadonlyArray<Ready>,
@@ -59,7 +55,7 @@ const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Ef
       return typeof answers === "string" ? answers : undefined
     }
     const result = yield* Effect.result(
-      ctx.engine.execute(jobOf(ctx, sj, packLabel(ready), messages, body, key, check))
+      ctx.engine.execute(jobOf(ctx, sj, ready[0]!.index, messages, body, key, check, size))
     )
     const halve = (went: ItemResult[]) =>
       Effect.gen(function* () {

@@ -9,6 +9,7 @@
  *   billed it;
  * - the step records (`steps/*.jsonl`): each finished request's cost, its retries included.
  */
+import { attemptKey } from "@tollgate/core/Job"
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Option from "effect/Option"
@@ -47,7 +48,11 @@ const costOf = (value: unknown, file: string, line: number, field: string): Mone
 
 const AttemptEvent = Schema.Struct({
   type: Schema.Literals(["attempt", "response"]),
-  label: Schema.String,
+  /** Which request (`JobRef`); a run dir from before it was typed has `label` instead. */
+  step: Schema.optionalKey(Schema.String),
+  item: Schema.optionalKey(Schema.Number),
+  pack: Schema.optionalKey(Schema.Number),
+  label: Schema.optionalKey(Schema.String),
   attempt: Schema.Number,
   at: Schema.optionalKey(Schema.Number),
   worst: Schema.optionalKey(Schema.Unknown),
@@ -91,7 +96,18 @@ export const tallyEvents = (file: string, text: string): EventTally => {
     if (u !== undefined) unsettled.push({ fingerprint: u.fingerprint, day: u.day, id: u.id })
     const e = Option.getOrUndefined(decodeAttempt(json))
     if (e === undefined) return
-    const id = `${e.label}#${e.attempt}`
+    // an attempt's send is matched to its answer by the request's identity, as data
+    const id =
+      e.step !== undefined
+        ? attemptKey(
+            {
+              step: e.step,
+              ...(e.item !== undefined ? { item: e.item } : {}),
+              ...(e.pack !== undefined ? { pack: e.pack } : {})
+            },
+            e.attempt
+          )
+        : attemptKey({ step: `label:${e.label ?? ""}` }, e.attempt)
     if (e.type === "attempt") {
       const worst = e.worst === undefined ? Money.zero : costOf(e.worst, file, i + 1, "worst")
       open.set(id, [...(open.get(id) ?? []), worst])
