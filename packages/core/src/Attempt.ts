@@ -9,6 +9,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { identity } from "effect/Function"
 import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type { BudgetExceeded, Reservation } from "./Budget.ts"
 import type { EngineContext } from "./EngineContext.ts"
@@ -415,7 +416,10 @@ const attemptPaced = (
       yield* orStop(ctx, ctx.limits.observe(target, headers))
       const dailyCap = decision._tag === "Stop" && decision.reason === "daily-free-quota"
       const tier = freeTierOf(job, sent.outcome.status, headers.limit, dailyCap)
-      if (tier !== undefined) ctx.emit({ type: "free-tier", perDay: tier, at })
+      if (tier !== undefined) {
+        yield* Ref.set(ctx.learnedTier, tier)
+        ctx.emit({ type: "free-tier", perDay: tier, at })
+      }
     }
     state.lastStatus = sent.outcome._tag === "Response" ? sent.outcome.status : undefined
     if (decision._tag === "Success" && sent.outcome._tag === "Response")

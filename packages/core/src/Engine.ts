@@ -12,6 +12,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import { attemptOnce, failed, newRequestState, orStop } from "./Attempt.ts"
 import { Budget } from "./Budget.ts"
 import type { EngineConfig, EngineContext } from "./EngineContext.ts"
@@ -44,6 +45,8 @@ export interface EngineShape {
   /** Stops the run: later `execute` calls fail before sending. */
   readonly stop: (reason: RunStopped) => Effect.Effect<void>
   readonly stopped: Effect.Effect<RunStopped | undefined>
+  /** The daily free tier a free model's reply named (`X-RateLimit-Limit`), when one did. */
+  readonly learnedFreePerDay: Effect.Effect<number | undefined>
 }
 
 /**
@@ -126,7 +129,8 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
     emit,
     dailyLimit: config.dailyLimit ?? Policy.freeRequestsPerDay(config.policy, config.creditsPurchasedUsd),
     retry: config.retry ?? defaultRetryConfig,
-    stopper: yield* makeStopper(emit)
+    stopper: yield* makeStopper(emit),
+    learnedTier: yield* Ref.make<number | undefined>(undefined)
   }
   const inflight = new Map<string, Pending>()
   const execute = (job: Job): Effect.Effect<Completion, RequestFailed | RunStopped> =>
@@ -135,7 +139,12 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
         ? viaCache(ctx, inflight, job, job.cacheKey ?? cacheKey(job.request.baseUrl, job.request.body))
         : attemptAll(ctx, job, undefined)
     )
-  return { execute, stop: ctx.stopper.stop, stopped: ctx.stopper.stopped } satisfies EngineShape
+  return {
+    execute,
+    stop: ctx.stopper.stop,
+    stopped: ctx.stopper.stopped,
+    learnedFreePerDay: Ref.get(ctx.learnedTier)
+  } satisfies EngineShape
 })
 
 export class Engine extends Context.Service<Engine, EngineShape>()("@tollgate/core/Engine") {

@@ -1,5 +1,6 @@
 /** Everything one request's attempts work with: the run's services, its policy and its stop switch. */
 import type * as Policy from "@tollgate/pricing/Policy"
+import type * as Ref from "effect/Ref"
 import type { BudgetShape } from "./Budget.ts"
 import type { EngineEvent } from "./EngineEvent.ts"
 import type { InFlightShape } from "./InFlight.ts"
@@ -34,4 +35,6 @@ export interface EngineContext {
   readonly dailyLimit: number
   readonly retry: RetryConfig
   readonly stopper: Stopper
+  /** The daily free tier a free model's reply named (`X-RateLimit-Limit`), the latest. */
+  readonly learnedTier: Ref.Ref<number | undefined>
 }

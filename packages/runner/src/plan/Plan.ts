@@ -8,6 +8,7 @@ import { type CacheOptions, cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type * as Policy from "@tollgate/pricing/Policy"
 import * as StateDir from "@tollgate/pricing/StateDir"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { locate } from "../dsl/Load.ts"
@@ -108,14 +109,14 @@ const projectOrFail = (input: ProjectInput, v: Validated) =>
   })
 
 /** Projects a validated pipeline against the store's ledger and cache (read only). */
-export const planValidated = Effect.fnUntraced(function* (v: Validated, opts: PlanOptions) {
+export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Validated, opts: PlanOptions) {
   const store = yield* StateStore
   const pipeline = v.pipeline
   // an endpoint may bill up to the stated markup over the list price: the plan prices that
   const catalog = (yield* CurrentCatalog).withDeclared(v.spec.pricing ?? {}).withMarkup(pipeline.priceMarkup)
   const policy = policyOf(pipeline)
   const fingerprint = fingerprintOf(pipeline, opts.env)
-  const now = opts.now ?? new Date()
+  const now = opts.now ?? new Date(yield* Clock.currentTimeMillis)
   const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
   const reads = yield* store.planReads(cacheOptionsOf(pipeline, opts.env))
   const { facts: account, warnings } = yield* resolveAccount({

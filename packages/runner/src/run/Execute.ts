@@ -66,6 +66,8 @@ export interface ExecuteOptions {
   readonly split?: Split | undefined
   /** The key to send with instead of the pipeline's (one minted for the run, capped at its budget). */
   readonly apiKey?: string | undefined
+  /** When the run started (epoch ms, from `Clock`): the day its budget counts free requests on. */
+  readonly startedAt: number
 }
 
 /**
@@ -110,13 +112,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     policy,
     balanceUsd: planned.account.balanceUsd.value,
     cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
-    budget: budgetOf(
-      planned,
-      opts.records,
-      opts.split,
-      new Date(yield* Clock.currentTimeMillis),
-      pooled(pipeline, store)
-    ),
+    budget: budgetOf(planned, opts.records, opts.split, new Date(opts.startedAt), pooled(pipeline, store)),
     spentBefore: opts.records.spentBefore,
     sharedPool: pipeline.budget.shared,
     local: !account
@@ -179,20 +175,18 @@ const runSteps = (opts: ExecuteOptions, ctx: Omit<RunContext, "engine" | "gate">
         count: cacheStats.corrupt,
         message: `${cacheStats.corrupt} damaged cache entr${cacheStats.corrupt === 1 ? "y was" : "ies were"} ignored and removed`
       })
-    return { run, stopped: yield* engine.stopped, cacheStats }
+    return {
+      run,
+      stopped: yield* engine.stopped,
+      cacheStats,
+      learnedFreePerDay: yield* engine.learnedFreePerDay
+    }
   })
 
-export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
-  const started = Date.now()
+export const execute = Effect.fn("Execute.execute")(function* (opts: ExecuteOptions) {
+  const started = yield* Clock.currentTimeMillis
   const pipeline = opts.planned.validated.pipeline
   const account = (yield* Providers).isAccount(opts.planned.baseUrl)
-  let learnedFreePerDay: number | undefined
-  const given = opts.onEvent
-  const onEvent: OnEvent = (e) => {
-    if (e.type === "free-tier") learnedFreePerDay = e.perDay
-    given(e)
-  }
-  opts = { ...opts, onEvent }
   const layer = yield* engineLayer(opts, account)
   const concurrency = Math.max(1, opts.concurrency ?? pipeline.concurrency)
   const ctx = {
@@ -208,7 +202,10 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
     calibration: account ? { samples: [], tokens: opts.planned.tokens } : undefined,
     failure: undefined
   }
-  const { run, stopped, cacheStats } = yield* runSteps(opts, ctx).pipe(Effect.provide(layer), Effect.scoped)
+  const { run, stopped, cacheStats, learnedFreePerDay } = yield* runSteps(opts, ctx).pipe(
+    Effect.provide(layer),
+    Effect.scoped
+  )
   const s = statusOf(run, stopped, (yield* StateStore).description)
   return {
     ...s,
@@ -219,7 +216,7 @@ export const execute = Effect.fnUntraced(function* (opts: ExecuteOptions) {
         ? renderOutputs(pipeline, run, opts.onEvent)
         : {},
     stepOutputs: run.stepOutputs,
-    durationMs: Date.now() - started,
+    durationMs: (yield* Clock.currentTimeMillis) - started,
     cost: Money.sum([...run.actual.values()].map((a) => a.cost)),
     cacheStats,
     fromProvider: account,

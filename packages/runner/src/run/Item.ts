@@ -131,15 +131,18 @@ export const prepareItem = (
 }
 
 /** Sends one prepared item as its own request. */
-export const sendItem = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<ItemResult> =>
-  Effect.gen(function* () {
-    const { index, key } = r
-    const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
-    if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure } as const
-    const completion = result.success
-    sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
-    return { _tag: "done", index, key, completion, output: outputOf(sj.step, completion.body) } as const
-  })
+export const sendItem = Effect.fn("Item.sendItem")(function* (
+  ctx: RunContext,
+  sj: StepJob,
+  r: Ready
+): Effect.fn.Return<ItemResult> {
+  const { index, key } = r
+  const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
+  if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure }
+  const completion = result.success
+  sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
+  return { _tag: "done", index, key, completion, output: outputOf(sj.step, completion.body) }
+})
 
 /** Writes an item's result to the step's records as soon as it is known, so a kill loses no paid answer. */
 export const recordResult = (ctx: RunContext, step: Step, r: ItemResult): void => {

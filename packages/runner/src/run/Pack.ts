@@ -33,8 +33,8 @@ const answered = (
   )
 
 /** Sends prepared items as one pack (or alone, when one is left); halves a pack whose reply does not split. */
-const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Effect.Effect<ItemResult[]> =>
-  Effect.gen(function* () {
+const sendPack: (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>) => Effect.Effect<ItemResult[]> =
+  Effect.fn("Pack.sendPack")(function* (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>) {
     if (ready.length === 0) return []
     const record = (rs: ItemResult[]) => {
       for (const r of rs) recordResult(ctx, sj.step, r)
@@ -57,12 +57,14 @@ const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Ef
     const result = yield* Effect.result(
       ctx.engine.execute(jobOf(ctx, sj, ready[0]!.index, messages, body, key, check, size))
     )
-    const halve = (went: ItemResult[]) =>
-      Effect.gen(function* () {
-        const [a, b] = halves(ready)
-        const first = yield* sendPack(ctx, sj, a)
-        return [...went, ...first, ...(yield* sendPack(ctx, sj, b))]
-      })
+    const halve = (went: ItemResult[]) => {
+      const [a, b] = halves(ready)
+      return Effect.map(Effect.all([sendPack(ctx, sj, a), sendPack(ctx, sj, b)]), ([x, y]) => [
+        ...went,
+        ...x,
+        ...y
+      ])
+    }
     if (result._tag === "Success") {
       const outputs = split(result.success.body, size)
       // a cached reply passed this check when it was stored; one that does not split (damaged) is no answer: halve
@@ -87,22 +89,21 @@ const sendPack = (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>): Ef
   })
 
 /** Items of one pack of a packed step (by index into `items`): each reused, refused, or sent in packs. */
-export const runPack = (
+export const runPack = Effect.fn("Pack.runPack")(function* (
   ctx: RunContext,
   sj: StepJob,
   items: ReadonlyArray<unknown>,
   indices: ReadonlyArray<number>
-): Effect.Effect<ItemResult[]> =>
-  Effect.gen(function* () {
-    const settled: ItemResult[] = []
-    const ready: Ready[] = []
-    for (const index of indices) {
-      const p = prepareItem(ctx, sj, items[index], index)
-      if (p._tag === "ready") ready.push(p)
-      else {
-        recordResult(ctx, sj.step, p)
-        settled.push(p)
-      }
+) {
+  const settled: ItemResult[] = []
+  const ready: Ready[] = []
+  for (const index of indices) {
+    const p = prepareItem(ctx, sj, items[index], index)
+    if (p._tag === "ready") ready.push(p)
+    else {
+      recordResult(ctx, sj.step, p)
+      settled.push(p)
     }
-    return [...settled, ...(yield* sendPack(ctx, sj, ready))]
-  })
+  }
+  return [...settled, ...(yield* sendPack(ctx, sj, ready))]
+})

@@ -113,7 +113,7 @@ const inFlightWorst = (planned: Planned, concurrency: number): Money.Usd => {
 }
 
 /** The records and the split of this run: the whole run, one shard, or the merge of the shards. */
-const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display: string) =>
+const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display: string, now: number) =>
   Effect.gen(function* () {
     const pipeline = planned.validated.pipeline
     const base = identityOf(planned.hashes, planned.baseUrl)
@@ -135,7 +135,7 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
     yield* holdRunLock(outDir, identity, display)
     const records = yield* Effect.try({
       try: () =>
-        Records.open(outDir, identity, pipeline.name, new Date(), {
+        Records.open(outDir, identity, pipeline.name, new Date(now), {
           inFlightWorst: inFlightWorst(planned, opts.concurrency ?? pipeline.concurrency),
           ...(opts.shard !== undefined ? { shard: { base, ...opts.shard } } : {}),
           ...(joined !== undefined ? { seed: joined.seed } : {})
@@ -146,11 +146,17 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
   })
 
 /** Opens the records, executes, writes outputs and summary. */
-const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson, opts: RunOptions) {
+const runPlanned = Effect.fn("Run.runPlanned")(function* (
+  planned: Planned,
+  plan: PlanJson,
+  opts: RunOptions
+) {
   const onEvent: OnEvent = opts.onEvent ?? (() => {})
   const display = opts.outDir ?? join(".tollgate", "runs")
   const outDir = resolve(opts.cwd, display)
-  const { records, split } = yield* openRecords(planned, opts, outDir, display)
+  // one reading of the clock for the run's start: its records, its budget's day, a minted key's expiry
+  const startedAt = yield* Clock.currentTimeMillis
+  const { records, split } = yield* openRecords(planned, opts, outDir, display, startedAt)
   records.writePlan(plan)
   for (const message of records.warnings) onEvent({ type: "warning", message })
   const emit: OnEvent = (e) => {
@@ -173,14 +179,14 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
   // budget.enforce: provider: a key capped at what is left of the budget, deleted when this scope closes
   // a key minted for a shard is capped at the shard's share even when the shards share a pool:
   // the provider-side backstop never adds up to more than the budget
-  const limits = budgetOf(planned, records, split, new Date(), false)
+  const limits = budgetOf(planned, records, split, new Date(startedAt), false)
   const apiKey = yield* runKey(planned, {
     env: opts.env,
     enforce: opts.enforce,
     remaining:
       limits.maxCostUsd !== undefined ? Money.sub(limits.maxCostUsd, records.spentBefore) : undefined,
     name: `${plan.pipeline.name} ${records.id}`,
-    nowMs: Date.now(),
+    nowMs: startedAt,
     onEvent: emit
   })
   const outcome = yield* execute({
@@ -192,13 +198,14 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     concurrency: opts.concurrency,
     onEvent: emit,
     interrupted: opts.interrupted,
-    split
+    split,
+    startedAt
   })
   const settled = yield* settleAfter(planned, records.dir, apiKey, outcome, opts)
   if (outcome.learnedFreePerDay !== undefined)
     saveLearned(
       fileOf(StateDir.stateDir(opts.env), planned.baseUrl, planned.fingerprint),
-      Date.now(),
+      yield* Clock.currentTimeMillis,
       outcome.learnedFreePerDay
     )
   // only a real provider's replies teach the plan
@@ -206,7 +213,7 @@ const runPlanned = Effect.fnUntraced(function* (planned: Planned, plan: PlanJson
     const samples = withSettled(outcome.samples, settled?.lines ?? [])
     yield* Effect.promise(() => updateIndex(outDir, (index) => addSamples(index, samples)))
   }
-  const summary = summaryOf(plan, outcome, records, new Date(), settled)
+  const summary = summaryOf(plan, outcome, records, new Date(yield* Clock.currentTimeMillis), settled)
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)
   emit({ type: "run-end", status: outcome.status, cost_usd: summary.actual.cost_usd })

@@ -65,63 +65,62 @@ const skip = (ctx: RunContext, step: Step, type: "step-skipped" | "step-deferred
     ctx.onEvent({ type, step: step.id })
   })
 
-export const runStep = (ctx: RunContext, step: Step): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    if (ctx.failure !== undefined || (yield* ctx.engine.stopped) !== undefined) return
-    if (ctx.split?.kind === "shard" && ctx.split.roles.get(step.id) === "after-merge")
-      return yield* skip(ctx, step, "step-deferred")
-    const scope: Record<string, unknown> = {
-      inputs: ctx.planned.validated.inputs.values,
-      steps: ctx.stepOutputs
-    }
-    if (step.when !== undefined && !isTruthy(evaluate(step.when, scope)))
-      return yield* skip(ctx, step, "step-skipped")
-    const items = itemsOf(step, scope)
-    if (typeof items === "string") {
-      // a step failure like any other: continue_on_error goes on with no outputs; else the run stops
-      ctx.stepOutputs[step.id] = { outputs: [] }
-      return yield* failStep(ctx, step, items)
-    }
-    // a shard sends its share of a split step's items; each keeps its index in the whole list
-    const indices = itemIndices(ctx.split, step.id, items.length)
-    const packs = step.pack > 1 && step.forEach !== undefined ? packsOf(indices, step.pack) : undefined
-    ctx.onEvent({
-      type: "step-start",
-      step: step.id,
-      total: indices.length,
-      ...(packs !== undefined ? { packs: packs.length } : {})
-    })
-    const a = ctx.actual.get(step.id)!
-    // results stay in memory only when a later template reads them; they are on disk anyway
-    const keep = ctx.referenced.has(step.id) || step.forEach === undefined
-    const outputs: unknown[] = []
-    const sj = stepJob(ctx, step, scope)
-    // results arrive as they finish; outputs keep item order by index
-    const sink = (r: ItemResult) =>
-      Effect.suspend(() => {
-        if (keep && r._tag !== "split") outputs[r.index] = outputOfResult(r)
-        tally(a, r)
-        const failure = failureOf(step, r)
-        return failure === undefined ? Effect.void : failStep(ctx, step, failure)
-      })
-    if (packs !== undefined)
-      yield* Scheduler.forEachBounded(
-        packs,
-        (pack) => runPack(ctx, sj, items, pack),
-        (rs) => Effect.forEach(rs, sink, { discard: true }),
-        ctx.concurrency
-      )
-    else
-      yield* Scheduler.forEachBounded(
-        indices,
-        (index) => runItem(ctx, sj, items[index], index),
-        sink,
-        ctx.concurrency
-      )
-    ctx.stepOutputs[step.id] = !keep
-      ? { records: `steps/${step.id}.jsonl` }
-      : step.forEach !== undefined
-        ? { outputs }
-        : { output: outputs[0] ?? null }
-    ctx.onEvent({ type: "step-end", step: step.id, completed: a.completed, failed: a.failed })
+export const runStep = Effect.fn("Step.runStep")(function* (ctx: RunContext, step: Step) {
+  if (ctx.failure !== undefined || (yield* ctx.engine.stopped) !== undefined) return
+  if (ctx.split?.kind === "shard" && ctx.split.roles.get(step.id) === "after-merge")
+    return yield* skip(ctx, step, "step-deferred")
+  const scope: Record<string, unknown> = {
+    inputs: ctx.planned.validated.inputs.values,
+    steps: ctx.stepOutputs
+  }
+  if (step.when !== undefined && !isTruthy(evaluate(step.when, scope)))
+    return yield* skip(ctx, step, "step-skipped")
+  const items = itemsOf(step, scope)
+  if (typeof items === "string") {
+    // a step failure like any other: continue_on_error goes on with no outputs; else the run stops
+    ctx.stepOutputs[step.id] = { outputs: [] }
+    return yield* failStep(ctx, step, items)
+  }
+  // a shard sends its share of a split step's items; each keeps its index in the whole list
+  const indices = itemIndices(ctx.split, step.id, items.length)
+  const packs = step.pack > 1 && step.forEach !== undefined ? packsOf(indices, step.pack) : undefined
+  ctx.onEvent({
+    type: "step-start",
+    step: step.id,
+    total: indices.length,
+    ...(packs !== undefined ? { packs: packs.length } : {})
   })
+  const a = ctx.actual.get(step.id)!
+  // results stay in memory only when a later template reads them; they are on disk anyway
+  const keep = ctx.referenced.has(step.id) || step.forEach === undefined
+  const outputs: unknown[] = []
+  const sj = stepJob(ctx, step, scope)
+  // results arrive as they finish; outputs keep item order by index
+  const sink = (r: ItemResult) =>
+    Effect.suspend(() => {
+      if (keep && r._tag !== "split") outputs[r.index] = outputOfResult(r)
+      tally(a, r)
+      const failure = failureOf(step, r)
+      return failure === undefined ? Effect.void : failStep(ctx, step, failure)
+    })
+  if (packs !== undefined)
+    yield* Scheduler.forEachBounded(
+      packs,
+      (pack) => runPack(ctx, sj, items, pack),
+      (rs) => Effect.forEach(rs, sink, { discard: true }),
+      ctx.concurrency
+    )
+  else
+    yield* Scheduler.forEachBounded(
+      indices,
+      (index) => runItem(ctx, sj, items[index], index),
+      sink,
+      ctx.concurrency
+    )
+  ctx.stepOutputs[step.id] = !keep
+    ? { records: `steps/${step.id}.jsonl` }
+    : step.forEach !== undefined
+      ? { outputs }
+      : { output: outputs[0] ?? null }
+  ctx.onEvent({ type: "step-end", step: step.id, completed: a.completed, failed: a.failed })
+})
