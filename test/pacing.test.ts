@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { NodeRedis } from "@effect/platform-node"
-import { Limits, RedisLimits, RedisStores } from "@tollgate/core"
+import { Limits, RedisRateStore, RedisStores } from "@tollgate/core"
 import { Policy } from "@tollgate/pricing"
 import { Effect, Layer } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -139,7 +139,7 @@ describe("the Redis window", () => {
     Effect.scoped(
       Effect.gen(function* () {
         const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
-        const store = yield* Effect.provide(RedisLimits.makeRateStore(RedisStores.PREFIX), ctx)
+        const store = yield* Effect.provide(RedisRateStore.makeRateStore(RedisStores.PREFIX), ctx)
         return yield* f(Limits.make(store, policy, undefined))
       })
     )
@@ -155,7 +155,7 @@ describe("the Redis window", () => {
 
   it("keys carry the key fingerprint as a hash tag: one Redis Cluster slot per key", () => {
     const [b] = Limits.bucketsFor(policy, undefined, { fingerprint: "abc123", modelId: FREE, free: true })
-    const keys = RedisLimits.keysOf("tollgate:", b!)
+    const keys = RedisRateStore.keysOf("tollgate:", b!)
     expect(keys.every((k) => k.includes("{abc123}"))).toBe(true)
   })
 
@@ -182,7 +182,7 @@ describe("the Redis window", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
-          const store = yield* Effect.provide(RedisLimits.makeRateStore(RedisStores.PREFIX), ctx)
+          const store = yield* Effect.provide(RedisRateStore.makeRateStore(RedisStores.PREFIX), ctx)
           const limits = Limits.make(store, short, undefined)
           const count = Effect.gen(function* () {
             let n = 0
@@ -209,7 +209,7 @@ describe("the Redis window", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
-          const store = yield* Effect.provide(RedisLimits.makeRateStore(RedisStores.PREFIX), ctx)
+          const store = yield* Effect.provide(RedisRateStore.makeRateStore(RedisStores.PREFIX), ctx)
           const limits = Limits.make(store, short, undefined)
           const slot = yield* limits.tryAcquire(target)
           yield* Effect.sleep(600)

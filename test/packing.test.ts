@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Money } from "@tollgate/pricing"
-import { packedItems } from "@tollgate/runner/dsl/Packing"
+import { packedItems } from "@tollgate/runner/dsl/PackRequest"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"

@@ -1,6 +1,6 @@
 /**
  * Where the sliding windows live: this process (`memoryRateStore`), or Redis for many processes
- * (`RedisLimits.ts`, the same rule as one Lua script). Every operation on one request's buckets is
+ * (`RedisRateStore.ts`, the same rule as one Lua script). Every operation on one request's buckets is
  * atomic, so two fibers (or twenty processes) never both take the last place in a window.
  */
 import * as Clock from "effect/Clock"

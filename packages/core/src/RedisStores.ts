@@ -19,7 +19,7 @@ import {
 } from "./Budget.ts"
 import { Limits } from "./Limits.ts"
 import { LedgerError, QuotaLedger, type QuotaLedgerShape } from "./QuotaLedger.ts"
-import { makeRateStore } from "./RedisLimits.ts"
+import { makeRateStore } from "./RedisRateStore.ts"
 import {
   type CacheEntry,
   type CacheOptions,

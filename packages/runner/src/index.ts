@@ -12,17 +12,17 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
 import type { Diagnostic } from "./dsl/Diagnostics.ts"
 import type { InputOverride } from "./dsl/Inputs.ts"
-import type { Validated } from "./dsl/Validate.ts"
+import type { Validated } from "./dsl/ValidateFile.ts"
 import type { RunnerError } from "./Errors.ts"
 import { type MainOptions, mainLayer } from "./MainLayer.ts"
 import { planFile } from "./plan/Plan.ts"
 import { type PlanJson, planJson } from "./plan/PlanJson.ts"
-import { validatePipeline } from "./plan/Validation.ts"
+import { validatePipeline } from "./plan/ValidPipeline.ts"
 import type { RunEvent } from "./run/Events.ts"
-import { type RunResult, runFile } from "./run/Run.ts"
+import { type RunResult, runFile } from "./run/RunPipeline.ts"
 
 export type { Diagnostic } from "./dsl/Diagnostics.ts"
-export type { Validated } from "./dsl/Validate.ts"
+export type { Validated } from "./dsl/ValidateFile.ts"
 export {
   InputInvalid,
   PipelineInvalid,
@@ -33,7 +33,7 @@ export {
 } from "./Errors.ts"
 export type { PlanJson } from "./plan/PlanJson.ts"
 export type { RunEvent } from "./run/Events.ts"
-export type { RunResult } from "./run/Run.ts"
+export type { RunResult } from "./run/RunPipeline.ts"
 export type { RunSummary } from "./run/Summary.ts"
 
 export interface Options {

@@ -1,6 +1,6 @@
 /** `pack: N`: the packed prompt and body, splitting a reply back into items, and how the plan counts packs. */
 import { Money } from "@tollgate/pricing"
-import { halves, packBody, packedItems, packMaxTokens, packMessages } from "@tollgate/runner/dsl/Packing"
+import { halves, packBody, packedItems, packMaxTokens, packMessages } from "@tollgate/runner/dsl/PackRequest"
 import { project } from "@tollgate/runner/plan/Project"
 import { packCheck } from "@tollgate/runner/run/Reply"
 import { describe, expect, it } from "vitest"

@@ -7,7 +7,7 @@
  * `X-RateLimit-Limit`; then the defaults (50 free requests a day, no paid pacing, no cap). Pure.
  */
 import * as Policy from "@tollgate/pricing/Policy"
-import type { BudgetLayer, Discovered } from "../providers/Account.ts"
+import type { BudgetLayer, Discovered } from "../providers/ProviderAccount.ts"
 
 export type Source = "declared" | "provider" | "learned" | "default"
 

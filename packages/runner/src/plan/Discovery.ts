@@ -5,8 +5,8 @@
  */
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
-import type { Discovered } from "../providers/Account.ts"
 import { keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
+import type { Discovered } from "../providers/ProviderAccount.ts"
 import { Providers } from "../providers/Providers.ts"
 import * as AccountCache from "../store/AccountCache.ts"
 import { type AccountFacts, accountFacts } from "./AccountFacts.ts"

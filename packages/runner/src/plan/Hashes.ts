@@ -2,7 +2,7 @@
 import * as Fingerprint from "@tollgate/core/Fingerprint"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
-import type { Validated } from "../dsl/Validate.ts"
+import type { Validated } from "../dsl/ValidateFile.ts"
 
 export interface PlanHashes {
   readonly pipeline: string

@@ -6,12 +6,12 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
 import type { Template } from "liquidjs"
 import { stepsReadBy } from "../dsl/Graph.ts"
-import { halves, packBody, packMaxTokens, packMessages } from "../dsl/Packing.ts"
+import { halves, packBody, packMaxTokens, packMessages } from "../dsl/PackRequest.ts"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { evaluate, isTruthy, parse, renderParsed } from "../dsl/Templates.ts"
 import * as Calibration from "./Calibration.ts"
-import { StepPricing } from "./Pricing.ts"
+import { StepPricing } from "./StepPricing.ts"
 import {
   expectedTokens,
   maxTokens,

@@ -9,7 +9,7 @@ import * as Http from "@tollgate/pricing/Http"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { BudgetLayer, CreditsInfo, Discovered, KeyInfo } from "./Account.ts"
+import type { BudgetLayer, CreditsInfo, Discovered, KeyInfo } from "./ProviderAccount.ts"
 import { redact } from "./Redact.ts"
 
 const LIMITS: Http.FetchLimits = { timeoutMs: 5_000, maxBytes: 1024 * 1024 }

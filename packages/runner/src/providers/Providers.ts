@@ -7,11 +7,11 @@ import type { Provider } from "@tollgate/core/Provider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type Discovered, nothingDiscovered } from "./Account.ts"
 import type { DiscoverSettings, MintSettings } from "./AccountApi.ts"
 import * as EchoProvider from "./EchoProvider.ts"
 import type { Lookup } from "./GenerationApi.ts"
 import * as OfflineProvider from "./OfflineProvider.ts"
+import { type Discovered, nothingDiscovered } from "./ProviderAccount.ts"
 
 export interface ProviderSettings {
   readonly baseUrl: string

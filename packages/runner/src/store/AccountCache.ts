@@ -10,7 +10,7 @@ import * as Hash from "@tollgate/pricing/Hash"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { CreditsInfo, KeyInfo } from "../providers/Account.ts"
+import type { CreditsInfo, KeyInfo } from "../providers/ProviderAccount.ts"
 
 /** How long the provider's answers are trusted. */
 export const FRESH_MS = 5 * 60_000

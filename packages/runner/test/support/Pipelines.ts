@@ -3,11 +3,11 @@ import { CatalogStore, Policy } from "@tollgate/pricing"
 import { loadText } from "@tollgate/runner/dsl/Load"
 import { resolve } from "@tollgate/runner/dsl/Pipeline"
 import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
-import { declaredOf } from "@tollgate/runner/plan/Account"
 import { accountFacts } from "@tollgate/runner/plan/AccountFacts"
+import { declaredOf } from "@tollgate/runner/plan/AccountPolicy"
 import { emptyIndex } from "@tollgate/runner/plan/Calibration"
 import type { ProjectInput } from "@tollgate/runner/plan/Project"
-import { nothingDiscovered } from "@tollgate/runner/providers/Account"
+import { nothingDiscovered } from "@tollgate/runner/providers/ProviderAccount"
 import { Exit } from "effect"
 
 export const catalog = CatalogStore.bundled()

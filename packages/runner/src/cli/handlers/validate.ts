@@ -1,7 +1,7 @@
 /** `runner validate <pipeline.yaml>`: exit 0 when well formed, 2 with every diagnostic otherwise. */
 import * as Effect from "effect/Effect"
 import { mainLayer } from "../../MainLayer.ts"
-import { validatePipeline } from "../../plan/Validation.ts"
+import { validatePipeline } from "../../plan/ValidPipeline.ts"
 import { Io } from "../Io.ts"
 import { parseInputs } from "./Parse.ts"
 

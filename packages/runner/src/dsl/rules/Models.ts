@@ -1,7 +1,7 @@
 /** Rules about models and `max_tokens`: known, priced, set, and within what the model can produce. */
 import type { Diagnostic } from "../Diagnostics.ts"
 import type { Path } from "../Load.ts"
-import { PACK_TOKENS_PER_ITEM } from "../Packing.ts"
+import { PACK_TOKENS_PER_ITEM } from "../PackRequest.ts"
 import { at, eachStep, modelRefs, type Rule, type RuleContext } from "./Rule.ts"
 
 const checkModel = (ctx: RuleContext, id: string, path: Path): Diagnostic[] => {

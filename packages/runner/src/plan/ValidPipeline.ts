@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import type { ProviderKind } from "../dsl/Pipeline.ts"
-import { validateFile } from "../dsl/Validate.ts"
+import { validateFile } from "../dsl/ValidateFile.ts"
 import { PipelineInvalid } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 
