@@ -5,8 +5,8 @@
 import type { Completion, RequestFailed, RunStopped } from "@tollgate/core/Engine"
 import { readUsage } from "@tollgate/core/Usage"
 import * as Money from "@tollgate/pricing/Money"
-import type { RequestRecord } from "./Records.ts"
 import { generationIdOf } from "./Reply.ts"
+import type { RequestRecord } from "./RequestRecord.ts"
 
 /**
  * An item answered (or failed) in a pack: the request is the pack's, so its attempts and cost

@@ -7,14 +7,8 @@
 import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import * as Money from "@tollgate/pricing/Money"
-import {
-  type Finished,
-  type RequestRecord,
-  readFinished,
-  readMeta,
-  readStatus,
-  stepRecords
-} from "./Records.ts"
+import { type Finished, readFinished, readMeta, readStatus, stepRecords } from "./Records.ts"
+import type { RequestRecord } from "./RequestRecord.ts"
 import { holds, label, type StepRole, shardOf } from "./Shards.ts"
 import { RecordDamage } from "./Spending.ts"
 

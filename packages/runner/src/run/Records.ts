@@ -12,35 +12,9 @@ import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { RunEvent } from "./Events.ts"
+import { RequestRecord } from "./RequestRecord.ts"
 import { extraOf, SettlementLine } from "./Settlement.ts"
 import { tallyEvents, tallyRecords, type UnsettledCount } from "./Spending.ts"
-
-export const RequestRecord = Schema.Struct({
-  index: Schema.Number,
-  key: Schema.String,
-  /** `split`: a pack whose reply did not split into its items' answers (its items went again, smaller). */
-  status: Schema.Literals(["ok", "error", "split"]),
-  output: Schema.optionalKey(Schema.Unknown),
-  cost_usd: Schema.optionalKey(Schema.String),
-  cost_source: Schema.optionalKey(Schema.String),
-  /** Tokens × catalog prices, recorded beside `usage.cost` for comparison. */
-  catalog_cost_usd: Schema.optionalKey(Schema.String),
-  cached: Schema.optionalKey(Schema.Boolean),
-  reused: Schema.optionalKey(Schema.Boolean),
-  attempts: Schema.optionalKey(Schema.Number),
-  usage: Schema.optionalKey(Schema.Unknown),
-  model: Schema.optionalKey(Schema.String),
-  /** The provider's id of the answer (OpenRouter's `gen-…`): what `/generation` settles it by. */
-  generation_id: Schema.optionalKey(Schema.String),
-  /** That answer's own figure, when earlier billed attempts make `cost_usd` larger. */
-  answer_cost_usd: Schema.optionalKey(Schema.String),
-  error: Schema.optionalKey(Schema.String),
-  /** An item answered in a pack: the pack request's key, its size, and the item's place in it. */
-  pack: Schema.optionalKey(
-    Schema.Struct({ key: Schema.String, size: Schema.Number, position: Schema.Number })
-  )
-})
-export type RequestRecord = typeof RequestRecord.Type
 
 const ShardMeta = Schema.Struct({ index: Schema.Number, count: Schema.Number })
 

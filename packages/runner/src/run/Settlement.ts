@@ -7,7 +7,7 @@
  */
 import * as Money from "@tollgate/pricing/Money"
 import * as Schema from "effect/Schema"
-import type { RequestRecord } from "./Records.ts"
+import type { RequestRecord } from "./RequestRecord.ts"
 
 export const SettlementLine = Schema.Struct({
   generation_id: Schema.String,
