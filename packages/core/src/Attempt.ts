@@ -12,6 +12,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type { BudgetExceeded, Reservation } from "./Budget.ts"
+import { decodeReply } from "./ChatReply.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import type { Ticket } from "./InFlight.ts"
 import { type Completion, type Job, labelOf, RequestFailed, RunStopped } from "./Job.ts"
@@ -201,8 +202,9 @@ const onReply = Effect.fnUntraced(function* (
   at: number
 ) {
   const body = sent.outcome.body
-  const { counts, cost: reported } = readUsage(body)
-  const catalogCost = catalogCostOf(job, body, counts, new Date(at))
+  const reply = decodeReply(body)
+  const { counts, cost: reported } = readUsage(reply)
+  const catalogCost = catalogCostOf(job, reply, counts, new Date(at))
   const actual = reported ?? catalogCost ?? job.worstCost
   yield* ctx.budget.settle(sent.reservation, actual)
   state.spent = Money.add(state.spent, actual)
@@ -219,23 +221,24 @@ const onReply = Effect.fnUntraced(function* (
     at,
     cost: Money.toPlain(actual)
   })
-  const problem = job.check?.(body)
-  if (problem !== undefined) {
-    state.lastMessage = problem
+  const checked = job.check?.(reply)
+  if (checked?._tag === "problem") {
+    state.lastMessage = checked.problem
     return yield* new Retryable({
       reason: "invalid-reply",
       delayMs: 0,
       providerWait: false,
-      message: problem,
+      message: checked.problem,
       at
     })
   }
   // the reply is paid for: a lost store stops the run, but this answer is still returned and recorded
   if (key !== undefined)
     yield* ctx.cache.set(key, body).pipe(Effect.catchTag("StoreLost", (e) => ctx.stopper.stop(storeStop(e))))
-  const model = (body as { model?: unknown }).model
   return {
     body,
+    reply,
+    output: checked?.output,
     cached: false,
     attempts: state.attempt,
     abandoned: state.abandoned,
@@ -245,7 +248,7 @@ const onReply = Effect.fnUntraced(function* (
     catalogCost,
     estimated: { catalog: state.estimatedCatalog, bound: state.estimatedBound },
     usage: counts,
-    model: typeof model === "string" ? model : undefined
+    model: reply.model
   } satisfies Completion
 })
 

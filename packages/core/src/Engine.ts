@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { attemptOnce, failed, newRequestState, orStop } from "./Attempt.ts"
 import { Budget } from "./Budget.ts"
+import { decodeReply } from "./ChatReply.ts"
 import type { EngineConfig, EngineContext } from "./EngineContext.ts"
 import * as InFlight from "./InFlight.ts"
 import type { Completion, Job, RequestFailed, RunStopped } from "./Job.ts"
@@ -74,19 +75,27 @@ const attemptAll = (ctx: EngineContext, job: Job, key: string | undefined) => {
   )
 }
 
-const cachedCompletion = (body: unknown): Completion => ({
-  body,
-  cached: true,
-  attempts: 0,
-  abandoned: 0,
-  rateLimited: 0,
-  cost: Money.zero,
-  costSource: "cache",
-  catalogCost: undefined,
-  estimated: { catalog: Money.zero, bound: Money.zero },
-  usage: readUsage(body).counts,
-  model: undefined
-})
+/** A cached reply as a completion, read by the job's check as a fresh one is; undefined when it no longer passes it. */
+const cachedCompletion = (job: Job, body: unknown): Completion | undefined => {
+  const reply = decodeReply(body)
+  const checked = job.check?.(reply)
+  if (checked?._tag === "problem") return undefined
+  return {
+    body,
+    reply,
+    output: checked?.output,
+    cached: true,
+    attempts: 0,
+    abandoned: 0,
+    rateLimited: 0,
+    cost: Money.zero,
+    costSource: "cache",
+    catalogCost: undefined,
+    estimated: { catalog: Money.zero, bound: Money.zero },
+    usage: readUsage(reply).counts,
+    model: undefined
+  }
+}
 
 type Pending = Deferred.Deferred<Completion, RequestFailed | RunStopped>
 
@@ -98,9 +107,11 @@ const viaCache = Effect.fnUntraced(function* (
   key: string
 ) {
   const hit = yield* orStop(ctx, ctx.cache.get(key))
-  if (hit !== undefined) {
+  // a cached answer that no longer passes the step's check (damaged) is no answer: it is sent again
+  const cached = hit === undefined ? undefined : cachedCompletion(job, hit)
+  if (cached !== undefined) {
     ctx.emit({ type: "cache-hit", ...job.ref, at: yield* Clock.currentTimeMillis })
-    return cachedCompletion(hit)
+    return cached
   }
   const pending = inflight.get(key)
   if (pending !== undefined) return yield* Deferred.await(pending)

@@ -3,6 +3,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import type * as Money from "@tollgate/pricing/Money"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { ChatReply } from "./ChatReply.ts"
 import type { ChatRequest } from "./Provider.ts"
 
 /**
@@ -45,9 +46,17 @@ export interface Job {
   readonly cacheKey?: string | undefined
   /** Bounds requests in flight (e.g. a Semaphore's `withPermits(1)`); held for the send only. */
   readonly inflight?: (<A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
-  /** Checks a successful reply (e.g. JSON schema); a message fails the attempt (retried). */
-  readonly check?: ((body: unknown) => string | undefined) | undefined
+  /**
+   * Checks a successful reply (e.g. JSON schema) and reads its output: a problem fails the
+   * attempt (retried); the output is the completion's, so the reply is read once.
+   */
+  readonly check?: ((reply: ChatReply) => Checked) | undefined
 }
+
+/** What a job's check makes of a reply: its output, or why it is no answer. */
+export type Checked =
+  | { readonly _tag: "output"; readonly output: unknown }
+  | { readonly _tag: "problem"; readonly problem: string }
 
 export interface UsageCounts {
   readonly promptTokens: number
@@ -57,7 +66,12 @@ export interface UsageCounts {
 }
 
 export interface Completion {
+  /** The body as the provider sent it (what the cache keeps). */
   readonly body: unknown
+  /** The body decoded once (`ChatReply`). */
+  readonly reply: ChatReply
+  /** What the job's check read from the reply (the step's output), when it has a check. */
+  readonly output: unknown
   readonly cached: boolean
   readonly attempts: number
   /** Attempts that timed out (counted in `cost` at their worst case). */

@@ -1,4 +1,5 @@
 /** `pack: N`: the packed prompt and body, splitting a reply back into items, and how the plan counts packs. */
+import { decodeReply } from "@tollgate/core/ChatReply"
 import { Money } from "@tollgate/pricing"
 import { halves, packBody, packedItems, packMaxTokens, packMessages } from "@tollgate/runner/dsl/PackRequest"
 import { project } from "@tollgate/runner/plan/Project"
@@ -29,7 +30,7 @@ const JSON_STEP = `    output:
         properties: { label: { type: string, enum: [good, bad] } }
 `
 
-const reply = (content: string) => ({ choices: [{ message: { content } }] })
+const reply = (content: string) => decodeReply({ choices: [{ message: { content } }] })
 const item = (text: string) => [
   { role: "system" as const, content: "Label the text." },
   { role: "user" as const, content: `Text: ${text}` }

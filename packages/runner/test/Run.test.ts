@@ -1,16 +1,17 @@
 /** The run's pure pieces: reply checks, tallies, exit codes, and the plan's least time. */
+import { decodeReply } from "@tollgate/core/ChatReply"
 import { RequestFailed, RunStopped } from "@tollgate/core/Engine"
 import { Money, Policy } from "@tollgate/pricing"
 import type { Step } from "@tollgate/runner/dsl/Pipeline"
 import { minDurationMs } from "@tollgate/runner/plan/Pacing"
 import type { StepProjection } from "@tollgate/runner/plan/StepProjection"
 import type { ItemResult } from "@tollgate/runner/run/ItemResult"
-import { outputOf, replyCheck } from "@tollgate/runner/run/Reply"
+import { replyCheck } from "@tollgate/runner/run/Reply"
 import { exitCodeOf } from "@tollgate/runner/run/Summary"
 import { emptyActual, tally } from "@tollgate/runner/run/Tally"
 import { describe, expect, it } from "vitest"
 
-const reply = (content: string) => ({ choices: [{ message: { role: "assistant", content } }] })
+const reply = (content: string) => decodeReply({ choices: [{ message: { role: "assistant", content } }] })
 const jsonStep = {
   format: "json",
   schema: { type: "object", required: ["n"], properties: { n: { type: "number" } } }
@@ -18,19 +19,25 @@ const jsonStep = {
 
 describe("reply checks", () => {
   it("a JSON step's reply must parse and match its schema; a ```json fence is fine", () => {
-    const check = replyCheck(jsonStep)!
-    expect(check(reply('{"n": 1}'))).toBeUndefined()
-    expect(check(reply('```json\n{"n": 2}\n```'))).toBeUndefined()
-    expect(check(reply("nope"))).toBe("the reply is not valid JSON")
-    expect(check(reply('{"n": "x"}'))).toMatch(
+    const check = replyCheck(jsonStep)
+    expect(check(reply('{"n": 1}'))).toEqual({ _tag: "output", output: { n: 1 } })
+    // the output is read with the check: the parsed JSON, out of its fence
+    expect(check(reply('```json\n{"n": 2}\n```'))).toEqual({ _tag: "output", output: { n: 2 } })
+    expect(check(reply("nope"))).toEqual({ _tag: "problem", problem: "the reply is not valid JSON" })
+    const bad = check(reply('{"n": "x"}'))
+    expect(bad._tag === "problem" ? bad.problem : "").toMatch(
       /^the reply does not match the schema: reply\/n must be number/
     )
-    expect(outputOf(jsonStep, reply('```json\n{"n": 2}\n```'))).toEqual({ n: 2 })
-    // a text step's reply is checked only for a usable message
+    // a text step's reply is checked only for a usable message; its output is the text
     const text = replyCheck({ format: "text", allowTruncated: true, maxTokens: 9 } as unknown as Step)
-    expect(text(reply("any text"))).toBeUndefined()
-    expect(text({ choices: [] })).toBe("the reply has no choices")
-    expect(text({ choices: [{ message: { content: "cut" }, finish_reason: "length" }] })).toBeUndefined()
+    expect(text(reply("any text"))).toEqual({ _tag: "output", output: "any text" })
+    expect(text(decodeReply({ choices: [] }))).toEqual({
+      _tag: "problem",
+      problem: "the reply has no choices"
+    })
+    expect(
+      text(decodeReply({ choices: [{ message: { content: "cut" }, finish_reason: "length" }] }))
+    ).toEqual({ _tag: "output", output: "cut" })
   })
 })
 
@@ -38,6 +45,8 @@ describe("tallies", () => {
   it("count every billed attempt: answered, failed after retries, cached and reused at no cost", () => {
     const completion = (over: object) => ({
       body: {},
+      reply: decodeReply({}),
+      output: undefined,
       cached: false,
       attempts: 2,
       abandoned: 1,

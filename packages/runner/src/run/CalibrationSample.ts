@@ -2,7 +2,7 @@
 import type { Completion } from "@tollgate/core/Engine"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { expectedRequestTokens } from "../plan/Tokens.ts"
-import { generationIdOf, isTruncated } from "./Reply.ts"
+import { isTruncated } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 
 /** Records a sample when the run calibrates and the reply came from the provider now (not the cache). */
@@ -21,7 +21,7 @@ export const sample = (
   const named = completion.model !== undefined ? step.models.indexOf(completion.model) : -1
   const written = step.models[Math.max(0, named)]!
   const model = ctx.planned.catalog.resolve(written)?.model.id ?? written
-  const id = generationIdOf(completion.body)
+  const id = completion.reply.id
   c.samples.push({
     pipeline: ctx.planned.validated.pipeline.name,
     step: step.id,
@@ -31,7 +31,7 @@ export const sample = (
     completionPerItem: usage.completionTokens / items,
     items,
     // cut off at the cap: the reply wanted at least this much
-    capped: isTruncated(completion.body) || usage.completionTokens >= maxTokens,
+    capped: isTruncated(completion.reply) || usage.completionTokens >= maxTokens,
     ...(id !== undefined ? { generationId: id } : {})
   })
 }

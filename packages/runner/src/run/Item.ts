@@ -1,5 +1,7 @@
 /** One item of a step (of a `for_each`, or the step's one request): render, reuse an earlier run's answer, or send. */
+import type { ChatReply } from "@tollgate/core/ChatReply"
 import type { Job } from "@tollgate/core/Engine"
+import type { Checked } from "@tollgate/core/Job"
 import { cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
@@ -10,7 +12,7 @@ import { worstRequestCost } from "../plan/StepPricing.ts"
 import { sample } from "./CalibrationSample.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
 import { maxPriceOf, providerField } from "./PriceCap.ts"
-import { outputOf, packCheck, replyCheck } from "./Reply.ts"
+import { packCheck, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 import { label, shardOf } from "./Shards.ts"
 
@@ -18,9 +20,10 @@ import { label, shardOf } from "./Shards.ts"
 export interface StepJob {
   readonly step: Step
   readonly models: ReadonlyArray<Catalog.Model>
-  readonly check: ((body: unknown) => string | undefined) | undefined
+  /** A reply's check, and the step's output from it. */
+  readonly check: (reply: ChatReply) => Checked
   /** A packed step's reply, split into its items' outputs (or why it does not split). */
-  readonly split: ((body: unknown, size: number) => unknown[] | string) | undefined
+  readonly split: ((reply: ChatReply, size: number) => unknown[] | string) | undefined
   readonly scope: Record<string, unknown>
 }
 
@@ -141,7 +144,7 @@ export const sendItem = Effect.fn("Item.sendItem")(function* (
   if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure }
   const completion = result.success
   sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
-  return { _tag: "done", index, key, completion, output: outputOf(sj.step, completion.body) }
+  return { _tag: "done", index, key, completion, output: completion.output }
 })
 
 /** Writes an item's result to the step's records as soon as it is known, so a kill loses no paid answer. */

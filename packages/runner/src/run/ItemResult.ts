@@ -5,7 +5,6 @@
 import type { Completion, RequestFailed, RunStopped } from "@tollgate/core/Engine"
 import { readUsage } from "@tollgate/core/Usage"
 import * as Money from "@tollgate/pricing/Money"
-import { generationIdOf } from "./Reply.ts"
 import type { RequestRecord } from "./RequestRecord.ts"
 
 /**
@@ -61,9 +60,9 @@ const packOf = (p: PackShare | undefined) =>
  * figure when earlier billed attempts make the request's cost differ from it.
  */
 const generationOf = (c: Completion) => {
-  const id = c.cached ? undefined : generationIdOf(c.body)
+  const id = c.cached ? undefined : c.reply.id
   if (id === undefined) return {}
-  const answer = readUsage(c.body).cost ?? c.catalogCost
+  const answer = readUsage(c.reply).cost ?? c.catalogCost
   return answer !== undefined && !Money.eq(answer, c.cost)
     ? { generation_id: id, answer_cost_usd: Money.toPlain(answer) }
     : { generation_id: id }

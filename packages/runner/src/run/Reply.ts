@@ -1,57 +1,28 @@
 /**
- * Reading a chat completion: its text, whether a JSON step's reply parses and matches its schema,
- * and a pack's reply split back into one answer per item. Pure.
+ * Reading a decoded chat completion (`ChatReply`): whether it holds a usable message, a step's
+ * output (text, or JSON that matches its schema), and a pack's reply split back into one answer
+ * per item. Each is the check the engine runs on a reply, so a reply is read once. Pure.
  */
+import { type ChatReply, contentOf } from "@tollgate/core/ChatReply"
+import type { Checked } from "@tollgate/core/Job"
 import { Ajv } from "ajv"
 import type { Step } from "../dsl/Pipeline.ts"
-
-/** The reply text of a chat completion. */
-export const contentOf = (body: unknown): string => {
-  const content = (body as { choices?: Array<{ message?: { content?: unknown } }> } | null)?.choices?.[0]
-    ?.message?.content
-  if (typeof content === "string") return content
-  if (Array.isArray(content))
-    return content.map((c) => (typeof c === "object" && c && "text" in c ? String(c.text) : "")).join("")
-  return ""
-}
 
 /** Strips a ```json fence a model may wrap JSON in. */
 const unfence = (text: string) => text.trim().replace(/^```(?:json)?\s*\n([\s\S]*?)\n?```$/, "$1")
 
-/** The step's output from a reply that passed its check: text, or the parsed JSON. */
-export const outputOf = (step: Step, body: unknown): unknown =>
-  step.format === "json" ? JSON.parse(unfence(contentOf(body))) : contentOf(body)
-
 const ajv = new Ajv({ strict: false, allErrors: true })
 
-interface Choice {
-  readonly message?: { readonly content?: unknown } | null
-  readonly finish_reason?: unknown
-}
-
-const firstChoice = (body: unknown): Choice | undefined => {
-  const choices = (body as { choices?: unknown } | null)?.choices
-  return Array.isArray(choices) && typeof choices[0] === "object" && choices[0] !== null
-    ? choices[0]
-    : undefined
-}
-
 /** The reply stopped at `max_tokens` (`finish_reason: "length"`). */
-/** The provider's id of an answer (OpenRouter's `gen-…`), by which `/generation` bills it. */
-export const generationIdOf = (body: unknown): string | undefined => {
-  const id = (body as { id?: unknown } | null)?.id
-  return typeof id === "string" && id !== "" ? id : undefined
-}
-
-export const isTruncated = (body: unknown): boolean => firstChoice(body)?.finish_reason === "length"
+export const isTruncated = (reply: ChatReply): boolean => reply.choice?.finish_reason === "length"
 
 /**
  * Why a 2xx reply holds no usable message, or undefined: no choices, no content, withheld by a
  * content filter, or cut off at `max_tokens` where the step needs the whole answer. Such a reply
  * is a failed attempt (retried per the step's `retry`, never cached), its cost still counted.
  */
-export const messageProblem = (step: Step, body: unknown): string | undefined => {
-  const choice = firstChoice(body)
+export const messageProblem = (step: Step, reply: ChatReply): string | undefined => {
+  const choice = reply.choice
   if (choice === undefined) return "the reply has no choices"
   if (choice.finish_reason === "content_filter")
     return "the reply was withheld by the provider's content filter (finish_reason: content_filter)"
@@ -75,27 +46,36 @@ const matches = (validate: (v: unknown) => boolean, value: unknown): boolean | "
 }
 const ENDLESS = "the schema refers to itself without end on this reply"
 
+const problem = (p: string): Checked => ({ _tag: "problem", problem: p })
+const output = (o: unknown): Checked => ({ _tag: "output", output: o })
+
 /**
- * A check of each reply: a usable message (`messageProblem`), and for a JSON step, JSON that
- * matches the schema; a message says why not.
+ * A step's check of each reply, and its output: a usable message (`messageProblem`), the text;
+ * for a JSON step, JSON that matches the schema, parsed. A problem says why not.
  */
-export const replyCheck = (step: Step): ((body: unknown) => string | undefined) => {
-  if (step.format !== "json") return (body) => messageProblem(step, body)
+export const replyCheck = (step: Step): ((reply: ChatReply) => Checked) => {
+  if (step.format !== "json")
+    return (reply) => {
+      const p = messageProblem(step, reply)
+      return p !== undefined ? problem(p) : output(contentOf(reply))
+    }
   const validate = step.schema !== undefined ? ajv.compile(step.schema) : undefined
-  return (body) => {
-    const problem = messageProblem(step, body)
-    if (problem !== undefined) return problem
+  return (reply) => {
+    const p = messageProblem(step, reply)
+    if (p !== undefined) return problem(p)
     let parsed: unknown
     try {
-      parsed = JSON.parse(unfence(contentOf(body)))
+      parsed = JSON.parse(unfence(contentOf(reply)))
     } catch {
-      return "the reply is not valid JSON"
+      return problem("the reply is not valid JSON")
     }
     const ok = validate === undefined ? true : matches(validate, parsed)
-    if (ok === "endless") return ENDLESS
+    if (ok === "endless") return problem(ENDLESS)
     if (!ok)
-      return `the reply does not match the schema: ${ajv.errorsText(validate?.errors, { dataVar: "reply" })}`
-    return undefined
+      return problem(
+        `the reply does not match the schema: ${ajv.errorsText(validate?.errors, { dataVar: "reply" })}`
+      )
+    return output(parsed)
   }
 }
 
@@ -116,12 +96,12 @@ const textAnswer = (a: unknown): string | undefined =>
  */
 export const packCheck = (step: Step) => {
   const validate = step.format === "json" && step.schema !== undefined ? ajv.compile(step.schema) : undefined
-  return (body: unknown, size: number): unknown[] | string => {
-    const problem = messageProblem(step, body)
+  return (reply: ChatReply, size: number): unknown[] | string => {
+    const problem = messageProblem(step, reply)
     if (problem !== undefined) return problem
     let parsed: unknown
     try {
-      parsed = JSON.parse(unfence(contentOf(body)))
+      parsed = JSON.parse(unfence(contentOf(reply)))
     } catch {
       return "the packed reply is not valid JSON"
     }

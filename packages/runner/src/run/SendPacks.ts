@@ -5,7 +5,9 @@
  * again as two halves, down to single items sent as the unpacked step would send them. Every
  * attempt counts; each result is recorded as soon as it is known.
  */
+import type { ChatReply } from "@tollgate/core/ChatReply"
 import type { Completion } from "@tollgate/core/Engine"
+import type { Checked } from "@tollgate/core/Job"
 import { cacheKey } from "@tollgate/core/ResponseCache"
 import * as Effect from "effect/Effect"
 import { halves, packBody, packMessages } from "../dsl/PackRequest.ts"
@@ -50,9 +52,12 @@ const sendPack: (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>) => E
     const body = packBody(step, messages, size)
     const key = cacheKey(ctx.planned.baseUrl, body)
     const split = sj.split!
-    const check = (b: unknown) => {
-      const answers = split(b, size)
-      return typeof answers === "string" ? answers : undefined
+    // the engine's check splits the reply once: the answers are the completion's output
+    const check = (reply: ChatReply): Checked => {
+      const answers = split(reply, size)
+      return typeof answers === "string"
+        ? { _tag: "problem", problem: answers }
+        : { _tag: "output", output: answers }
     }
     const result = yield* Effect.result(
       ctx.engine.execute(jobOf(ctx, sj, ready[0]!.index, messages, body, key, check, size))
@@ -66,11 +71,8 @@ const sendPack: (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>) => E
       ])
     }
     if (result._tag === "Success") {
-      const outputs = split(result.success.body, size)
-      // a cached reply passed this check when it was stored; one that does not split (damaged) is no answer: halve
-      if (typeof outputs === "string") return yield* halve([])
       sample(ctx, step, messages, result.success, size, Number(body.max_tokens))
-      return record(answered(ready, key, result.success, outputs))
+      return record(answered(ready, key, result.success, result.success.output as ReadonlyArray<unknown>))
     }
     const error = result.failure
     if (error._tag === "RequestFailed" && error.invalidReply === true)

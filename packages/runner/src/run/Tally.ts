@@ -66,7 +66,7 @@ export const tally = (a: StepActual, r: ItemResult): void => {
       a.cost = Money.add(a.cost, c.cost)
       a.costCatalog = Money.add(a.costCatalog, c.estimated.catalog)
       a.costBound = Money.add(a.costBound, c.estimated.bound)
-      if (isTruncated(c.body)) a.truncated++
+      if (isTruncated(c.reply)) a.truncated++
       a.promptTokens += c.usage?.promptTokens ?? 0
       a.completionTokens += c.usage?.completionTokens ?? 0
       return

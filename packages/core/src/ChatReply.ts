@@ -1,0 +1,85 @@
+/**
+ * A chat completion body, decoded once by Schema into the fields the runner reads: its id, the
+ * model that answered, the first choice's message and finish reason, and the usage. Each part is
+ * decoded on its own, so one part of an unexpected shape (a usage whose cost is text) leaves the
+ * others readable; a part that does not decode is absent.
+ */
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+
+const Count = Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))
+
+const ChoiceSchema = Schema.Struct({
+  message: Schema.optionalKey(Schema.NullOr(Schema.Struct({ content: Schema.optionalKey(Schema.Unknown) }))),
+  finish_reason: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+
+const UsageSchema = Schema.Struct({
+  prompt_tokens: Schema.optionalKey(Count),
+  completion_tokens: Schema.optionalKey(Count),
+  cost: Schema.optionalKey(Schema.Unknown),
+  prompt_tokens_details: Schema.optionalKey(
+    Schema.NullOr(Schema.Struct({ cached_tokens: Schema.optionalKey(Schema.NullOr(Count)) }))
+  ),
+  completion_tokens_details: Schema.optionalKey(
+    Schema.NullOr(Schema.Struct({ reasoning_tokens: Schema.optionalKey(Schema.NullOr(Count)) }))
+  )
+})
+
+export interface ChatReply {
+  /** The provider's id of the answer (OpenRouter's `gen-…`). */
+  readonly id: string | undefined
+  /** The model that answered, as the provider names it. */
+  readonly model: string | undefined
+  /** Its first choice (absent: no choices, or one of a shape we do not know). */
+  readonly choice: typeof ChoiceSchema.Type | undefined
+  readonly usage:
+    | {
+        readonly promptTokens: number
+        readonly completionTokens: number
+        readonly reasoningTokens: number
+        readonly cachedTokens: number
+        /** `usage.cost` when it is a non-negative number. */
+        readonly cost: number | undefined
+      }
+    | undefined
+}
+
+const decodeChoice = Schema.decodeUnknownOption(ChoiceSchema)
+const decodeUsage = Schema.decodeUnknownOption(UsageSchema)
+
+const field = (body: unknown, key: string): unknown =>
+  typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined
+
+const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined)
+
+/** The body's parts the runner reads, each decoded on its own. */
+export const decodeReply = (body: unknown): ChatReply => {
+  const choices = field(body, "choices")
+  const usage = Option.getOrUndefined(decodeUsage(field(body, "usage")))
+  const cost = usage?.cost
+  return {
+    id: text(field(body, "id")),
+    model: text(field(body, "model")),
+    choice: Array.isArray(choices) ? Option.getOrUndefined(decodeChoice(choices[0])) : undefined,
+    usage:
+      usage === undefined
+        ? undefined
+        : {
+            promptTokens: usage.prompt_tokens ?? 0,
+            completionTokens: usage.completion_tokens ?? 0,
+            reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+            cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+            cost: typeof cost === "number" && Number.isFinite(cost) && cost >= 0 ? cost : undefined
+          }
+  }
+}
+
+/** The reply's text: a string content, or the text parts of a list of parts. */
+export const contentOf = (reply: ChatReply): string => {
+  const content = reply.choice?.message?.content
+  if (typeof content === "string") return content
+  if (Array.isArray(content))
+    return content.map((c) => (typeof c === "object" && c && "text" in c ? String(c.text) : "")).join("")
+  return ""
+}
