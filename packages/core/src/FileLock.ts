@@ -8,7 +8,10 @@
  */
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
-import { setTimeout as sleep } from "node:timers/promises"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
 
 /** This machine, as locks name it. */
 const HOST = hostname()
@@ -17,9 +20,7 @@ export interface LockOptions {
   readonly timeoutMs?: number
 }
 
-export class LockTimeout extends Error {
-  override readonly name = "LockTimeout"
-}
+export class LockTimeout extends Data.TaggedError("LockTimeout")<{ readonly message: string }> {}
 
 /** Whether a process with this pid is running (EPERM: running, as another user). */
 export const processAlive = (pid: number): boolean => {
@@ -75,11 +76,11 @@ const remove = (path: string): void => {
 }
 
 /** Removes the lock if it still names this stale holder, under a `.break` lock (itself broken after 10 s). */
-const breakStale = (lockPath: string, stale: Holder): void => {
+const breakStale = (lockPath: string, stale: Holder, nowMs: number): void => {
   const breaker = `${lockPath}.break`
   if (!create(breaker)) {
     try {
-      if (Date.now() - statSync(breaker).mtimeMs > 10_000) remove(breaker)
+      if (nowMs - statSync(breaker).mtimeMs > 10_000) remove(breaker)
     } catch {
       // gone meanwhile
     }
@@ -92,10 +93,12 @@ const breakStale = (lockPath: string, stale: Holder): void => {
 
 /**
  * Takes the lock at `lockPath` unless a running process holds it: `{ ok: true }`, or the
- * holder's pid. A lock left by a dead process is removed and taken.
+ * holder's pid. A lock left by a dead process is removed and taken. `nowMs`: the time (from
+ * `Clock`), to judge a `.break` lock left by a process killed while breaking a stale lock.
  */
 export const tryLock = (
-  lockPath: string
+  lockPath: string,
+  nowMs: number
 ): { readonly ok: true } | { readonly ok: false; readonly holder: number } => {
   for (let tries = 0; tries < 3; tries++) {
     if (create(lockPath)) {
@@ -105,7 +108,7 @@ export const tryLock = (
     const holder = holderOf(lockPath)
     // a holder still writing its pid counts as running
     if (holder === undefined || !isStale(lockPath, holder)) return { ok: false, holder: holder?.pid ?? 0 }
-    breakStale(lockPath, holder)
+    breakStale(lockPath, holder, nowMs)
   }
   return { ok: false, holder: holderOf(lockPath)?.pid ?? 0 }
 }
@@ -117,28 +120,34 @@ export const unlock = (lockPath: string): void => {
   if (h !== undefined && h.pid === process.pid && h.host === HOST) remove(lockPath)
 }
 
-export const withFileLock = async <A>(
+/** Takes the lock, waiting (1 ms doubling to 25 ms, jittered) while a running process holds it, up to `timeoutMs`. */
+const acquire = (path: string, lockPath: string, timeoutMs: number) =>
+  Effect.gen(function* () {
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+    let wait = 1
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      const taken = tryLock(lockPath, now)
+      if (taken.ok) return
+      if (now > deadline)
+        return yield* new LockTimeout({
+          message: `${path} is locked by process ${taken.holder}, still running after ${timeoutMs / 1000} s; if it is stuck, stop it`
+        })
+      yield* Effect.sleep(wait + (yield* Random.next) * wait)
+      wait = Math.min(wait * 2, 25)
+    }
+  })
+
+/** Runs `use` holding the lock on `path` (`<path>.lock`), released however `use` ends. */
+export const withFileLock = <A, E, R>(
   path: string,
-  f: () => A | Promise<A>,
+  use: Effect.Effect<A, E, R>,
   opts: LockOptions = {}
-): Promise<A> => {
+): Effect.Effect<A, E | LockTimeout, R> => {
   const lockPath = `${path}.lock`
-  const timeoutMs = opts.timeoutMs ?? 10_000
-  const deadline = Date.now() + timeoutMs
-  let wait = 1
-  for (;;) {
-    const taken = tryLock(lockPath)
-    if (taken.ok) break
-    if (Date.now() > deadline)
-      throw new LockTimeout(
-        `${path} is locked by process ${taken.holder}, still running after ${timeoutMs / 1000} s; if it is stuck, stop it`
-      )
-    await sleep(wait + Math.random() * wait)
-    wait = Math.min(wait * 2, 25)
-  }
-  try {
-    return await f()
-  } finally {
-    unlock(lockPath)
-  }
+  return Effect.acquireUseRelease(
+    acquire(path, lockPath, opts.timeoutMs ?? 10_000),
+    () => use,
+    () => Effect.sync(() => unlock(lockPath))
+  )
 }

@@ -107,24 +107,25 @@ const asLedgerError = (e: unknown): LedgerError =>
     ? e
     : new LedgerError({ message: `quota ledger: ${String((e as Error).message ?? e)}` })
 
-export const makeFile = (stateDir: string): QuotaLedgerShape => {
-  const guard = <A>(f: () => A | Promise<A>): Effect.Effect<A, LedgerError> =>
-    Effect.tryPromise({ try: async () => f(), catch: asLedgerError })
-  return {
-    used: (fp, day) =>
-      Effect.try({ try: () => read(ledgerPath(stateDir, fp)).days[day] ?? 0, catch: asLedgerError }),
-    consume: (fp, day, n, limit) =>
-      guard(() => {
-        const path = ledgerPath(stateDir, fp)
-        mkdirSync(dirname(path), { recursive: true })
-        return withFileLock(path, () => {
-          const file = read(path)
-          const used = file.days[day] ?? 0
-          if (used + n > limit) return { ok: false, used }
-          write(path, { version: 1, days: { ...file.days, [day]: used + n } })
-          return { ok: true, used: used + n }
-        })
-      }),
-    refund: noRefund
-  }
-}
+export const makeFile = (stateDir: string): QuotaLedgerShape => ({
+  used: (fp, day) =>
+    Effect.try({ try: () => read(ledgerPath(stateDir, fp)).days[day] ?? 0, catch: asLedgerError }),
+  consume: (fp, day, n, limit) => {
+    const path = ledgerPath(stateDir, fp)
+    const count = Effect.try({
+      try: () => {
+        const file = read(path)
+        const used = file.days[day] ?? 0
+        if (used + n > limit) return { ok: false, used }
+        write(path, { version: 1, days: { ...file.days, [day]: used + n } })
+        return { ok: true, used: used + n }
+      },
+      catch: asLedgerError
+    })
+    return Effect.try({
+      try: () => mkdirSync(dirname(path), { recursive: true }),
+      catch: asLedgerError
+    }).pipe(Effect.andThen(withFileLock(path, count)), Effect.mapError(asLedgerError))
+  },
+  refund: noRefund
+})

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { tryLock, unlock } from "@tollgate/core/FileLock"
 import { sha256 } from "@tollgate/pricing/Hash"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { InputInvalid, RunBusy } from "../Errors.ts"
 import { RecordDamage } from "./Spending.ts"
@@ -29,14 +30,14 @@ export const recordsUnwritable = (display: string, e: unknown): InputInvalid =>
 /** Holds the run's lock for the enclosing scope; fails with `RunBusy` when a running process holds it. */
 export const holdRunLock = (outDir: string, identity: string, display: string) =>
   Effect.acquireRelease(
-    Effect.suspend((): Effect.Effect<string, InputInvalid | RunBusy> => {
+    Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<string, InputInvalid | RunBusy> => {
       try {
         mkdirSync(outDir, { recursive: true })
       } catch (e) {
         return Effect.fail(recordsUnwritable(display, e))
       }
       const path = lockPathOf(outDir, identity)
-      const taken = tryLock(path)
+      const taken = tryLock(path, now)
       return taken.ok
         ? Effect.succeed(path)
         : Effect.fail(

@@ -211,7 +211,7 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
   // only a real provider's replies teach the plan
   if (outcome.fromProvider && outcome.samples.length > 0) {
     const samples = withSettled(outcome.samples, settled?.lines ?? [])
-    yield* Effect.promise(() => updateIndex(outDir, (index) => addSamples(index, samples)))
+    yield* updateIndex(outDir, (index) => addSamples(index, samples))
   }
   const summary = summaryOf(plan, outcome, records, new Date(yield* Clock.currentTimeMillis), settled)
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })

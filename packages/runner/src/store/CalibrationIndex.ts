@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { withFileLock } from "@tollgate/core/FileLock"
 import * as StateDir from "@tollgate/pricing/StateDir"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
@@ -70,13 +71,9 @@ export const readIndex = (runsDir: string): Index => {
  * Updates the index under its lock. Best effort: an unwritable out-dir or a lock held too long
  * only means the next plan learns nothing from this run.
  */
-export const updateIndex = async (runsDir: string, f: (index: Index) => Index): Promise<void> => {
+export const updateIndex = (runsDir: string, f: (index: Index) => Index): Effect.Effect<void> => {
   const file = indexFile(runsDir)
-  try {
-    await withFileLock(file, () =>
-      StateDir.writeAtomicSync(file, `${JSON.stringify(f(readIndex(runsDir)))}\n`)
-    )
-  } catch {
-    // nothing learned this time
-  }
+  const write = Effect.try(() => StateDir.writeAtomicSync(file, `${JSON.stringify(f(readIndex(runsDir)))}\n`))
+  // nothing learned this time
+  return Effect.ignore(withFileLock(file, write))
 }
