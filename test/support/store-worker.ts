@@ -28,7 +28,8 @@ if (cmd === "ledger") {
     completionPerItem: 5,
     items: 1
   }
-  for (let i = 0; i < Number(a); i++) await updateIndex(dir!, (index) => addSamples(index, [sample]))
+  for (let i = 0; i < Number(a); i++)
+    await Effect.runPromise(updateIndex(dir!, (index) => addSamples(index, [sample])))
 } else if (cmd === "cache-set") {
   await Effect.runPromise(ResponseCache.makeFile(dir!).set(a!, JSON.parse(b!)))
 }
