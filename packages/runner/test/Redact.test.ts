@@ -29,3 +29,28 @@ describe("redact", () => {
     expect(redact("models: sk-or-v1-xyz and more", KEY)).toBe("models: sk-or-v1-xyz and more")
   })
 })
+
+describe("a key is Redacted from the environment to the wire", () => {
+  it("printed, logged or serialized by mistake it shows no text; only the Authorization header reads it", async () => {
+    const { bearer, keyFor } = await import("@tollgate/runner/providers/KeyRoute")
+    const { inspect } = await import("node:util")
+    const key = keyFor(
+      { OPENROUTER_API_KEY: "sk-or-v1-0123456789abcdef" },
+      "OPENROUTER_API_KEY",
+      "https://openrouter.ai/api/v1",
+      false
+    )!
+    for (const shown of [String(key), JSON.stringify({ key }), inspect(key), `${key}`])
+      expect(shown).not.toContain("0123456789abcdef")
+    expect(bearer(key)).toEqual({ authorization: "Bearer sk-or-v1-0123456789abcdef" })
+    // a host only the pipeline names gets no key at all
+    expect(
+      keyFor(
+        { OPENROUTER_API_KEY: "sk-or-v1-0123456789abcdef" },
+        "OPENROUTER_API_KEY",
+        "http://elsewhere.test",
+        false
+      )
+    ).toBeUndefined()
+  })
+})

@@ -5,6 +5,7 @@
  */
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import { keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import type { Discovered } from "../providers/ProviderAccount.ts"
 import { Providers } from "../providers/Providers.ts"
@@ -13,8 +14,8 @@ import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
 
 export interface DiscoveryOptions {
   readonly baseUrl: string
-  readonly apiKey: string | undefined
-  readonly managementKey: string | undefined
+  readonly apiKey: Redacted.Redacted<string> | undefined
+  readonly managementKey: Redacted.Redacted<string> | undefined
   readonly fingerprint: string
   readonly stateDir: string
   readonly nowMs: number
@@ -25,7 +26,7 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
   const file = AccountCache.fileOf(o.stateDir, o.baseUrl, o.fingerprint)
   const cached = AccountCache.readAccount(file, o.nowMs)
   const learned = { learnedFreePerDay: cached.learnedFreePerDay }
-  if (o.apiKey === undefined || o.apiKey === "") return { warnings: [], ...learned } satisfies Discovered
+  if (o.apiKey === undefined) return { warnings: [], ...learned } satisfies Discovered
   // a copy made without the management key holds no credits: ask again once there is one
   // the free counter moves with every request, the account's other keys' included: a run asks anew
   const stale = o.refreshCounter === true && cached.fresh?.key?.freeModelDailyRequests !== undefined

@@ -8,7 +8,9 @@
 import * as Http from "@tollgate/pricing/Http"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { bearer } from "./KeyRoute.ts"
 import type { BudgetLayer, CreditsInfo, Discovered, KeyInfo } from "./ProviderAccount.ts"
 import { redact } from "./Redact.ts"
 
@@ -59,9 +61,9 @@ const CreditsResponse = Schema.Struct({
 
 export interface DiscoverSettings {
   readonly baseUrl: string
-  readonly apiKey: string
+  readonly apiKey: Redacted.Redacted<string>
   /** `OPENROUTER_MANAGEMENT_KEY`: reads `/credits` (the tier and the balance). */
-  readonly managementKey: string | undefined
+  readonly managementKey: Redacted.Redacted<string> | undefined
 }
 
 /** Calls `path` with a bearer key and decodes the reply; a failure is a message free of the key. */
@@ -69,13 +71,12 @@ const call = <S extends Schema.Top & { readonly DecodingServices: never }>(
   method: "GET" | "POST" | "DELETE",
   baseUrl: string,
   path: string,
-  key: string,
+  key: Redacted.Redacted<string>,
   schema: S,
   body?: unknown
 ): Effect.Effect<S["Type"], string> =>
   Effect.tryPromise({
-    try: () =>
-      Http.requestJson(method, `${baseUrl}${path}`, body, LIMITS, { authorization: `Bearer ${key}` }),
+    try: () => Http.requestJson(method, `${baseUrl}${path}`, body, LIMITS, bearer(key)),
     catch: (e) => redact((e as Error).message, key)
   }).pipe(
     Effect.flatMap((json) =>
@@ -111,7 +112,7 @@ export const discover = (s: DiscoverSettings): Effect.Effect<Discovered> =>
     const [key, credits] = yield* Effect.all(
       [
         Effect.result(Effect.map(call("GET", s.baseUrl, "/key", s.apiKey, KeyResponse), keyInfo)),
-        s.managementKey === undefined || s.managementKey === ""
+        s.managementKey === undefined
           ? Effect.succeed(undefined)
           : Effect.result(
               Effect.map(call("GET", s.baseUrl, "/credits", s.managementKey, CreditsResponse), creditsInfo)
@@ -154,7 +155,7 @@ const mintProblem = (r: typeof MintedResponse.Type, limitUsd: number): string | 
 
 export interface MintSettings {
   readonly baseUrl: string
-  readonly managementKey: string
+  readonly managementKey: Redacted.Redacted<string>
   readonly name: string
   readonly limitUsd: number
   /** ISO 8601: the key stops working then even if it is never deleted. */
@@ -168,7 +169,7 @@ export interface MintSettings {
  */
 export const mintKey = (
   s: MintSettings
-): Effect.Effect<{ readonly hash: string; readonly key: string }, string> =>
+): Effect.Effect<{ readonly hash: string; readonly key: Redacted.Redacted<string> }, string> =>
   Effect.flatMap(
     call("POST", s.baseUrl, "/keys", s.managementKey, MintedResponse, {
       name: s.name,
@@ -177,7 +178,8 @@ export const mintKey = (
     }),
     (r) => {
       const problem = mintProblem(r, s.limitUsd)
-      if (problem === undefined) return Effect.succeed({ hash: r.data.hash, key: r.key })
+      // the minted key's text is wrapped as it arrives: from here it is only ever sent
+      if (problem === undefined) return Effect.succeed({ hash: r.data.hash, key: Redacted.make(r.key) })
       return Effect.andThen(
         Effect.ignore(deleteKey({ baseUrl: s.baseUrl, managementKey: s.managementKey, hash: r.data.hash })),
         Effect.fail(redact(problem, r.key))
@@ -188,7 +190,7 @@ export const mintKey = (
 /** Deletes a minted key. */
 export const deleteKey = (s: {
   readonly baseUrl: string
-  readonly managementKey: string
+  readonly managementKey: Redacted.Redacted<string>
   readonly hash: string
 }): Effect.Effect<void, string> =>
   Effect.asVoid(

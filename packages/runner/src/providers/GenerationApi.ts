@@ -8,7 +8,9 @@ import * as Http from "@tollgate/pricing/Http"
 import * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { bearer } from "./KeyRoute.ts"
 import { redact } from "./Redact.ts"
 
 const LIMITS: Http.FetchLimits = { timeoutMs: 5_000, maxBytes: 256 * 1024 }
@@ -46,13 +48,17 @@ const transient = (f: Http.FetchFailure) =>
 const count = (n: number | null | undefined) => (typeof n === "number" && Number.isFinite(n) ? n : undefined)
 
 /** Asks for one generation's bill. Never fails: every answer is a `Lookup`. */
-export const lookup = (baseUrl: string, key: string | undefined, id: string): Effect.Effect<Lookup> =>
+export const lookup = (
+  baseUrl: string,
+  key: Redacted.Redacted<string> | undefined,
+  id: string
+): Effect.Effect<Lookup> =>
   Effect.tryPromise({
     try: () =>
       Http.getJson(
         `${baseUrl}/generation?id=${encodeURIComponent(id)}`,
         LIMITS,
-        key === undefined ? {} : { authorization: `Bearer ${key}` }
+        key === undefined ? {} : bearer(key)
       ),
     catch: (e) => e
   }).pipe(
@@ -72,9 +78,9 @@ export const lookup = (baseUrl: string, key: string | undefined, id: string): Ef
         e instanceof Http.FetchError
           ? {
               _tag: transient(e.failure) ? "pending" : "failed",
-              why: key === undefined ? e.failure.message : redact(e.failure.message, key)
+              why: redact(e.failure.message, key)
             }
-          : { _tag: "failed", why: key === undefined ? String(e) : redact(String(e), key) }
+          : { _tag: "failed", why: redact(String(e), key) }
       )
     )
   )

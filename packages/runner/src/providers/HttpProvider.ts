@@ -9,11 +9,13 @@ import { type ChatRequest, type Outcome, Provider, type ProviderShape } from "@t
 import * as Http from "@tollgate/pricing/Http"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import { Agent, request } from "undici"
+import { bearer } from "./KeyRoute.ts"
 import { redact } from "./Redact.ts"
 
 export interface HttpProviderOptions {
-  readonly apiKey: string | undefined
+  readonly apiKey: Redacted.Redacted<string> | undefined
   readonly headers: Readonly<Record<string, string>>
   readonly connections: number
 }
@@ -44,12 +46,12 @@ const requestHeaders = (opts: HttpProviderOptions): Record<string, string> => {
     ...own,
     "content-type": "application/json",
     accept: "application/json",
-    ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {})
+    ...(opts.apiKey !== undefined ? bearer(opts.apiKey) : {})
   }
 }
 
 /** A parsed JSON value with the key removed from every string and key (JSON escapes decode back to it). */
-const redactDeep = (value: unknown, secret: string | undefined): unknown => {
+const redactDeep = (value: unknown, secret: Redacted.Redacted<string> | undefined): unknown => {
   if (typeof value === "string") return redact(value, secret)
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, secret))
   if (value !== null && typeof value === "object")
@@ -64,7 +66,7 @@ export const outcomeOf = (
   status: number,
   rawHeaders: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
   rawText: string,
-  secret: string | undefined
+  secret: Redacted.Redacted<string> | undefined
 ): Outcome => {
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(rawHeaders))

@@ -8,6 +8,7 @@
  * caller (`baseUrl`). A host that only a pipeline file names gets no key: a pull request's
  * pipeline, planned or run in CI, cannot send a secret to a host of its choosing.
  */
+import * as Redacted from "effect/Redacted"
 /** The environment variable a base URL may be given in, as trusted as `--base-url`. */
 export const BASE_URL_ENV = "TOLLGATE_BASE_URL"
 
@@ -40,13 +41,21 @@ const originOf = (url: string): string => {
   }
 }
 
-/** A key from `env[name]`, when set and allowed for `baseUrl`. */
+/**
+ * A key from `env[name]`, when set and allowed for `baseUrl`: `Redacted` from here to the wire
+ * (its text shows as `<redacted>` in any message, log or error it reaches by mistake).
+ */
 export const keyFor = (
   env: NodeJS.ProcessEnv,
   name: string,
   baseUrl: string,
   givenByUser: boolean
-): string | undefined => {
+): Redacted.Redacted<string> | undefined => {
   const key = env[name]
-  return key !== undefined && key !== "" && keyMayGo(baseUrl, givenByUser) ? key : undefined
+  return key !== undefined && key !== "" && keyMayGo(baseUrl, givenByUser) ? Redacted.make(key) : undefined
 }
+
+/** `Authorization: Bearer …` for a key: the one place a key's text is read, at the wire. */
+export const bearer = (key: Redacted.Redacted<string>): { readonly authorization: string } => ({
+  authorization: `Bearer ${Redacted.value(key)}`
+})

@@ -7,6 +7,7 @@ import type { Provider } from "@tollgate/core/Provider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type { DiscoverSettings, MintSettings } from "./AccountApi.ts"
 import * as EchoProvider from "./EchoProvider.ts"
 import type { Lookup } from "./GenerationApi.ts"
@@ -16,7 +17,7 @@ import { type Discovered, nothingDiscovered } from "./ProviderAccount.ts"
 export interface ProviderSettings {
   readonly baseUrl: string
   /** The key, from the environment variable the pipeline names; only ever sent in Authorization. */
-  readonly apiKey: string | undefined
+  readonly apiKey: Redacted.Redacted<string> | undefined
   readonly headers: Readonly<Record<string, string>>
   readonly connections: number
 }
@@ -33,16 +34,18 @@ export interface ProvidersShape {
   /** The provider's bill for one answer (OpenRouter's `/generation`). */
   readonly generation: (s: {
     readonly baseUrl: string
-    readonly apiKey: string | undefined
+    readonly apiKey: Redacted.Redacted<string> | undefined
     readonly id: string
   }) => Effect.Effect<Lookup>
 }
 
 export interface KeysApi {
-  readonly mint: (s: MintSettings) => Effect.Effect<{ readonly hash: string; readonly key: string }, string>
+  readonly mint: (
+    s: MintSettings
+  ) => Effect.Effect<{ readonly hash: string; readonly key: Redacted.Redacted<string> }, string>
   readonly remove: (s: {
     readonly baseUrl: string
-    readonly managementKey: string
+    readonly managementKey: Redacted.Redacted<string>
     readonly hash: string
   }) => Effect.Effect<void, string>
 }

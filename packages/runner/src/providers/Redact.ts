@@ -4,6 +4,8 @@
  * `Bearer <key>`), and any run of 12 or more of its leading characters (a quoted prefix).
  */
 
+import * as Redacted from "effect/Redacted"
+
 const MIN_PREFIX = 12
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -44,7 +46,8 @@ const patternOf = (secret: string): RegExp => {
 }
 
 /** `text` with every copy of `secret` replaced by `[redacted]`. */
-export const redact = (text: string, secret: string | undefined): string => {
+export const redact = (text: string, key: Redacted.Redacted<string> | string | undefined): string => {
+  const secret = key === undefined || typeof key === "string" ? key : Redacted.value(key)
   if (secret === undefined || secret.length < 4) return text
   let out = text.replace(patternOf(secret), "[redacted]")
   if (secret.length < MIN_PREFIX) return out

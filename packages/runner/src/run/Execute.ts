@@ -12,6 +12,7 @@ import * as Policy from "@tollgate/pricing/Policy"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as Semaphore from "effect/Semaphore"
 import { dependencies, referencedSteps } from "../dsl/Graph.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
@@ -65,7 +66,7 @@ export interface ExecuteOptions {
   /** One shard of a split run, or its merge. */
   readonly split?: Split | undefined
   /** The key to send with instead of the pipeline's (one minted for the run, capped at its budget). */
-  readonly apiKey?: string | undefined
+  readonly apiKey?: Redacted.Redacted<string> | undefined
   /** When the run started (epoch ms, from `Clock`): the day its budget counts free requests on. */
   readonly startedAt: number
 }

@@ -9,6 +9,7 @@ import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import { addSamples, withSettled } from "../plan/Calibration.ts"
@@ -238,7 +239,7 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
 const settleAfter = (
   planned: Planned,
   dir: string,
-  minted: string | undefined,
+  minted: Redacted.Redacted<string> | undefined,
   outcome: RunOutcome,
   opts: RunOptions
 ) => {

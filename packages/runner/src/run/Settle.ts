@@ -8,6 +8,7 @@
 import * as Money from "@tollgate/pricing/Money"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import type { Lookup } from "../providers/GenerationApi.ts"
 import { Providers } from "../providers/Providers.ts"
 import { allRecords, appendSettlements, readSettlements } from "./Records.ts"
@@ -108,7 +109,7 @@ export type RunDirSettlement = Effect.Success<ReturnType<typeof settleRunDir>>
 /** Settles a run dir with the provider the run talked to (`Providers.generation`). */
 export const settleWithProvider = Effect.fn("Settle.settleWithProvider")(function* (
   dir: string,
-  s: { readonly baseUrl: string; readonly apiKey: string | undefined },
+  s: { readonly baseUrl: string; readonly apiKey: Redacted.Redacted<string> | undefined },
   opts: SettleOptions
 ) {
   const providers = yield* Providers
