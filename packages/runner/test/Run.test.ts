@@ -86,8 +86,8 @@ describe("tallies", () => {
       },
       { _tag: "failed", index: 5, key: "e", error: new RunStopped({ reason: "budget", message: "stop" }) }
     ]
-    const a = emptyActual()
-    for (const r of results) tally(a, r)
+    // a fold over the step's results
+    const a = results.reduce(tally, emptyActual())
     expect({
       ...a,
       cost: Money.toPlain(a.cost),

@@ -1,6 +1,10 @@
 /** A fresh reply as a calibration sample: what we expected of its prompt, what was billed, how long it was. */
 import type { Completion } from "@tollgate/core/Engine"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import type { Message, Step } from "../dsl/Pipeline.ts"
+import type { Sample } from "../plan/Calibration.ts"
 import { expectedRequestTokens } from "../plan/Tokens.ts"
 import { isTruncated } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
@@ -13,16 +17,16 @@ export const sample = (
   completion: Completion,
   items: number,
   maxTokens: number
-): void => {
+): Effect.Effect<void> => {
   const c = ctx.calibration
   const usage = completion.usage
-  if (c === undefined || completion.cached || usage === undefined) return
+  if (c === undefined || completion.cached || usage === undefined) return Effect.void
   // the model that answered, when it is one the step names (else the step's first), by its catalog id as the plan looks it up
   const named = completion.model !== undefined ? step.models.indexOf(completion.model) : -1
   const written = step.models[Math.max(0, named)]!
   const model = ctx.planned.catalog.resolve(written)?.model.id ?? written
   const id = completion.reply.id
-  c.samples.push({
+  const s: Sample = {
     pipeline: ctx.planned.validated.pipeline.name,
     step: step.id,
     model,
@@ -33,5 +37,6 @@ export const sample = (
     // cut off at the cap: the reply wanted at least this much
     capped: isTruncated(completion.reply) || usage.completionTokens >= maxTokens,
     ...(id !== undefined ? { generationId: id } : {})
-  })
+  }
+  return Ref.update(c.samples, Chunk.append(s))
 }

@@ -9,10 +9,12 @@ import { type CacheStats, ResponseCache } from "@tollgate/core/ResponseCache"
 import * as Scheduler from "@tollgate/core/Scheduler"
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import * as Semaphore from "effect/Semaphore"
 import { dependencies, referencedSteps } from "../dsl/Graph.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
@@ -25,7 +27,7 @@ import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { renderOutputs } from "./Outputs.ts"
 import type { Records } from "./Records.ts"
-import type { RunContext, StepOutputs } from "./RunContext.ts"
+import type { RunContext, RunFailure, StepOutputs } from "./RunContext.ts"
 import type { Split } from "./Shards.ts"
 import { runStep } from "./Step.ts"
 import { emptyActual, type StepActual } from "./Tally.ts"
@@ -136,9 +138,9 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
   }).pipe(Layer.provideMerge(Layer.mergeAll(services, provider)))
 })
 
-const statusOf = (ctx: RunContext, stopped: RunStopped | undefined, store: string) => {
-  if (ctx.failure !== undefined)
-    return { status: "failed" as const, stopKind: ctx.failure.kind, reason: ctx.failure.message }
+const statusOf = (failure: RunFailure | undefined, stopped: RunStopped | undefined, store: string) => {
+  if (failure !== undefined)
+    return { status: "failed" as const, stopKind: failure.kind, reason: failure.message }
   if (stopped === undefined) return { status: "completed" as const, stopKind: undefined, reason: undefined }
   return {
     status: stopped.reason === "interrupted" ? ("interrupted" as const) : ("stopped" as const),
@@ -197,31 +199,38 @@ export const execute = Effect.fn("Execute.execute")(function* (opts: ExecuteOpti
     noCache: opts.noCache,
     onEvent: opts.onEvent,
     referenced: referencedSteps(pipeline),
-    actual: new Map(pipeline.steps.map((s) => [s.id, emptyActual()])),
-    stepOutputs: {} as StepOutputs,
+    actual: yield* Ref.make<ReadonlyMap<string, StepActual>>(
+      new Map(pipeline.steps.map((s) => [s.id, emptyActual()]))
+    ),
+    stepOutputs: yield* Ref.make<StepOutputs>({}),
     split: opts.split,
-    calibration: account ? { samples: [], tokens: opts.planned.tokens } : undefined,
-    failure: undefined
+    calibration: account
+      ? { samples: yield* Ref.make(Chunk.empty<Sample>()), tokens: opts.planned.tokens }
+      : undefined,
+    failure: yield* Ref.make<RunFailure | undefined>(undefined)
   }
   const { run, stopped, cacheStats, learnedFreePerDay } = yield* runSteps(opts, ctx).pipe(
     Effect.provide(layer),
     Effect.scoped
   )
-  const s = statusOf(run, stopped, (yield* StateStore).description)
+  const s = statusOf(yield* Ref.get(ctx.failure), stopped, (yield* StateStore).description)
+  const steps = yield* Ref.get(ctx.actual)
+  const stepOutputs = yield* Ref.get(ctx.stepOutputs)
   return {
     ...s,
-    steps: run.actual,
+    steps,
     // a shard's outputs read steps left to the merge: the merge renders them
     outputs:
       s.status === "completed" && opts.split?.kind !== "shard"
-        ? renderOutputs(pipeline, run, opts.onEvent)
+        ? renderOutputs(pipeline, run.planned, stepOutputs, opts.onEvent)
         : {},
-    stepOutputs: run.stepOutputs,
+    stepOutputs,
     durationMs: (yield* Clock.currentTimeMillis) - started,
-    cost: Money.sum([...run.actual.values()].map((a) => a.cost)),
+    cost: Money.sum([...steps.values()].map((a) => a.cost)),
     cacheStats,
     fromProvider: account,
-    samples: ctx.calibration?.samples ?? [],
+    samples:
+      ctx.calibration === undefined ? [] : Chunk.toReadonlyArray(yield* Ref.get(ctx.calibration.samples)),
     resetAtMs: s.status === "stopped" ? stopped?.resetAtMs : undefined,
     learnedFreePerDay: account ? learnedFreePerDay : undefined
   } satisfies RunOutcome

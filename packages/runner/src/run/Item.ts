@@ -143,7 +143,7 @@ export const sendItem = Effect.fn("Item.sendItem")(function* (
   const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
   if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure }
   const completion = result.success
-  sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
+  yield* sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
   return { _tag: "done", index, key, completion, output: completion.output }
 })
 

@@ -1,15 +1,17 @@
 /** The pipeline's `outputs`, rendered from the finished steps; one that fails is null with an event. */
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import { render } from "../dsl/Templates.ts"
+import type { Planned } from "../plan/Plan.ts"
 import type { OnEvent } from "./Events.ts"
-import type { RunContext } from "./RunContext.ts"
+import type { StepOutputs } from "./RunContext.ts"
 
 export const renderOutputs = (
   pipeline: Pipeline,
-  run: Pick<RunContext, "planned" | "stepOutputs">,
+  planned: Planned,
+  steps: StepOutputs,
   onEvent: OnEvent
 ): Record<string, unknown> => {
-  const scope = { inputs: run.planned.validated.inputs.values, steps: run.stepOutputs }
+  const scope = { inputs: planned.validated.inputs.values, steps }
   const outputs: Record<string, unknown> = {}
   for (const [name, template] of Object.entries(pipeline.outputs)) {
     try {

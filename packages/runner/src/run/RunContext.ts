@@ -1,5 +1,11 @@
-/** What the steps of one run share: the plan, the engine, the records, and the results so far. */
+/**
+ * What the steps of one run share: the plan, the engine, the records, and the results so far.
+ * What changes as the run goes (each step's tally, the outputs later steps read, the first
+ * failure, the calibration samples) is held in `Ref`s, never mutated behind `readonly`.
+ */
 import type { EngineShape } from "@tollgate/core/Engine"
+import type * as Chunk from "effect/Chunk"
+import type * as Ref from "effect/Ref"
 import type * as Semaphore from "effect/Semaphore"
 import type { Sample } from "../plan/Calibration.ts"
 import type { Planned } from "../plan/Plan.ts"
@@ -10,12 +16,23 @@ import type { StepActual } from "./Tally.ts"
 
 /** The samples a run gathers for calibration, and how it counts expected tokens (the plan's memo). */
 export interface Calibrating {
-  readonly samples: Sample[]
+  readonly samples: Ref.Ref<Chunk.Chunk<Sample>>
   readonly tokens: (text: string) => number
 }
 
 /** A step's results as later templates see them (`steps.<id>.output(s)`), or where they are on disk. */
-export type StepOutputs = Record<string, { output?: unknown; outputs?: unknown[]; records?: string }>
+export type StepOutputs = Readonly<
+  Record<
+    string,
+    { readonly output?: unknown; readonly outputs?: ReadonlyArray<unknown>; readonly records?: string }
+  >
+>
+
+/** The first failure that ends the run (a step failed without `continue_on_error`). */
+export interface RunFailure {
+  readonly kind: string
+  readonly message: string
+}
 
 export interface RunContext {
   readonly planned: Planned
@@ -28,12 +45,13 @@ export interface RunContext {
   readonly onEvent: OnEvent
   /** Steps whose results a later template reads (kept in memory). */
   readonly referenced: ReadonlySet<string>
-  readonly actual: ReadonlyMap<string, StepActual>
-  readonly stepOutputs: StepOutputs
+  /** Each step's tally so far. */
+  readonly actual: Ref.Ref<ReadonlyMap<string, StepActual>>
+  /** The finished steps' results, as later templates read them. */
+  readonly stepOutputs: Ref.Ref<StepOutputs>
   /** This run is one shard of a split run, or the merge of one (`--shard`, `runner merge`). */
   readonly split: Split | undefined
   /** What this run teaches the plan (real provider replies only; undefined for echo and offline). */
   readonly calibration: Calibrating | undefined
-  /** The first failure that ends the run (a step failed without `continue_on_error`). */
-  failure: { readonly kind: string; readonly message: string } | undefined
+  readonly failure: Ref.Ref<RunFailure | undefined>
 }

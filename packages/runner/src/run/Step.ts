@@ -6,14 +6,15 @@
 import { RunStopped } from "@tollgate/core/Engine"
 import * as Scheduler from "@tollgate/core/Scheduler"
 import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import type { Step } from "../dsl/Pipeline.ts"
 import { evaluate, isTruthy } from "../dsl/Templates.ts"
 import { runItem, stepJob } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
-import type { RunContext } from "./RunContext.ts"
+import type { RunContext, StepOutputs } from "./RunContext.ts"
 import { runPack } from "./SendPacks.ts"
 import { itemIndices } from "./Shards.ts"
-import { tally } from "./Tally.ts"
+import { type StepActual, tally } from "./Tally.ts"
 
 /** A packed step's items in packs of `size`, in item order. */
 const packsOf = (indices: ReadonlyArray<number>, size: number): number[][] =>
@@ -40,14 +41,24 @@ const failureOf = (step: Step, r: ItemResult): StepFailure | undefined => {
 }
 
 /** Ends the run on a step's failure (unless it continues on error; a merge missing an answer never does): no new requests. */
-const failStep = (ctx: RunContext, step: Step, failure: StepFailure | string) =>
-  Effect.suspend(() => {
-    const { kind, message } =
-      typeof failure === "string" ? { kind: "step-failed", message: failure } : failure
-    if ((step.continueOnError && kind !== "merge-incomplete") || ctx.failure !== undefined) return Effect.void
-    ctx.failure = { kind, message }
-    return ctx.engine.stop(new RunStopped({ reason: "failed", message }))
-  })
+const failStep = (ctx: RunContext, step: Step, failure: StepFailure | string) => {
+  const f = typeof failure === "string" ? { kind: "step-failed", message: failure } : failure
+  if (step.continueOnError && f.kind !== "merge-incomplete") return Effect.void
+  // the first failure ends the run; later ones change nothing
+  return Effect.flatMap(
+    Ref.modify(ctx.failure, (was) => [was === undefined, was ?? f] as const),
+    (first) =>
+      first ? ctx.engine.stop(new RunStopped({ reason: "failed", message: f.message })) : Effect.void
+  )
+}
+
+/** A step's tally with one more result. */
+const count = (ctx: RunContext, id: string, f: (a: StepActual) => StepActual) =>
+  Ref.update(ctx.actual, (m) => new Map(m).set(id, f(m.get(id)!)))
+
+/** A step's results, as later templates read them. */
+const keepOutputs = (ctx: RunContext, id: string, o: StepOutputs[string]) =>
+  Ref.update(ctx.stepOutputs, (all) => ({ ...all, [id]: o }))
 
 /** The items of a step (one `undefined` for a plain step), or a message when `for_each` is not a list. */
 const itemsOf = (step: Step, scope: Record<string, unknown>): unknown[] | string => {
@@ -59,26 +70,26 @@ const itemsOf = (step: Step, scope: Record<string, unknown>): unknown[] | string
 
 /** A step that does not run: its `when` is false, or (in a shard) it waits for the merge. */
 const skip = (ctx: RunContext, step: Step, type: "step-skipped" | "step-deferred") =>
-  Effect.sync(() => {
-    ctx.actual.get(step.id)!.skipped = true
-    ctx.stepOutputs[step.id] = step.forEach !== undefined ? { outputs: [] } : { output: null }
-    ctx.onEvent({ type, step: step.id })
-  })
+  Effect.all([
+    count(ctx, step.id, (a) => ({ ...a, skipped: true })),
+    keepOutputs(ctx, step.id, step.forEach !== undefined ? { outputs: [] } : { output: null }),
+    Effect.sync(() => ctx.onEvent({ type, step: step.id }))
+  ])
 
 export const runStep = Effect.fn("Step.runStep")(function* (ctx: RunContext, step: Step) {
-  if (ctx.failure !== undefined || (yield* ctx.engine.stopped) !== undefined) return
+  if ((yield* Ref.get(ctx.failure)) !== undefined || (yield* ctx.engine.stopped) !== undefined) return
   if (ctx.split?.kind === "shard" && ctx.split.roles.get(step.id) === "after-merge")
     return yield* skip(ctx, step, "step-deferred")
   const scope: Record<string, unknown> = {
     inputs: ctx.planned.validated.inputs.values,
-    steps: ctx.stepOutputs
+    steps: yield* Ref.get(ctx.stepOutputs)
   }
   if (step.when !== undefined && !isTruthy(evaluate(step.when, scope)))
     return yield* skip(ctx, step, "step-skipped")
   const items = itemsOf(step, scope)
   if (typeof items === "string") {
     // a step failure like any other: continue_on_error goes on with no outputs; else the run stops
-    ctx.stepOutputs[step.id] = { outputs: [] }
+    yield* keepOutputs(ctx, step.id, { outputs: [] })
     return yield* failStep(ctx, step, items)
   }
   // a shard sends its share of a split step's items; each keeps its index in the whole list
@@ -90,7 +101,6 @@ export const runStep = Effect.fn("Step.runStep")(function* (ctx: RunContext, ste
     total: indices.length,
     ...(packs !== undefined ? { packs: packs.length } : {})
   })
-  const a = ctx.actual.get(step.id)!
   // results stay in memory only when a later template reads them; they are on disk anyway
   const keep = ctx.referenced.has(step.id) || step.forEach === undefined
   const outputs: unknown[] = []
@@ -98,10 +108,13 @@ export const runStep = Effect.fn("Step.runStep")(function* (ctx: RunContext, ste
   // results arrive as they finish; outputs keep item order by index
   const sink = (r: ItemResult) =>
     Effect.suspend(() => {
+      // this step's own outputs, filled in as results arrive; kept for later steps when it ends
       if (keep && r._tag !== "split") outputs[r.index] = outputOfResult(r)
-      tally(a, r)
       const failure = failureOf(step, r)
-      return failure === undefined ? Effect.void : failStep(ctx, step, failure)
+      return Effect.andThen(
+        count(ctx, step.id, (a) => tally(a, r)),
+        failure === undefined ? Effect.void : failStep(ctx, step, failure)
+      )
     })
   if (packs !== undefined)
     yield* Scheduler.forEachBounded(
@@ -117,10 +130,15 @@ export const runStep = Effect.fn("Step.runStep")(function* (ctx: RunContext, ste
       sink,
       ctx.concurrency
     )
-  ctx.stepOutputs[step.id] = !keep
-    ? { records: `steps/${step.id}.jsonl` }
-    : step.forEach !== undefined
-      ? { outputs }
-      : { output: outputs[0] ?? null }
+  yield* keepOutputs(
+    ctx,
+    step.id,
+    !keep
+      ? { records: `steps/${step.id}.jsonl` }
+      : step.forEach !== undefined
+        ? { outputs }
+        : { output: outputs[0] ?? null }
+  )
+  const a = (yield* Ref.get(ctx.actual)).get(step.id)!
   ctx.onEvent({ type: "step-end", step: step.id, completed: a.completed, failed: a.failed })
 })

@@ -1,29 +1,29 @@
-/** What each step actually did: requests, cache hits, reuse, retries, cost. Every billed attempt counts. */
+/** What each step actually did: requests, cache hits, reuse, retries, cost, as a fold over its results. Every billed attempt counts. Pure. */
 import type { RequestFailed } from "@tollgate/core/Engine"
 import * as Money from "@tollgate/pricing/Money"
 import type { ItemResult } from "./ItemResult.ts"
 import { isTruncated } from "./Reply.ts"
 
 export interface StepActual {
-  requests: number
-  cached: number
-  reused: number
-  retries: number
+  readonly requests: number
+  readonly cached: number
+  readonly reused: number
+  readonly retries: number
   /** Attempts that timed out, counted in `cost` at their worst case. */
-  abandoned: number
-  rateLimited: number
-  failed: number
-  skipped: boolean
-  cost: Money.Usd
+  readonly abandoned: number
+  readonly rateLimited: number
+  readonly failed: number
+  readonly skipped: boolean
+  readonly cost: Money.Usd
   /** Prompt tokens the provider billed for fresh replies. */
-  promptTokens: number
-  completionTokens: number
-  completed: number
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly completed: number
   /** Text replies cut off at `max_tokens` and kept (`output.truncated: allow`). */
-  truncated: number
+  readonly truncated: number
   /** Of `cost`, what was estimated rather than billed: tokens × catalog (no `usage.cost`), and worst cases (no usage). */
-  costCatalog: Money.Usd
-  costBound: Money.Usd
+  readonly costCatalog: Money.Usd
+  readonly costBound: Money.Usd
 }
 
 export const emptyActual = (): StepActual => ({
@@ -44,61 +44,55 @@ export const emptyActual = (): StepActual => ({
   costBound: Money.zero
 })
 
-/** Adds one item's result to its step's tally. */
-export const tally = (a: StepActual, r: ItemResult): void => {
+/** A step's tally with one more item's result. */
+export const tally = (a: StepActual, r: ItemResult): StepActual => {
   switch (r._tag) {
     case "done": {
       const c = r.completion
-      a.completed++
+      const completed = a.completed + 1
       // a pack's request counts once, with its first item
-      if (r.pack !== undefined && r.pack.position > 0) {
-        if (c.cached) a.cached++
-        return
+      if ((r.pack !== undefined && r.pack.position > 0) || c.cached)
+        return { ...a, completed, cached: a.cached + (c.cached ? 1 : 0) }
+      return {
+        ...a,
+        completed,
+        requests: a.requests + c.attempts,
+        retries: a.retries + c.attempts - 1,
+        rateLimited: a.rateLimited + c.rateLimited,
+        abandoned: a.abandoned + c.abandoned,
+        cost: Money.add(a.cost, c.cost),
+        costCatalog: Money.add(a.costCatalog, c.estimated.catalog),
+        costBound: Money.add(a.costBound, c.estimated.bound),
+        truncated: a.truncated + (isTruncated(c.reply) ? 1 : 0),
+        promptTokens: a.promptTokens + (c.usage?.promptTokens ?? 0),
+        completionTokens: a.completionTokens + (c.usage?.completionTokens ?? 0)
       }
-      if (c.cached) {
-        a.cached++
-        return
-      }
-      a.requests += c.attempts
-      a.retries += c.attempts - 1
-      a.rateLimited += c.rateLimited
-      a.abandoned += c.abandoned
-      a.cost = Money.add(a.cost, c.cost)
-      a.costCatalog = Money.add(a.costCatalog, c.estimated.catalog)
-      a.costBound = Money.add(a.costBound, c.estimated.bound)
-      if (isTruncated(c.reply)) a.truncated++
-      a.promptTokens += c.usage?.promptTokens ?? 0
-      a.completionTokens += c.usage?.completionTokens ?? 0
-      return
     }
     case "reused":
-      a.completed++
-      a.reused++
-      return
+      return { ...a, completed: a.completed + 1, reused: a.reused + 1 }
     case "invalid":
-      a.failed++
-      return
+      return { ...a, failed: a.failed + 1 }
     case "failed": {
       const e = r.error
       // a request the stop kept from being sent cost nothing
-      if (e._tag === "RunStopped") return
-      a.failed++
-      if (r.pack === undefined || r.pack.position === 0) spend(a, e)
-      return
+      if (e._tag === "RunStopped") return a
+      const failed = { ...a, failed: a.failed + 1 }
+      return r.pack === undefined || r.pack.position === 0 ? spend(failed, e) : failed
     }
     case "split":
-      spend(a, r.error)
+      return spend(a, r.error)
   }
 }
 
 /** A request that failed for good (or a pack that went again smaller): its attempts and what they were billed. */
-const spend = (a: StepActual, e: RequestFailed): void => {
-  a.requests += e.attempts
-  a.retries += Math.max(0, e.attempts - 1)
-  a.rateLimited += e.rateLimited
-  a.abandoned += e.abandoned
+const spend = (a: StepActual, e: RequestFailed): StepActual => ({
+  ...a,
+  requests: a.requests + e.attempts,
+  retries: a.retries + Math.max(0, e.attempts - 1),
+  rateLimited: a.rateLimited + e.rateLimited,
+  abandoned: a.abandoned + e.abandoned,
   // replies that failed their check were billed even though the request failed in the end
-  a.cost = Money.add(a.cost, Money.usd(e.costUsd))
-  a.costCatalog = Money.add(a.costCatalog, Money.usd(e.estimatedCatalogUsd ?? "0"))
-  a.costBound = Money.add(a.costBound, Money.usd(e.estimatedBoundUsd ?? "0"))
-}
+  cost: Money.add(a.cost, Money.usd(e.costUsd)),
+  costCatalog: Money.add(a.costCatalog, Money.usd(e.estimatedCatalogUsd ?? "0")),
+  costBound: Money.add(a.costBound, Money.usd(e.estimatedBoundUsd ?? "0"))
+})
