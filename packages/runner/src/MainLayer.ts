@@ -7,6 +7,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { Account } from "./account/Account.ts"
 import type { StateDamaged, StoreUnavailable } from "./Errors.ts"
 import { Providers } from "./providers/Providers.ts"
 import { CurrentCatalog } from "./store/CurrentCatalog.ts"
@@ -31,11 +32,13 @@ const redisStore = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
     )
   )
 
-export type MainServices = CurrentCatalog | StateStore | Providers
+export type MainServices = CurrentCatalog | StateStore | Providers | Account
 
-export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> =>
-  Layer.mergeAll(
+export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> => {
+  const providers = o.offline === true ? Providers.layerOffline : Providers.layerAuto
+  return Layer.mergeAll(
     o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.env),
     o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(StateDir.stateDir(o.env)),
-    o.offline === true ? Providers.layerOffline : Providers.layerAuto
+    Account.layer(StateDir.stateDir(o.env)).pipe(Layer.provideMerge(providers))
   )
+}

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Outcome, Provider } from "@tollgate/core/Provider"
 import { CatalogStore } from "@tollgate/pricing"
+import { Account } from "@tollgate/runner/account/Account"
 import { reply } from "@tollgate/runner/providers/EchoProvider"
 import { nothingDiscovered } from "@tollgate/runner/providers/ProviderAccount"
 import { Providers } from "@tollgate/runner/providers/Providers"
@@ -58,7 +59,7 @@ const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<stri
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
   const home = mkdtempSync(join(tmpdir(), "tg-runpath-home-"))
   const layer = Layer.mergeAll(
-    providers,
+    Account.layer(home).pipe(Layer.provideMerge(providers)),
     CurrentCatalog.layerOf(CatalogStore.bundled()),
     StateStore.layerFile(home)
   )

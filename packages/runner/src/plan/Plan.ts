@@ -10,6 +10,9 @@ import type * as Policy from "@tollgate/pricing/Policy"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { Account } from "../account/Account.ts"
+import type { AccountFacts } from "../account/AccountFacts.ts"
+import { declaredOf, fingerprintOf, policyOf } from "../account/AccountPolicy.ts"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { locate } from "../dsl/Load.ts"
 import type { Pipeline, ProviderKind } from "../dsl/Pipeline.ts"
@@ -19,9 +22,6 @@ import { InputInvalid, StoreUnavailable } from "../Errors.ts"
 import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
-import type { AccountFacts } from "./AccountFacts.ts"
-import { declaredOf, fingerprintOf, policyOf } from "./AccountPolicy.ts"
-import { resolveAccount } from "./Discovery.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
 import { RenderFailed } from "./StepProjection.ts"
@@ -119,7 +119,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
   const now = opts.now ?? new Date(yield* Clock.currentTimeMillis)
   const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
   const reads = yield* store.planReads(cacheOptionsOf(pipeline, opts.env))
-  const { facts: account, warnings } = yield* resolveAccount({
+  const { facts: account, warnings } = yield* (yield* Account).resolve({
     env: opts.env,
     baseUrl,
     baseUrlGiven: opts.baseUrl !== undefined,

@@ -3,9 +3,9 @@
 import * as Fingerprint from "@tollgate/core/Fingerprint"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Money from "@tollgate/pricing/Money"
+import type { AccountFacts } from "../account/AccountFacts.ts"
 import type { Step } from "../dsl/Pipeline.ts"
 import { redactUrl } from "../store/StoreUrl.ts"
-import type { AccountFacts } from "./AccountFacts.ts"
 import type { Planned } from "./Plan.ts"
 
 /** 2: each step says what it is made of (`definition`), so two plans can be diffed with reasons. */

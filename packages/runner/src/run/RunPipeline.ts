@@ -5,11 +5,11 @@
  */
 import { join, resolve } from "node:path"
 import * as Money from "@tollgate/pricing/Money"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
+import { Account } from "../account/Account.ts"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import { addSamples, withSettled } from "../plan/Calibration.ts"
@@ -18,7 +18,6 @@ import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
 import { isOpenRouter, keyFor, keyMayGo, keyWithheld } from "../providers/KeyRoute.ts"
-import { fileOf, saveLearned } from "../store/AccountCache.ts"
 import { updateIndex } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
@@ -204,11 +203,12 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
   })
   const settled = yield* settleAfter(planned, records.dir, apiKey, outcome, opts)
   if (outcome.learnedFreePerDay !== undefined)
-    saveLearned(
-      fileOf(StateDir.stateDir(opts.env), planned.baseUrl, planned.fingerprint),
-      yield* Clock.currentTimeMillis,
-      outcome.learnedFreePerDay
-    )
+    yield* (yield* Account).learned({
+      baseUrl: planned.baseUrl,
+      fingerprint: planned.fingerprint,
+      freePerDay: outcome.learnedFreePerDay,
+      nowMs: yield* Clock.currentTimeMillis
+    })
   // only a real provider's replies teach the plan
   if (outcome.fromProvider && outcome.samples.length > 0) {
     const samples = withSettled(outcome.samples, settled?.lines ?? [])

@@ -1,10 +1,10 @@
 /** Pipelines and projection inputs for the runner's unit tests, from YAML text. */
 import { CatalogStore, Policy } from "@tollgate/pricing"
+import { accountFacts } from "@tollgate/runner/account/AccountFacts"
+import { declaredOf } from "@tollgate/runner/account/AccountPolicy"
 import { loadText } from "@tollgate/runner/dsl/Load"
 import { resolve } from "@tollgate/runner/dsl/Pipeline"
 import { decodePipelineSpec } from "@tollgate/runner/dsl/PipelineSpec"
-import { accountFacts } from "@tollgate/runner/plan/AccountFacts"
-import { declaredOf } from "@tollgate/runner/plan/AccountPolicy"
 import { emptyIndex } from "@tollgate/runner/plan/Calibration"
 import type { ProjectInput } from "@tollgate/runner/plan/Project"
 import { nothingDiscovered } from "@tollgate/runner/providers/ProviderAccount"

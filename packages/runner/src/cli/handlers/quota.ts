@@ -3,11 +3,11 @@ import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { Account } from "../../account/Account.ts"
+import { declaredOf, policyOf } from "../../account/AccountPolicy.ts"
 import { DEFAULT_API_KEY_ENV, DEFAULT_BASE_URL } from "../../dsl/Pipeline.ts"
 import { baseUrlOf } from "../../dsl/Request.ts"
 import { mainLayer } from "../../MainLayer.ts"
-import { declaredOf, policyOf } from "../../plan/AccountPolicy.ts"
-import { resolveAccount } from "../../plan/Discovery.ts"
 import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/ValidPipeline.ts"
 import { accountLine } from "../../report/PlanReport.ts"
@@ -58,7 +58,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
     const a = yield* account(flags.pipeline, credits)
     const reads = yield* (yield* StateStore).planReads({})
     const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
-    const { facts, warnings } = yield* resolveAccount({
+    const { facts, warnings } = yield* (yield* Account).resolve({
       env: io.env,
       baseUrl: given ?? a.baseUrl,
       baseUrlGiven: given !== undefined,

@@ -3,13 +3,12 @@
  * (`GET /key`, and `GET /credits` with `OPENROUTER_MANAGEMENT_KEY`), kept in the state dir, and
  * joined with the free tier an earlier run learned. No key, echo or `--offline`: nothing is asked.
  */
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import { keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import type { Discovered } from "../providers/ProviderAccount.ts"
 import { Providers } from "../providers/Providers.ts"
-import * as AccountCache from "../store/AccountCache.ts"
+import * as AccountCache from "./AccountCache.ts"
 import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
 
 export interface DiscoveryOptions {
@@ -49,7 +48,7 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
  * The account a plan (or `runner quota`) takes: what the pipeline declares, joined with what the
  * provider says and earlier runs learned; and what could not be discovered, as warnings.
  */
-export const resolveAccount = Effect.fnUntraced(function* (o: {
+export interface ResolveOptions {
   readonly env: NodeJS.ProcessEnv
   readonly baseUrl: string
   /** The base URL came from `--base-url` (the management key may go there). */
@@ -63,7 +62,9 @@ export const resolveAccount = Effect.fnUntraced(function* (o: {
   readonly refreshCounter?: boolean | undefined
   /** The endpoint has OpenRouter's account calls (`provider.kind: openrouter`); else nothing is asked. */
   readonly ask?: boolean | undefined
-}) {
+}
+
+export const resolveAccount = Effect.fn("Account.resolve")(function* (o: ResolveOptions, stateDir: string) {
   const apiKey = o.ask === false ? undefined : keyFor(o.env, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
   const withheld = o.ask !== false && apiKey === undefined && (o.env[o.apiKeyEnv] ?? "") !== ""
   const discovered = yield* discoverAccount({
@@ -71,7 +72,7 @@ export const resolveAccount = Effect.fnUntraced(function* (o: {
     apiKey,
     managementKey: o.ask === false ? undefined : keyFor(o.env, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
     fingerprint: o.fingerprint,
-    stateDir: StateDir.stateDir(o.env),
+    stateDir,
     nowMs: o.now.getTime(),
     refreshCounter: o.refreshCounter === true
   })

@@ -10,39 +10,17 @@ import * as Hash from "@tollgate/pricing/Hash"
 import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { CreditsInfo, KeyInfo } from "../providers/ProviderAccount.ts"
+import { CreditsInfo, KeyInfo } from "../providers/ProviderAccount.ts"
 
 /** How long the provider's answers are trusted. */
 export const FRESH_MS = 5 * 60_000
 /** How long a learned free tier is trusted (credits bought stay bought). */
 export const LEARNED_MS = 30 * 86_400_000
 
-const Usd = Schema.NullOr(Schema.Number)
 const Cached = Schema.Struct({
   fetched_at: Schema.optionalKey(Schema.Number),
-  key: Schema.optionalKey(
-    Schema.Struct({
-      limit: Usd,
-      limitRemaining: Usd,
-      usageDaily: Schema.optional(Schema.Number),
-      isFreeTier: Schema.optional(Schema.Boolean),
-      expiresAt: Schema.optional(Schema.NullOr(Schema.String)),
-      freeModelDailyRequests: Schema.optional(
-        Schema.Struct({ limit: Schema.Number, used: Schema.Number, remaining: Schema.Number })
-      ),
-      budgets: Schema.optional(
-        Schema.Array(
-          Schema.Struct({
-            scope: Schema.String,
-            limitUsd: Usd,
-            remainingUsd: Usd,
-            resetsAt: Schema.NullOr(Schema.String)
-          })
-        )
-      )
-    })
-  ),
-  credits: Schema.optionalKey(Schema.Struct({ totalCredits: Schema.Number, totalUsage: Schema.Number })),
+  key: Schema.optionalKey(KeyInfo),
+  credits: Schema.optionalKey(CreditsInfo),
   learned: Schema.optionalKey(Schema.Struct({ free_per_day: Schema.Number, at: Schema.Number }))
 })
 type Cached = typeof Cached.Type
