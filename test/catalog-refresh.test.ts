@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { CatalogStore } from "@tollgate/pricing"
+import { CatalogStore } from "@tollgate/core"
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"

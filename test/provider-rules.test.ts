@@ -3,7 +3,9 @@
  * budget (402 by `metadata.reason`), budget layers (403 with `resets_at`), the account's free
  * counter on `/key`, and routing by effective cost bounded by `provider.max_price`.
  */
-import { Catalog, CatalogStore, Money } from "@tollgate/pricing"
+
+import { CatalogStore } from "@tollgate/core"
+import { Catalog, Money } from "@tollgate/pricing"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"

@@ -3,7 +3,8 @@
  * name, measured value, and what was done, so numbers in docs can be reproduced.
  */
 import { performance } from "node:perf_hooks"
-import { CatalogStore, Cost, Money } from "@tollgate/pricing"
+import { CatalogStore } from "@tollgate/core"
+import { Cost, Money } from "@tollgate/pricing"
 
 const results: Array<{ name: string; value: string; detail: string }> = []
 const record = (name: string, value: string, detail: string) => {

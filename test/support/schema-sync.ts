@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { CatalogStore } from "@tollgate/pricing"
+import { CatalogStore } from "@tollgate/core"
 
 export const SCHEMA = fileURLToPath(
   new URL("../../packages/runner/schemas/pipeline.schema.json", import.meta.url)

@@ -6,7 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { type Catalog, CatalogStore, Cost, Money } from "@tollgate/pricing"
+import { CatalogStore } from "@tollgate/core"
+import { type Catalog, Cost, Money } from "@tollgate/pricing"
 import { replyContent } from "@tollgate/runner/providers/EchoProvider"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 

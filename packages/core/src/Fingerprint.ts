@@ -1,5 +1,5 @@
 /** Stable, non-reversible names for secrets and request contents. */
-import { sha256 } from "@tollgate/pricing/Hash"
+import { sha256 } from "@tollgate/core/Hash"
 
 export { sha256 }
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import * as StateDir from "@tollgate/pricing/StateDir"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { basename, join } from "node:path"
-import * as StateDir from "@tollgate/pricing/StateDir"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

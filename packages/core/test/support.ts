@@ -1,5 +1,7 @@
 /** Test helpers: a scripted provider, an engine over memory stores, and a driver for TestClock. */
-import { type Catalog, CatalogStore, Money, Policy } from "@tollgate/pricing"
+
+import { CatalogStore } from "@tollgate/core"
+import { type Catalog, Money, Policy } from "@tollgate/pricing"
 import { Clock, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Budget, type BudgetLimits } from "../src/Budget.ts"

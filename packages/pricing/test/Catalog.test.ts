@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
+import { bundled } from "../../core/src/CatalogStore.ts"
 import * as Catalog from "../src/Catalog.ts"
-import { bundled } from "../src/CatalogStore.ts"
 import * as Money from "../src/Money.ts"
 
 const older = JSON.parse(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
+import { bundled } from "../../core/src/CatalogStore.ts"
 import * as Catalog from "../src/Catalog.ts"
-import { bundled } from "../src/CatalogStore.ts"
 import * as Cost from "../src/Cost.ts"
 import * as Money from "../src/Money.ts"
 

@@ -3,8 +3,9 @@
  * store (the state dir, or Redis with `--store`), and the provider (HTTP, echo or offline). The
  * CLI and the library both build their layer here.
  */
+
+import * as StateDir from "@tollgate/core/StateDir"
 import type * as Catalog from "@tollgate/pricing/Catalog"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Account } from "./account/Account.ts"

@@ -1,5 +1,7 @@
 /** The renderers over plain data: tables, markdown and the progress line, as a person sees them. */
-import { CatalogStore, Policy } from "@tollgate/pricing"
+
+import { CatalogStore } from "@tollgate/core"
+import { Policy } from "@tollgate/pricing"
 import type { IoShape } from "@tollgate/runner/cli/Io"
 import { fit, Progress } from "@tollgate/runner/cli/Progress"
 import type { PlanJson } from "@tollgate/runner/plan/PlanJson"

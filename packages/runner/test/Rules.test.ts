@@ -1,5 +1,5 @@
 /** Each semantic rule on its own: what it reports, where, and that a well-formed pipeline passes it. */
-import { CatalogStore } from "@tollgate/pricing"
+import { CatalogStore } from "@tollgate/core"
 import { loadText } from "@tollgate/runner/dsl/Load"
 import { decodePipelineSpec, type StepSpec } from "@tollgate/runner/dsl/PipelineSpec"
 import { cycles, needs } from "@tollgate/runner/dsl/rules/Dependencies"

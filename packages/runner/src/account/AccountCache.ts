@@ -6,8 +6,8 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import * as Hash from "@tollgate/pricing/Hash"
-import * as StateDir from "@tollgate/pricing/StateDir"
+import * as Hash from "@tollgate/core/Hash"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { CreditsInfo, KeyInfo } from "../providers/ProviderAccount.ts"

@@ -5,9 +5,9 @@
  */
 import { join, resolve } from "node:path"
 import { type CacheOptions, cacheKey } from "@tollgate/core/ResponseCache"
+import * as StateDir from "@tollgate/core/StateDir"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type * as Policy from "@tollgate/pricing/Policy"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { Account } from "../account/Account.ts"

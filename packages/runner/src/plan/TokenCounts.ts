@@ -8,7 +8,7 @@
 import { hash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import * as StateDir from "@tollgate/pricing/StateDir"
+import * as StateDir from "@tollgate/core/StateDir"
 import { expectedTokens } from "./Tokens.ts"
 
 /**

@@ -5,7 +5,7 @@
  * budget). Bounded requests (5 s, 1 MiB); keys go only in Authorization, every message is
  * scrubbed of them, and a minted key is returned to memory only. A failed discovery is a warning.
  */
-import * as Http from "@tollgate/pricing/Http"
+import * as Http from "@tollgate/core/Http"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"

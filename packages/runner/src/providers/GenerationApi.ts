@@ -4,7 +4,7 @@
  * few seconds after the answer: until then the provider says 404, which is `pending`, not a
  * failure. Bounded (5 s, 256 KiB); the key goes only in Authorization and never into a message.
  */
-import * as Http from "@tollgate/pricing/Http"
+import * as Http from "@tollgate/core/Http"
 import * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

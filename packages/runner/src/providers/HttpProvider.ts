@@ -5,8 +5,9 @@
  * before anything else sees it: an endpoint that quotes the key back cannot get it printed,
  * logged or written to the run's records.
  */
+
+import * as Http from "@tollgate/core/Http"
 import { type ChatRequest, type Outcome, Provider, type ProviderShape } from "@tollgate/core/Provider"
-import * as Http from "@tollgate/pricing/Http"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"

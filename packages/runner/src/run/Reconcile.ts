@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Money from "@tollgate/pricing/Money"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Effect from "effect/Effect"
 import { InputInvalid } from "../Errors.ts"
 import { isOpenRouter, keyFor } from "../providers/KeyRoute.ts"

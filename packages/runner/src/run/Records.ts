@@ -7,8 +7,8 @@
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { basename, join } from "node:path"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Money from "@tollgate/pricing/Money"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { RunEvent } from "./Events.ts"

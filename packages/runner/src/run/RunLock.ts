@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { tryLock, unlock } from "@tollgate/core/FileLock"
-import { sha256 } from "@tollgate/pricing/Hash"
+import { sha256 } from "@tollgate/core/Hash"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { InputInvalid, RunBusy } from "../Errors.ts"

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { withFileLock } from "@tollgate/core/FileLock"
-import * as StateDir from "@tollgate/pricing/StateDir"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"

@@ -1,7 +1,8 @@
 /** The catalog in use: `TOLLGATE_CATALOG` (a file), else the state dir's refreshed copy, else the bundled snapshot. */
+
+import * as CatalogStore from "@tollgate/core/CatalogStore"
+import * as StateDir from "@tollgate/core/StateDir"
 import type * as Catalog from "@tollgate/pricing/Catalog"
-import * as CatalogStore from "@tollgate/pricing/CatalogStore"
-import * as StateDir from "@tollgate/pricing/StateDir"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

@@ -1,5 +1,7 @@
 /** Pipelines and projection inputs for the runner's unit tests, from YAML text. */
-import { CatalogStore, Policy } from "@tollgate/pricing"
+
+import { CatalogStore } from "@tollgate/core"
+import { Policy } from "@tollgate/pricing"
 import { accountFacts } from "@tollgate/runner/account/AccountFacts"
 import { declaredOf } from "@tollgate/runner/account/AccountPolicy"
 import { loadText } from "@tollgate/runner/dsl/Load"

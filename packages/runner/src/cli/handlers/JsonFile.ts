@@ -1,6 +1,6 @@
 /** `--json-file FILE`: a command's JSON document written beside what it prints (a CI step reads this invocation's figures, never an earlier one's). */
 import { resolve } from "node:path"
-import * as StateDir from "@tollgate/pricing/StateDir"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Option from "effect/Option"
 import type { IoShape } from "../Io.ts"
 

@@ -1,5 +1,5 @@
 /** `runner models [--free] [--search TEXT]` and `runner models refresh [--base-url URL]`. */
-import * as CatalogStore from "@tollgate/pricing/CatalogStore"
+import * as CatalogStore from "@tollgate/core/CatalogStore"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

@@ -1,6 +1,6 @@
 /** `runner plan <pipeline.yaml>`: the dry run. Exit 0 within limits, 3 over one, 2 invalid. */
 import { resolve } from "node:path"
-import * as StateDir from "@tollgate/pricing/StateDir"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"

@@ -8,12 +8,12 @@ import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { type Catalog, CatalogDecodeError, decode, type Source } from "@tollgate/pricing/Catalog"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { type Catalog, CatalogDecodeError, decode, type Source } from "./Catalog.ts"
 import { sha256 } from "./Hash.ts"
 import type { FetchError, FetchLimits } from "./Http.ts"
 import { stateDir, writeAtomicSync } from "./StateDir.ts"
@@ -25,7 +25,8 @@ let bundledPathCache: string | undefined
  */
 export const bundledPath = (): string => {
   if (bundledPathCache !== undefined) return bundledPathCache
-  const beside = fileURLToPath(new URL("../data/openrouter-models.json", import.meta.url))
+  // the snapshot ships with @tollgate/pricing (its `data/`), resolved as a dependency
+  const beside = fileURLToPath(new URL("../../pricing/data/openrouter-models.json", import.meta.url))
   bundledPathCache = existsSync(beside)
     ? beside
     : createRequire(import.meta.url).resolve("@tollgate/pricing/data/openrouter-models.json")
@@ -105,7 +106,7 @@ export interface CatalogStoreShape {
 
 /** The catalog service: reads and refreshes the catalog kept in the state dir. */
 export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShape>()(
-  "@tollgate/pricing/CatalogStore"
+  "@tollgate/core/CatalogStore"
 ) {
   /** A store rooted at `dir` (the state dir). */
   static readonly make = (dir: string): CatalogStoreShape => ({
