@@ -4,18 +4,19 @@
  * CLI and the library both build their layer here.
  */
 
-import * as StateDir from "@tollgate/core/StateDir"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Account } from "./account/Account.ts"
 import type { StateDamaged, StoreUnavailable } from "./Errors.ts"
 import { Providers } from "./providers/Providers.ts"
+import { Settings, type SettingsShape } from "./Settings.ts"
 import { CurrentCatalog } from "./store/CurrentCatalog.ts"
 import { StateStore } from "./store/StateStore.ts"
 
 export interface MainOptions {
-  readonly env: NodeJS.ProcessEnv
+  /** The settings the edge read from the environment (`Settings.ts`). */
+  readonly settings: SettingsShape
   /** `redis://…`: share limits, ledger, cache and budget pools; default: the state dir. */
   readonly store?: string | undefined
   /** Send nothing: every request must come from the cache. */
@@ -33,13 +34,14 @@ const redisStore = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
     )
   )
 
-export type MainServices = CurrentCatalog | StateStore | Providers | Account
+export type MainServices = CurrentCatalog | StateStore | Providers | Account | Settings
 
 export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> => {
   const providers = o.offline === true ? Providers.layerOffline : Providers.layerAuto
   return Layer.mergeAll(
-    o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.env),
-    o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(StateDir.stateDir(o.env)),
-    Account.layer(StateDir.stateDir(o.env)).pipe(Layer.provideMerge(providers))
+    Layer.succeed(Settings, o.settings),
+    o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.settings),
+    o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(o.settings.stateDir),
+    Account.layer(o.settings.stateDir).pipe(Layer.provideMerge(providers))
   )
 }

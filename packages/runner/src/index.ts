@@ -10,6 +10,7 @@
  */
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Diagnostic } from "./dsl/Diagnostics.ts"
 import type { InputOverride } from "./dsl/Inputs.ts"
 import type { Validated } from "./dsl/ValidateFile.ts"
@@ -20,6 +21,7 @@ import { type PlanJson, planJson } from "./plan/PlanJson.ts"
 import { validatePipeline } from "./plan/ValidPipeline.ts"
 import type { RunEvent } from "./run/Events.ts"
 import { type RunResult, runFile } from "./run/RunPipeline.ts"
+import { settingsOf } from "./Settings.ts"
 
 export type { Diagnostic } from "./dsl/Diagnostics.ts"
 export type { Validated } from "./dsl/ValidateFile.ts"
@@ -72,13 +74,13 @@ const resolved = (o: Options) => ({
   inputs: Object.entries(o.inputs ?? {}).map(([name, raw]): InputOverride => ({ name, raw }))
 })
 
+/** The services, over the settings the environment holds (read once, through `Config`). */
 const layerOf = (o: Options & { readonly offline?: boolean }) =>
-  mainLayer({
-    env: o.env ?? process.env,
-    store: o.store,
-    offline: o.offline,
-    catalog: o.catalog
-  } satisfies MainOptions)
+  Layer.unwrap(
+    Effect.map(settingsOf(o.env ?? process.env), (settings) =>
+      mainLayer({ settings, store: o.store, offline: o.offline, catalog: o.catalog } satisfies MainOptions)
+    )
+  )
 
 /** Loads and validates a pipeline; fails with `PipelineInvalid` listing every problem. */
 export const loadPipeline = (file: string, options: Options = {}): Effect.Effect<Validated, RunnerError> =>

@@ -13,6 +13,7 @@ import { reply } from "@tollgate/runner/providers/EchoProvider"
 import { nothingDiscovered } from "@tollgate/runner/providers/ProviderAccount"
 import { Providers } from "@tollgate/runner/providers/Providers"
 import { type RunResult, runFile } from "@tollgate/runner/run/RunPipeline"
+import { Settings } from "@tollgate/runner/Settings"
 import { CurrentCatalog } from "@tollgate/runner/store/CurrentCatalog"
 import { StateStore } from "@tollgate/runner/store/StateStore"
 import { Effect, Layer } from "effect"
@@ -59,6 +60,15 @@ const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<stri
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
   const home = mkdtempSync(join(tmpdir(), "tg-runpath-home-"))
   const layer = Layer.mergeAll(
+    Layer.succeed(Settings, {
+      stateDir: home,
+      store: undefined,
+      baseUrl: undefined,
+      legacyBaseUrl: undefined,
+      catalogFile: undefined,
+      cacheMaxMb: undefined,
+      cacheMaxEntries: undefined
+    }),
     Account.layer(home).pipe(Layer.provideMerge(providers)),
     CurrentCatalog.layerOf(CatalogStore.bundled()),
     StateStore.layerFile(home)

@@ -5,7 +5,6 @@
  */
 import { join, resolve } from "node:path"
 import { type CacheOptions, cacheKey } from "@tollgate/core/ResponseCache"
-import * as StateDir from "@tollgate/core/StateDir"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type * as Policy from "@tollgate/pricing/Policy"
 import * as Clock from "effect/Clock"
@@ -19,6 +18,7 @@ import type { Pipeline, ProviderKind } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/ValidateFile.ts"
 import { InputInvalid, StoreUnavailable } from "../Errors.ts"
+import { Settings, type SettingsShape } from "../Settings.ts"
 import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
@@ -63,9 +63,12 @@ export interface Planned {
 }
 
 /** Cache size caps from `TOLLGATE_CACHE_MAX_MB` and `TOLLGATE_CACHE_MAX_ENTRIES` (defaults: 512 MiB, 100,000). */
-export const cacheOptionsOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): CacheOptions => {
-  const mb = Number(env.TOLLGATE_CACHE_MAX_MB)
-  const entries = Number(env.TOLLGATE_CACHE_MAX_ENTRIES)
+export const cacheOptionsOf = (
+  pipeline: Pipeline,
+  settings: Pick<SettingsShape, "cacheMaxMb" | "cacheMaxEntries">
+): CacheOptions => {
+  const mb = settings.cacheMaxMb ?? Number.NaN
+  const entries = settings.cacheMaxEntries ?? Number.NaN
   return {
     ttlMs: pipeline.cacheTtlMs,
     ...(Number.isFinite(mb) && mb > 0 ? { maxBytes: mb * 1024 * 1024 } : {}),
@@ -118,7 +121,8 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
   const fingerprint = fingerprintOf(pipeline, opts.env)
   const now = opts.now ?? new Date(yield* Clock.currentTimeMillis)
   const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
-  const reads = yield* store.planReads(cacheOptionsOf(pipeline, opts.env))
+  const settings = yield* Settings
+  const reads = yield* store.planReads(cacheOptionsOf(pipeline, settings))
   const { facts: account, warnings } = yield* (yield* Account).resolve({
     env: opts.env,
     baseUrl,
@@ -132,7 +136,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
     // only OpenRouter has these account calls; another endpoint is asked nothing
     ask: pipeline.providerKind === "openrouter"
   })
-  const counts = TokenCounts.open(TokenCounts.fileOf(StateDir.stateDir(opts.env)))
+  const counts = TokenCounts.open(TokenCounts.fileOf(settings.stateDir))
   const projection = yield* projectWithCache(
     {
       pipeline,

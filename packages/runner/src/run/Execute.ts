@@ -23,6 +23,7 @@ import type { Sample } from "../plan/Calibration.ts"
 import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
 import { keyFor } from "../providers/KeyRoute.ts"
 import { Providers } from "../providers/Providers.ts"
+import { Settings } from "../Settings.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { renderOutputs } from "./Outputs.ts"
@@ -114,7 +115,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
   const services = store.runLayer({
     policy,
     balanceUsd: planned.account.balanceUsd.value,
-    cache: opts.noCache ? false : cacheOptionsOf(pipeline, opts.env),
+    cache: opts.noCache ? false : cacheOptionsOf(pipeline, yield* Settings),
     budget: budgetOf(planned, opts.records, opts.split, new Date(opts.startedAt), pooled(pipeline, store)),
     spentBefore: opts.records.spentBefore,
     sharedPool: pipeline.budget.shared,

@@ -7,6 +7,7 @@ import { baseUrlProblem } from "../../dsl/rules/Settings.ts"
 import { InputInvalid } from "../../Errors.ts"
 import { type Policy, parsePolicy } from "../../plan/PlanDiff.ts"
 import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
+import type { SettingsShape } from "../../Settings.ts"
 import { checkStoreUrl } from "../../store/StoreUrl.ts"
 
 /** `--input NAME=VALUE` (repeatable; `NAME=@file` reads a data file). */
@@ -37,9 +38,9 @@ export const parseUsd = (
 /** `--store URL`, else `$TOLLGATE_STORE`; checked, never printed with its password. */
 export const parseStore = (
   flag: Option.Option<string>,
-  env: NodeJS.ProcessEnv
+  settings: Pick<SettingsShape, "store">
 ): Effect.Effect<string | undefined, InputInvalid> => {
-  const url = Option.getOrUndefined(flag) ?? (env.TOLLGATE_STORE || undefined)
+  const url = Option.getOrUndefined(flag) ?? settings.store
   if (url === undefined) return Effect.succeed(undefined)
   const problem = checkStoreUrl(url)
   return problem === undefined ? Effect.succeed(url) : Effect.fail(new InputInvalid({ message: problem }))
@@ -105,9 +106,9 @@ export const parseWhole = (
  */
 export const parseBaseUrl = (
   flag: Option.Option<string>,
-  env: NodeJS.ProcessEnv
+  settings: Pick<SettingsShape, "baseUrl">
 ): Effect.Effect<string | undefined, InputInvalid> => {
-  const fromEnv = env[BASE_URL_ENV] || undefined
+  const fromEnv = settings.baseUrl
   const url = Option.getOrUndefined(flag) ?? fromEnv
   if (url === undefined) return Effect.succeed(undefined)
   const problem = baseUrlProblem(url)
@@ -125,13 +126,13 @@ export const parsePlanFlags = Effect.fnUntraced(function* (
     readonly store: Option.Option<string>
     readonly baseUrl: Option.Option<string>
   },
-  env: NodeJS.ProcessEnv
+  settings: SettingsShape
 ) {
   return {
     inputs: yield* parseInputs(flags.input),
     maxCostUsd: yield* parseUsd("max-cost", flags.maxCost),
-    store: yield* parseStore(flags.store, env),
-    baseUrl: yield* parseBaseUrl(flags.baseUrl, env)
+    store: yield* parseStore(flags.store, settings),
+    baseUrl: yield* parseBaseUrl(flags.baseUrl, settings)
   }
 })
 

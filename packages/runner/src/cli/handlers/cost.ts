@@ -6,6 +6,7 @@ import type * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
 import { costJson, renderCost } from "../../report/CostReport.ts"
 import { describeSource } from "../../report/Format.ts"
+import { settingsOf } from "../../Settings.ts"
 import { loadCatalog } from "../../store/CurrentCatalog.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
@@ -58,7 +59,7 @@ export const handle = Effect.fnUntraced(function* (flags: CostFlags) {
     reasoningTokens: yield* parseCount("reasoning-tokens", flags.reasoningTokens),
     cachedTokens: yield* parseCount("cached-tokens", flags.cachedTokens)
   }
-  const catalog = yield* loadCatalog(io.env)
+  const catalog = yield* loadCatalog(yield* settingsOf(io.env))
   const { resolved, result } = yield* priced(catalog, flags.model, usage)
   if (flags.format === "json")
     io.out(`${JSON.stringify(costJson(catalog, resolved, usage, result), null, 2)}\n`)

@@ -4,9 +4,9 @@ import * as Policy from "@tollgate/pricing/Policy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
-import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
 import { describeSource } from "../../report/Format.ts"
 import { modelsJson, renderModels } from "../../report/ModelsReport.ts"
+import { settingsOf } from "../../Settings.ts"
 import { catalogStore, loadCatalog } from "../../store/CurrentCatalog.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
@@ -19,14 +19,16 @@ export interface RefreshFlags {
 
 export const handleRefresh = Effect.fnUntraced(function* (flags: RefreshFlags) {
   const io = yield* Io
+  const settings = yield* settingsOf(io.env)
   // the legacy OPENROUTER_BASE_URL still names a catalog to refresh from
-  const env = { ...io.env, [BASE_URL_ENV]: io.env[BASE_URL_ENV] || io.env.OPENROUTER_BASE_URL }
-  const baseUrl = (yield* parseBaseUrl(flags.baseUrl, env)) ?? CatalogStore.DEFAULT_BASE_URL
+  const baseUrl =
+    (yield* parseBaseUrl(flags.baseUrl, { baseUrl: settings.baseUrl ?? settings.legacyBaseUrl })) ??
+    CatalogStore.DEFAULT_BASE_URL
   if (baseUrl.startsWith("echo:"))
     return yield* new InputInvalid({ message: "--base-url echo: has no catalog to refresh from" })
-  const refreshed = yield* Effect.result(catalogStore(io.env).refresh(baseUrl, CatalogStore.DEFAULT_LIMITS))
+  const refreshed = yield* Effect.result(catalogStore(settings).refresh(baseUrl, CatalogStore.DEFAULT_LIMITS))
   if (refreshed._tag === "Success") return io.err(`catalog refreshed: ${describeSource(refreshed.success)}\n`)
-  const current = yield* loadCatalog(io.env)
+  const current = yield* loadCatalog(settings)
   return yield* new CommandExit({
     code: 1,
     message: `error: refresh failed: ${refreshed.failure.message}; still using ${describeSource(current)}`
@@ -41,7 +43,7 @@ export interface ModelsFlags {
 
 export const handle = Effect.fnUntraced(function* (flags: ModelsFlags) {
   const io = yield* Io
-  const catalog = yield* loadCatalog(io.env)
+  const catalog = yield* loadCatalog(yield* settingsOf(io.env))
   const policy = Policy.defaultPolicy
   const found = Option.isSome(flags.search) ? catalog.search(flags.search.value) : catalog.models
   const list = [...(flags.free ? found.filter((m) => m.free) : found)].sort((a, b) =>

@@ -12,6 +12,7 @@ import { type PlanJson, planJson } from "../../plan/PlanJson.ts"
 import { PlanForDiff, readPlanForDiff, savedPlanText } from "../../plan/SavedPlan.ts"
 import { diffJson } from "../../report/DiffReport.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../../report/PlanReport.ts"
+import { settingsOf } from "../../Settings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
@@ -63,7 +64,8 @@ const comparison = (io: IoShape, flags: PlanFlags) =>
 
 export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   const io = yield* Io
-  const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, io.env)
+  const settings = yield* settingsOf(io.env)
+  const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, settings)
   const compare = yield* comparison(io, flags)
   const planned = yield* planFile(flags.pipeline, {
     cwd: io.cwd,
@@ -74,7 +76,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
     maxCostUsd,
     noCache: flags.noCache,
     runsDir: yield* F.parseOutDir(flags.outDir)
-  }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
+  }).pipe(Effect.provide(mainLayer({ settings, store })))
   for (const w of planned.warnings) io.err(`warning: ${w}\n`)
   const json = planJson(planned)
   if (Option.isSome(flags.out))

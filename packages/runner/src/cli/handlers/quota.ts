@@ -11,6 +11,7 @@ import { mainLayer } from "../../MainLayer.ts"
 import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/ValidPipeline.ts"
 import { accountLine } from "../../report/PlanReport.ts"
+import { settingsOf } from "../../Settings.ts"
 import { StateStore, usedToday } from "../../store/StateStore.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
@@ -51,8 +52,9 @@ export interface QuotaFlags {
 export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
   const io = yield* Io
   const credits = yield* F.parseUsd("credits-purchased", flags.creditsPurchased)
-  const store = yield* F.parseStore(flags.store, io.env)
-  const given = yield* F.parseBaseUrl(Option.none(), io.env)
+  const settings = yield* settingsOf(io.env)
+  const store = yield* F.parseStore(flags.store, settings)
+  const given = yield* F.parseBaseUrl(Option.none(), settings)
   const now = new Date()
   const { ledger, apiKeyEnv, fingerprint, facts, warnings } = yield* Effect.gen(function* () {
     const a = yield* account(flags.pipeline, credits)
@@ -76,7 +78,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
       facts,
       warnings
     }
-  }).pipe(Effect.provide(mainLayer({ env: io.env, store })))
+  }).pipe(Effect.provide(mainLayer({ settings, store })))
   for (const w of warnings) io.err(`warning: ${w}\n`)
   const day = Policy.utcDay(now)
   const resets = Policy.isoInstant(Policy.nextUtcMidnight(now))

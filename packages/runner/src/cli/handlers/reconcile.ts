@@ -7,6 +7,7 @@ import { Providers } from "../../providers/Providers.ts"
 import { reconcileJson, renderReconcile, renderReconcileMarkdown } from "../../report/ReconcileReport.ts"
 import { reconcile } from "../../run/Reconcile.ts"
 import { SETTLE_TIMEOUT_MS } from "../../run/Settle.ts"
+import { settingsOf } from "../../Settings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
@@ -22,7 +23,7 @@ export interface ReconcileFlags {
 
 export const handle = Effect.fnUntraced(function* (flags: ReconcileFlags) {
   const io = yield* Io
-  const baseUrl = yield* F.parseBaseUrl(flags.baseUrl, io.env)
+  const baseUrl = yield* F.parseBaseUrl(flags.baseUrl, yield* settingsOf(io.env))
   const timeoutMs = (yield* F.parseDurationFlag("settle-timeout", flags.settleTimeout)) ?? SETTLE_TIMEOUT_MS
   const r = yield* reconcile({
     dir: resolve(io.cwd, flags.dir),

@@ -6,6 +6,7 @@ import { mainLayer } from "../../MainLayer.ts"
 import { renderSummary, renderSummaryMarkdown } from "../../report/RunReport.ts"
 import { type RunResult, runFile } from "../../run/RunPipeline.ts"
 import { parseShard } from "../../run/Shards.ts"
+import { settingsOf } from "../../Settings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
@@ -70,7 +71,8 @@ const parseShardFlag = (flag: Option.Option<string>) => {
 
 export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { readonly merge?: boolean } = {}) {
   const io = yield* Io
-  const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, io.env)
+  const settings = yield* settingsOf(io.env)
+  const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, settings)
   const concurrency = yield* F.parseWhole("concurrency", flags.concurrency, {
     min: 1,
     max: 999,
@@ -103,7 +105,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     settle: flags.settle,
     settleTimeoutMs: yield* F.parseDurationFlag("settle-timeout", flags.settleTimeout)
   }).pipe(
-    Effect.provide(mainLayer({ env: io.env, store, offline: flags.offline })),
+    Effect.provide(mainLayer({ settings, store, offline: flags.offline })),
     Effect.ensuring(Effect.sync(() => progress.done()))
   )
   const exit = printResult(io, result, flags.format, flags.jsonFile)

@@ -2,6 +2,7 @@
 import * as Effect from "effect/Effect"
 import { mainLayer } from "../../MainLayer.ts"
 import { validatePipeline } from "../../plan/ValidPipeline.ts"
+import { settingsOf } from "../../Settings.ts"
 import { Io } from "../Io.ts"
 import { parseInputs } from "./Parse.ts"
 
@@ -14,7 +15,7 @@ export const handle = Effect.fnUntraced(function* (flags: ValidateFlags) {
   const io = yield* Io
   const inputs = yield* parseInputs(flags.input)
   const v = yield* validatePipeline(flags.pipeline, { cwd: io.cwd, inputs }).pipe(
-    Effect.provide(mainLayer({ env: io.env }))
+    Effect.provide(mainLayer({ settings: yield* settingsOf(io.env) }))
   )
   const n = v.pipeline.steps.length
   io.out(`${v.display}: ok (${n} step${n === 1 ? "" : "s"})\n`)
