@@ -93,9 +93,10 @@ const history = async (seed: number, runs: number): Promise<RunFigures[]> => {
       tokens: { prompt: { expected: number } }
       actual: { prompt_tokens: number }
     }>) {
-      const p = (prompt[s.model] ??= { expected: 0, billed: 0 })
+      const p = prompt[s.model] ?? { expected: 0, billed: 0 }
       p.expected += s.tokens.prompt.expected
       p.billed += s.actual.prompt_tokens
+      prompt[s.model] = p
     }
     out.push({
       expected: plan.cost_usd.expected,
