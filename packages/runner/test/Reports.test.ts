@@ -135,14 +135,37 @@ describe("reports", () => {
     `)
   })
 
+  it("the plan's terminal table fits 100 columns: a long fallback list, a large fan-out, packed and cached", () => {
+    const big = {
+      ...plan,
+      steps: plan.steps.map((st) => ({
+        ...st,
+        id: `${st.id}-articles`.slice(0, 18),
+        model: ["anthropic/claude-sonnet-4.6", "openai/gpt-4o-mini", "google/gemini-3.7-flash"],
+        requests: 1_250_000,
+        cached: 250_000,
+        tokens: {
+          prompt: { expected: 123_456_789, max: 987_654_321 },
+          completion: { expected: 12_345_678, p90: 23_456_789, max: 98_765_432 }
+        },
+        cost_usd: { expected: 1234.567891, p90: 2345.678912, max: 9876.543219 }
+      }))
+    } as typeof plan
+    const table = renderPlanTable(big).split("\n\n")[1]!
+    for (const line of table.split("\n")) expect(line.length, line).toBeLessThanOrEqual(100)
+    expect(table).toContain("  anthropic/claude-sonnet-4.6 > openai/gpt-4o-mini > google/gemini-3.7-flash")
+  })
+
   it("a plan as a terminal table and as markdown", () => {
     expect(renderPlanTable(plan)).toMatchInlineSnapshot(`
       "plan: digest (digest.yaml)
 
-      step       model                                             requests  cached  prompt tok (exp/max)  completion tok (exp/max)  cost expected  cost p90  cost max
-      ---------  ------------------------------------------------  --------  ------  --------------------  ------------------------  -------------  --------  --------
-      summarize  openai/gpt-oss-20b:free (free)                           8       1              720/3355                  700/1400             $0        $0        $0
-      digest     openai/gpt-4o-mini > anthropic/claude-sonnet-4.6         1       0              834/1708                   250/500        $0.0012   $0.0021   $0.0049
+      step           requests  prompt tok  completion tok  expected      p90      max
+      ---------  ------------  ----------  --------------  --------  -------  -------
+      summarize  8 (1 cached)    720/3355        700/1400        $0       $0       $0
+        openai/gpt-oss-20b:free (free)
+      digest                1    834/1708         250/500   $0.0012  $0.0021  $0.0049
+        openai/gpt-4o-mini > anthropic/claude-sonnet-4.6
 
       requests: 9 to send, 1 cached
       cost: $0.0012 expected, $0.0021 likely high (p90), $0.0049 at most

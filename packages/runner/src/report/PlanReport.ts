@@ -15,17 +15,25 @@ const COLUMNS: ReadonlyArray<Column> = [
   { header: "cost max", align: "right" }
 ]
 
+type PlanStep = PlanJson["steps"][number]
+
+const modelOf = (s: PlanStep) =>
+  (Array.isArray(s.model) ? s.model.join(" > ") : String(s.model)) + (s.free ? " (free)" : "")
+
+const requestsOf = (s: PlanStep) =>
+  "skipped" in s && s.skipped
+    ? "0 (when)"
+    : !s.count_known
+      ? "?"
+      : "pack" in s
+        ? `${s.requests} (${s.items} items)`
+        : String(s.requests)
+
 const rows = (plan: PlanJson) =>
   plan.steps.map((s) => [
     s.id,
-    (Array.isArray(s.model) ? s.model.join(" > ") : String(s.model)) + (s.free ? " (free)" : ""),
-    "skipped" in s && s.skipped
-      ? "0 (when)"
-      : !s.count_known
-        ? "?"
-        : "pack" in s
-          ? `${s.requests} (${s.items} items)`
-          : String(s.requests),
+    modelOf(s),
+    requestsOf(s),
     String(s.cached),
     `${s.tokens.prompt.expected}/${s.tokens.prompt.max}`,
     `${s.tokens.completion.expected}/${s.tokens.completion.max}`,
@@ -33,6 +41,45 @@ const rows = (plan: PlanJson) =>
     money(s.cost_usd.p90),
     money(s.cost_usd.max)
   ])
+
+/** The terminal's columns: narrow, the model on a line of its own under each step (as `gh` lists do), so it fits 100 columns. */
+const TERMINAL: ReadonlyArray<Column> = [
+  { header: "step" },
+  { header: "requests", align: "right" },
+  { header: "prompt tok", align: "right" },
+  { header: "completion tok", align: "right" },
+  { header: "expected", align: "right" },
+  { header: "p90", align: "right" },
+  { header: "max", align: "right" }
+]
+
+/** A count as the terminal table shows it: as is below 10,000, else 12.3k, 1.3M. */
+const compact = (n: number): string =>
+  n < 10_000 ? String(n) : n < 1e6 ? `${Number((n / 1e3).toFixed(1))}k` : `${Number((n / 1e6).toFixed(1))}M`
+
+/** Dollars as the terminal table shows them: cents from $1 up (the JSON keeps every digit). */
+const dollars = (n: number): string => (n >= 1 ? `$${n.toFixed(2)}` : money(n))
+
+const terminalTable = (plan: PlanJson): string => {
+  const table = renderTable(
+    TERMINAL,
+    plan.steps.map((s) => [
+      s.id,
+      (s.count_known && !("pack" in s) && !("skipped" in s && s.skipped)
+        ? compact(s.requests)
+        : requestsOf(s)) + (s.cached > 0 ? ` (${compact(s.cached)} cached)` : ""),
+      `${compact(s.tokens.prompt.expected)}/${compact(s.tokens.prompt.max)}`,
+      `${compact(s.tokens.completion.expected)}/${compact(s.tokens.completion.max)}`,
+      dollars(s.cost_usd.expected),
+      dollars(s.cost_usd.p90),
+      dollars(s.cost_usd.max)
+    ])
+  ).split("\n")
+  // header and rule, then each step's row followed by its model
+  return [...table.slice(0, 2), ...plan.steps.flatMap((s, i) => [table[2 + i]!, `  ${modelOf(s)}`]), ""].join(
+    "\n"
+  )
+}
 
 /** The account's figures and where each came from: declared, provider, learned or default. */
 export const accountLine = (a: PlanJson["account"]): string =>
@@ -85,7 +132,7 @@ const summaryLines = (plan: PlanJson): string[] => {
 
 export const renderPlanTable = (plan: PlanJson): string =>
   `plan: ${plan.pipeline.name} (${plan.pipeline.file})\n\n` +
-  renderTable(COLUMNS, rows(plan)) +
+  terminalTable(plan) +
   "\n" +
   summaryLines(plan).join("\n") +
   "\n" +
