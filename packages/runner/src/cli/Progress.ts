@@ -1,6 +1,6 @@
 /**
  * What a person sees while a run goes: on a terminal (stderr), one status line redrawn in place
- * and cut to the terminal's width; elsewhere (CI), plain line logs.
+ * and cut to the terminal's width; elsewhere (CI, `TERM=dumb`), plain line logs.
  */
 
 import { type JobRef, labelOf } from "@tollgate/core/Job"
@@ -25,7 +25,8 @@ export class Progress {
 
   constructor(io: IoShape, opts: { readonly quiet: boolean }) {
     this.io = io
-    this.live = io.stderrIsTTY && !opts.quiet
+    // a dumb terminal (TERM=dumb: an editor's output pane, a pipe logger) cannot redraw a line: plain lines
+    this.live = io.stderrIsTTY && !opts.quiet && io.env.TERM !== "dumb"
     this.quiet = opts.quiet
   }
 
