@@ -4,8 +4,7 @@
  * `Settings` service. Only the key variables stay in the environment: their names come from each
  * pipeline (`provider.api_key_env`), and `providers/KeyRoute.ts` reads them as `Redacted`.
  */
-import { homedir } from "node:os"
-import { join } from "node:path"
+import * as StateDir from "@tollgate/core/StateDir"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
@@ -58,9 +57,8 @@ export const settingsOf = (
   SettingsConfig.parse(ConfigProvider.fromEnvRecord(env)).pipe(
     Effect.mapError((e) => new InputInvalid({ message: oneLine(String(e.message ?? e)) })),
     Effect.map((c) => ({
-      stateDir:
-        c.home ??
-        (c.xdg !== undefined ? join(c.xdg, "tollgate") : join(homedir(), ".local", "state", "tollgate")),
+      // the one rule for where state goes (core's), over the values read here
+      stateDir: StateDir.stateDir({ TOLLGATE_HOME: c.home, XDG_STATE_HOME: c.xdg }),
       store: c.store,
       baseUrl: c.baseUrl,
       legacyBaseUrl: c.legacyBaseUrl,

@@ -100,3 +100,6 @@ export const jsonFile = Flag.String("json-file").pipe(
   ),
   Flag.optional
 )
+
+/** What `plan --compare` and `diff` share: the policy, the run to link to, the JSON file. */
+export const compareFlags = { failOnIncrease, failOn, link, jsonFile }

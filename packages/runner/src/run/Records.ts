@@ -61,16 +61,21 @@ const decodeRecord = decodeJson(RequestRecord)
 const decodeSettlement = decodeJson(SettlementLine)
 
 /** Every step's records in a run dir (`steps/<id>.jsonl`), by step id. */
-export const allRecords = (dir: string): Map<string, RequestRecord[]> => {
-  let files: string[] = []
-  try {
-    files = readdirSync(join(dir, "steps")).filter((f) => f.endsWith(".jsonl"))
-  } catch {
-    // no step finished
-  }
-  return new Map(
-    files.map((f) => [f.slice(0, -".jsonl".length), recordsOf(readText(join(dir, "steps", f)) ?? "")])
+export const allRecords = (dir: string): Map<string, RequestRecord[]> =>
+  new Map(
+    stepFiles(dir).map((f) => [
+      f.slice(0, -".jsonl".length),
+      recordsOf(readText(join(dir, "steps", f)) ?? "")
+    ])
   )
+
+/** The step record files of a run dir (`steps/*.jsonl`); none before a step finished. */
+const stepFiles = (dir: string): string[] => {
+  try {
+    return readdirSync(join(dir, "steps")).filter((f) => f.endsWith(".jsonl"))
+  } catch {
+    return []
+  }
 }
 
 const settlementsFile = (dir: string) => join(dir, "settlements.jsonl")
@@ -148,13 +153,7 @@ export const readFinished = (dir: string): ReadBack => {
   const events = tallyEvents(eventsFile, eventsText ?? "")
   const previous = new Map<string, RequestRecord>()
   let recorded = Money.zero
-  let files: string[] = []
-  try {
-    files = readdirSync(join(dir, "steps")).filter((f) => f.endsWith(".jsonl"))
-  } catch {
-    // no step finished
-  }
-  for (const f of files) {
+  for (const f of stepFiles(dir)) {
     const file = join(dir, "steps", f)
     const text = readText(file) ?? ""
     recorded = Money.add(recorded, tallyRecords(file, text))

@@ -27,6 +27,7 @@ import { runKey } from "./ProviderBudget.ts"
 import { Records } from "./Records.ts"
 import { holdRunLock, recordsUnwritable } from "./RunLock.ts"
 import { SETTLE_TIMEOUT_MS, settleWithProvider } from "./Settle.ts"
+import type { SettlementLine } from "./Settlement.ts"
 import { label, type Shard, type Split, stepRoles } from "./Shards.ts"
 import { exitCodeOf, type RunSummary, summaryOf } from "./Summary.ts"
 import { resumeAt, waitUntil } from "./UntilDone.ts"
@@ -202,18 +203,7 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
     startedAt
   })
   const settled = yield* settleAfter(planned, records.dir, apiKey, outcome, opts)
-  if (outcome.learnedFreePerDay !== undefined)
-    yield* (yield* Account).learned({
-      baseUrl: planned.baseUrl,
-      fingerprint: planned.fingerprint,
-      freePerDay: outcome.learnedFreePerDay,
-      nowMs: yield* Clock.currentTimeMillis
-    })
-  // only a real provider's replies teach the plan
-  if (outcome.fromProvider && outcome.samples.length > 0) {
-    const samples = withSettled(outcome.samples, settled?.lines ?? [])
-    yield* updateIndex(outDir, (index) => addSamples(index, samples))
-  }
+  yield* learnFrom(planned, outcome, settled?.lines ?? [], outDir)
   const summary = summaryOf(plan, outcome, records, new Date(yield* Clock.currentTimeMillis), settled)
   records.writeOutputs({ outputs: outcome.outputs, steps: outcome.stepOutputs })
   records.writeSummary(summary)
@@ -229,6 +219,26 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
         ? outcome.learnedFreePerDay
         : undefined
   } as const
+})
+
+/** What a run teaches later plans: the free tier its replies named, and (real provider replies only) calibration samples, with the bill's prompt counts where settled. */
+const learnFrom = Effect.fnUntraced(function* (
+  planned: Planned,
+  outcome: RunOutcome,
+  settled: ReadonlyArray<SettlementLine>,
+  outDir: string
+) {
+  if (outcome.learnedFreePerDay !== undefined)
+    yield* (yield* Account).learned({
+      baseUrl: planned.baseUrl,
+      fingerprint: planned.fingerprint,
+      freePerDay: outcome.learnedFreePerDay,
+      nowMs: yield* Clock.currentTimeMillis
+    })
+  if (outcome.fromProvider && outcome.samples.length > 0) {
+    const samples = withSettled(outcome.samples, settled)
+    yield* updateIndex(outDir, (index) => addSamples(index, samples))
+  }
 })
 
 /**

@@ -11,10 +11,7 @@ export const diff = Command.make(
     ),
     head: Argument.String("head").pipe(Argument.withDescription("the plan after it")),
     format: F.format,
-    failOnIncrease: F.failOnIncrease,
-    failOn: F.failOn,
-    link: F.link,
-    jsonFile: F.jsonFile
+    ...F.compareFlags
   },
   (flags) =>
     lazy(

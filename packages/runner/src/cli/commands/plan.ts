@@ -29,10 +29,7 @@ export const plan = Command.make(
       ),
       Flag.optional
     ),
-    failOnIncrease: F.failOnIncrease,
-    failOn: F.failOn,
-    link: F.link,
-    jsonFile: F.jsonFile
+    ...F.compareFlags
   },
   (flags) =>
     lazy(

@@ -37,15 +37,18 @@ export const policyExit = (v: Verdict | undefined): CommandExit | undefined => {
   })
 }
 
-/** Prints the diff; returns the exit the policy asks for, if any. */
+/** The policy's verdict on a diff, when there is a policy. */
+export const verdictFor = (d: PlanDiff, policy: Policy | undefined): Verdict | undefined =>
+  policy === undefined ? undefined : verdictOf(d, policy)
+
+/** Prints the diff with its verdict; returns the exit the policy asks for, if any. */
 export const showDiff = (
   io: IoShape,
   d: PlanDiff,
-  policy: Policy | undefined,
+  v: Verdict | undefined,
   format: Format,
   link: string | undefined
 ): CommandExit | undefined => {
-  const v = policy === undefined ? undefined : verdictOf(d, policy)
   io.out(
     format === "json"
       ? `${JSON.stringify(diffJson(d, v), null, 2)}\n`
@@ -72,13 +75,8 @@ export const handle = Effect.fnUntraced(function* (flags: DiffFlags) {
   const base = yield* readPlanForDiff(io.cwd, flags.base)
   const head = yield* readPlanForDiff(io.cwd, flags.head)
   const d = yield* diffOf(base, head, flags.base)
-  writeJsonFile(io, flags.jsonFile, diffJson(d, policy === undefined ? undefined : verdictOf(d, policy)))
-  const exit = showDiff(
-    io,
-    d,
-    policy,
-    flags.format,
-    Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env)
-  )
+  const v = verdictFor(d, policy)
+  writeJsonFile(io, flags.jsonFile, diffJson(d, v))
+  const exit = showDiff(io, d, v, flags.format, Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env))
   if (exit !== undefined) return yield* exit
 })

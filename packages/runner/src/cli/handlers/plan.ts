@@ -7,7 +7,6 @@ import * as Schema from "effect/Schema"
 import { InputInvalid } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { planFile } from "../../plan/Plan.ts"
-import { verdictOf } from "../../plan/PlanDiff.ts"
 import { type PlanJson, planJson } from "../../plan/PlanJson.ts"
 import { PlanForDiff, readPlanForDiff, savedPlanText } from "../../plan/SavedPlan.ts"
 import { diffJson } from "../../report/DiffReport.ts"
@@ -16,7 +15,7 @@ import { settingsOf } from "../../Settings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
-import { diffOf, policyExit, showDiff } from "./diff.ts"
+import { diffOf, policyExit, showDiff, verdictFor } from "./diff.ts"
 import { writeJsonFile } from "./JsonFile.ts"
 import * as F from "./Parse.ts"
 
@@ -91,15 +90,14 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
     return
   }
   const d = yield* diffOf(compare.base, Schema.decodeUnknownSync(PlanForDiff)(json), compare.file)
-  const verdict = compare.policy === undefined ? undefined : verdictOf(d, compare.policy)
+  const verdict = verdictFor(d, compare.policy)
   const withDiff = { ...json, diff: diffJson(d, verdict) }
   writeJsonFile(io, flags.jsonFile, withDiff)
   if (flags.format === "json") io.out(`${JSON.stringify(withDiff, null, 2)}\n`)
   const link = Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env)
   // table: the plan, then the diff; markdown: the PR comment (the plan folded under it)
   if (flags.format === "table") printPlan(io, json, "table")
-  const exit =
-    flags.format === "json" ? policyExit(verdict) : showDiff(io, d, compare.policy, flags.format, link)
+  const exit = flags.format === "json" ? policyExit(verdict) : showDiff(io, d, verdict, flags.format, link)
   if (flags.format === "markdown")
     io.out(`\n<details><summary>the plan</summary>\n\n${renderPlanMarkdown(json)}\n</details>\n`)
   if (!json.ok) return yield* new CommandExit({ code: 3 })
