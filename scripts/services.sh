@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# What the test suite needs besides Node: Debian's redis-server (the shared-store tests start
-# their own instance on a free loopback port). Sourced by .ci/run; installs it when missing.
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "services: installing redis-server" >&2
-  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get install -y -qq redis-server >/dev/null 2>&1 \
-    || { $SUDO apt-get update -qq >/dev/null 2>&1 && $SUDO apt-get install -y -qq redis-server >/dev/null 2>&1; }
+# What the test suite needs besides Node, from Debian's packages, installed when missing:
+# redis-server (the shared-store tests start their own instance on a free loopback port) and
+# chromium (the HTML report tests open each report in it, headless). Sourced by .ci/run, and run
+# by the tests' global setup on a machine that lacks either.
+if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+need=""
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+if [ -n "$need" ]; then
+  echo "services: installing$need" >&2
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null 2>&1; }
 fi
 command -v redis-server >/dev/null 2>&1 || { echo "services: redis-server is not available" >&2; return 1 2>/dev/null || exit 1; }
+command -v chromium >/dev/null 2>&1 || { echo "services: chromium is not available" >&2; return 1 2>/dev/null || exit 1; }

@@ -19,7 +19,9 @@ import { models } from "./commands/models.ts"
 import { plan } from "./commands/plan.ts"
 import { quota } from "./commands/quota.ts"
 import { reconcile } from "./commands/reconcile.ts"
+import { report as reportCommand } from "./commands/report.ts"
 import { run } from "./commands/run.ts"
+import { show } from "./commands/show.ts"
 import { validate } from "./commands/validate.ts"
 import { type CommandError, report, reportDefect } from "./Failures.ts"
 import { Io, type IoShape } from "./Io.ts"
@@ -33,7 +35,20 @@ export const root = Command.make("runner").pipe(
   Command.withDescription(
     "plan and run YAML prompt pipelines within a budget. Exit codes: 0 ok, 1 runtime failure, 2 invalid input (nothing sent), 3 budget or quota gate, 130 interrupted. State dir: $TOLLGATE_HOME, else $XDG_STATE_HOME/tollgate, else ~/.local/state/tollgate."
   ),
-  Command.withSubcommands([init, validate, plan, diff, run, merge, reconcile, quota, models, cost])
+  Command.withSubcommands([
+    init,
+    validate,
+    plan,
+    diff,
+    run,
+    merge,
+    reconcile,
+    reportCommand,
+    show,
+    quota,
+    models,
+    cost
+  ])
 )
 
 /** A parser message as one line: its suggestions ("Did you mean this?" and a list) folded in. */

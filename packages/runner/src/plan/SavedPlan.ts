@@ -110,8 +110,32 @@ export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPla
     return { pipelinePath: v.saved_plan.pipeline_path, inputs: v.saved_plan.inputs, hashes: v.hashes }
   })
 
-const Cost = Schema.Struct({ expected: Schema.Number, p90: Schema.Number, max: Schema.Number })
+export const Cost = Schema.Struct({ expected: Schema.Number, p90: Schema.Number, max: Schema.Number })
 const Price = Schema.NullOr(Schema.Number)
+/** A plan's step as a diff or a report reads it. */
+export const PlanStep = Schema.Struct({
+  id: Schema.String,
+  model: Schema.Union([Schema.String, Schema.Array(Schema.String)]),
+  free: Schema.Boolean,
+  skipped: Schema.optionalKey(Schema.Boolean),
+  requests: Schema.Number,
+  items: Schema.optionalKey(Schema.Number),
+  cached: Schema.Number,
+  tokens: Schema.Struct({
+    prompt: Schema.Struct({ expected: Schema.Number, max: Schema.Number }),
+    completion: Schema.Struct({ expected: Schema.Number, p90: Schema.Number, max: Schema.Number })
+  }),
+  cost_usd: Cost,
+  definition: Schema.optionalKey(
+    Schema.Struct({
+      prompt_hash: Schema.String,
+      max_tokens: Schema.Number,
+      pack: Schema.Number,
+      price_per_million: Schema.Struct({ prompt: Price, completion: Price })
+    })
+  )
+})
+
 /** What a diff reads of a plan: the fields it compares, decoded. */
 export const PlanForDiff = Schema.Struct({
   format_version: Schema.Number,
@@ -122,41 +146,41 @@ export const PlanForDiff = Schema.Struct({
   quota: Schema.Struct({
     days: Schema.Array(Schema.Struct({ date: Schema.String, free_requests: Schema.Number }))
   }),
-  steps: Schema.Array(
-    Schema.Struct({
-      id: Schema.String,
-      model: Schema.Union([Schema.String, Schema.Array(Schema.String)]),
-      free: Schema.Boolean,
-      requests: Schema.Number,
-      items: Schema.optionalKey(Schema.Number),
-      cached: Schema.Number,
-      tokens: Schema.Struct({
-        prompt: Schema.Struct({ expected: Schema.Number, max: Schema.Number }),
-        completion: Schema.Struct({ expected: Schema.Number, p90: Schema.Number, max: Schema.Number })
-      }),
-      cost_usd: Cost,
-      definition: Schema.optionalKey(
-        Schema.Struct({
-          prompt_hash: Schema.String,
-          max_tokens: Schema.Number,
-          pack: Schema.Number,
-          price_per_million: Schema.Struct({ prompt: Price, completion: Price })
-        })
-      )
-    })
-  )
+  steps: Schema.Array(PlanStep)
 })
 export type PlanForDiff = typeof PlanForDiff.Type
 
-/** A plan (`runner plan --out`, or `--format json`) for a diff, or `InputInvalid` naming the file. */
-export const readPlanForDiff = (cwd: string, file: string): Effect.Effect<PlanForDiff, InputInvalid> =>
-  Effect.flatMap(readPlanJson(cwd, file, "a plan"), (json) => {
-    const decoded = Schema.decodeUnknownExit(PlanForDiff)(json)
-    return Exit.isSuccess(decoded)
-      ? Effect.succeed(decoded.value)
-      : Effect.fail(
-          new InputInvalid({
-            message: `${file}: not a plan (${String(decoded.cause).split("\n")[0]}); make one with \`runner plan <pipeline.yaml> --out ${file}\``
-          })
-        )
-  })
+/** What a report reads of a plan: a diff's fields, and the gates, days and time. */
+export const PlanForReport = Schema.Struct({
+  ...PlanForDiff.fields,
+  ok: Schema.Boolean,
+  requests: Schema.Struct({ expected: Schema.Number, max: Schema.Number, cached: Schema.Number }),
+  min_duration_s: Schema.Number,
+  quota: Schema.Struct({
+    free_per_day: Schema.optionalKey(Schema.NullOr(Schema.Number)),
+    days: Schema.Array(Schema.Struct({ date: Schema.String, free_requests: Schema.Number }))
+  }),
+  budget: Schema.Struct({ max_cost_usd: Schema.NullOr(Schema.Number) }),
+  violations: Schema.Array(Schema.Struct({ kind: Schema.String, message: Schema.String })),
+  catalog: Schema.optionalKey(Schema.Struct({ label: Schema.String }))
+})
+export type PlanForReport = typeof PlanForReport.Type
+
+/** A plan (`runner plan --out`, or `--format json`) decoded by `schema`, or `InputInvalid` naming the file. */
+export const readPlanWith =
+  <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) =>
+  (cwd: string, file: string): Effect.Effect<S["Type"], InputInvalid> =>
+    Effect.flatMap(readPlanJson(cwd, file, "a plan"), (json) => {
+      const decoded = Schema.decodeUnknownExit(schema)(json)
+      return Exit.isSuccess(decoded)
+        ? Effect.succeed(decoded.value)
+        : Effect.fail(
+            new InputInvalid({
+              message: `${file}: not a plan (${String(decoded.cause).split("\n")[0]}); make one with \`runner plan <pipeline.yaml> --out ${file}\``
+            })
+          )
+    })
+
+/** A plan for a diff. */
+export const readPlanForDiff: (cwd: string, file: string) => Effect.Effect<PlanForDiff, InputInvalid> =
+  readPlanWith(PlanForDiff)

@@ -30,7 +30,8 @@ export type RunMeta = typeof RunMeta.Type
 
 const SummaryStatus = Schema.Struct({ status: Schema.String })
 
-const decodeJson = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+/** A decoder of one JSON text by `schema`: the value, or undefined for anything else. */
+export const decodeJson = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
   const decode = Schema.decodeUnknownOption(Schema.fromJsonString(schema))
   return (text: string): S["Type"] | undefined => Option.getOrUndefined(decode(text))
 }
@@ -93,7 +94,8 @@ export const appendSettlements = (dir: string, lines: ReadonlyArray<SettlementLi
     appendFileSync(settlementsFile(dir), lines.map((l) => `${JSON.stringify(l)}\n`).join(""))
 }
 
-const readText = (path: string): string | undefined => {
+/** A file's text, or undefined when it cannot be read. */
+export const readText = (path: string): string | undefined => {
   try {
     return readFileSync(path, "utf8")
   } catch {

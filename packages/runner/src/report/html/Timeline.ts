@@ -1,0 +1,186 @@
+/**
+ * What a run's events say over time, shaped for the report: each attempt from its send to its
+ * answer (answered, refused with why, failed), each announced wait and the limit it waited for,
+ * attempts per time slot, and free-model attempts per UTC day. Pure.
+ */
+import { attemptKey, type JobRef, labelOf } from "@tollgate/core/Job"
+import type { EventLine } from "../../run/RunDir.ts"
+import type { Lane, Span } from "./Svg.ts"
+
+export interface WaitReason {
+  readonly reason: string
+  readonly count: number
+  readonly totalMs: number
+}
+
+export interface Timeline {
+  readonly startMs: number
+  readonly durationMs: number
+  readonly lanes: ReadonlyArray<Lane>
+  /** Waits for the next day's quota or a provider budget: across every lane. */
+  readonly bands: ReadonlyArray<Span>
+  readonly attempts: number
+  readonly refused: number
+  readonly failed: number
+  /** Send times (ms from the start), for the per-slot counts. */
+  readonly sends: ReadonlyArray<number>
+  readonly waits: ReadonlyArray<WaitReason>
+  /** The refusals and failures, with why: the timeline's text alternative. */
+  readonly problems: ReadonlyArray<{ readonly at: number; readonly label: string; readonly what: string }>
+  /** How many spans were left out of the drawing (a long run); the counts keep them. */
+  readonly omitted: number
+}
+
+/** Most rows a step's lane takes; more concurrent requests share the last row. */
+const MAX_ROWS = 32
+/** Most spans drawn; a bigger run's timeline draws the first ones and says how many it left out. */
+const MAX_SPANS = 6_000
+
+const refOf = (e: EventLine): JobRef => ({
+  step: e.step ?? "",
+  ...(e.item === undefined ? {} : { item: e.item }),
+  ...(e.pack === undefined ? {} : { pack: e.pack })
+})
+
+const kindOf = (status: number | undefined): Span["kind"] =>
+  status === 200 ? "ok" : status === 429 ? "refused" : "failed"
+
+/** Spans of each step, packed greedily into rows that do not overlap. */
+const packRows = (spans: ReadonlyArray<Span>): Span[][] => {
+  const rows: Span[][] = []
+  const ends: number[] = []
+  for (const s of [...spans].sort((a, b) => a.start - b.start)) {
+    let i = ends.findIndex((end) => end <= s.start)
+    if (i === -1) i = rows.length < MAX_ROWS ? rows.length : MAX_ROWS - 1
+    rows[i] ??= []
+    rows[i]!.push(s)
+    ends[i] = Math.max(ends[i] ?? 0, s.end)
+  }
+  return rows
+}
+
+export const timelineOf = (events: ReadonlyArray<EventLine>): Timeline => {
+  const timed = events.filter((e) => e.at !== undefined)
+  const startMs = Math.min(...timed.map((e) => e.at!), ...events.map((e) => Date.parse(e.ts)))
+  let endMs = startMs
+  const sent = new Map<string, { at: number; ref: JobRef; attempt: number; free: boolean }>()
+  const why = new Map<string, string>()
+  const spans = new Map<string, Span[]>()
+  const bands: Span[] = []
+  const sends: number[] = []
+  const waits = new Map<string, { count: number; totalMs: number }>()
+  const problems: Array<{ at: number; label: string; what: string; key: string }> = []
+  let refused = 0
+  let failed = 0
+  let drawn = 0
+  let omitted = 0
+  const add = (step: string, s: Span) => {
+    if (drawn >= MAX_SPANS) {
+      omitted++
+      return
+    }
+    drawn++
+    const list = spans.get(step) ?? []
+    list.push(s)
+    spans.set(step, list)
+  }
+  for (const e of events) {
+    const at = e.at ?? Date.parse(e.ts)
+    endMs = Math.max(endMs, at)
+    if (e.type === "step-start" && e.step !== undefined && !spans.has(e.step)) {
+      spans.set(e.step, [])
+      spans.set(`${e.step} · waiting`, [])
+    }
+    if (e.type === "attempt" && e.attempt !== undefined) {
+      const ref = refOf(e)
+      sent.set(attemptKey(ref, e.attempt), { at, ref, attempt: e.attempt, free: e.free === true })
+      sends.push(at - startMs)
+    } else if (e.type === "retry" && e.attempt !== undefined) {
+      why.set(attemptKey(refOf(e), e.attempt), `${e.reason ?? "retry"}: ${e.message ?? ""}`.trim())
+    } else if (e.type === "response" && e.attempt !== undefined) {
+      const key = attemptKey(refOf(e), e.attempt)
+      const s = sent.get(key)
+      if (s === undefined) continue
+      const kind = kindOf(e.status ?? undefined)
+      const label = labelOf(s.ref)
+      const status = e.status === undefined || e.status === null ? "no answer" : `HTTP ${e.status}`
+      if (kind === "refused") refused++
+      if (kind === "failed") failed++
+      if (kind !== "ok") problems.push({ at: s.at - startMs, label, what: status, key })
+      add(s.ref.step, {
+        start: s.at - startMs,
+        end: at - startMs,
+        kind,
+        title: `${label} attempt ${s.attempt}: ${status} after ${at - s.at} ms${s.free ? " (free)" : ""}${e.cost === undefined ? "" : `, $${e.cost}`}`
+      })
+    } else if (e.type === "waiting" && e.delayMs !== undefined) {
+      const reason = e.reason ?? "a limit"
+      const w = waits.get(reason) ?? { count: 0, totalMs: 0 }
+      waits.set(reason, { count: w.count + 1, totalMs: w.totalMs + e.delayMs })
+      endMs = Math.max(endMs, at + e.delayMs)
+      add(`${e.step ?? ""} · waiting`, {
+        start: at - startMs,
+        end: at + e.delayMs - startMs,
+        kind: "wait",
+        title: `${labelOf(refOf(e))} waits ${e.delayMs} ms: ${reason}`
+      })
+    } else if (e.type === "quota-wait" && e.until !== undefined) {
+      const what =
+        e.what === "provider-budget" ? "the provider's budget resets" : "the day's free quota resets"
+      bands.push({
+        start: at - startMs,
+        end: e.until - startMs,
+        kind: "wait",
+        title: `waits until ${new Date(e.until).toISOString()}: ${what}`
+      })
+    }
+  }
+  // a refusal's reason comes with the retry that follows it
+  const described = problems.map(({ key, ...p }) => {
+    const reason = why.get(key)
+    return reason === undefined ? p : { ...p, what: `${p.what}, ${reason}` }
+  })
+  return {
+    startMs,
+    durationMs: Math.max(0, endMs - startMs),
+    lanes: [...spans]
+      .filter(([, list]) => list.length > 0)
+      .map(([lane, list]) => ({ label: lane, rows: packRows(list) })),
+    bands,
+    attempts: sends.length,
+    refused,
+    failed,
+    sends,
+    waits: [...waits].map(([reason, w]) => ({ reason, ...w })).sort((a, b) => b.totalMs - a.totalMs),
+    problems: described.sort((a, b) => a.at - b.at),
+    omitted
+  }
+}
+
+const SLOTS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400].map(
+  (s) => s * 1000
+)
+
+/** Attempts sent per slot: the slot the smallest round length that keeps 60 slots or fewer. */
+export const perSlot = (
+  sends: ReadonlyArray<number>,
+  durationMs: number
+): { readonly slotMs: number; readonly counts: ReadonlyArray<number> } => {
+  const slotMs = SLOTS_MS.find((s) => durationMs / s <= 60) ?? 86_400_000
+  const counts = new Array<number>(Math.max(1, Math.ceil((durationMs + 1) / slotMs))).fill(0)
+  for (const t of sends) counts[Math.min(counts.length - 1, Math.floor(t / slotMs))]!++
+  return { slotMs, counts }
+}
+
+/** Free-model attempts per UTC day (every attempt counts against the quota, failed ones too). */
+export const freePerDay = (
+  events: ReadonlyArray<EventLine>
+): ReadonlyArray<{ day: string; count: number }> => {
+  const days = new Map<string, number>()
+  for (const e of events)
+    if (e.type === "attempt" && e.free === true) {
+      const day = new Date(e.at ?? Date.parse(e.ts)).toISOString().slice(0, 10)
+      days.set(day, (days.get(day) ?? 0) + 1)
+    }
+  return [...days].map(([day, count]) => ({ day, count })).sort((a, b) => a.day.localeCompare(b.day))
+}
