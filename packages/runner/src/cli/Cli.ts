@@ -23,7 +23,14 @@ import { report as reportCommand } from "./commands/report.ts"
 import { run } from "./commands/run.ts"
 import { show } from "./commands/show.ts"
 import { validate } from "./commands/validate.ts"
-import { type CommandError, report, reportDefect } from "./Failures.ts"
+import {
+  type CommandError,
+  errorDocument,
+  failureDocument,
+  report,
+  reportDefect,
+  wantsJson
+} from "./Failures.ts"
 import { Io, type IoShape } from "./Io.ts"
 
 /** The package's version (read from its package.json, beside src/ and dist/ alike). */
@@ -92,6 +99,19 @@ const exitCodeOf = (io: IoShape, cause: Cause.Cause<CommandError | CliError.CliE
   return e._tag === "ShowHelp" && e.errors.length === 0 && e.commandPath.length > 1 ? 0 : 2
 }
 
+/** With `--format json`, a failure is also a JSON document on stdout (what `exitCodeOf` printed, as data). */
+const jsonFailure = (cause: Cause.Cause<CommandError | CliError.CliError>, code: number): string => {
+  const error = Cause.findErrorOption(cause)
+  if (error._tag === "None")
+    return Cause.hasInterruptsOnly(cause)
+      ? errorDocument("Interrupted", "interrupted", code)
+      : errorDocument("InternalError", String(Cause.squash(cause)), code)
+  const e = error.value
+  if (!CliError.isCliError(e)) return failureDocument(e) ?? ""
+  const first = "errors" in e ? (e.errors as ReadonlyArray<{ message: string }>)[0]?.message : undefined
+  return errorDocument("UsageError", oneLine(first ?? e.message), code)
+}
+
 /** Runs `runner argv…` and returns its exit code. Needs the `Io` and the platform's CLI services. */
 export const runCli = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
@@ -102,5 +122,8 @@ export const runCli = (argv: ReadonlyArray<string>) =>
       Effect.provideService(References.MinimumLogLevel, "None"),
       Effect.exit
     )
-    return Exit.isSuccess(exit) ? 0 : exitCodeOf(io, exit.cause)
+    if (Exit.isSuccess(exit)) return 0
+    const code = exitCodeOf(io, exit.cause)
+    if (code !== 0 && wantsJson(argv)) io.out(jsonFailure(exit.cause, code))
+    return code
   })

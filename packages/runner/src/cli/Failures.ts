@@ -5,7 +5,7 @@
 import * as Cause from "effect/Cause"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
-import { render } from "../dsl/Diagnostics.ts"
+import { type Diagnostic, render } from "../dsl/Diagnostics.ts"
 import type { RunnerError } from "../Errors.ts"
 import type { IoShape } from "./Io.ts"
 
@@ -37,6 +37,50 @@ export const report = (io: IoShape, e: CommandError): number => {
       return Runtime.getErrorExitCode(e)
   }
 }
+
+/**
+ * The failure as a JSON document on stdout, for `--format json` (or `jsonl`): a program reading
+ * stdout gets an answer however the command ended. `CommandExit` printed its own result.
+ */
+export const errorDocument = (
+  kind: string,
+  message: string,
+  exitCode: number,
+  diagnostics?: ReadonlyArray<Diagnostic>
+): string =>
+  `${JSON.stringify(
+    {
+      ok: false,
+      error: {
+        kind,
+        message,
+        exit_code: exitCode,
+        ...(diagnostics === undefined ? {} : { diagnostics })
+      }
+    },
+    null,
+    2
+  )}\n`
+
+/** `--format json`, `--format=json` (or jsonl) among a command line's words. */
+export const wantsJson = (argv: ReadonlyArray<string>): boolean =>
+  argv.some(
+    (a, i) =>
+      a === "--format=json" ||
+      a === "--format=jsonl" ||
+      (a === "--format" && /^jsonl?$/.test(argv[i + 1] ?? ""))
+  )
+
+/** A command's failure as its JSON document (none for `CommandExit`, whose command printed its result). */
+export const failureDocument = (e: CommandError): string | undefined =>
+  e._tag === "CommandExit"
+    ? undefined
+    : errorDocument(
+        e._tag,
+        e.message,
+        Runtime.getErrorExitCode(e),
+        e._tag === "PipelineInvalid" ? e.diagnostics : undefined
+      )
 
 /** A defect (a bug): one line, the stack only with `TOLLGATE_DEBUG`. */
 export const reportDefect = (io: IoShape, cause: Cause.Cause<unknown>): number => {

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url"
 import * as Catalog from "@tollgate/pricing/Catalog"
 import { Ajv, type ErrorObject } from "ajv"
 import type { Diagnostic } from "./Diagnostics.ts"
-import { type Loaded, locate, type Path } from "./Load.ts"
+import { type Loaded, locate, nodeAt, type Path, positionAt } from "./Load.ts"
+import { pruned } from "./Prune.ts"
 
 export const SCHEMA_PATH = fileURLToPath(new URL("../../schemas/pipeline.schema.json", import.meta.url))
 
@@ -173,14 +174,46 @@ const withArticle = (type: string) =>
         ? "a whole number"
         : `a ${type}`
 
+export interface SchemaResult {
+  readonly diagnostics: Diagnostic[]
+  /** The document without the properties in error (for the semantic checks); undefined when that cannot be made. */
+  readonly rest: unknown
+  /**
+   * The lines of each object that lost a property for its value (not for its name): what the
+   * semantic checks say there may only be the removal's echo, so they are not shown.
+   */
+  readonly shadowed: ReadonlyArray<readonly [number, number]>
+}
+
+/** The first and last line of the node at `path`. */
+const linesOf = (loaded: Loaded, path: Path): readonly [number, number] => {
+  const range = nodeAt(loaded, path).node?.range
+  return range ? [positionAt(loaded, range[0]).line, positionAt(loaded, range[2]).line] : [0, 0]
+}
+
 /** Validates the loaded document against the schema; every error, mapped to its position. */
-export const checkSchema = (loaded: Loaded): Diagnostic[] => {
+export const checkSchema = (loaded: Loaded): SchemaResult => {
   const validate = compiled()
-  if (validate(loaded.value)) return []
+  if (validate(loaded.value)) return { diagnostics: [], rest: loaded.value, shadowed: [] }
   const errors = validate.errors ?? []
   // Errors inside a oneOf branch are noise: the oneOf error itself says what was expected.
   const kept = errors.filter((e) => e.keyword === "oneOf" || !e.schemaPath.includes("/oneOf/"))
-  return kept.map((e) => {
+  const refused = kept.map((e) =>
+    e.keyword === "additionalProperties"
+      ? [...toPath(e.instancePath), (e.params as { additionalProperty: string }).additionalProperty]
+      : e.keyword === "required"
+        ? undefined
+        : toPath(e.instancePath)
+  )
+  const shadowed = kept
+    .filter((e) => e.keyword !== "additionalProperties" && e.keyword !== "required")
+    .map((e) => linesOf(loaded, toPath(e.instancePath).slice(0, -1)))
+  return { diagnostics: kept.map(diagnosticOf(loaded)), rest: pruned(loaded.value, refused), shadowed }
+}
+
+const diagnosticOf =
+  (loaded: Loaded) =>
+  (e: ErrorObject): Diagnostic => {
     const path = toPath(e.instancePath)
     const where = describePath(loaded.value, path)
     const { message, rule, mode } = messageOf(e, where)
@@ -190,5 +223,4 @@ export const checkSchema = (loaded: Loaded): Diagnostic[] => {
         : path
     const pos = locate(loaded, target, e.keyword === "required" ? "key" : mode)
     return { file: loaded.file, line: pos.line, col: pos.col, message, rule }
-  })
-}
+  }

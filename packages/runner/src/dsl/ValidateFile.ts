@@ -56,22 +56,22 @@ export const validateFile = (file: string, opts: ValidateOptions): ValidateResul
   if (loaded === undefined) return { ok: false, diagnostics: sortUnique(loadDiagnostics), sources }
   sources.set(display, loaded.source)
   const schema = checkSchema(loaded)
-  if (schema.length > 0) return { ok: false, diagnostics: sortUnique(schema), sources }
-  const decoded = decodePipelineSpec(loaded.value)
-  if (Exit.isFailure(decoded))
-    return {
-      ok: false,
-      diagnostics: [
-        {
-          file: display,
-          line: 1,
-          col: 1,
-          message: `the pipeline does not decode: ${String(decoded.cause)}`,
-          rule: "schema"
-        }
-      ],
-      sources
-    }
+  const decoded = schema.rest === undefined ? undefined : decodePipelineSpec(schema.rest)
+  if (decoded === undefined || Exit.isFailure(decoded)) {
+    const diagnostics =
+      schema.diagnostics.length > 0 || decoded === undefined
+        ? schema.diagnostics
+        : [
+            {
+              file: display,
+              line: 1,
+              col: 1,
+              message: `the pipeline does not decode: ${String(decoded.cause)}`,
+              rule: "schema"
+            }
+          ]
+    return { ok: false, diagnostics: sortUnique(diagnostics), sources }
+  }
   const kind = opts.providerKind
   const spec: PipelineSpec =
     kind === undefined ? decoded.value : { ...decoded.value, provider: { ...decoded.value.provider, kind } }
@@ -84,7 +84,13 @@ export const validateFile = (file: string, opts: ValidateOptions): ValidateResul
   // prices the pipeline declares (`pricing:`) price models the catalog lacks or cannot price
   const catalog = opts.catalog.withDeclared(spec.pricing ?? {})
   const semantic = checkSemantics(loaded, spec, catalog, inputs.values, inputs.rows)
-  const all = sortUnique([...semantic, ...inputs.diagnostics])
+  // with schema problems, the rest is checked too; a line the schema refused speaks once, and an
+  // object that lost a value to the schema says nothing more
+  const refusedLines = new Set(schema.diagnostics.map((d) => d.line))
+  const rest = [...semantic, ...inputs.diagnostics].filter(
+    (d) => !refusedLines.has(d.line) && !schema.shadowed.some(([from, to]) => d.line >= from && d.line <= to)
+  )
+  const all = sortUnique([...schema.diagnostics, ...rest])
   if (all.length > 0) return { ok: false, diagnostics: all, sources }
   return {
     ok: true,

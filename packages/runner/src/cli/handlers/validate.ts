@@ -9,6 +9,7 @@ import { parseInputs } from "./Parse.ts"
 export interface ValidateFlags {
   readonly pipeline: string
   readonly input: ReadonlyArray<string>
+  readonly format: "text" | "json"
 }
 
 export const handle = Effect.fnUntraced(function* (flags: ValidateFlags) {
@@ -18,5 +19,7 @@ export const handle = Effect.fnUntraced(function* (flags: ValidateFlags) {
     Effect.provide(mainLayer({ settings: yield* settingsOf(io.env) }))
   )
   const n = v.pipeline.steps.length
+  if (flags.format === "json")
+    return io.out(`${JSON.stringify({ ok: true, file: v.display, steps: n, diagnostics: [] }, null, 2)}\n`)
   io.out(`${v.display}: ok (${n} step${n === 1 ? "" : "s"})\n`)
 })
