@@ -1,7 +1,7 @@
 /**
  * Keeps the pipeline schema's editor help in step: every `description` is also given as
  * `markdownDescription` (editors render it), and model ids complete from the bundled catalog
- * (as `examples`: any string stays allowed). `node test/support/schema-sync.ts` rewrites the schema;
+ * (as `defaultSnippets`: any string stays allowed, and a hover stays short). `node test/support/schema-sync.ts` rewrites the schema;
  * a test fails when it is out of step.
  */
 import { readFileSync, writeFileSync } from "node:fs"
@@ -23,6 +23,16 @@ const withMarkdown = (o: Json): Json => {
   return out
 }
 
+/**
+ * Model ids an editor offers as completions (`defaultSnippets`, which the YAML and JSON language
+ * servers complete from), without restricting the value (a model of another endpoint is priced
+ * under `pricing:`) and without a hover that lists them all, as `examples` or an `enum` would.
+ */
+const completing = (branch: { [k: string]: Json }, ids: string[]): Json => {
+  const { examples: _examples, anyOf: _anyOf, defaultSnippets: _snippets, ...rest } = branch
+  return { ...rest, defaultSnippets: ids.map((id) => ({ label: id, body: id })) }
+}
+
 const withModelIds = (o: Json, ids: string[]): Json => {
   if (Array.isArray(o)) return o.map((v) => withModelIds(v, ids))
   if (o === null || typeof o !== "object") return o
@@ -33,9 +43,9 @@ const withModelIds = (o: Json, ids: string[]): Json => {
         ...v,
         oneOf: v.oneOf.map((b) =>
           b !== null && typeof b === "object" && !Array.isArray(b) && b.type === "string"
-            ? { ...b, examples: ids }
+            ? completing(b, ids)
             : b !== null && typeof b === "object" && !Array.isArray(b) && b.type === "array"
-              ? { ...b, items: { ...(b.items as object), examples: ids } }
+              ? { ...b, items: completing(b.items as { [k: string]: Json }, ids) }
               : b
         )
       }

@@ -1,8 +1,9 @@
 /**
  * The document without the parts the schema refused, so the semantic checks can still look at
- * the rest and `validate` reports every problem at once. Only object properties are removed; a
- * refusal that removing one cannot answer (a missing field, a wrong array element, the document
- * itself) leaves nothing to check. Pure: the input is not changed.
+ * the rest and `validate` reports every problem at once. Only object properties are removed (a
+ * bad list element takes its list with it, chosen by the caller); a refusal that removing one
+ * cannot answer (a missing field, the document itself) leaves nothing to check. Pure: the input
+ * is not changed.
  */
 import type { Path } from "./Load.ts"
 

@@ -11,9 +11,12 @@ export const SCHEMA_PATH = fileURLToPath(new URL("../../schemas/pipeline.schema.
 
 let validator: ReturnType<Ajv["compile"]> | undefined
 const compiled = () => {
-  // markdownDescription: the editors' rendering of each description (an annotation, not a rule)
+  // markdownDescription, defaultSnippets, patternErrorMessage: what editors show, complete and say
+  // of a value a pattern refuses (annotations, not rules; ours say the same)
   validator ??= new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true })
     .addKeyword("markdownDescription")
+    .addKeyword("defaultSnippets")
+    .addKeyword("patternErrorMessage")
     .compile(JSON.parse(readFileSync(SCHEMA_PATH, "utf8")))
   return validator
 }
@@ -116,12 +119,17 @@ const messageOf = (
         rule: "type",
         mode: "value"
       }
-    case "pattern":
+    case "pattern": {
+      const said = (e.parentSchema as { patternErrorMessage?: string } | undefined)?.patternErrorMessage
       return {
-        message: `${where} ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}`,
+        message:
+          said === undefined
+            ? `${where} ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}`
+            : `${where} ${JSON.stringify(e.data)}: expected ${said}`,
         rule: "schema",
         mode: "value"
       }
+    }
     default:
       return { message: `${where} ${e.message ?? "is invalid"}`, rule: "schema", mode: "value" }
   }
@@ -185,6 +193,15 @@ export interface SchemaResult {
   readonly shadowed: ReadonlyArray<readonly [number, number]>
 }
 
+/** The property an error is about: an unknown key itself, else the property holding the bad value (a list whole). */
+const propertyOf = (e: ErrorObject): Path => {
+  const path = [...toPath(e.instancePath)]
+  if (e.keyword === "additionalProperties")
+    return [...path, (e.params as { additionalProperty: string }).additionalProperty]
+  while (typeof path.at(-1) === "number") path.pop()
+  return path
+}
+
 /** The first and last line of the node at `path`. */
 const linesOf = (loaded: Loaded, path: Path): readonly [number, number] => {
   const range = nodeAt(loaded, path).node?.range
@@ -198,16 +215,10 @@ export const checkSchema = (loaded: Loaded): SchemaResult => {
   const errors = validate.errors ?? []
   // Errors inside a oneOf branch are noise: the oneOf error itself says what was expected.
   const kept = errors.filter((e) => e.keyword === "oneOf" || !e.schemaPath.includes("/oneOf/"))
-  const refused = kept.map((e) =>
-    e.keyword === "additionalProperties"
-      ? [...toPath(e.instancePath), (e.params as { additionalProperty: string }).additionalProperty]
-      : e.keyword === "required"
-        ? undefined
-        : toPath(e.instancePath)
-  )
+  const refused = kept.map((e) => (e.keyword === "required" ? undefined : propertyOf(e)))
   const shadowed = kept
     .filter((e) => e.keyword !== "additionalProperties" && e.keyword !== "required")
-    .map((e) => linesOf(loaded, toPath(e.instancePath).slice(0, -1)))
+    .map((e) => linesOf(loaded, propertyOf(e).slice(0, -1)))
   return { diagnostics: kept.map(diagnosticOf(loaded)), rest: pruned(loaded.value, refused), shadowed }
 }
 

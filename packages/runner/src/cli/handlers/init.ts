@@ -1,8 +1,9 @@
 /** Writes the starter pipeline and its data; refuses to overwrite anything. */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
-import { join, relative, resolve } from "node:path"
+import { dirname, join, relative, resolve, sep } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { SCHEMA_PATH } from "../../dsl/SchemaCheck.ts"
 import { InputInvalid } from "../../Errors.ts"
 import { Io } from "../Io.ts"
 
@@ -10,7 +11,28 @@ export interface InitFlags {
   readonly dir: Option.Option<string>
 }
 
-export const PIPELINE = `# yaml-language-server: $schema=./node_modules/@tollgate/runner/schemas/pipeline.schema.json
+/** Where the schema is installed in a project that depends on the runner. */
+const INSTALLED = join("node_modules", "@tollgate", "runner", "schemas", "pipeline.schema.json")
+
+/**
+ * The modeline's schema path, relative to the pipeline's folder: the project's installed copy in
+ * the nearest `node_modules` above it, else the schema of the runner that is running (npx, a
+ * global install). Editors resolve it from the file's folder, so it works from any depth.
+ */
+export const schemaRef = (dir: string, exists: (path: string) => boolean = existsSync): string => {
+  for (let at = dir; ; at = dirname(at)) {
+    if (exists(join(at, INSTALLED))) return toPosix(relative(dir, join(at, INSTALLED)))
+    if (dirname(at) === at) break
+  }
+  return toPosix(relative(dir, SCHEMA_PATH))
+}
+
+const toPosix = (p: string) => {
+  const posix = p.split(sep).join("/")
+  return posix.startsWith(".") ? posix : `./${posix}`
+}
+
+export const pipelineText = (schema: string) => `# yaml-language-server: $schema=${schema}
 version: 1
 name: starter
 description: Summarize each note in one sentence, then write a digest; on a free model, with a budget of $0.
@@ -52,7 +74,7 @@ export const handle = Effect.fnUntraced(function* (flags: InitFlags) {
     Option.getOrElse(flags.dir, () => ".")
   )
   const files: Array<[string, string]> = [
-    [join(dir, "pipeline.yaml"), PIPELINE],
+    [join(dir, "pipeline.yaml"), pipelineText(schemaRef(dir))],
     [join(dir, "notes.jsonl"), NOTES]
   ]
   const shown = (p: string) => relative(io.cwd, p) || p
