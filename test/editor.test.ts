@@ -80,7 +80,8 @@ describe("the pipeline in an editor", () => {
     const { text, doc } = await initIn(project, ".")
     const ls = languageService()
     const hover = await ls.doHover(doc, at(text, "model: openai/gpt-oss-20b:free", "model: ".length + 3))
-    const shown = (hover?.contents as { value: string }).value
+    expect(hover).not.toBeNull()
+    const shown = (hover!.contents as { value: string }).value
     expect(shown).toContain("runner models")
     expect(shown.length).toBeLessThan(400)
 

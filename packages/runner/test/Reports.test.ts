@@ -3,7 +3,8 @@
 import { CatalogStore } from "@tollgate/core"
 import { Policy } from "@tollgate/pricing"
 import type { IoShape } from "@tollgate/runner/cli/Io"
-import { fit, Progress } from "@tollgate/runner/cli/Progress"
+import { Progress } from "@tollgate/runner/cli/Progress"
+import { type Status, statusLines, wrap } from "@tollgate/runner/cli/StatusLines"
 import type { PlanJson } from "@tollgate/runner/plan/PlanJson"
 import { renderModels } from "@tollgate/runner/report/ModelsReport"
 import { renderPlanMarkdown, renderPlanTable } from "@tollgate/runner/report/PlanReport"
@@ -273,33 +274,80 @@ const ioWith = (over: Partial<IoShape>) => {
   return { io, stderr: () => err }
 }
 
+/**
+ * What a terminal shows after `text`: lines, `\r`, cursor up (`ESC[nA`), erase to the end of the
+ * screen (`ESC[J`) and of the line (`ESC[K`), as the progress block uses them.
+ */
+const screen = (text: string): string[] => {
+  const rows: string[] = [""]
+  let row = 0
+  let col = 0
+  const ESC = String.fromCharCode(27)
+  const tokens = new RegExp(`${ESC}\\[\\d*[AJK]|\\r|\\n|[^${ESC}\\r\\n]+`, "g")
+  for (const token of text.match(tokens) ?? []) {
+    if (token === "\n") {
+      row++
+      col = 0
+      rows[row] ??= ""
+    } else if (token === "\r") col = 0
+    else if (token.startsWith("\x1b[") && token.endsWith("A"))
+      row = Math.max(0, row - Number(token.slice(2, -1) || 1))
+    else if (token === "\x1b[J") {
+      rows[row] = rows[row]!.slice(0, col)
+      rows.length = row + 1
+    } else if (token === "\x1b[K") rows[row] = rows[row]!.slice(0, col)
+    else {
+      const line = rows[row] ?? ""
+      rows[row] = line.slice(0, col) + token + line.slice(col + token.length)
+      col += token.length
+    }
+  }
+  while (rows.length > 0 && rows.at(-1) === "") rows.pop()
+  return rows
+}
+
 describe("progress", () => {
-  it("fit cuts a line to one less than the width, with an ellipsis", () => {
-    expect(fit("abcdefghij", 8)).toBe("abcdef…")
-    expect(fit("abc", 8)).toBe("abc")
-    expect(fit("abcdefghij", undefined)).toBe("abcdefghij")
+  it("on a terminal the status block is redrawn in place, every line narrower than the terminal, the wait's reason whole", () => {
+    const { io, stderr } = ioWith({ stderrIsTTY: true, columns: 40 })
+    let now = 1_000_000
+    const p = new Progress(io, { quiet: false, now: () => now })
+    p.event({ type: "run-start", pipeline: "x", requests: 3, max_cost_usd: 0.5, min_duration_s: 10 })
+    p.event({ type: "step-start", step: "a-rather-long-step-name", total: 3 })
+    p.event({ type: "attempt", step: "a-rather-long-step-name", item: 0, attempt: 1, at: now, worst: "0" })
+    const reason = "20 per 60 s (free models, account-wide)"
+    p.event({ type: "waiting", step: "a-rather-long-step-name", item: 1, delayMs: 3000, reason, at: now })
+    // events within 100 ms share a redraw: the timer's
+    p.tick()
+    const first = screen(stderr())
+    for (const line of first) expect(line.length).toBeLessThan(40)
+    expect(first.join(" ")).toContain(reason)
+    expect(first.join(" ")).toContain("waits 3s (until")
+    expect(first[1]).toBe("0s elapsed · ETA 10s · $0 of $0.5")
+    // nothing happens for two seconds: the timer moves the clock and the countdown
+    now += 2_000
+    p.tick()
+    const later = screen(stderr())
+    expect(later[1]).toBe("2s elapsed · ETA 8s · $0 of $0.5")
+    expect(later.join(" ")).toContain("waits 1s (until")
+    // the wait is over: its lines go
+    now += 1_500
+    p.tick()
+    expect(screen(stderr())).toHaveLength(2)
+    p.done()
+    expect(screen(stderr())).toEqual([])
   })
 
-  it("on a terminal (stderr) the status line is redrawn in place and never wider than the terminal", () => {
-    const { io, stderr } = ioWith({ stderrIsTTY: true, columns: 40 })
-    const p = new Progress(io, { quiet: false })
-    p.event({ type: "run-start", pipeline: "x", requests: 3, max_cost_usd: 0.5 })
-    p.event({ type: "step-start", step: "a-rather-long-step-name", total: 3 })
-    p.event({ type: "attempt", step: "a-rather-long-step-name", item: 0, attempt: 1, at: 0, worst: "0" })
-    p.event({
-      type: "waiting",
-      step: "a-rather-long-step-name",
-      item: 1,
-      delayMs: 3000,
-      reason: "20 rpm (free models, account-wide)",
-      at: 0
-    })
-    p.done()
-    const frames = stderr()
-      .split("\r\x1b[K")
-      .filter((f) => f !== "")
-    expect(frames.length).toBeGreaterThan(0)
-    for (const f of frames) expect(f.length).toBeLessThan(40)
+  it("a log line goes above the block, which is drawn again below it", () => {
+    const { io, stderr } = ioWith({ stderrIsTTY: true, columns: 60 })
+    const p = new Progress(io, { quiet: false, now: () => 0 })
+    p.event({ type: "run-start", pipeline: "x", requests: 2, max_cost_usd: null })
+    p.event({ type: "step-start", step: "a", total: 2 })
+    p.event({ type: "warning", message: "something to know" })
+    expect(screen(stderr())).toEqual([
+      "warning: something to know",
+      "a 0/2",
+      "0s elapsed · ETA – · $0 · 0 in flight"
+    ])
   })
 
   it("TERM=dumb on a terminal gets plain lines: no escape codes, no redraws", () => {
@@ -323,5 +371,53 @@ describe("progress", () => {
     p.done()
     expect(stderr()).not.toContain("\r")
     expect(stderr()).toBe("step a: 2 requests\nstep a: done (2 ok)\n")
+  })
+})
+
+describe("the status block's layout", () => {
+  const status = (over: Partial<Status> = {}): Status => ({
+    steps: [
+      { id: "summarize", done: 20, total: 40 },
+      { id: "classify", done: 40, total: 40 },
+      { id: "digest", done: 0, total: 1 }
+    ],
+    elapsedMs: 72_000,
+    etaS: 95,
+    inFlight: 7,
+    spent: 0.000557,
+    budget: 0.5,
+    wait: {
+      label: "summarize[27]",
+      reason: "20 per 60 s (free models, account-wide)",
+      leftMs: 41_000,
+      until: Date.parse("2026-12-04T17:15:06Z")
+    },
+    ...over
+  })
+
+  it.each([40, 60, 120])("at %i columns every line fits and the wait's reason is whole", (columns) => {
+    const lines = statusLines(status(), columns)
+    for (const l of lines) expect(l.length).toBeLessThan(columns)
+    expect(lines.slice(2).join(" ")).toBe(
+      "summarize[27] waits 41s (until 17:15:06Z) for 20 per 60 s (free models, account-wide)"
+    )
+  })
+
+  it("drops what matters least as the terminal narrows: other steps, requests in flight, then the ETA", () => {
+    expect(statusLines(status(), 120).slice(0, 2)).toEqual([
+      "summarize 20/40 · classify 40/40 · digest 0/1",
+      "1m 12s elapsed · ETA 1m 35s · $0.000557 of $0.5 · 7 in flight"
+    ])
+    expect(statusLines(status(), 40).slice(0, 2)).toEqual([
+      "summarize 20/40 +1 more",
+      "1m 12s elapsed · $0.000557 of $0.5"
+    ])
+    expect(statusLines(status(), 44)[0]).toBe("summarize 20/40 · digest 0/1 · 1 step done")
+    expect(statusLines(status({ budget: undefined }), 40)[1]).toBe("1m 12s elapsed · ETA 1m 35s · $0.000557")
+  })
+
+  it("wraps words to the width, splitting only a word longer than it", () => {
+    expect(wrap("aa bb cc", 5)).toEqual(["aa bb", "cc"])
+    expect(wrap("abcdefgh ij", 4)).toEqual(["abcd", "efgh", "ij"])
   })
 })

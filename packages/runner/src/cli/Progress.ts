@@ -1,51 +1,115 @@
 /**
- * What a person sees while a run goes: on a terminal (stderr), one status line redrawn in place
- * and cut to the terminal's width; elsewhere (CI, `TERM=dumb`), plain line logs.
+ * What a person sees while a run goes: on a terminal (stderr), a status block redrawn in place,
+ * on every event and on a timer (`tick`), so the time, the ETA and a wait's countdown move while
+ * nothing else does; elsewhere (CI, a pipe, `TERM=dumb`), plain line logs.
  */
 
 import { type JobRef, labelOf } from "@tollgate/core/Job"
 import { duration, money } from "../report/Format.ts"
 import type { RunEvent } from "../run/Events.ts"
 import type { IoShape } from "./Io.ts"
+import { type Status, statusLines } from "./StatusLines.ts"
 
-/** Cuts a line to `columns - 1` characters (a full-width line would wrap on some terminals). */
-export const fit = (line: string, columns: number | undefined): string =>
-  columns === undefined || columns < 2 || line.length < columns ? line : `${line.slice(0, columns - 2)}…`
+/** How often the live block is redrawn with nothing new (the clock and the countdowns move). */
+export const TICK_MS = 250
+
+interface Wait {
+  readonly label: string
+  readonly reason: string
+  readonly until: number
+}
 
 export class Progress {
   private readonly io: IoShape
-  private readonly live: boolean
+  private readonly now: () => number
+  /** Redraws in place (a terminal that can); else plain lines. */
+  readonly live: boolean
   private readonly quiet: boolean
   private budget: number | undefined
+  private startedAt: number | undefined
+  private minDurationS = 0
+  private requests = 0
+  private answered = 0
   private readonly totals = new Map<string, { total: number; done: number }>()
   private inFlight = 0
   private spent = 0
-  private wait: string | undefined
+  /** Requests waiting for a limit, by label. */
+  private readonly waits = new Map<string, Wait>()
+  private drawn = 0
   private lastDraw = 0
 
-  constructor(io: IoShape, opts: { readonly quiet: boolean }) {
+  constructor(io: IoShape, opts: { readonly quiet: boolean; readonly now?: () => number }) {
     this.io = io
+    this.now = opts.now ?? Date.now
     // a dumb terminal (TERM=dumb: an editor's output pane, a pipe logger) cannot redraw a line: plain lines
     this.live = io.stderrIsTTY && !opts.quiet && io.env.TERM !== "dumb"
     this.quiet = opts.quiet
   }
 
+  private clear() {
+    if (this.drawn > 1) this.io.err(`\x1b[${this.drawn - 1}A`)
+    if (this.drawn > 0) this.io.err("\r\x1b[J")
+    this.drawn = 0
+  }
+
   private log(line: string) {
     if (this.quiet) return
-    if (this.live) this.io.err("\r\x1b[K")
+    if (this.live) this.clear()
     this.io.err(`${line}\n`)
     this.draw(true)
   }
 
+  /** The block as it stands now. */
+  status(): Status {
+    const now = this.now()
+    const elapsedMs = this.startedAt === undefined ? 0 : now - this.startedAt
+    for (const [label, w] of this.waits) if (w.until <= now) this.waits.delete(label)
+    const next = [...this.waits.values()].sort((a, b) => a.until - b.until)[0]
+    return {
+      steps: [...this.totals].map(([id, t]) => ({ id, ...t })),
+      elapsedMs,
+      etaS: this.eta(elapsedMs, next === undefined ? 0 : next.until - now),
+      inFlight: this.inFlight,
+      spent: this.spent,
+      budget: this.budget,
+      wait:
+        next === undefined
+          ? undefined
+          : {
+              label: this.waits.size > 1 ? `${next.label} (+${this.waits.size - 1} more)` : next.label,
+              reason: next.reason,
+              leftMs: next.until - now,
+              until: next.until
+            }
+    }
+  }
+
+  /**
+   * Seconds left: the pace so far over what remains, never below what the rate limits allow
+   * (the plan's least time, less the time gone) or the wait in progress.
+   */
+  private eta(elapsedMs: number, waitMs: number): number | undefined {
+    const left = Math.max(0, this.requests - this.answered)
+    if (left === 0) return this.requests > 0 ? 0 : undefined
+    const paced = Math.max(0, this.minDurationS - elapsedMs / 1000, waitMs / 1000)
+    if (this.answered === 0) return paced > 0 ? paced : undefined
+    return Math.max(paced, ((elapsedMs / 1000) * left) / this.answered)
+  }
+
   private draw(force = false) {
     if (!this.live) return
-    const now = Date.now()
+    const now = this.now()
     if (!force && now - this.lastDraw < 100) return
     this.lastDraw = now
-    const steps = [...this.totals].map(([id, t]) => `${id} ${t.done}/${t.total}`).join(" · ")
-    const spend = `${money(this.spent)}${this.budget !== undefined ? ` of ${money(this.budget)}` : ""}`
-    const line = `${steps} · in flight ${this.inFlight} · ${spend}${this.wait ? ` · ${this.wait}` : ""}`
-    this.io.err(`\r\x1b[K${fit(line, this.io.columns)}`)
+    const lines = statusLines(this.status(), this.io.columns)
+    this.clear()
+    this.io.err(lines.join("\n"))
+    this.drawn = lines.length
+  }
+
+  /** The timer's redraw: the clock, the ETA and a wait's countdown move with nothing new. */
+  tick(): void {
+    this.draw(true)
   }
 
   event(e: RunEvent): void {
@@ -57,6 +121,9 @@ export class Progress {
     switch (e.type) {
       case "run-start":
         if (e.max_cost_usd !== null) this.budget = e.max_cost_usd
+        this.startedAt ??= this.now()
+        this.requests = e.requests
+        this.minDurationS = e.min_duration_s ?? 0
         return
       case "warning":
         this.log(`warning: ${e.message}`)
@@ -80,6 +147,11 @@ export class Progress {
         this.log(`step ${e.step}: skipped (when is false)`)
         return
       case "quota-wait":
+        this.waits.set("the run", {
+          label: "the run",
+          reason: e.what === "provider-budget" ? "a provider budget's reset" : "the daily free quota's reset",
+          until: e.until
+        })
         this.log(
           `${e.what === "provider-budget" ? "a provider budget is spent" : "free quota used up for today"}: waiting until ${new Date(e.until).toISOString().replace(/\.\d+Z$/, "Z")} (in ${duration(Math.ceil((e.until - e.at) / 1000))}) for the reset, then going on; Ctrl-C stops (a later run resumes)`
         )
@@ -89,12 +161,16 @@ export class Progress {
         return
       case "attempt":
         this.inFlight++
-        this.wait = undefined
+        this.waits.delete(labelOf(e))
+        this.waits.delete("the run")
         return
       case "response":
         this.inFlight = Math.max(0, this.inFlight - 1)
         if (e.cost !== undefined) this.spent += Number(e.cost)
-        if (e.status !== undefined && e.status < 300) this.advance(e)
+        if (e.status !== undefined && e.status < 300) {
+          this.answered++
+          this.advance(e)
+        }
         return
       case "cache-hit":
         this.advance(e)
@@ -115,8 +191,8 @@ export class Progress {
 
   private waiting(label: string, delayMs: number, reason: string, at: number) {
     if (delayMs < 1000) return
+    this.waits.set(label, { label, reason, until: at + delayMs })
     const eta = new Date(at + delayMs).toISOString().slice(11, 19)
-    this.wait = `${label} waits ${duration(delayMs / 1000)} until ${eta}Z: ${reason}`
     if (!this.live) this.log(`${label}: waiting ${duration(delayMs / 1000)}, until ${eta}Z (${reason})`)
   }
 
@@ -133,6 +209,6 @@ export class Progress {
   }
 
   done(): void {
-    if (this.live) this.io.err("\r\x1b[K")
+    if (this.live) this.clear()
   }
 }

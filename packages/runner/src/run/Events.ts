@@ -14,6 +14,8 @@ export type RunnerEvent =
       readonly pipeline: string
       readonly requests: number
       readonly max_cost_usd: number | null
+      /** The least time the rate limits allow for the run (the plan's), for an ETA. */
+      readonly min_duration_s?: number
     }
   | { readonly type: "run-end"; readonly status: string; readonly cost_usd: number }
   /** `total` items; a packed step sends them in `packs` requests. */

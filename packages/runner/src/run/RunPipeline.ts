@@ -175,7 +175,8 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
     type: "run-start",
     pipeline: plan.pipeline.name,
     requests: plan.requests.max,
-    max_cost_usd: plan.budget.max_cost_usd
+    max_cost_usd: plan.budget.max_cost_usd,
+    min_duration_s: plan.min_duration_s
   })
   // budget.enforce: provider: a key capped at what is left of the budget, deleted when this scope closes
   // a key minted for a shard is capped at the shard's share even when the shards share a pool:

@@ -1,5 +1,6 @@
 /** `runner run <pipeline.yaml | plan.json>`: gates, then executes; prints actual vs projected. */
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
@@ -10,7 +11,7 @@ import { settingsOf } from "../../Settings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
-import { Progress } from "../Progress.ts"
+import { Progress, TICK_MS } from "../Progress.ts"
 import { writeJsonFile } from "./JsonFile.ts"
 import * as F from "./Parse.ts"
 import { printPlan } from "./plan.ts"
@@ -80,6 +81,17 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
   })
   const shard = yield* parseShardFlag(flags.shard)
   const progress = new Progress(io, { quiet: flags.format === "json" })
+  // a live display moves on a timer too: the clock, the ETA and a wait's countdown
+  const ticker = progress.live
+    ? yield* Effect.forkChild(
+        Effect.forever(
+          Effect.andThen(
+            Effect.sleep(TICK_MS),
+            Effect.sync(() => progress.tick())
+          )
+        )
+      )
+    : undefined
   const interrupted = Effect.tap(io.interrupted, () =>
     Effect.sync(() =>
       io.err("\ninterrupt: sending nothing more; waiting for requests in flight (again to quit now)\n")
@@ -106,7 +118,12 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     settleTimeoutMs: yield* F.parseDurationFlag("settle-timeout", flags.settleTimeout)
   }).pipe(
     Effect.provide(mainLayer({ settings, store, offline: flags.offline })),
-    Effect.ensuring(Effect.sync(() => progress.done()))
+    Effect.ensuring(
+      Effect.andThen(
+        ticker === undefined ? Effect.void : Fiber.interrupt(ticker),
+        Effect.sync(() => progress.done())
+      )
+    )
   )
   const exit = printResult(io, result, flags.format, flags.jsonFile)
   if (exit !== undefined) return yield* exit
