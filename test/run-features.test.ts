@@ -126,7 +126,7 @@ describe("runner run features", () => {
     expect(s.log).toHaveLength(2)
   })
 
-  it("progress: a status line on a terminal; plain line logs with waits and their ETA otherwise", async () => {
+  it("progress: a status block on a terminal; plain line logs with waits and their ETA otherwise", async () => {
     const dir = write({
       "p.yaml":
         'version: 1\nname: prog\ninputs:\n  xs: { type: array, default: [1, 2, 3] }\nlimits: { window: 2s, free: { rpm: 1 } }\nsteps:\n  - { id: a, for_each: inputs.xs, model: openai/gpt-oss-20b:free, prompt: "{{ item }}", max_tokens: 5 }\n'
@@ -151,8 +151,9 @@ describe("runner run features", () => {
       }
     )
     expect(tty.code).toBe(0)
-    expect(tty.stderr).toContain("\r\x1b[K") // the status line is redrawn in place
-    expect(tty.stderr).toMatch(/a \d\/3 · in flight \d · \$0/)
+    expect(tty.stderr).toContain("\r\x1b[J") // the status block is redrawn in place
+    expect(tty.stderr).toMatch(/a \d\/3\n\d+s elapsed · ETA \d+s · \$0 · \d in flight/)
+    expect(tty.stderr).toMatch(/waits \ds \(until \d\d:\d\d:\d\dZ\) for 1 per 2 s/)
   })
 
   it("plan's expected completion comes from the step's measured replies, shrunk while they are few", async () => {

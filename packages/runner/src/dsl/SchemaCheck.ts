@@ -187,8 +187,8 @@ export interface SchemaResult {
   /** The document without the properties in error (for the semantic checks); undefined when that cannot be made. */
   readonly rest: unknown
   /**
-   * The lines of each object that lost a property for its value (not for its name): what the
-   * semantic checks say there may only be the removal's echo, so they are not shown.
+   * The lines of each object (below the document) that lost a property: what the semantic checks
+   * say there may only be the removal's echo, so they are not shown.
    */
   readonly shadowed: ReadonlyArray<readonly [number, number]>
 }
@@ -216,9 +216,13 @@ export const checkSchema = (loaded: Loaded): SchemaResult => {
   // Errors inside a oneOf branch are noise: the oneOf error itself says what was expected.
   const kept = errors.filter((e) => e.keyword === "oneOf" || !e.schemaPath.includes("/oneOf/"))
   const refused = kept.map((e) => (e.keyword === "required" ? undefined : propertyOf(e)))
+  // the object that lost a property (a step; not the whole document) says nothing more: a missing
+  // max_tokens after a misspelled one would only echo it
   const shadowed = kept
-    .filter((e) => e.keyword !== "additionalProperties" && e.keyword !== "required")
-    .map((e) => linesOf(loaded, propertyOf(e).slice(0, -1)))
+    .filter((e) => e.keyword !== "required")
+    .map((e) => propertyOf(e).slice(0, -1))
+    .filter((parent) => parent.length > 0)
+    .map((parent) => linesOf(loaded, parent))
   return { diagnostics: kept.map(diagnosticOf(loaded)), rest: pruned(loaded.value, refused), shadowed }
 }
 
