@@ -11,7 +11,8 @@ import { type Catalog, Cost, Money } from "@tollgate/pricing"
 import { replyContent } from "@tollgate/runner/providers/EchoProvider"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 
-export type Fault = "5xx" | "reset" | "400" | undefined
+/** `404`: the model is gone (as a free model may be, at any time). */
+export type Fault = "5xx" | "reset" | "400" | "404" | undefined
 
 /** A hostile endpoint quotes the caller's Authorization back, in these shapes. */
 export type Quote =
@@ -539,6 +540,11 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     if (fault === "reset") {
       record("reset")
       req.socket.destroy()
+      return
+    }
+    if (fault === "404") {
+      record(404)
+      send(res, 404, { error: { code: 404, message: `No endpoints found for ${String(body.model)}.` } })
       return
     }
     if (fault === "400") {

@@ -108,7 +108,45 @@ describe("tallies", () => {
       cost: "0.005",
       promptTokens: 10,
       completionTokens: 7,
-      completed: 3
+      completed: 3,
+      freeRouted: 0,
+      paidRouted: 0
+    })
+  })
+
+  it("an overflow step counts its answers by route, and the free attempts before a paid fallback as requests", () => {
+    const completion = {
+      body: {},
+      reply: decodeReply({}),
+      output: undefined,
+      cached: false,
+      attempts: 1,
+      abandoned: 0,
+      rateLimited: 0,
+      cost: Money.usd("0.001"),
+      costSource: "usage" as const,
+      catalogCost: undefined,
+      estimated: { catalog: Money.zero, bound: Money.zero },
+      usage: undefined,
+      model: undefined
+    }
+    const results: ItemResult[] = [
+      { _tag: "done", index: 0, key: "a", completion, output: "x", route: { to: "free" } },
+      { _tag: "done", index: 1, key: "b", completion, output: "y", route: { to: "paid", why: "deadline" } },
+      {
+        _tag: "done",
+        index: 2,
+        key: "c",
+        completion,
+        output: "z",
+        route: { to: "paid", why: "the free model failed: HTTP 404", freeAttempts: 2 }
+      }
+    ]
+    const a = results.reduce(tally, emptyActual())
+    expect({ free: a.freeRouted, paid: a.paidRouted, requests: a.requests }).toEqual({
+      free: 1,
+      paid: 2,
+      requests: 3 + 2
     })
   })
 })

@@ -27,6 +27,14 @@ export const maxCost = Flag.String("max-cost").pipe(
   Flag.optional
 )
 
+export const deadline = Flag.String("deadline").pipe(
+  Flag.withMetavar("WHEN"),
+  Flag.withDescription(
+    "when the job must be done: an instant (2026-12-05T09:00Z) or a duration from now (36h); free first, steps with overflow pay for the rest (overrides the pipeline's deadline)"
+  ),
+  Flag.optional
+)
+
 export const baseUrl = Flag.String("base-url").pipe(
   Flag.withMetavar("URL"),
   Flag.withDescription(

@@ -156,6 +156,14 @@ export class Progress {
           `${e.what === "provider-budget" ? "a provider budget is spent" : "free quota used up for today"}: waiting until ${new Date(e.until).toISOString().replace(/\.\d+Z$/, "Z")} (in ${duration(Math.ceil((e.until - e.at) / 1000))}) for the reset, then going on; Ctrl-C stops (a later run resumes)`
         )
         return
+      case "overflow-plan":
+        this.log(
+          `step ${e.step}: ${e.free_now} free now${e.free_later > 0 ? `, ${e.free_later} free after the quota's reset (before the deadline)` : ""}${e.paid > 0 ? `, ${e.paid} on ${e.model} (paid) to meet the deadline` : ""}`
+        )
+        return
+      case "overflow":
+        this.log(`${e.step}[${e.item}]: ${e.reason}; sent on the overflow model`)
+        return
       case "step-deferred":
         this.log(`step ${e.step}: left to \`runner merge\` (it reads every shard's items)`)
         return

@@ -42,6 +42,11 @@ export interface Step {
   readonly allowTruncated: boolean
   readonly schema: Readonly<Record<string, unknown>> | undefined
   readonly continueOnError: boolean
+  /**
+   * The paid model a free step's requests overflow to when the deadline needs them (`overflow:`;
+   * by default the free model's paid variant, its id without `:free`); undefined: no overflow.
+   */
+  readonly overflow: string | undefined
 }
 
 export interface Pipeline {
@@ -82,6 +87,8 @@ export interface Pipeline {
   readonly inputs: Readonly<Record<string, InputSpec>>
   readonly steps: ReadonlyArray<Step>
   readonly outputs: Readonly<Record<string, string>>
+  /** `deadline:` as written (an instant, or a duration from the run's start). */
+  readonly deadline: string | undefined
 }
 
 export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -121,6 +128,13 @@ export const stepMessages = (
   return { messages, paths }
 }
 
+/** The overflow model of a step: the one named, else the paid variant of its (first) free model. */
+export const overflowOf = (
+  overflow: { readonly model?: string | undefined } | undefined,
+  models: ReadonlyArray<string>
+): string | undefined =>
+  overflow === undefined ? undefined : (overflow.model ?? models[0]?.replace(/:free$/, ""))
+
 /** Applies defaults. Call after schema validation and the semantic checks that need the spec. */
 export const resolve = (spec: PipelineSpec): Pipeline => {
   const d = spec.defaults ?? {}
@@ -155,6 +169,7 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
     cacheTtlMs: spec.cache?.ttl !== undefined ? parseDuration(spec.cache.ttl) : undefined,
     inputs: spec.inputs ?? {},
     outputs: spec.outputs ?? {},
+    deadline: spec.deadline,
     steps: spec.steps.map((s, index): Step => {
       const model = s.model ?? d.model ?? []
       const { messages, paths } = stepMessages(s, index)
@@ -181,7 +196,8 @@ export const resolve = (spec: PipelineSpec): Pipeline => {
         format: s.output?.format ?? "text",
         allowTruncated: (s.output?.truncated ?? (s.output?.format === "json" ? "fail" : "allow")) === "allow",
         schema: s.output?.schema,
-        continueOnError: s.continue_on_error ?? false
+        continueOnError: s.continue_on_error ?? false,
+        overflow: overflowOf(s.overflow ?? d.overflow, typeof model === "string" ? [model] : model)
       }
     })
   }

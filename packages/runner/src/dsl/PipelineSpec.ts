@@ -29,7 +29,9 @@ const settings = {
   params: opt(JsonObject),
   retry: opt(Schema.Struct({ max_attempts: opt(Int) })),
   timeout: opt(Str),
-  cache: opt(Schema.Boolean)
+  cache: opt(Schema.Boolean),
+  /** Where a free model's requests go when the deadline needs them: a paid model (default: the free one's paid variant). */
+  overflow: opt(Schema.Struct({ model: opt(Str) }))
 }
 
 export const StepSettings = Schema.Struct(settings)
@@ -95,6 +97,8 @@ export const PipelineSpec = Schema.Struct({
   account: opt(Schema.Struct({ credits_purchased_usd: opt(Num), balance_usd: opt(Num) })),
   pricing: opt(Schema.Record(Str, Schema.Struct({ prompt: Num, completion: Num, request: opt(Num) }))),
   defaults: opt(StepSettings),
+  /** When the job must be done: an instant (`2026-12-05T09:00Z`) or a duration from the run's start (`36h`). */
+  deadline: opt(Str),
   budget: opt(
     Schema.Struct({
       max_cost_usd: opt(Num),

@@ -2,6 +2,7 @@
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import type { FreeDay } from "./Days.ts"
+import type { OverflowPlan } from "./OverflowProjection.ts"
 import type { StepProjection } from "./StepProjection.ts"
 
 export interface Violation {
@@ -15,6 +16,7 @@ export interface Violation {
     | "key_limit"
     | "provider_budget"
     | "balance"
+    | "deadline"
   readonly message: string
 }
 
@@ -52,6 +54,8 @@ export interface GateInput {
       }>
     | undefined
   readonly now: Date
+  /** With a deadline: where the free requests go and what the overflow costs. */
+  readonly overflow?: OverflowPlan | undefined
 }
 
 const incomplete = (g: GateInput): Violation[] => {
@@ -168,7 +172,8 @@ export const daysText = (days: ReadonlyArray<FreeDay>): string =>
   days.map((d) => `${d.requests} on ${d.date}`).join(", ")
 
 const freeQuota = (g: GateInput): Violation[] => {
-  if (g.freeRequests <= g.quota.freeLeftToday) return []
+  // a deadline plans the days itself (and gates on them)
+  if (g.freeRequests <= g.quota.freeLeftToday || g.overflow !== undefined) return []
   const reset = Policy.isoInstant(Policy.nextUtcMidnight(g.now))
   const needs = daysNeeded(g)
   return [
@@ -193,9 +198,46 @@ const contextWindow = (g: GateInput): Violation[] =>
       : []
   )
 
+/** An instant as people read it: `2026-12-05 09:00Z`. */
+const instant = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ") + "Z"
+
+/**
+ * The deadline's gates: not passed already; every free request of a step without overflow done
+ * by then; and the overflow it needs within the budget. Each says what would meet it.
+ */
+const deadline = (g: GateInput): Violation[] => {
+  const o = g.overflow
+  if (o === undefined) return []
+  const when = instant(o.deadlineMs)
+  if (o.deadlineMs <= g.now.getTime())
+    return [{ kind: "deadline", message: `the deadline ${when} has passed; give a later one (--deadline)` }]
+  const later =
+    o.freeOnly.lastDay === undefined
+      ? ""
+      : `a deadline after ${o.freeOnly.lastDay} (free only needs ${o.freeOnly.days} day${o.freeOnly.days === 1 ? "" : "s"})`
+  const out: Violation[] = []
+  if (o.late > 0)
+    out.push({
+      kind: "deadline",
+      message: `${o.late} free-model request${o.late === 1 ? "" : "s"} of steps without overflow cannot be done by ${when}; add overflow: {} to them, or ${later || "a later deadline"}`
+    })
+  const { maxCostUsd, gate } = g.budget
+  const paid = o.steps.reduce((n, s) => n + s.placement.paid, 0)
+  if (maxCostUsd !== undefined && paid > 0) {
+    const need = gate === "expected" ? o.withOverflow.expected : o.withOverflow.max
+    if (Money.gt(need, Money.fromNumber(maxCostUsd)))
+      out.push({
+        kind: "deadline",
+        message: `meeting ${when} needs ${paid} paid request${paid === 1 ? "" : "s"} (${Money.format(Money.round(need, 6))} ${gate === "expected" ? "expected" : "at most"} in all) and the budget is ${Money.format(Money.fromNumber(maxCostUsd))}: ${later || "a later deadline"}, or max_cost_usd: ${Money.toPlain(Money.round(need, 6))}, would meet it`
+      })
+  }
+  return out
+}
+
 /** Every gate the plan fails, in a fixed order. */
 export const violations = (g: GateInput): Violation[] => [
   ...incomplete(g),
+  ...deadline(g),
   ...cost(g),
   ...providerLimit(g),
   ...requests(g),

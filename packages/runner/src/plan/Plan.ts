@@ -14,7 +14,7 @@ import type { AccountFacts } from "../account/AccountFacts.ts"
 import { declaredOf, fingerprintOf, policyOf } from "../account/AccountPolicy.ts"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { locate } from "../dsl/Load.ts"
-import type { Pipeline, ProviderKind } from "../dsl/Pipeline.ts"
+import { type Pipeline, type ProviderKind, parseDuration } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/ValidateFile.ts"
 import { InputInvalid, StoreUnavailable } from "../Errors.ts"
@@ -23,6 +23,7 @@ import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
+import { parseDeadline } from "./Overflow.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
 import { RenderFailed } from "./StepProjection.ts"
 import * as TokenCounts from "./TokenCounts.ts"
@@ -42,6 +43,8 @@ export interface PlanOptions {
   readonly refreshCounter?: boolean | undefined
   /** `--provider-kind`: overrides the pipeline's `provider.kind`. */
   readonly providerKind?: ProviderKind | undefined
+  /** `--deadline`: overrides the pipeline's `deadline` (an instant, or a duration from now). */
+  readonly deadline?: string | undefined
 }
 
 export interface Planned {
@@ -150,7 +153,8 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
       now,
       account,
       maxCostOverride: opts.maxCostUsd,
-      tokens: counts.expected
+      tokens: counts.expected,
+      deadlineMs: deadlineOf(opts.deadline ?? pipeline.deadline, now)
     },
     reads,
     pipeline.cacheEnabled && opts.noCache !== true,
@@ -171,6 +175,10 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
     tokens: counts.expected
   } satisfies Planned
 })
+
+/** The deadline as epoch ms: an instant, or a duration from `now` (the schema and the flag's check took its form). */
+const deadlineOf = (text: string | undefined, now: Date): number | undefined =>
+  text === undefined ? undefined : parseDeadline(text, now.getTime(), parseDuration)
 
 /** Validates and projects a pipeline file. */
 export const planFile = (file: string, opts: PlanOptions) =>

@@ -6,6 +6,7 @@ import * as Money from "@tollgate/pricing/Money"
 import type { AccountFacts } from "../account/AccountFacts.ts"
 import type { Step } from "../dsl/Pipeline.ts"
 import { redactUrl } from "../store/StoreUrl.ts"
+import type { Costs, OverflowPlan } from "./OverflowProjection.ts"
 import type { Planned } from "./Plan.ts"
 
 /** 2: each step says what it is made of (`definition`), so two plans can be diffed with reasons. */
@@ -52,6 +53,38 @@ const packingJson = (steps: Planned["projection"]["steps"]) => {
   return { packing: { items, requests, saved: items - requests } }
 }
 
+const costsJson = (c: Costs) => ({ expected: usd(c.expected), p90: usd(c.p90), max: usd(c.max) })
+
+/** With a deadline: each overflow step's free days and paid part, and the alternatives side by side. */
+const deadlineJson = (o: OverflowPlan | undefined) =>
+  o === undefined
+    ? {}
+    : {
+        deadline: {
+          at: new Date(o.deadlineMs).toISOString(),
+          steps: o.steps.map((s) => ({
+            id: s.id,
+            free_model: s.freeModel,
+            paid_model: s.paidModel,
+            requests: s.requests,
+            free_requests: s.placement.free,
+            paid_requests: s.placement.paid,
+            free_by_day: s.placement.freeByDay.map((d) => ({ date: d.date, free_requests: d.requests })),
+            paid_cost_usd: costsJson(s.paid),
+            paid_request_expected_usd: usd(s.perPaidRequest)
+          })),
+          alternatives: {
+            free_only: {
+              days: o.freeOnly.days,
+              last_day: o.freeOnly.lastDay ?? null,
+              meets_deadline: o.freeOnly.meetsDeadline
+            },
+            with_overflow: { cost_usd: costsJson(o.withOverflow) },
+            all_paid: { cost_usd: costsJson(o.allPaid) }
+          }
+        }
+      }
+
 const perMillion = (r: Catalog.Rate | undefined) =>
   r === null || r === undefined ? null : Money.toNumber(Money.times(r, 1_000_000))
 
@@ -97,6 +130,7 @@ export const planJson = (p: Planned) => {
       definition: definitionOf(defined.get(s.id), p.catalog)
     })),
     ...packingJson(proj.steps),
+    ...deadlineJson(proj.overflow),
     account: accountJson(p.account, { ledger: proj.quota.freeUsedToday - proj.quota.freeUsedElsewhere }),
     quota: {
       free_per_day: proj.quota.freePerDay,

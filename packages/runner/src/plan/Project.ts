@@ -12,6 +12,7 @@ import type { Pipeline } from "../dsl/Pipeline.ts"
 import type * as Calibration from "./Calibration.ts"
 import { type FreeDay, freeDays } from "./Days.ts"
 import { type Budget, type Violation, violations } from "./Gates.ts"
+import { type OverflowPlan, planOverflow } from "./OverflowProjection.ts"
 import { minDurationMs } from "./Pacing.ts"
 import { type Known, projectStep, type StepProjection } from "./StepProjection.ts"
 
@@ -38,6 +39,8 @@ export interface ProjectInput {
   readonly maxCostOverride?: number | undefined
   /** Expected tokens of a text (default: counted with the tokenizer; plan passes its memo). */
   readonly tokens?: ((text: string) => number) | undefined
+  /** When the job must be done (epoch ms): free first, overflow steps pay for the rest. */
+  readonly deadlineMs?: number | undefined
 }
 
 export interface Projection {
@@ -61,6 +64,8 @@ export interface Projection {
   }
   readonly budget: Budget
   readonly violations: ReadonlyArray<Violation>
+  /** With a deadline: where the free requests go, what the overflow costs, and the alternatives. */
+  readonly overflow: OverflowPlan | undefined
 }
 
 /** `--max-cost` tightens the pipeline's budget, never loosens it. */
@@ -69,42 +74,71 @@ const effectiveMaxCost = (pipeline: Pipeline, override: number | undefined): num
     ? Math.min(override, pipeline.budget.maxCostUsd ?? Number.POSITIVE_INFINITY)
     : pipeline.budget.maxCostUsd
 
-/** Every step's projection, in dependency order (each sees what the ones before it produce). */
-const projectSteps = (input: ProjectInput): StepProjection[] => {
+/**
+ * Every step's projection, in dependency order (each sees what the ones before it produce); with
+ * a deadline, each overflow step also all on its paid model.
+ */
+const projectSteps = (
+  input: ProjectInput
+): { steps: StepProjection[]; paidVariants: Map<string, StepProjection> } => {
   const stepsInOrder = order(input.pipeline)
   const known = new Map<string, Known>()
+  const paidVariants = new Map<string, StepProjection>()
   const projected = stepsInOrder.map((step) => {
-    const r = projectStep(step, {
+    const ctx = {
       ...input,
       calibration: { index: input.calibration, pipeline: input.pipeline.name },
       known,
       order: stepsInOrder
-    })
+    }
+    if (input.deadlineMs !== undefined && step.overflow !== undefined)
+      paidVariants.set(step.id, projectStep({ ...step, models: [step.overflow] }, ctx).projection)
+    const r = projectStep(step, ctx)
     known.set(step.id, r.known)
     return r.projection
   })
   // in the pipeline's own order for reports
   const position = new Map(input.pipeline.steps.map((s, i) => [s.id, i]))
-  return projected.sort((a, b) => position.get(a.id)! - position.get(b.id)!)
+  return { steps: projected.sort((a, b) => position.get(a.id)! - position.get(b.id)!), paidVariants }
 }
+
+/** The overflow steps' paid parts in their projections: what each costs, and its largest request. */
+const withPaidParts = (
+  steps: ReadonlyArray<StepProjection>,
+  plan: OverflowPlan | undefined
+): StepProjection[] =>
+  steps.map((s) => {
+    const o = plan?.steps.find((x) => x.id === s.id)
+    if (o === undefined || o.placement.paid === 0) return s
+    return {
+      ...s,
+      costExpected: Money.add(s.costExpected, o.paid.expected),
+      costP90: Money.add(s.costP90, o.paid.p90),
+      costMax: Money.add(s.costMax, o.paid.max),
+      maxRequestCost: Money.max(s.maxRequestCost, o.maxPaidRequest)
+    }
+  })
 
 const sum = (steps: ReadonlyArray<StepProjection>, f: (s: StepProjection) => number) =>
   steps.reduce((n, s) => n + f(s), 0)
 
 export const project = (input: ProjectInput): Projection => {
   const { pipeline } = input
-  const steps = projectSteps(input)
-  const complete = steps.every((s) => s.countKnown)
-  const requests = sum(steps, (s) => s.requests)
-  const cached = sum(steps, (s) => s.cached)
-  const freeRequests = sum(steps, (s) => (s.free ? s.requests - s.cached : 0))
-  const costExpected = Money.sum(steps.map((s) => s.costExpected))
-  const costP90 = Money.sum(steps.map((s) => s.costP90))
-  const costMax = Money.sum(steps.map((s) => s.costMax))
+  const projected = projectSteps(input)
   const freePerDay = input.account.freePerDay.value
   // the provider counts every key and client of the account; the ledger only ours: the larger wins
   const freeUsedToday = Math.max(input.freeUsedToday, input.account.freeUsedByProvider ?? 0)
   const freeLeftToday = Math.max(0, freePerDay - freeUsedToday)
+  const overflow = overflowOf(input, projected, { freePerDay, freeLeftToday })
+  const steps = withPaidParts(projected.steps, overflow)
+  const complete = steps.every((s) => s.countKnown)
+  const requests = sum(steps, (s) => s.requests)
+  const cached = sum(steps, (s) => s.cached)
+  const paidOverflow = overflow?.steps.reduce((n, o) => n + o.placement.paid, 0) ?? 0
+  const freeRequests = sum(steps, (s) => (s.free ? s.requests - s.cached : 0)) - paidOverflow
+  const costExpected = Money.sum(steps.map((s) => s.costExpected))
+  const costP90 = Money.sum(steps.map((s) => s.costP90))
+  const costMax = Money.sum(steps.map((s) => s.costMax))
   const quota = {
     freePerDay,
     freeUsedToday,
@@ -144,6 +178,7 @@ export const project = (input: ProjectInput): Projection => {
       Math.ceil(minDurationMs(steps, input.policy, input.account.balanceUsd.value, input.fingerprint)) / 1000,
     quota,
     budget,
+    overflow,
     violations: violations({
       steps: steps.map((s) => ({ ...s, maxTokens: maxTokensOf.get(s.id)! })),
       complete,
@@ -156,7 +191,45 @@ export const project = (input: ProjectInput): Projection => {
       keyLimit: input.account.keyLimit,
       budgets: input.account.budgets,
       balanceUsd: input.account.balanceUsd.value,
-      now: input.now
+      now: input.now,
+      overflow
     })
   }
+}
+
+/** With a deadline: the overflow plan over the steps as projected free. */
+const overflowOf = (
+  input: ProjectInput,
+  projected: {
+    readonly steps: ReadonlyArray<StepProjection>
+    readonly paidVariants: ReadonlyMap<string, StepProjection>
+  },
+  quota: { readonly freePerDay: number; readonly freeLeftToday: number }
+): OverflowPlan | undefined => {
+  if (input.deadlineMs === undefined) return undefined
+  const { steps } = projected
+  const free = sum(steps, (s) => (s.free ? s.requests - s.cached : 0))
+  return planOverflow({
+    now: input.now.getTime(),
+    deadlineMs: input.deadlineMs,
+    steps,
+    defined: new Map(input.pipeline.steps.map((s) => [s.id, s])),
+    paidVariants: projected.paidVariants,
+    policy: input.policy,
+    leftToday: quota.freeLeftToday,
+    perDay: quota.freePerDay,
+    maxFreeRequests: input.pipeline.budget.maxFreeRequests,
+    base: {
+      expected: Money.sum(steps.map((s) => s.costExpected)),
+      p90: Money.sum(steps.map((s) => s.costP90)),
+      max: Money.sum(steps.map((s) => s.costMax))
+    },
+    freeDays: freeDays({
+      freeRequests: free,
+      leftToday: quota.freeLeftToday,
+      perDay: quota.freePerDay,
+      maxFreeRequests: input.pipeline.budget.maxFreeRequests,
+      now: input.now
+    })
+  })
 }

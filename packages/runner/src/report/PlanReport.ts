@@ -102,6 +102,30 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 const verdict = (plan: PlanJson): string =>
   plan.ok ? "within budget and quota" : `over a limit: ${plan.violations.map((v) => v.kind).join(", ")}`
 
+/** `2026-12-05T09:00:00.000Z` → `2026-12-05 09:00Z`. */
+const instant = (iso: string) => `${iso.slice(0, 16).replace("T", " ")}Z`
+
+/** With a deadline: where each overflow step's requests go, and the alternatives side by side. */
+const deadlineLines = (plan: PlanJson): string[] => {
+  if (!("deadline" in plan) || plan.deadline === undefined) return []
+  const d = plan.deadline
+  const a = d.alternatives
+  return [
+    `deadline ${instant(d.at)}:`,
+    ...d.steps.map((s) => {
+      const free = s.free_by_day.map((x) => `${x.free_requests} free on ${x.date}`)
+      const paid =
+        s.paid_requests > 0
+          ? [
+              `${s.paid_requests} on ${s.paid_model} (paid): ${money(s.paid_cost_usd.expected)} expected, ${money(s.paid_cost_usd.max)} at most`
+            ]
+          : []
+      return `  ${s.id}: ${[...free, ...paid].join(", ") || "nothing to send"}`
+    }),
+    `  free only: ${a.free_only.last_day === null ? "nothing free to send" : `${plural(a.free_only.days, "day")}, done ${a.free_only.last_day}${a.free_only.meets_deadline ? "" : " (after the deadline)"}`}; with overflow: ${money(a.with_overflow.cost_usd.expected)} expected (${money(a.with_overflow.cost_usd.max)} at most) by the deadline; all paid now: ${money(a.all_paid.cost_usd.expected)} expected`
+  ]
+}
+
 const summaryLines = (plan: PlanJson): string[] => {
   const b = plan.budget
   const limits = [
@@ -124,6 +148,7 @@ const summaryLines = (plan: PlanJson): string[] => {
           `packing: ${plan.packing.items} items in ${plural(plan.packing.requests, "request")}, ${plural(plan.packing.saved, "request")} (and free quota) saved`
         ]
       : []),
+    ...deadlineLines(plan),
     `least time the rate limits allow: ${duration(plan.min_duration_s)}`,
     `budget: ${limits.length > 0 ? limits.join(", ") : "none set"}`,
     `verdict: ${verdict(plan)}`

@@ -34,6 +34,17 @@ export type RunnerEvent =
       readonly what?: "provider-budget"
     }
   | { readonly type: "cache-corrupt"; readonly count: number; readonly message: string }
+  /** A step that overflows, at its start: free now, free on later days before the deadline, and paid. */
+  | {
+      readonly type: "overflow-plan"
+      readonly step: string
+      readonly free_now: number
+      readonly free_later: number
+      readonly paid: number
+      readonly model: string
+    }
+  /** An item of an overflow step the free model did not answer: it goes to the paid model. */
+  | { readonly type: "overflow"; readonly step: string; readonly item: number; readonly reason: string }
   | { readonly type: "output-error"; readonly output: string; readonly message: string }
 
 export type RunEvent = EngineEvent | RunnerEvent

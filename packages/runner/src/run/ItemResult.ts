@@ -18,6 +18,13 @@ export interface PackShare {
   readonly position: number
 }
 
+/** Where an item of an overflow step went: free, or paid (and why, and the free attempts it took first). */
+export interface Route {
+  readonly to: "free" | "paid"
+  readonly why?: string
+  readonly freeAttempts?: number
+}
+
 export type ItemResult =
   | {
       readonly _tag: "done"
@@ -26,6 +33,8 @@ export type ItemResult =
       readonly completion: Completion
       readonly output: unknown
       readonly pack?: PackShare | undefined
+      /** A step that overflows: which model answered, why a paid one, and the free attempts before it. */
+      readonly route?: Route | undefined
     }
   | { readonly _tag: "reused"; readonly index: number; readonly record: RequestRecord }
   | {
@@ -90,7 +99,9 @@ export const recordOf = (r: ItemResult): RequestRecord | undefined => {
         usage: c.usage,
         ...(c.model !== undefined ? { model: c.model } : {}),
         ...generationOf(c),
-        ...pack
+        ...pack,
+        ...(r.route === undefined ? {} : { route: r.route.to }),
+        ...(r.route?.why === undefined ? {} : { overflow_reason: r.route.why })
       }
     }
     case "reused":

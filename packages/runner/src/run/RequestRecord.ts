@@ -21,6 +21,9 @@ export const RequestRecord = Schema.Struct({
   /** That answer's own figure, when earlier billed attempts make `cost_usd` larger. */
   answer_cost_usd: Schema.optionalKey(Schema.String),
   error: Schema.optionalKey(Schema.String),
+  /** A step that overflows: the free model answered, or the paid one (and why). */
+  route: Schema.optionalKey(Schema.Literals(["free", "paid"])),
+  overflow_reason: Schema.optionalKey(Schema.String),
   /** An item answered in a pack: the pack request's key, its size, and the item's place in it. */
   pack: Schema.optionalKey(
     Schema.Struct({ key: Schema.String, size: Schema.Number, position: Schema.Number })

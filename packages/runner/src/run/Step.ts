@@ -11,6 +11,7 @@ import type { Step } from "../dsl/Pipeline.ts"
 import { evaluate, isTruthy } from "../dsl/Templates.ts"
 import { runItem, stepJob } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
+import { deferUntilReset, overflowRoute, runOverflowItem } from "./Overflow.ts"
 import type { RunContext, StepOutputs } from "./RunContext.ts"
 import { runPack } from "./SendPacks.ts"
 import { itemIndices } from "./Shards.ts"
@@ -123,13 +124,19 @@ export const runStep = Effect.fn("Step.runStep")(function* (ctx: RunContext, ste
       (rs) => Effect.forEach(rs, sink, { discard: true }),
       ctx.concurrency
     )
-  else
+  else {
+    const route = yield* overflowRoute(ctx, step, sj)
     yield* Scheduler.forEachBounded(
       indices,
-      (index) => runItem(ctx, sj, items[index], index),
+      (index) =>
+        route === undefined
+          ? runItem(ctx, sj, items[index], index)
+          : runOverflowItem(ctx, route, items[index], index),
       sink,
       ctx.concurrency
     )
+    if (route !== undefined) yield* deferUntilReset(ctx, route)
+  }
   yield* keepOutputs(
     ctx,
     step.id,

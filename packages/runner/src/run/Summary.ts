@@ -43,7 +43,8 @@ const stepActual = (a: StepActual, id: string, settled: Settlement | undefined) 
     prompt_tokens: a.promptTokens,
     completion_tokens: a.completionTokens,
     completion_tokens_mean: fresh > 0 ? a.completionTokens / fresh : null,
-    truncated: a.truncated
+    truncated: a.truncated,
+    ...(a.freeRouted + a.paidRouted > 0 ? { overflow: { free: a.freeRouted, paid: a.paidRouted } } : {})
   }
 }
 
@@ -58,6 +59,25 @@ const provenance = (o: RunOutcome, extra: Money.Usd) => {
     /** What the provider's bill (`/generation`) added over the replies' figures. */
     settled_extra_usd: Money.toNumber(extra)
   }
+}
+
+/**
+ * Free first with a deadline: the answers from free models and from the paid overflow, and what
+ * the free ones saved against sending all of them paid (each at the paid model's expected price).
+ */
+const overflowJson = (plan: PlanJson, steps: ReadonlyMap<string, StepActual>) => {
+  if (!("deadline" in plan) || plan.deadline === undefined) return {}
+  let free = 0
+  let paid = 0
+  let saved = Money.zero
+  for (const d of plan.deadline.steps) {
+    const a = steps.get(d.id)
+    if (a === undefined) continue
+    free += a.freeRouted
+    paid += a.paidRouted
+    saved = Money.add(saved, Money.times(Money.fromNumber(d.paid_request_expected_usd), a.freeRouted))
+  }
+  return { overflow: { free, paid, saved_usd: Money.toNumber(Money.round(saved, 9)) } }
 }
 
 export const summaryOf = (
@@ -97,6 +117,7 @@ export const summaryOf = (
       /** The paid answers checked against the provider's bill (`/generation`); absent when not asked. */
       ...(drift !== undefined ? { settlement: driftJson(drift) } : {}),
       truncated: sum(o, (a) => a.truncated),
+      ...overflowJson(plan, o.steps),
       /** Whether the run cost no more than the plan's likely high. */
       within_p90: Money.toNumber(cost) <= plan.cost_usd.p90,
       duration_s: Math.round(o.durationMs) / 1000

@@ -1,7 +1,7 @@
 /** What each step actually did: requests, cache hits, reuse, retries, cost, as a fold over its results. Every billed attempt counts. Pure. */
 import type { RequestFailed } from "@tollgate/core/Engine"
 import * as Money from "@tollgate/pricing/Money"
-import type { ItemResult } from "./ItemResult.ts"
+import type { ItemResult, Route } from "./ItemResult.ts"
 import { isTruncated } from "./Reply.ts"
 
 export interface StepActual {
@@ -24,6 +24,9 @@ export interface StepActual {
   /** Of `cost`, what was estimated rather than billed: tokens × catalog (no `usage.cost`), and worst cases (no usage). */
   readonly costCatalog: Money.Usd
   readonly costBound: Money.Usd
+  /** A step that overflows: answers from the free model, and from the paid one. */
+  readonly freeRouted: number
+  readonly paidRouted: number
 }
 
 export const emptyActual = (): StepActual => ({
@@ -41,11 +44,25 @@ export const emptyActual = (): StepActual => ({
   completed: 0,
   truncated: 0,
   costCatalog: Money.zero,
-  costBound: Money.zero
+  costBound: Money.zero,
+  freeRouted: 0,
+  paidRouted: 0
 })
 
+/** An overflow step's answer counted by the model that gave it; the free attempts before a paid one are requests too. */
+const routed = (a: StepActual, route: Route | undefined): StepActual =>
+  route === undefined
+    ? a
+    : {
+        ...a,
+        requests: a.requests + (route.freeAttempts ?? 0),
+        freeRouted: a.freeRouted + (route.to === "free" ? 1 : 0),
+        paidRouted: a.paidRouted + (route.to === "paid" ? 1 : 0)
+      }
+
 /** A step's tally with one more item's result. */
-export const tally = (a: StepActual, r: ItemResult): StepActual => {
+export const tally = (before: StepActual, r: ItemResult): StepActual => {
+  const a = r._tag === "done" ? routed(before, r.route) : before
   switch (r._tag) {
     case "done": {
       const c = r.completion

@@ -19,6 +19,7 @@ export const plan = Command.make(
     baseUrl: F.baseUrl,
     providerKind: F.providerKind,
     maxCost: F.maxCost,
+    deadline: F.deadline,
     noCache: F.noCache,
     outDir: F.outDir,
     store: F.store,

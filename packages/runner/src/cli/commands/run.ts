@@ -17,6 +17,7 @@ export const runFlags = {
     Flag.withDefault(false)
   ),
   maxCost: F.maxCost,
+  deadline: F.deadline,
   noCache: F.noCache,
   offline: Flag.Boolean("offline").pipe(
     Flag.withDescription("send nothing: every request must be in the cache (a miss exits 2)"),

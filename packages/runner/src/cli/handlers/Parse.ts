@@ -5,6 +5,7 @@ import type { InputOverride } from "../../dsl/Inputs.ts"
 import { parseDuration } from "../../dsl/Pipeline.ts"
 import { baseUrlProblem } from "../../dsl/rules/Settings.ts"
 import { InputInvalid } from "../../Errors.ts"
+import { parseDeadline } from "../../plan/Overflow.ts"
 import { type Policy, parsePolicy } from "../../plan/PlanDiff.ts"
 import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
 import type { SettingsShape } from "../../Settings.ts"
@@ -125,16 +126,32 @@ export const parsePlanFlags = Effect.fnUntraced(function* (
     readonly maxCost: Option.Option<string>
     readonly store: Option.Option<string>
     readonly baseUrl: Option.Option<string>
+    readonly deadline: Option.Option<string>
   },
   settings: SettingsShape
 ) {
   return {
     inputs: yield* parseInputs(flags.input),
+    deadline: yield* parseDeadlineFlag(flags.deadline),
     maxCostUsd: yield* parseUsd("max-cost", flags.maxCost),
     store: yield* parseStore(flags.store, settings),
     baseUrl: yield* parseBaseUrl(flags.baseUrl, settings)
   }
 })
+
+/** `--deadline WHEN`: an instant with its zone, or a duration (checked here; planned from the run's start). */
+export const parseDeadlineFlag = (
+  flag: Option.Option<string>
+): Effect.Effect<string | undefined, InputInvalid> => {
+  if (Option.isNone(flag)) return Effect.succeed(undefined)
+  return parseDeadline(flag.value, 0, parseDuration) === undefined
+    ? Effect.fail(
+        new InputInvalid({
+          message: `--deadline: expected an instant with its zone (2026-12-05T09:00Z) or a duration (36h, 2d), got "${flag.value}"`
+        })
+      )
+    : Effect.succeed(flag.value)
+}
 
 /** `--out-dir DIR`: a folder name, not an empty string (which would write records into the working dir). */
 export const parseOutDir = (flag: Option.Option<string>): Effect.Effect<string | undefined, InputInvalid> => {

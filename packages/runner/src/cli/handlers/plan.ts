@@ -37,6 +37,7 @@ export interface PlanFlags {
   readonly baseUrl: Option.Option<string>
   readonly providerKind: Option.Option<"openrouter" | "openai">
   readonly maxCost: Option.Option<string>
+  readonly deadline: Option.Option<string>
   readonly noCache: boolean
   readonly outDir: Option.Option<string>
   readonly store: Option.Option<string>
@@ -64,7 +65,7 @@ const comparison = (io: IoShape, flags: PlanFlags) =>
 export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   const io = yield* Io
   const settings = yield* settingsOf(io.env)
-  const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, settings)
+  const { inputs, maxCostUsd, store, baseUrl, deadline } = yield* F.parsePlanFlags(flags, settings)
   const compare = yield* comparison(io, flags)
   const planned = yield* planFile(flags.pipeline, {
     cwd: io.cwd,
@@ -73,6 +74,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
     baseUrl,
     providerKind: Option.getOrUndefined(flags.providerKind),
     maxCostUsd,
+    deadline,
     noCache: flags.noCache,
     runsDir: yield* F.parseOutDir(flags.outDir)
   }).pipe(Effect.provide(mainLayer({ settings, store })))

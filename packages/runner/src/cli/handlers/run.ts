@@ -50,6 +50,7 @@ export interface RunFlags {
   readonly providerKind: Option.Option<"openrouter" | "openai">
   readonly echo: boolean
   readonly maxCost: Option.Option<string>
+  readonly deadline: Option.Option<string>
   readonly noCache: boolean
   readonly offline: boolean
   readonly concurrency: Option.Option<string>
@@ -73,7 +74,7 @@ const parseShardFlag = (flag: Option.Option<string>) => {
 export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { readonly merge?: boolean } = {}) {
   const io = yield* Io
   const settings = yield* settingsOf(io.env)
-  const { inputs, maxCostUsd, store, baseUrl } = yield* F.parsePlanFlags(flags, settings)
+  const { inputs, maxCostUsd, store, baseUrl, deadline } = yield* F.parsePlanFlags(flags, settings)
   const concurrency = yield* F.parseWhole("concurrency", flags.concurrency, {
     min: 1,
     max: 999,
@@ -104,6 +105,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     baseUrl: flags.echo ? "echo:" : baseUrl,
     providerKind: Option.getOrUndefined(flags.providerKind),
     maxCostUsd,
+    deadline,
     noCache: flags.noCache,
     offline: flags.offline,
     concurrency,

@@ -4,7 +4,8 @@ import type { Path } from "../Load.ts"
 import { PACK_TOKENS_PER_ITEM } from "../PackRequest.ts"
 import { at, eachStep, modelRefs, type Rule, type RuleContext } from "./Rule.ts"
 
-const checkModel = (ctx: RuleContext, id: string, path: Path): Diagnostic[] => {
+/** A model id the catalog knows and prices, or why not. */
+export const checkModel = (ctx: RuleContext, id: string, path: Path): Diagnostic[] => {
   const resolved = ctx.catalog.resolve(id)
   if (resolved === undefined) {
     const s = ctx.catalog.suggest(id)
