@@ -88,6 +88,13 @@ describe("free first, paid for what the deadline needs", () => {
     expect(table.stdout).toContain("free only: 12 days")
     const md = await runCli(["plan", "p.yaml", "--format", "markdown"], { cwd: dir })
     expect(md.stdout).toContain("- deadline ")
+    // the HTML report of the plan draws the alternatives and lists where each request goes
+    await runCli(["plan", "p.yaml", "--out", "plan.json"], { cwd: dir })
+    const page = await runCli(["report", "plan.json", "--out", "-"], { cwd: dir })
+    expect(page.stdout).toContain('id="deadline-chart"')
+    expect(page.stdout).toMatch(
+      /<td>label<\/td><td>\d+ on \d{4}-\d\d-\d\d, 50 on \d{4}-\d\d-\d\d<\/td><td>\d+ on <code>openai\/gpt-oss-20b<\/code><\/td>/
+    )
   })
 
   it("a deadline the budget cannot meet is a gate (exit 3) that says what would meet it; max_cost_usd: 0 pays nothing", async () => {
@@ -137,9 +144,12 @@ describe("free first, paid for what the deadline needs", () => {
     expect(rows.filter((r) => r.route === "free")).toHaveLength(10)
     expect(rows.filter((r) => r.route === "paid" && r.overflow_reason === "deadline")).toHaveLength(10)
     // the same day again: the 20 answers are reused, the 10 still wait for the reset
-    const again = await runCli(args, { cwd: dir, env })
+    const again = await runCli(args.slice(0, -2), { cwd: dir, env })
     expect(again.code).toBe(3)
     expect(s.log).toHaveLength(20)
+    expect(again.stdout).toMatch(
+      /free first: 10 answered free, 10 on the paid overflow model; \$[\d.]+ saved against sending all of them paid/
+    )
   })
 
   it("with --until-done it goes back to free after the daily reset and finishes: 20 free, 10 paid, none twice", async () => {

@@ -162,7 +162,31 @@ export const PlanForReport = Schema.Struct({
   }),
   budget: Schema.Struct({ max_cost_usd: Schema.NullOr(Schema.Number) }),
   violations: Schema.Array(Schema.Struct({ kind: Schema.String, message: Schema.String })),
-  catalog: Schema.optionalKey(Schema.Struct({ label: Schema.String }))
+  catalog: Schema.optionalKey(Schema.Struct({ label: Schema.String })),
+  deadline: Schema.optionalKey(
+    Schema.Struct({
+      at: Schema.String,
+      steps: Schema.Array(
+        Schema.Struct({
+          id: Schema.String,
+          paid_model: Schema.String,
+          free_requests: Schema.Number,
+          paid_requests: Schema.Number,
+          free_by_day: Schema.Array(Schema.Struct({ date: Schema.String, free_requests: Schema.Number })),
+          paid_cost_usd: Cost
+        })
+      ),
+      alternatives: Schema.Struct({
+        free_only: Schema.Struct({
+          days: Schema.Number,
+          last_day: Schema.NullOr(Schema.String),
+          meets_deadline: Schema.Boolean
+        }),
+        with_overflow: Schema.Struct({ cost_usd: Cost }),
+        all_paid: Schema.Struct({ cost_usd: Cost })
+      })
+    })
+  )
 })
 export type PlanForReport = typeof PlanForReport.Type
 

@@ -48,6 +48,11 @@ const lines = (s: RunSummary): string[] => [
   ...(s.actual.settlement !== undefined && s.actual.settlement.requests > 0
     ? [driftLine(s.actual.settlement)]
     : []),
+  ...("overflow" in s.actual && s.actual.overflow !== undefined
+    ? [
+        `free first: ${s.actual.overflow.free} answered free, ${s.actual.overflow.paid} on the paid overflow model; ${money(s.actual.overflow.saved_usd)} saved against sending all of them paid`
+      ]
+    : []),
   `time: ${duration(s.actual.duration_s)}`,
   `records: ${s.run.dir}`
 ]

@@ -85,8 +85,17 @@ export const tally = (before: StepActual, r: ItemResult): StepActual => {
         completionTokens: a.completionTokens + (c.usage?.completionTokens ?? 0)
       }
     }
-    case "reused":
-      return { ...a, completed: a.completed + 1, reused: a.reused + 1 }
+    case "reused": {
+      // an overflow step's earlier answer counts by the route that gave it
+      const to = r.record.route
+      return {
+        ...a,
+        completed: a.completed + 1,
+        reused: a.reused + 1,
+        freeRouted: a.freeRouted + (to === "free" ? 1 : 0),
+        paidRouted: a.paidRouted + (to === "paid" ? 1 : 0)
+      }
+    }
     case "invalid":
       return { ...a, failed: a.failed + 1 }
     case "failed": {

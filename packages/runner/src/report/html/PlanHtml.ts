@@ -6,6 +6,7 @@ import type { PlanForReport } from "../../plan/SavedPlan.ts"
 import { duration, money } from "../Format.ts"
 import { card, esc, figure, page, table } from "./Page.ts"
 import { costPerStep, freeDays } from "./Sections.ts"
+import { groupedBars, legend } from "./Svg.ts"
 
 const verdict = (p: PlanForReport): string =>
   p.violations.length === 0
@@ -28,6 +29,65 @@ ${card("least time", figure("min_duration_s", p.min_duration_s, duration(p.min_d
 </div>`
 }
 
+/** With a deadline: each overflow step's free days and paid part, and the alternatives side by side. */
+const deadlineSection = (d: NonNullable<PlanForReport["deadline"]>): string => {
+  const a = d.alternatives
+  const chart = groupedBars({
+    id: "deadline-chart",
+    title: "The job by the deadline: free only, with overflow, all paid now",
+    desc: `Free only takes ${a.free_only.days} day${a.free_only.days === 1 ? "" : "s"}${a.free_only.meets_deadline ? "" : ", past the deadline"}; the table below gives the figures.`,
+    series: [
+      { key: "expected", label: "expected" },
+      { key: "max", label: "at most" }
+    ],
+    groups: [
+      { label: "free only", values: [0, 0] },
+      { label: "with overflow", values: [a.with_overflow.cost_usd.expected, a.with_overflow.cost_usd.max] },
+      { label: "all paid now", values: [a.all_paid.cost_usd.expected, a.all_paid.cost_usd.max] }
+    ],
+    format: money
+  })
+  const steps = table(
+    `Where each request goes by ${d.at.slice(0, 16).replace("T", " ")}Z`,
+    ["step", "free, by day", "paid", "paid cost (expected / max)"],
+    d.steps.map((s) => [
+      s.id,
+      s.free_by_day.map((x) => `${x.free_requests} on ${x.date}`).join(", ") || "none",
+      { html: `${s.paid_requests} on <code>${esc(s.paid_model)}</code>` },
+      { html: `${money(s.paid_cost_usd.expected)} / ${money(s.paid_cost_usd.max)}`, num: true }
+    ])
+  )
+  const alternatives = table(
+    "The alternatives",
+    ["way", "when done", "cost expected", "cost at most"],
+    [
+      ["free only", a.free_only.last_day ?? "—", { html: "$0", num: true }, { html: "$0", num: true }],
+      [
+        "with overflow",
+        "by the deadline",
+        { html: money(a.with_overflow.cost_usd.expected), num: true },
+        { html: money(a.with_overflow.cost_usd.max), num: true }
+      ],
+      [
+        "all paid now",
+        "now",
+        { html: money(a.all_paid.cost_usd.expected), num: true },
+        { html: money(a.all_paid.cost_usd.max), num: true }
+      ]
+    ],
+    [false, false, true, true]
+  )
+  return [
+    legend([
+      { cssVar: "--accent", label: "expected" },
+      { cssVar: "--max", label: "at most" }
+    ]),
+    chart,
+    steps,
+    alternatives
+  ].join("\n")
+}
+
 /** The whole report of a plan. */
 export const planHtml = (p: PlanForReport): string =>
   page({
@@ -42,6 +102,9 @@ export const planHtml = (p: PlanForReport): string =>
     top: totals(p),
     sections: [
       { id: "cost", title: "Cost per step", body: costPerStep(p.steps, false) },
+      ...(p.deadline === undefined
+        ? []
+        : [{ id: "deadline", title: "Deadline", body: deadlineSection(p.deadline) }]),
       {
         id: "days",
         title: "Days",
