@@ -152,6 +152,31 @@ describe("free first, paid for what the deadline needs", () => {
     )
   })
 
+  it("a shard takes its share of the free plan: half the items, half of today's free share", async () => {
+    const s = await sim({ freePerDay: 10 })
+    const dir = job({ items: 30, perDay: 10, budget: "0.05" })
+    const r = await runCli(
+      [
+        "run",
+        "p.yaml",
+        "--base-url",
+        s.url,
+        "--out-dir",
+        "runs",
+        "--settle",
+        "off",
+        "--shard",
+        "1/2",
+        "--format",
+        "json"
+      ],
+      { cwd: dir, env: { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-or-v1-deadline" } }
+    )
+    expect(r.code, r.stderr).toBe(3) // its share of tomorrow's waits for the reset
+    expect(s.log.filter((a) => a.model === FREE)).toHaveLength(5)
+    expect(s.log.filter((a) => a.model === PAID)).toHaveLength(5)
+  })
+
   it("with --until-done it goes back to free after the daily reset and finishes: 20 free, 10 paid, none twice", async () => {
     const s = await sim({ freePerDay: 10 })
     const dir = job({ items: 30, perDay: 10, budget: "0.05" })

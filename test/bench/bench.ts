@@ -33,12 +33,14 @@ if (want("cost")) {
   const catalog = CatalogStore.bundled()
   const model = catalog.resolveOrThrow("google/gemini-3.7-flash").model
   const n = 100_000
+  const at = new Date()
   const [total, ms] = time(() => {
     let acc = Money.zero
     for (let i = 0; i < n; i++)
       acc = Money.add(
         acc,
-        Cost.cost(model, { promptTokens: 1000 + (i % 97), cacheWriteTokens: 12, completionTokens: 200 }).total
+        Cost.cost(model, { promptTokens: 1000 + (i % 97), cacheWriteTokens: 12, completionTokens: 200 }, at)
+          .total
       )
     return acc
   })

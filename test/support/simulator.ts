@@ -318,7 +318,9 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     if (opts.inFlightBudgetUsd === undefined || m === undefined || m.free) return undefined
     const promptTokens = promptTokensOf(body)
     const maxTokens = Number(body.max_tokens ?? 256)
-    const estimate = Money.toNumber(Cost.cost(m, { promptTokens, completionTokens: maxTokens }).total)
+    const estimate = Money.toNumber(
+      Cost.cost(m, { promptTokens, completionTokens: maxTokens }, new Date()).total
+    )
     const budget = opts.inFlightBudgetUsd
     if (estimate > budget) {
       const perToken = estimate / (promptTokens + maxTokens)
@@ -560,7 +562,7 @@ export const startSimulator = async (opts: SimOptions = {}): Promise<Simulator> 
     const promptTokens = promptTokensOf(body)
     const maxTokens = Number(body.max_tokens ?? 256)
     const completionTokens = Math.min(maxTokens, opts.completionTokens?.(body) ?? 20)
-    const cost = Cost.cost(routed, { promptTokens, completionTokens }).total
+    const cost = Cost.cost(routed, { promptTokens, completionTokens }, new Date()).total
     const layer = opts.budgetLayer
     const layerSpend = layer === undefined ? 0 : layer.spendUsd + Money.toNumber(Money.sub(billed, layerBase))
     if (layer !== undefined && layerSpend + Money.toNumber(cost) > layer.limitUsd) {

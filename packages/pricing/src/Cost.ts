@@ -179,8 +179,11 @@ export const costWithRates = (model: Model, rates: Rates, usage: Usage, override
   return { total: Money.sum(COMPONENTS.map((c) => breakdown[c])), breakdown, override }
 }
 
-/** Exact cost of one request of `model` at time `at` (time matters only for time-of-day prices). */
-export const cost = (model: Model, usage: Usage, at: Date = new Date()): Cost => {
+/**
+ * Exact cost of one request of `model` at time `at` (time matters only for time-of-day prices;
+ * the caller reads it from its clock: this package never reads one).
+ */
+export const cost = (model: Model, usage: Usage, at: Date): Cost => {
   const { rates, override } = ratesFor(model, usage.promptTokens, at)
   return costWithRates(model, rates, usage, override)
 }

@@ -108,10 +108,12 @@ describe("Cost.cost against hand-computed values from the bundled catalog", () =
       id: "acme/fee",
       pricing: { prompt: "0.000001", completion: "0.000002", request: "0.005" }
     })
-    expect(Money.toPlain(Cost.cost(m, { promptTokens: 100, completionTokens: 100 }).total)).toBe("0.0053")
-    expect(Money.toPlain(Cost.cost(m, { promptTokens: 0, completionTokens: 0, requests: 3 }).total)).toBe(
-      "0.015"
+    expect(Money.toPlain(Cost.cost(m, { promptTokens: 100, completionTokens: 100 }, noon).total)).toBe(
+      "0.0053"
     )
+    expect(
+      Money.toPlain(Cost.cost(m, { promptTokens: 0, completionTokens: 0, requests: 3 }, noon).total)
+    ).toBe("0.015")
   })
 
   it("a routing variant is priced as its base model", () => {
@@ -130,21 +132,25 @@ describe("Cost.cost against hand-computed values from the bundled catalog", () =
   })
 
   it('a router priced "-1" is an unknown cost, never $0', () => {
-    expect(() => Cost.cost(model("openrouter/auto"), { promptTokens: 10, completionTokens: 10 })).toThrow(
-      Cost.UnknownPriceError
-    )
+    expect(() =>
+      Cost.cost(model("openrouter/auto"), { promptTokens: 10, completionTokens: 10 }, noon)
+    ).toThrow(Cost.UnknownPriceError)
   })
 
   it("rejects inconsistent usage", () => {
     const m = model("openai/gpt-4o-mini")
-    expect(() => Cost.cost(m, { promptTokens: 10, completionTokens: 5, reasoningTokens: 6 })).toThrow(
+    expect(() => Cost.cost(m, { promptTokens: 10, completionTokens: 5, reasoningTokens: 6 }, noon)).toThrow(
       Cost.InvalidUsageError
     )
-    expect(() => Cost.cost(m, { promptTokens: 10, cachedTokens: 11, completionTokens: 0 })).toThrow(
+    expect(() => Cost.cost(m, { promptTokens: 10, cachedTokens: 11, completionTokens: 0 }, noon)).toThrow(
       Cost.InvalidUsageError
     )
-    expect(() => Cost.cost(m, { promptTokens: -1, completionTokens: 0 })).toThrow(Cost.InvalidUsageError)
-    expect(() => Cost.cost(m, { promptTokens: 1.5, completionTokens: 0 })).toThrow(Cost.InvalidUsageError)
+    expect(() => Cost.cost(m, { promptTokens: -1, completionTokens: 0 }, noon)).toThrow(
+      Cost.InvalidUsageError
+    )
+    expect(() => Cost.cost(m, { promptTokens: 1.5, completionTokens: 0 }, noon)).toThrow(
+      Cost.InvalidUsageError
+    )
   })
 })
 

@@ -66,6 +66,11 @@ describe("the report's timeline", () => {
     ])
   })
 
+  it("reads a long run's events (200,000) without running out of stack", () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => ev("cache-hit", i, { step: "s", item: i }))
+    expect(timelineOf(many).durationMs).toBe(199_999)
+  })
+
   it("counts attempts per round slot, at most 60 slots, and free attempts per UTC day", () => {
     expect(perSlot([0, 999, 1_000, 2_600], 2_600)).toEqual({ slotMs: 1_000, counts: [2, 1, 1] })
     const hour = perSlot([0, 3_599_999], 3_600_000)

@@ -1,7 +1,7 @@
 /** Free first with a deadline: the free capacity of each day before it, and where each request goes. Pure. */
 
-import { parseDuration } from "@tollgate/runner/dsl/Pipeline"
-import { freeCapacity, less, parseDeadline, place } from "@tollgate/runner/plan/Overflow"
+import { parseDeadline } from "@tollgate/runner/dsl/Deadline"
+import { freeCapacity, less, place } from "@tollgate/runner/plan/Overflow"
 import { describe, expect, it } from "vitest"
 
 const at = (iso: string) => Date.parse(iso)
@@ -69,10 +69,15 @@ describe("free capacity before a deadline", () => {
 
   it("a deadline is an instant with its zone or a duration from now", () => {
     const now = at("2026-12-04T17:00:00Z")
-    expect(parseDeadline("2026-12-05T09:00Z", now, parseDuration)).toBe(at("2026-12-05T09:00:00Z"))
-    expect(parseDeadline("2026-12-05T10:00:00+01:00", now, parseDuration)).toBe(at("2026-12-05T09:00:00Z"))
-    expect(parseDeadline("36h", now, parseDuration)).toBe(now + 36 * 3_600_000)
-    expect(parseDeadline("2026-12-05T09:00", now, parseDuration)).toBeUndefined() // no zone: ambiguous
-    expect(parseDeadline("tomorrow", now, parseDuration)).toBeUndefined()
+    expect(parseDeadline("2026-12-05T09:00Z", now)).toBe(at("2026-12-05T09:00:00Z"))
+    expect(parseDeadline("2026-12-05T10:00:00+01:00", now)).toBe(at("2026-12-05T09:00:00Z"))
+    expect(parseDeadline("36h", now)).toBe(now + 36 * 3_600_000)
+    expect(parseDeadline("2026-12-05T09:00", now)).toBeUndefined() // no zone: ambiguous
+    expect(parseDeadline("tomorrow", now)).toBeUndefined()
+    // a day or an hour that does not exist is refused, not rolled over
+    expect(parseDeadline("2026-13-05T09:00Z", now)).toBeUndefined()
+    expect(parseDeadline("2026-02-30T09:00Z", now)).toBeUndefined()
+    expect(parseDeadline("2026-12-05T24:00Z", now)).toBeUndefined()
+    expect(parseDeadline("2026-12-05T09:00:00.250Z", now)).toBe(at("2026-12-05T09:00:00.250Z"))
   })
 })

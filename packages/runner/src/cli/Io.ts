@@ -31,7 +31,10 @@ export class Io extends Context.Service<Io, IoShape>()("@tollgate/runner/cli/Io"
     cwd: process.cwd(),
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
-    columns: process.stderr.columns,
+    // read at each use: a terminal resized during a run gets lines that fit it
+    get columns() {
+      return process.stderr.columns
+    },
     interrupted: Effect.callback<void>((resume) => {
       let signals = 0
       const onSignal = () => {

@@ -107,6 +107,12 @@ export class Progress {
     this.drawn = lines.length
   }
 
+  /** A line for the person above the block (an interrupt's notice): never drawn over. */
+  notice(line: string): void {
+    if (this.quiet) this.io.err(`${line}\n`)
+    else this.log(line)
+  }
+
   /** The timer's redraw: the clock, the ETA and a wait's countdown move with nothing new. */
   tick(): void {
     this.draw(true)
@@ -122,7 +128,9 @@ export class Progress {
       case "run-start":
         if (e.max_cost_usd !== null) this.budget = e.max_cost_usd
         this.startedAt ??= this.now()
+        // each day of --until-done plans again: what is left is the new plan's
         this.requests = e.requests
+        this.answered = 0
         this.minDurationS = e.min_duration_s ?? 0
         return
       case "warning":

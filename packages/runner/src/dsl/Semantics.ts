@@ -13,7 +13,7 @@ import { forEachIsList } from "./rules/ForEach.ts"
 import { githubExpressions } from "./rules/Habits.ts"
 import { limitedModels, maxTokens, models } from "./rules/Models.ts"
 import { outputSchema } from "./rules/OutputSchema.ts"
-import { overflow } from "./rules/Overflow.ts"
+import { deadline, overflow } from "./rules/Overflow.ts"
 import { outputReferences, stepReferences } from "./rules/References.ts"
 import type { Rule, RuleContext } from "./rules/Rule.ts"
 import { apiKeyEnv, baseUrl, headers, rateWindow, timeouts, vendorFields } from "./rules/Settings.ts"
@@ -25,6 +25,7 @@ export const RULES: ReadonlyArray<Rule> = [
   limitedModels,
   maxTokens,
   overflow,
+  deadline,
   promptOrMessages,
   forEachKeys,
   outputSchema,

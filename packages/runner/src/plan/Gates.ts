@@ -94,7 +94,8 @@ const requests = (g: GateInput): Violation[] => {
       message: `${g.sent} requests exceed budget.max_requests ${maxRequests}`
     })
   // the run's share of each day's free quota: a bigger job needs days
-  if (maxFreeRequests !== undefined && g.freeRequests > maxFreeRequests)
+  // a deadline places the free requests on days within the daily share itself
+  if (maxFreeRequests !== undefined && g.freeRequests > maxFreeRequests && g.overflow === undefined)
     out.push({
       kind: "max_free_requests",
       message: `${g.freeRequests} free-model requests exceed budget.max_free_requests (${maxFreeRequests} a day); ${daysNeeded(g)}`

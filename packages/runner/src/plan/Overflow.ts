@@ -77,19 +77,3 @@ export const less = (days: ReadonlyArray<DayCapacity>, used: Placement): DayCapa
     ...d,
     free: d.free - (used.freeByDay.find((u) => u.date === d.date)?.requests ?? 0)
   }))
-
-/**
- * `2026-12-05T09:00Z`, `2026-12-05T09:00:00+01:00`, or a duration from now (`36h`, `2d`): the
- * deadline as epoch ms, or undefined when it is neither.
- */
-export const parseDeadline = (
-  text: string,
-  now: number,
-  parseDuration: (t: string) => number | undefined
-): number | undefined => {
-  const d = parseDuration(text)
-  if (d !== undefined) return now + d
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) return undefined
-  const ms = Date.parse(text)
-  return Number.isNaN(ms) ? undefined : ms
-}

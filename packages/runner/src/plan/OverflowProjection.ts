@@ -77,13 +77,14 @@ const plus = (a: Costs, b: Costs): Costs => ({
 })
 
 /** `paid` of a step's requests on its paid model: the share expected, the largest requests at most. */
-const paidPart = (variant: StepProjection, paid: number): Costs => {
+const paidPart = (variant: StepProjection, paid: number, attempts: number): Costs => {
   const n = sendable(variant)
   if (paid === 0 || n === 0) return { expected: Money.zero, p90: Money.zero, max: Money.zero }
   return {
     expected: Money.times(Money.share(variant.costExpected, n), paid),
     p90: Money.times(Money.share(variant.costP90, n), paid),
-    max: Money.min(variant.costMax, Money.times(variant.maxRequestCost, paid))
+    // each paid request at its largest, every attempt of it billed: a bound whichever items they are
+    max: Money.min(variant.costMax, Money.times(variant.maxRequestCost, paid * attempts))
   }
 }
 
@@ -122,7 +123,7 @@ export const planOverflow = (o: OverflowInput): OverflowPlan => {
       paidModel: o.defined.get(s.id)!.overflow!,
       requests: sendable(s),
       placement,
-      paid: paidPart(variant, placement.paid),
+      paid: paidPart(variant, placement.paid, o.defined.get(s.id)!.maxAttempts),
       allPaid: costsOf(variant),
       perPaidRequest: n === 0 ? Money.zero : Money.share(variant.costExpected, n),
       maxPaidRequest: variant.maxRequestCost

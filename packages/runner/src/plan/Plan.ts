@@ -12,9 +12,10 @@ import * as Effect from "effect/Effect"
 import { Account } from "../account/Account.ts"
 import type { AccountFacts } from "../account/AccountFacts.ts"
 import { declaredOf, fingerprintOf, policyOf } from "../account/AccountPolicy.ts"
+import { parseDeadline } from "../dsl/Deadline.ts"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { locate } from "../dsl/Load.ts"
-import { type Pipeline, type ProviderKind, parseDuration } from "../dsl/Pipeline.ts"
+import type { Pipeline, ProviderKind } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/ValidateFile.ts"
 import { InputInvalid, StoreUnavailable } from "../Errors.ts"
@@ -23,7 +24,6 @@ import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
-import { parseDeadline } from "./Overflow.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
 import { RenderFailed } from "./StepProjection.ts"
 import * as TokenCounts from "./TokenCounts.ts"
@@ -178,7 +178,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
 
 /** The deadline as epoch ms: an instant, or a duration from `now` (the schema and the flag's check took its form). */
 const deadlineOf = (text: string | undefined, now: Date): number | undefined =>
-  text === undefined ? undefined : parseDeadline(text, now.getTime(), parseDuration)
+  text === undefined ? undefined : parseDeadline(text, now.getTime())
 
 /** Validates and projects a pipeline file. */
 export const planFile = (file: string, opts: PlanOptions) =>

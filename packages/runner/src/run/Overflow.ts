@@ -3,7 +3,8 @@
  * lasts, waits for a later day's quota when the deadline allows, or goes to the paid overflow
  * model; a free request that fails for good (the model gone, refusals past its attempts) goes
  * to the paid model at once, and once the free model is gone every item does. An item answered
- * under either model in an earlier run is reused, never sent again.
+ * under either model in an earlier run (or a shard) is reused, never sent again; a shard takes
+ * its share of the free plan.
  */
 import { RunStopped } from "@tollgate/core/Engine"
 import * as Policy from "@tollgate/pricing/Policy"
@@ -35,26 +36,29 @@ export interface OverflowRoute {
 }
 
 /** The route of a step the plan overflows (a deadline, and `overflow:` on the step); undefined otherwise. */
-export const overflowRoute = (ctx: RunContext, step: Step, sj: StepJob) =>
+export const overflowRoute = (ctx: RunContext, step: Step, sj: StepJob, share: number) =>
   Effect.gen(function* () {
     const planned = ctx.planned.projection.overflow?.steps.find((s) => s.id === step.id)
     if (planned === undefined || step.overflow === undefined) return undefined
     const today = Policy.utcDay(new Date(yield* Clock.currentTimeMillis))
-    const now = planned.placement.freeByDay
-      .filter((d) => d.date === today)
-      .reduce((n, d) => n + d.requests, 0)
+    // a shard takes its share of the free plan: the quota is the account's, whatever the shards
+    const portion = (n: number) => Math.floor(n * share)
+    const now = portion(
+      planned.placement.freeByDay.filter((d) => d.date === today).reduce((n, d) => n + d.requests, 0)
+    )
+    const later = Math.max(0, portion(planned.placement.free) - now)
     ctx.onEvent({
       type: "overflow-plan",
       step: step.id,
       free_now: now,
-      free_later: planned.placement.free - now,
-      paid: planned.placement.paid,
+      free_later: later,
+      paid: Math.ceil(planned.placement.paid * share),
       model: step.overflow
     })
     return {
       free: sj,
       paid: stepJob(ctx, { ...step, models: [step.overflow] }, sj.scope),
-      left: yield* Ref.make<Left>({ now, later: planned.placement.free - now, gone: false }),
+      left: yield* Ref.make<Left>({ now, later, gone: false }),
       deferred: yield* Ref.make(0),
       cached: new Set(ctx.planned.projection.steps.find((s) => s.id === step.id)?.cachedKeys ?? [])
     } satisfies OverflowRoute
@@ -89,9 +93,12 @@ const routeItem = Effect.fnUntraced(function* (
   item: unknown,
   index: number
 ) {
+  // an answer from either model, from an earlier run or a shard, is reused before anything else
   const free = prepareItem(ctx, route.free, item, index)
-  if (free._tag !== "ready") return free
+  if (free._tag === "reused") return free
   const paid = prepareItem(ctx, route.paid, item, index)
+  if (paid._tag === "reused") return paid
+  if (free._tag !== "ready") return free
   if (paid._tag !== "ready") return paid
   const where: Where = route.cached.has(free.key) ? "free" : yield* take(route)
   if (where === "later") {

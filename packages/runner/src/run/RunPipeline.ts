@@ -284,11 +284,21 @@ const settleAfter = (
 /** Plans `file` (a pipeline, or a saved plan.json), gates, runs. */
 export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {
   const target = yield* resolvePlanFile(file, opts)
-  const planOnce = Effect.map(
-    planFile(target.file, { ...opts, inputs: target.inputs, runsDir: opts.outDir, refreshCounter: true }),
-    (planned) => ({ planned, plan: planJson(planned) })
-  )
-  const { planned, plan } = yield* planOnce
+  const planWith = (deadline: string | undefined) =>
+    Effect.map(
+      planFile(target.file, {
+        ...opts,
+        deadline,
+        inputs: target.inputs,
+        runsDir: opts.outDir,
+        refreshCounter: true
+      }),
+      (planned) => ({ planned, plan: planJson(planned) })
+    )
+  const { planned, plan } = yield* planWith(opts.deadline)
+  // a deadline given as a duration is fixed when the run starts: each day's plan keeps it
+  const deadlineMs = planned.projection.overflow?.deadlineMs
+  const planOnce = planWith(deadlineMs === undefined ? opts.deadline : new Date(deadlineMs).toISOString())
   const changed = target.saved ? changesSince(target.saved.hashes, planned.hashes) : []
   if (changed.length > 0)
     return yield* new InputInvalid({

@@ -125,7 +125,7 @@ export const runStep = Effect.fn("Step.runStep")(function* (ctx: RunContext, ste
       ctx.concurrency
     )
   else {
-    const route = yield* overflowRoute(ctx, step, sj)
+    const route = yield* overflowRoute(ctx, step, sj, items.length === 0 ? 1 : indices.length / items.length)
     yield* Scheduler.forEachBounded(
       indices,
       (index) =>

@@ -1,11 +1,11 @@
 /** The checks that turn the shared flags' text into typed options, or `InputInvalid` naming the flag. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { parseDeadline } from "../../dsl/Deadline.ts"
 import type { InputOverride } from "../../dsl/Inputs.ts"
 import { parseDuration } from "../../dsl/Pipeline.ts"
 import { baseUrlProblem } from "../../dsl/rules/Settings.ts"
 import { InputInvalid } from "../../Errors.ts"
-import { parseDeadline } from "../../plan/Overflow.ts"
 import { type Policy, parsePolicy } from "../../plan/PlanDiff.ts"
 import { BASE_URL_ENV } from "../../providers/KeyRoute.ts"
 import type { SettingsShape } from "../../Settings.ts"
@@ -144,7 +144,7 @@ export const parseDeadlineFlag = (
   flag: Option.Option<string>
 ): Effect.Effect<string | undefined, InputInvalid> => {
   if (Option.isNone(flag)) return Effect.succeed(undefined)
-  return parseDeadline(flag.value, 0, parseDuration) === undefined
+  return parseDeadline(flag.value, 0) === undefined
     ? Effect.fail(
         new InputInvalid({
           message: `--deadline: expected an instant with its zone (2026-12-05T09:00Z) or a duration (36h, 2d), got "${flag.value}"`

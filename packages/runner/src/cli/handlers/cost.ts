@@ -1,6 +1,7 @@
 /** `runner cost <model> --prompt-tokens N --completion-tokens M [...]`: one request's exact cost. */
 import * as Catalog from "@tollgate/pricing/Catalog"
 import * as Cost from "@tollgate/pricing/Cost"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
@@ -29,10 +30,10 @@ const isUserError = (e: unknown) =>
   e instanceof Cost.InvalidUsageError
 
 const priced = (catalog: Catalog.Catalog, model: string, usage: Cost.Usage) =>
-  Effect.suspend(() => {
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
     try {
       const resolved = catalog.resolveOrThrow(model)
-      return Effect.succeed({ resolved, result: Cost.cost(resolved.model, usage, new Date()) })
+      return Effect.succeed({ resolved, result: Cost.cost(resolved.model, usage, new Date(now)) })
     } catch (e) {
       if (isUserError(e)) return Effect.fail(new InputInvalid({ message: (e as Error).message }))
       throw e

@@ -1,6 +1,7 @@
 /** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger; the account's figures and their sources. */
 import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Account } from "../../account/Account.ts"
@@ -55,7 +56,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
   const settings = yield* settingsOf(io.env)
   const store = yield* F.parseStore(flags.store, settings)
   const given = yield* F.parseBaseUrl(Option.none(), settings)
-  const now = new Date()
+  const now = new Date(yield* Clock.currentTimeMillis)
   const { ledger, apiKeyEnv, fingerprint, facts, warnings } = yield* Effect.gen(function* () {
     const a = yield* account(flags.pipeline, credits)
     const reads = yield* (yield* StateStore).planReads({})

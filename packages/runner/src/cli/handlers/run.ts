@@ -95,7 +95,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     : undefined
   const interrupted = Effect.tap(io.interrupted, () =>
     Effect.sync(() =>
-      io.err("\ninterrupt: sending nothing more; waiting for requests in flight (again to quit now)\n")
+      progress.notice("interrupt: sending nothing more; waiting for requests in flight (again to quit now)")
     )
   )
   const result = yield* runFile(flags.pipeline, {

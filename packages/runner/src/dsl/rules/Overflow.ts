@@ -3,6 +3,8 @@
  * overflows; its overflow model is known, priced and paid, and can take the step's `max_tokens`;
  * packed steps do not overflow yet.
  */
+
+import { parseDeadline } from "../Deadline.ts"
 import type { Diagnostic } from "../Diagnostics.ts"
 import type { Path } from "../Load.ts"
 import { overflowOf } from "../Pipeline.ts"
@@ -108,4 +110,19 @@ export const overflow: Rule = (ctx) => {
       s.max_tokens ?? d.max_tokens
     )
   })
+}
+
+/** A deadline the schema's pattern lets through must still be a real instant (no 2026-02-30, no 25:00). */
+export const deadline: Rule = (ctx) => {
+  const d = ctx.spec.deadline
+  return d === undefined || parseDeadline(d, 0) !== undefined
+    ? []
+    : [
+        at(
+          ctx,
+          ["deadline"],
+          `deadline "${d}" is not a real instant (a day or an hour that does not exist)`,
+          "deadline"
+        )
+      ]
 }

@@ -60,8 +60,9 @@ const packRows = (spans: ReadonlyArray<Span>): Span[][] => {
 }
 
 export const timelineOf = (events: ReadonlyArray<EventLine>): Timeline => {
-  const timed = events.filter((e) => e.at !== undefined)
-  const startMs = Math.min(...timed.map((e) => e.at!), ...events.map((e) => Date.parse(e.ts)))
+  // a loop, not Math.min(...): a run's events can be more than the stack holds as arguments
+  let startMs = Number.POSITIVE_INFINITY
+  for (const e of events) startMs = Math.min(startMs, e.at ?? Date.parse(e.ts), Date.parse(e.ts))
   let endMs = startMs
   const sent = new Map<string, { at: number; ref: JobRef; attempt: number; free: boolean }>()
   const why = new Map<string, string>()
