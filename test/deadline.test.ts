@@ -50,6 +50,18 @@ const job = (o: { items: number; perDay: number; budget: string; deadline?: stri
     "tg-deadline-"
   )
 
+const ENV = () => ({ TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-or-v1-deadline" })
+
+/** `runner run p.yaml` against the simulator, records under runs/, JSON out. */
+const runJob = (dir: string, url: string, more: string[] = [], env = ENV()) =>
+  runCli(
+    ["run", "p.yaml", "--base-url", url, "--out-dir", "runs", "--settle", "off", "--format", "json", ...more],
+    {
+      cwd: dir,
+      env
+    }
+  )
+
 const records = (dir: string) => {
   const runs = join(dir, "runs")
   const run = readdirSync(runs).find((n) => !n.startsWith("."))!
@@ -155,23 +167,7 @@ describe("free first, paid for what the deadline needs", () => {
   it("a shard takes its share of the free plan: half the items, half of today's free share", async () => {
     const s = await sim({ freePerDay: 10 })
     const dir = job({ items: 30, perDay: 10, budget: "0.05" })
-    const r = await runCli(
-      [
-        "run",
-        "p.yaml",
-        "--base-url",
-        s.url,
-        "--out-dir",
-        "runs",
-        "--settle",
-        "off",
-        "--shard",
-        "1/2",
-        "--format",
-        "json"
-      ],
-      { cwd: dir, env: { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-or-v1-deadline" } }
-    )
+    const r = await runJob(dir, s.url, ["--shard", "1/2"])
     expect(r.code, r.stderr).toBe(3) // its share of tomorrow's waits for the reset
     expect(s.log.filter((a) => a.model === FREE)).toHaveLength(5)
     expect(s.log.filter((a) => a.model === PAID)).toHaveLength(5)
@@ -210,23 +206,7 @@ describe("free first, paid for what the deadline needs", () => {
       deadline: new Date(Date.now() + 3_600_000).toISOString(),
       extra: "    retry: { max_attempts: 2 }"
     })
-    const r = await runCli(
-      [
-        "run",
-        "p.yaml",
-        "--base-url",
-        s.url,
-        "--out-dir",
-        "runs",
-        "--settle",
-        "off",
-        "--format",
-        "json",
-        "--concurrency",
-        "1"
-      ],
-      { cwd: dir, env: { TOLLGATE_HOME: tempHome(), OPENROUTER_API_KEY: "sk-or-v1-deadline" } }
-    )
+    const r = await runJob(dir, s.url, ["--concurrency", "1"])
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout)
     expect(summary.actual.overflow).toEqual({ free: 5, paid: 25, saved_usd: expect.any(Number) })
