@@ -154,6 +154,10 @@ describe("free first, paid for what the deadline needs", () => {
     expect(s.log.filter((a) => a.model === PAID)).toHaveLength(10)
     const rows = records(dir)
     expect(rows.filter((r) => r.route === "free")).toHaveLength(10)
+    // the run's HTML report says it too
+    const page = await runCli(["report", summary.run.dir, "--out", "-"], { cwd: dir })
+    expect(page.stdout).toContain('<data data-key="actual.overflow.free" value="10">')
+    expect(page.stdout).toContain('<data data-key="actual.overflow.paid" value="10">')
     expect(rows.filter((r) => r.route === "paid" && r.overflow_reason === "deadline")).toHaveLength(10)
     // the same day again: the 20 answers are reused, the 10 still wait for the reset
     const again = await runCli(args.slice(0, -2), { cwd: dir, env })

@@ -66,6 +66,9 @@ export const RunSummaryView = Schema.Struct({
         drift_usd: Schema.String,
         drift_pct: Schema.Number
       })
+    ),
+    overflow: Schema.optionalKey(
+      Schema.Struct({ free: Schema.Number, paid: Schema.Number, saved_usd: Schema.Number })
     )
   }),
   outputs: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))

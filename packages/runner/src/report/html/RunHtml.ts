@@ -30,6 +30,7 @@ ${card("expected", figure("cost_usd.expected", s.cost_usd.expected, money(s.cost
 ${card("requests sent", figure("actual.requests", a.requests, String(a.requests)), `${figure("actual.retries", a.retries, String(a.retries))} retries, ${figure("actual.rate_limited", a.rate_limited, String(a.rate_limited))} rate-limited, ${figure("actual.failed", a.failed, String(a.failed))} failed`)}
 ${card("cache hits", figure("actual.cached", a.cached, String(a.cached)), `${figure("actual.reused", a.reused, String(a.reused))} reused from an interrupted run`)}
 ${card("time", figure("actual.duration_s", a.duration_s, duration(a.duration_s)), `least the limits allowed: ${duration(s.min_duration_s)}`)}
+${a.overflow === undefined ? "" : card("free first", `${figure("actual.overflow.free", a.overflow.free, String(a.overflow.free))} free, ${figure("actual.overflow.paid", a.overflow.paid, String(a.overflow.paid))} paid`, `${figure("actual.overflow.saved_usd", a.overflow.saved_usd, money(a.overflow.saved_usd))} saved against all paid`)}
 ${a.settlement === undefined ? "" : card("settled against the bill", `${a.settlement.settled} of ${a.settlement.requests}`, `drift $${esc(a.settlement.drift_usd)} (${a.settlement.drift_pct}%)`)}
 </div>`
 }
