@@ -12,7 +12,7 @@ const record = (name: string, value: string, detail: string) => {
   console.log(`${name.padEnd(36)} ${value.padStart(14)}  ${detail}`)
 }
 
-/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, tokens, coverage, start-up). */
+/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, cache, tokens, coverage, start-up). */
 const only = process.argv.slice(2)
 const want = (section: string) => only.length === 0 || only.includes(section)
 
@@ -302,6 +302,12 @@ if (want("run")) {
 if (want("coverage")) {
   const { coverage } = await import("./coverage.ts")
   await coverage(record)
+}
+
+// The response cache at 100,000 entries: set, get, and a new process's first set (index vs scan).
+if (want("cache")) {
+  const { cacheBench } = await import("./cache.ts")
+  cacheBench(record)
 }
 
 // Token counting of text without whitespace (base64, minified JSON, hashes): counted in pieces

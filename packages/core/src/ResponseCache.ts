@@ -173,9 +173,46 @@ const touch = (path: string, nowMs: number) => {
   }
 }
 
-/** Keeps a file cache within its caps: over one, drops least recently used down to 90% of both. */
+/** The cache's size as last known (`<dir>/usage.json`): entries and bytes, so a process need not scan to learn it. */
+const usageFile = (dir: string) => join(dir, "usage.json")
+
+interface Usage {
+  readonly bytes: number
+  readonly entries: number
+}
+
+const readUsage = (dir: string): Usage | undefined => {
+  try {
+    const u = JSON.parse(readFileSync(usageFile(dir), "utf8")) as Partial<Usage>
+    return Number.isFinite(u.bytes) && Number.isFinite(u.entries)
+      ? { bytes: Math.max(0, u.bytes as number), entries: Math.max(0, u.entries as number) }
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const writeUsage = (dir: string, u: Usage) => {
+  try {
+    StateDir.writeAtomicSync(usageFile(dir), JSON.stringify(u))
+  } catch {
+    // best effort: the next process scans instead
+  }
+}
+
+/** Writes between two updates of `usage.json` by one process. */
+const USAGE_EVERY = 64
+
+/**
+ * Keeps a file cache within its caps: over one, drops least recently used down to 90% of both.
+ * The size is kept in `usage.json` (each process adds what it wrote, every 64 writes), so a new
+ * process learns it in one read, not a scan of every entry; an eviction scans, and writes the
+ * true size back. Processes writing at once may lose a few counts, which only lets the cache
+ * pass a cap a little until the next eviction corrects it.
+ */
 const makeEvictor = (dir: string, maxBytes: number, maxEntries: number, stats: { evicted: number }) => {
-  let usage: { bytes: number; entries: number } | undefined
+  let usage: Usage | undefined
+  let pending: Usage = { bytes: 0, entries: 0 }
   const evict = () => {
     const files = statEntries(dir).sort((a, b) => a.mtimeMs - b.mtimeMs)
     let bytes = files.reduce((a, f) => a + f.size, 0)
@@ -188,13 +225,30 @@ const makeEvictor = (dir: string, maxBytes: number, maxEntries: number, stats: {
       stats.evicted++
     }
     usage = { bytes, entries }
+    pending = { bytes: 0, entries: 0 }
+    writeUsage(dir, usage)
+  }
+  const scanned = (): Usage => {
+    const files = statEntries(dir)
+    const u = { bytes: files.reduce((a, f) => a + f.size, 0), entries: files.length }
+    writeUsage(dir, u)
+    return u
   }
   return (addedBytes: number) => {
-    if (usage === undefined) {
-      const files = statEntries(dir)
-      usage = { bytes: files.reduce((a, f) => a + f.size, 0), entries: files.length }
-    } else usage = { bytes: usage.bytes + addedBytes, entries: usage.entries + 1 }
-    if (usage.bytes > maxBytes || usage.entries > maxEntries) evict()
+    const known = usage ?? readUsage(dir)
+    if (known === undefined)
+      usage = scanned() // the entry just written is in the scan
+    else {
+      usage = { bytes: known.bytes + addedBytes, entries: known.entries + 1 }
+      pending = { bytes: pending.bytes + addedBytes, entries: pending.entries + 1 }
+    }
+    if (usage.bytes > maxBytes || usage.entries > maxEntries) return evict()
+    if (pending.entries < USAGE_EVERY) return
+    // what other processes added since counts too: add ours to the file's figure
+    const shared = readUsage(dir) ?? { bytes: 0, entries: 0 }
+    usage = { bytes: shared.bytes + pending.bytes, entries: shared.entries + pending.entries }
+    pending = { bytes: 0, entries: 0 }
+    writeUsage(dir, usage)
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -7,6 +7,15 @@ import { TestClock } from "effect/testing"
 import { cacheKey, entryPath, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
 const body = { model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }
+
+/** Entry files of a cache dir (its two-character shard folders). */
+const entryFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((s) => /^[0-9a-f]{2}$/.test(s))
+    .flatMap((s) => readdirSync(join(dir, s)))
+
+const usageOf = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, "usage.json"), "utf8")) as { entries: number }
 
 describe("ResponseCache", () => {
   it("the key covers base URL, model, messages and params, ignores key order and `usage`", () => {
@@ -60,12 +69,32 @@ describe("ResponseCache", () => {
         if (i === 0) continue
         yield* cache.get(keys[0]!) // keep the first one recently used
       }
-      const files = readdirSync(dir).flatMap((s) => readdirSync(join(dir, s)))
+      const files = entryFiles(dir)
       assert.isAtMost(files.length, 10)
       assert.isDefined(yield* cache.get(keys[0]!))
       assert.isUndefined(yield* cache.get(keys[1]!))
       assert.isAbove((yield* cache.stats).evicted, 0)
     })
+  )
+
+  it.effect(
+    "file store: a new process learns the size from the index, not a scan; an eviction writes the truth back",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+        const first = makeFile(dir, { maxEntries: 10 })
+        for (let i = 0; i < 5; i++) yield* first.set(cacheKey("http://a", { ...body, seed: i }), { i })
+        // the first write of an empty cache scanned it once (finding that entry) and wrote the index; later writes are added every 64
+        assert.strictEqual(usageOf(dir).entries, 1)
+        // the index says the cache is over its cap: a new process believes it, and its first set evicts,
+        // which scans, finds 6, removes none, and writes the true size
+        writeFileSync(join(dir, "usage.json"), JSON.stringify({ entries: 100, bytes: 0 }))
+        const next = makeFile(dir, { maxEntries: 10 })
+        yield* next.set(cacheKey("http://a", { ...body, seed: 99 }), { i: 99 })
+        assert.strictEqual(usageOf(dir).entries, 6)
+        assert.strictEqual(entryFiles(dir).length, 6)
+        assert.strictEqual((yield* next.stats).evicted, 0)
+      })
   )
 
   it.effect("file store: byte cap holds", () =>
@@ -74,7 +103,7 @@ describe("ResponseCache", () => {
       const cache = makeFile(dir, { maxBytes: 20_000 })
       for (let i = 0; i < 50; i++)
         yield* cache.set(cacheKey("http://a", { ...body, seed: i }), { pad: "x".repeat(1000) })
-      const files = readdirSync(dir).flatMap((s) => readdirSync(join(dir, s)))
+      const files = entryFiles(dir)
       assert.isAtMost(files.length * 1100, 22_000)
     })
   )
