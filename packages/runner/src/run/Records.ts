@@ -257,10 +257,12 @@ export class Records {
     writeJsonAtomic(join(this.dir, "plan.json"), plan)
   }
 
+  /** Appends an event, stamped with its own `at` (the run's `Clock`) when it has one. */
   event(e: RunEvent): void {
+    const at = "at" in e && typeof e.at === "number" ? e.at : Date.now()
     appendFileSync(
       join(this.dir, "events.ndjson"),
-      `${JSON.stringify({ ts: new Date().toISOString(), ...e })}\n`
+      `${JSON.stringify({ ts: new Date(at).toISOString(), ...e })}\n`
     )
   }
 
