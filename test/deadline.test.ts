@@ -221,6 +221,25 @@ describe("free first, paid for what the deadline needs", () => {
     expect(summary.actual.cost_usd).toBeLessThanOrEqual(0.05)
   })
 
+  it("the provider's daily cap comes before the plan's: that item and the rest of today's share go paid, the run goes on", async () => {
+    // the pipeline says 10 a day; the provider allows 5
+    const s = await sim({ freePerDay: 5 })
+    const dir = job({ items: 30, perDay: 10, budget: "0.05" })
+    // one at a time, so exactly one free request meets the cap
+    const r = await runJob(dir, s.url, ["--concurrency", "1"])
+    expect(r.code, r.stderr).toBe(3) // tomorrow's share waits for the reset, as planned
+    const summary = JSON.parse(r.stdout)
+    expect(summary.status).toBe("stopped")
+    expect(summary.reason ?? "").not.toContain("daily free-model cap")
+    const free = s.log.filter((a) => a.model === FREE)
+    expect(free.filter((a) => a.status === 200)).toHaveLength(5)
+    expect(free.filter((a) => a.status === 429)).toHaveLength(1) // one refusal, then no more free today
+    // 5 free; the refused one and the 14 no free day can take are paid; 10 wait for tomorrow
+    expect(s.log.filter((a) => a.model === PAID && a.status === 200)).toHaveLength(15)
+    expect(summary.actual.overflow).toMatchObject({ free: 5, paid: 15 })
+    expect(records(dir).filter((x) => x.overflow_reason?.includes("daily free-model cap"))).toHaveLength(1)
+  })
+
   it("validation: an overflow from a paid model, to a free one, or to an unknown one, and a deadline without a zone, each at file:line:col", async () => {
     const dir = writeDir({
       "p.yaml": [

@@ -317,6 +317,9 @@ const onDecision = Effect.fnUntraced(function* (
     case "Fail":
       return yield* failed(job, state, failMessage(job, decision), decision.status)
     case "Stop": {
+      // a job with another way to be answered fails alone; the run goes on
+      if (decision.reason === "daily-free-quota" && job.freeQuotaFails === true)
+        return yield* failed(job, state, stopMessage(decision, job, at), 429, { freeQuota: true })
       const resetAtMs = decision.resetAtMs !== undefined ? { resetAtMs: decision.resetAtMs } : {}
       return yield* stopWith(
         ctx,
@@ -347,12 +350,13 @@ export const failed = (
   state: RequestState,
   message: string,
   status = state.lastStatus,
-  extra: { readonly invalidReply?: boolean } = {}
+  extra: { readonly invalidReply?: boolean; readonly freeQuota?: boolean } = {}
 ) =>
   new RequestFailed({
     label: labelOf(job.ref),
     ...(status !== undefined ? { status } : {}),
     ...(extra.invalidReply === true ? { invalidReply: true } : {}),
+    ...(extra.freeQuota === true ? { freeQuota: true } : {}),
     attempts: state.attempt,
     abandoned: state.abandoned,
     rateLimited: state.rateLimited,

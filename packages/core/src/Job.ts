@@ -51,6 +51,11 @@ export interface Job {
    * attempt (retried); the output is the completion's, so the reply is read once.
    */
   readonly check?: ((reply: ChatReply) => Checked) | undefined
+  /**
+   * The provider's daily free-model cap fails this request (`RequestFailed` with `freeQuota`)
+   * instead of stopping the run: its caller has another way to answer it (a paid overflow model).
+   */
+  readonly freeQuotaFails?: boolean | undefined
 }
 
 /** What a job's check makes of a reply: its output, or why it is no answer. */
@@ -105,7 +110,9 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
   estimatedBoundUsd: Schema.optional(Schema.String),
   message: Schema.String,
   /** Its last attempt was answered, and the answer failed the job's `check` (a reply of the wrong shape). */
-  invalidReply: Schema.optional(Schema.Boolean)
+  invalidReply: Schema.optional(Schema.Boolean),
+  /** The provider's daily free-model cap refused it (a job with `freeQuotaFails`). */
+  freeQuota: Schema.optional(Schema.Boolean)
 }) {}
 
 export const StopReason = Schema.Literals([

@@ -25,6 +25,8 @@ export interface StepJob {
   /** A packed step's reply, split into its items' outputs (or why it does not split). */
   readonly split: ((reply: ChatReply, size: number) => unknown[] | string) | undefined
   readonly scope: Record<string, unknown>
+  /** The provider's daily free cap fails a request rather than stopping the run (an overflow step's free route). */
+  readonly freeQuotaFails?: boolean
 }
 
 export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unknown>): StepJob => ({
@@ -91,7 +93,8 @@ export const jobOf = (
     useCache: step.cache && !ctx.noCache,
     cacheKey: key,
     check,
-    inflight: ctx.gate.withPermits(1)
+    inflight: ctx.gate.withPermits(1),
+    ...(sj.freeQuotaFails === true ? { freeQuotaFails: true } : {})
   }
 }
 

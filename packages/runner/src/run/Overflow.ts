@@ -1,8 +1,9 @@
 /**
  * A step that overflows, as it runs: each item goes free while today's share of the free plan
  * lasts, waits for a later day's quota when the deadline allows, or goes to the paid overflow
- * model; a free request that fails for good (the model gone, refusals past its attempts) goes
- * to the paid model at once, and once the free model is gone every item does. An item answered
+ * model; a free request that fails for good (the model gone, refusals past its attempts, the
+ * provider's daily cap reached before the plan's) goes to the paid model at once, and once the
+ * free model is gone every item does (once the cap is reached, nothing more goes free today). An item answered
  * under either model in an earlier run (or a shard) is reused, never sent again; a shard takes
  * its share of the free plan.
  */
@@ -56,7 +57,8 @@ export const overflowRoute = (ctx: RunContext, step: Step, sj: StepJob, share: n
       model: step.overflow
     })
     return {
-      free: sj,
+      // the provider's daily cap sends the item to the paid model, not the run to a stop
+      free: { ...sj, freeQuotaFails: true },
       paid: stepJob(ctx, { ...step, models: [step.overflow] }, sj.scope),
       left: yield* Ref.make<Left>({ now, later, gone: false }),
       deferred: yield* Ref.make(0),
@@ -118,6 +120,8 @@ const routeItem = Effect.fnUntraced(function* (
   // the free model will not answer this one: the paid model does, now
   const e = answered.error
   if (e.status === 404) yield* Ref.update(route.left, (l) => ({ ...l, gone: true }))
+  // the provider's daily cap came before the plan's: nothing more goes free today
+  if (e.freeQuota === true) yield* Ref.update(route.left, (l) => ({ ...l, now: 0 }))
   const why = `the free model failed: ${e.status === undefined ? "" : `HTTP ${e.status}, `}${e.message}`
   ctx.onEvent({ type: "overflow", step: route.free.step.id, item: index, reason: why })
   return withRoute(yield* sendItem(ctx, route.paid, paid), { to: "paid", why, freeAttempts: e.attempts })
