@@ -91,7 +91,14 @@ if [ -s "$json" ]; then
   [ "$change" = - ] && change=""
   [ "$pct" = - ] && pct=""
 fi
+# a run's HTML report, beside its records (an artifact a person opens offline)
+report=""
+if [ -s "$json" ] && [ "$COMMAND" != plan ]; then
+  dir=$(node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(p.run?.dir ?? "")' "$json")
+  if [ -n "$dir" ] && "$runner" report "$dir" >/dev/null 2>>"$err"; then report="$dir/report.html"; fi
+fi
 {
+  echo "report=$report"
   echo "cost-expected=$expected"
   echo "cost-max=$max"
   echo "cost-change=$change"

@@ -251,11 +251,15 @@ describe("the GitHub Action", () => {
       'version: 1\nname: echoed\nprovider: { base_url: "echo:" }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hi, max_tokens: 5 }\n'
     const first = action({ pipeline: "p.yaml", command: "run" }, { "p.yaml": pipeline })
     expect(first.code).toBe(0)
+    // the run's HTML report sits in its records (what the workflow uploads), named as an output
+    expect(first.outputs.report).toMatch(/\/report\.html$/)
+    expect(readFileSync(first.outputs.report!, "utf8").startsWith("<!doctype html>")).toBe(true)
     writeFileSync(join(first.work, "p.yaml"), pipeline.replace("max_tokens: 5", "max_tokens: 500"))
     const gated = action({ pipeline: "p.yaml", command: "run", maxCost: "0.0000001", work: first.work })
     expect(gated.code).toBe(3)
     expect(gated.stdout).toContain("max_cost_usd")
     expect(Number(gated.outputs["cost-max"])).toBeGreaterThan(Number(first.outputs["cost-max"]))
+    expect(gated.outputs.report).toBe("") // nothing ran: no report
   })
 
   it("installs the runner from the action's own checkout: nothing published, the lockfile's dependencies", () => {
