@@ -110,6 +110,28 @@ if (want("plan")) {
     `${(ms / 1000).toFixed(2)} s`,
     `${result.requests.max} requests, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
   )
+  // the same plan again: every text counted before (the memo in the state dir)
+  const t1 = performance.now()
+  await Promises.plan(join(dir, "big.yaml"), {
+    cwd: dir,
+    env: { TOLLGATE_HOME: join(dir, "state") },
+    catalog
+  })
+  const warm = performance.now() - t1
+  // the floor: the same rendered texts counted by gpt-tokenizer alone, in this process
+  const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base")
+  const texts = lines.map((l) => {
+    const a = JSON.parse(l) as { title: string; text: string }
+    return `Summarize ${a.title}:\n${a.text}\n`
+  })
+  const [, floor] = time(() =>
+    texts.reduce((n, t) => n + countTokens(t) + countTokens("You are a concise editor."), 0)
+  )
+  record(
+    "plan 100k: fresh / warm / tokenizer alone",
+    `${(ms / 1000).toFixed(2)} / ${(warm / 1000).toFixed(2)} s`,
+    `tokenizer alone on the same texts ${(floor / 1000).toFixed(2)} s: fresh ${(ms / floor).toFixed(1)}×, warm ${(warm / ms).toFixed(2)}× fresh`
+  )
 }
 
 // Pacing: free-model fan-outs against a simulator allowing 20 per 20 s window (OpenRouter's 20 per
