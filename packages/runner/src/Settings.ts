@@ -1,8 +1,9 @@
 /**
  * The runner's settings from the environment, read once at the edge through `Config` (a value of
  * the wrong type is exit 2 naming the variable), then handed inward as plain data and as the
- * `Settings` service. Only the key variables stay in the environment: their names come from each
- * pipeline (`provider.api_key_env`), and `providers/KeyRoute.ts` reads them as `Redacted`.
+ * `Settings` service. The key variables' names come from each pipeline (`provider.api_key_env`):
+ * the edge hands them inward as `KeyVariables` (`providers/KeyRoute.ts`: a key by name, `Redacted`
+ * when read), never the environment itself.
  */
 import * as StateDir from "@tollgate/core/StateDir"
 import * as Config from "effect/Config"

@@ -19,6 +19,7 @@ import { type MainOptions, mainLayer } from "./MainLayer.ts"
 import { planFile } from "./plan/Plan.ts"
 import { type PlanJson, planJson } from "./plan/PlanJson.ts"
 import { validatePipeline } from "./plan/ValidPipeline.ts"
+import { keyVariablesOf } from "./providers/KeyRoute.ts"
 import type { RunEvent } from "./run/Events.ts"
 import { type RunResult, runFile } from "./run/RunPipeline.ts"
 import { settingsOf } from "./Settings.ts"
@@ -70,7 +71,7 @@ export interface RunOptions extends PlanOptions {
 
 const resolved = (o: Options) => ({
   cwd: o.cwd ?? process.cwd(),
-  env: o.env ?? process.env,
+  keys: keyVariablesOf(o.env ?? process.env),
   inputs: Object.entries(o.inputs ?? {}).map(([name, raw]): InputOverride => ({ name, raw }))
 })
 

@@ -32,10 +32,10 @@ describe("redact", () => {
 
 describe("a key is Redacted from the environment to the wire", () => {
   it("printed, logged or serialized by mistake it shows no text; only the Authorization header reads it", async () => {
-    const { bearer, keyFor } = await import("@tollgate/runner/providers/KeyRoute")
+    const { bearer, keyFor, keyVariablesOf } = await import("@tollgate/runner/providers/KeyRoute")
     const { inspect } = await import("node:util")
     const key = keyFor(
-      { OPENROUTER_API_KEY: "sk-or-v1-0123456789abcdef" },
+      keyVariablesOf({ OPENROUTER_API_KEY: "sk-or-v1-0123456789abcdef" }),
       "OPENROUTER_API_KEY",
       "https://openrouter.ai/api/v1",
       false
@@ -46,7 +46,7 @@ describe("a key is Redacted from the environment to the wire", () => {
     // a host only the pipeline names gets no key at all
     expect(
       keyFor(
-        { OPENROUTER_API_KEY: "sk-or-v1-0123456789abcdef" },
+        keyVariablesOf({ OPENROUTER_API_KEY: "sk-or-v1-0123456789abcdef" }),
         "OPENROUTER_API_KEY",
         "http://elsewhere.test",
         false

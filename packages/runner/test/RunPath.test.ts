@@ -10,6 +10,7 @@ import { CatalogStore } from "@tollgate/core"
 import { type Outcome, Provider } from "@tollgate/core/Provider"
 import { Account } from "@tollgate/runner/account/Account"
 import { reply } from "@tollgate/runner/providers/EchoProvider"
+import { keyVariablesOf } from "@tollgate/runner/providers/KeyRoute"
 import { nothingDiscovered } from "@tollgate/runner/providers/ProviderAccount"
 import { Providers } from "@tollgate/runner/providers/Providers"
 import { type RunResult, runFile } from "@tollgate/runner/run/RunPipeline"
@@ -74,7 +75,9 @@ const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<stri
     StateStore.layerFile(home)
   )
   return Effect.runPromise(
-    runFile("p.yaml", { cwd: dir, env: {}, outDir: "runs", noCache: true }).pipe(Effect.provide(layer))
+    runFile("p.yaml", { cwd: dir, keys: keyVariablesOf({}), outDir: "runs", noCache: true }).pipe(
+      Effect.provide(layer)
+    )
   ).then((r: RunResult) => {
     if (r.kind !== "ran") throw new Error("gated")
     return { ...r, dir }

@@ -1,7 +1,7 @@
 /** The account a pipeline runs as: its policy (OpenRouter's, with the pipeline's overrides) and key fingerprint. */
-import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
 import type { Pipeline } from "../dsl/Pipeline.ts"
+import { fingerprintOfKey, type KeyVariables } from "../providers/KeyRoute.ts"
 import type { Declared } from "./AccountFacts.ts"
 
 /** The policy a pipeline runs under: OpenRouter's, with `limits.models` and `limits.free` overrides. */
@@ -29,6 +29,6 @@ export const unlimitedPolicy: Policy.Policy = Policy.make({
   free: { rpm: 1e9, perDayLow: 1e9, perDayHigh: 1e9 }
 })
 
-/** The fingerprint of the key the pipeline names, as found in `env`. */
-export const fingerprintOf = (pipeline: Pipeline, env: NodeJS.ProcessEnv): string =>
-  Fingerprint.keyFingerprint(env[pipeline.apiKeyEnv])
+/** The fingerprint of the key the pipeline names. */
+export const fingerprintOf = (pipeline: Pipeline, keys: KeyVariables): string =>
+  fingerprintOfKey(keys, pipeline.apiKeyEnv)

@@ -5,7 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
-import { keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
+import { type KeyVariables, keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import type { Discovered } from "../providers/ProviderAccount.ts"
 import { Providers } from "../providers/Providers.ts"
 import * as AccountCache from "./AccountCache.ts"
@@ -49,7 +49,8 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
  * provider says and earlier runs learned; and what could not be discovered, as warnings.
  */
 export interface ResolveOptions {
-  readonly env: NodeJS.ProcessEnv
+  /** The key variables (read at the edge), by name. */
+  readonly keys: KeyVariables
   readonly baseUrl: string
   /** The base URL came from `--base-url` (the management key may go there). */
   readonly baseUrlGiven: boolean
@@ -65,12 +66,13 @@ export interface ResolveOptions {
 }
 
 export const resolveAccount = Effect.fn("Account.resolve")(function* (o: ResolveOptions, stateDir: string) {
-  const apiKey = o.ask === false ? undefined : keyFor(o.env, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
-  const withheld = o.ask !== false && apiKey === undefined && (o.env[o.apiKeyEnv] ?? "") !== ""
+  const apiKey = o.ask === false ? undefined : keyFor(o.keys, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
+  const withheld = o.ask !== false && apiKey === undefined && o.keys.get(o.apiKeyEnv) !== undefined
   const discovered = yield* discoverAccount({
     baseUrl: o.baseUrl,
     apiKey,
-    managementKey: o.ask === false ? undefined : keyFor(o.env, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
+    managementKey:
+      o.ask === false ? undefined : keyFor(o.keys, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
     fingerprint: o.fingerprint,
     stateDir,
     nowMs: o.now.getTime(),

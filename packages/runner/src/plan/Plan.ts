@@ -19,6 +19,7 @@ import type { Pipeline, ProviderKind } from "../dsl/Pipeline.ts"
 import { baseUrlOf } from "../dsl/Request.ts"
 import type { Validated } from "../dsl/ValidateFile.ts"
 import { InputInvalid, StoreUnavailable } from "../Errors.ts"
+import type { KeyVariables } from "../providers/KeyRoute.ts"
 import { Settings, type SettingsShape } from "../Settings.ts"
 import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
@@ -31,7 +32,8 @@ import { validatePipeline } from "./ValidPipeline.ts"
 
 export interface PlanOptions {
   readonly cwd: string
-  readonly env: NodeJS.ProcessEnv
+  /** The key variables (read at the edge), by name. */
+  readonly keys: KeyVariables
   readonly inputs?: ReadonlyArray<InputOverride> | undefined
   readonly baseUrl?: string | undefined
   readonly maxCostUsd?: number | undefined
@@ -121,13 +123,13 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
   // an endpoint may bill up to the stated markup over the list price: the plan prices that
   const catalog = (yield* CurrentCatalog).withDeclared(v.spec.pricing ?? {}).withMarkup(pipeline.priceMarkup)
   const policy = policyOf(pipeline)
-  const fingerprint = fingerprintOf(pipeline, opts.env)
+  const fingerprint = fingerprintOf(pipeline, opts.keys)
   const now = opts.now ?? new Date(yield* Clock.currentTimeMillis)
   const baseUrl = baseUrlOf(pipeline, opts.baseUrl)
   const settings = yield* Settings
   const reads = yield* store.planReads(cacheOptionsOf(pipeline, settings))
   const { facts: account, warnings } = yield* (yield* Account).resolve({
-    env: opts.env,
+    keys: opts.keys,
     baseUrl,
     baseUrlGiven: opts.baseUrl !== undefined,
     apiKeyEnv: pipeline.apiKeyEnv,

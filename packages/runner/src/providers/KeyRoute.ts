@@ -8,6 +8,7 @@
  * caller (`baseUrl`). A host that only a pipeline file names gets no key: a pull request's
  * pipeline, planned or run in CI, cannot send a secret to a host of its choosing.
  */
+import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Redacted from "effect/Redacted"
 /** The environment variable a base URL may be given in, as trusted as `--base-url`. */
 export const BASE_URL_ENV = "TOLLGATE_BASE_URL"
@@ -42,17 +43,37 @@ const originOf = (url: string): string => {
 }
 
 /**
- * A key from `env[name]`, when set and allowed for `baseUrl`: `Redacted` from here to the wire
- * (its text shows as `<redacted>` in any message, log or error it reaches by mistake).
+ * The environment's key variables as the edge hands them inward: a key by its variable's name
+ * (pipelines name it, `provider.api_key_env`), `Redacted` from the moment it is read, and never
+ * the environment itself.
+ */
+export interface KeyVariables {
+  readonly get: (name: string) => Redacted.Redacted<string> | undefined
+}
+
+/** The key variables of an environment (an empty one is unset). Built at the edge: a command's `Io`, the library's options. */
+export const keyVariablesOf = (env: Readonly<Record<string, string | undefined>>): KeyVariables => ({
+  get: (name) => {
+    const key = env[name]
+    return key === undefined || key === "" ? undefined : Redacted.make(key)
+  }
+})
+
+/**
+ * A key from the variable `name`, when set and allowed for `baseUrl`: `Redacted` from here to the
+ * wire (its text shows as `<redacted>` in any message, log or error it reaches by mistake).
  */
 export const keyFor = (
-  env: NodeJS.ProcessEnv,
+  keys: KeyVariables,
   name: string,
   baseUrl: string,
   givenByUser: boolean
-): Redacted.Redacted<string> | undefined => {
-  const key = env[name]
-  return key !== undefined && key !== "" && keyMayGo(baseUrl, givenByUser) ? Redacted.make(key) : undefined
+): Redacted.Redacted<string> | undefined => (keyMayGo(baseUrl, givenByUser) ? keys.get(name) : undefined)
+
+/** The fingerprint a key's quota ledger and caches are filed under (a hash: never the key). */
+export const fingerprintOfKey = (keys: KeyVariables, name: string): string => {
+  const key = keys.get(name)
+  return Fingerprint.keyFingerprint(key === undefined ? undefined : Redacted.value(key))
 }
 
 /** `Authorization: Bearer …` for a key: the one place a key's text is read, at the wire. */

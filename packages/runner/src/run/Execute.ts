@@ -21,7 +21,7 @@ import { dependencies, referencedSteps } from "../dsl/Graph.ts"
 import type { Pipeline } from "../dsl/Pipeline.ts"
 import type { Sample } from "../plan/Calibration.ts"
 import { cacheOptionsOf, type Planned } from "../plan/Plan.ts"
-import { keyFor } from "../providers/KeyRoute.ts"
+import { type KeyVariables, keyFor } from "../providers/KeyRoute.ts"
 import { Providers } from "../providers/Providers.ts"
 import { Settings } from "../Settings.ts"
 import { StateStore } from "../store/StateStore.ts"
@@ -60,7 +60,8 @@ export interface RunOutcome {
 export interface ExecuteOptions {
   readonly planned: Planned
   readonly records: Records
-  readonly env: NodeJS.ProcessEnv
+  /** The key variables (read at the edge), by name. */
+  readonly keys: KeyVariables
   readonly noCache: boolean
   readonly concurrency: number | undefined
   readonly onEvent: OnEvent
@@ -123,7 +124,7 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
   })
   const provider = providers.layerFor({
     baseUrl: planned.baseUrl,
-    apiKey: opts.apiKey ?? keyFor(opts.env, pipeline.apiKeyEnv, planned.baseUrl, planned.baseUrlGiven),
+    apiKey: opts.apiKey ?? keyFor(opts.keys, pipeline.apiKeyEnv, planned.baseUrl, planned.baseUrlGiven),
     headers: pipeline.headers,
     connections: Math.max(8, opts.concurrency ?? pipeline.concurrency)
   })

@@ -9,7 +9,7 @@ import * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
 import { InputInvalid, ProviderKeyFailed } from "../Errors.ts"
 import type { Planned } from "../plan/Plan.ts"
-import { keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
+import { type KeyVariables, keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import { Providers } from "../providers/Providers.ts"
 import type { OnEvent } from "./Events.ts"
 
@@ -17,7 +17,8 @@ import type { OnEvent } from "./Events.ts"
 export const KEY_TTL_MS = 24 * 3_600_000
 
 export interface ProviderBudgetOptions {
-  readonly env: NodeJS.ProcessEnv
+  /** The key variables (read at the edge), by name. */
+  readonly keys: KeyVariables
   readonly enforce: "runner" | "provider" | undefined
   /** What is left of the run's budget (its share, less what earlier attempts at it spent). */
   readonly remaining: Money.Usd | undefined
@@ -33,12 +34,12 @@ export const runKey = Effect.fnUntraced(function* (planned: Planned, o: Provider
   const providers = yield* Providers
   // echo and --offline send nothing: there is no spending to cap
   if (!providers.isAccount(planned.baseUrl)) return undefined
-  const set = (o.env[MANAGEMENT_KEY_ENV] ?? "") !== ""
+  const set = o.keys.get(MANAGEMENT_KEY_ENV) !== undefined
   if (!set)
     return yield* new InputInvalid({
       message: `budget.enforce: provider mints a key for the run, and needs a management key in ${MANAGEMENT_KEY_ENV}; nothing was sent`
     })
-  const managementKey = keyFor(o.env, MANAGEMENT_KEY_ENV, planned.baseUrl, planned.baseUrlGiven)
+  const managementKey = keyFor(o.keys, MANAGEMENT_KEY_ENV, planned.baseUrl, planned.baseUrlGiven)
   if (managementKey === undefined)
     return yield* new InputInvalid({
       message: `budget.enforce: provider: ${keyWithheld(planned.baseUrl, "the management key")}; nothing was sent`

@@ -9,7 +9,7 @@ import * as StateDir from "@tollgate/core/StateDir"
 import * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
 import { InputInvalid } from "../Errors.ts"
-import { isOpenRouter, keyFor } from "../providers/KeyRoute.ts"
+import { isOpenRouter, type KeyVariables, keyFor } from "../providers/KeyRoute.ts"
 import { readMeta } from "./Records.ts"
 import { type RunDirSettlement, type SettleOptions, settleWithProvider } from "./Settle.ts"
 import { type Drift, driftJson, driftOf } from "./Settlement.ts"
@@ -18,7 +18,8 @@ export interface ReconcileOptions extends SettleOptions {
   readonly dir: string
   /** The directory as the user wrote it, for messages. */
   readonly display: string
-  readonly env: NodeJS.ProcessEnv
+  /** The key variables (read at the edge), by name. */
+  readonly keys: KeyVariables
   readonly apiKeyEnv: string
   /** `--base-url` (or `$TOLLGATE_BASE_URL`): given by the user, so the key may go there. */
   readonly baseUrl: string | undefined
@@ -41,7 +42,7 @@ const endpointOf = (o: ReconcileOptions) => {
     return Effect.fail(
       new InputInvalid({ message: `${o.display}: the run's plan.json names no base_url; pass --base-url` })
     )
-  const apiKey = keyFor(o.env, o.apiKeyEnv, baseUrl, o.baseUrl !== undefined)
+  const apiKey = keyFor(o.keys, o.apiKeyEnv, baseUrl, o.baseUrl !== undefined)
   if (apiKey === undefined && isOpenRouter(baseUrl))
     return Effect.fail(
       new InputInvalid({

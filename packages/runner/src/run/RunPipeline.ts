@@ -90,7 +90,7 @@ const resolvePlanFile = (file: string, opts: RunOptions) =>
 /** Refusals of a plan that passed its gates: OpenRouter without a key, an offline miss. */
 const refusal = (planned: Planned, plan: PlanJson, opts: RunOptions) => {
   const keyEnv = planned.validated.pipeline.apiKeyEnv
-  const keySet = (opts.env[keyEnv] ?? "") !== ""
+  const keySet = opts.keys.get(keyEnv) !== undefined
   if (!opts.offline && keySet && !keyMayGo(planned.baseUrl, planned.baseUrlGiven))
     return `${keyWithheld(planned.baseUrl, `the key in ${keyEnv}`)}: pass --base-url ${planned.baseUrl} if you trust it; nothing was sent`
   if (!opts.offline && isOpenRouter(planned.baseUrl) && !keySet)
@@ -183,7 +183,7 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
   // the provider-side backstop never adds up to more than the budget
   const limits = budgetOf(planned, records, split, new Date(startedAt), false)
   const apiKey = yield* runKey(planned, {
-    env: opts.env,
+    keys: opts.keys,
     enforce: opts.enforce,
     remaining:
       limits.maxCostUsd !== undefined ? Money.sub(limits.maxCostUsd, records.spentBefore) : undefined,
@@ -195,7 +195,7 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
     planned,
     records,
     apiKey,
-    env: opts.env,
+    keys: opts.keys,
     noCache: opts.noCache === true,
     concurrency: opts.concurrency,
     onEvent: emit,
@@ -255,7 +255,7 @@ const settleAfter = (
   opts: RunOptions
 ) => {
   const pipeline = planned.validated.pipeline
-  const apiKey = minted ?? keyFor(opts.env, pipeline.apiKeyEnv, planned.baseUrl, planned.baseUrlGiven)
+  const apiKey = minted ?? keyFor(opts.keys, pipeline.apiKeyEnv, planned.baseUrl, planned.baseUrlGiven)
   const settle = opts.settle ?? "auto"
   if (
     settle === "off" ||

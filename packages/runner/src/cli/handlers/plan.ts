@@ -9,6 +9,7 @@ import { mainLayer } from "../../MainLayer.ts"
 import { planFile } from "../../plan/Plan.ts"
 import { type PlanJson, planJson } from "../../plan/PlanJson.ts"
 import { PlanForDiff, readPlanForDiff, savedPlanText } from "../../plan/SavedPlan.ts"
+import { keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { diffJson } from "../../report/DiffReport.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../../report/PlanReport.ts"
 import { settingsOf } from "../../Settings.ts"
@@ -69,7 +70,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   const compare = yield* comparison(io, flags)
   const planned = yield* planFile(flags.pipeline, {
     cwd: io.cwd,
-    env: io.env,
+    keys: keyVariablesOf(io.env),
     inputs,
     baseUrl,
     providerKind: Option.getOrUndefined(flags.providerKind),

@@ -1,5 +1,4 @@
 /** `runner quota [pipeline.yaml]`: today's free-model requests used and left, from the ledger; the account's figures and their sources. */
-import * as Fingerprint from "@tollgate/core/Fingerprint"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -11,6 +10,7 @@ import { baseUrlOf } from "../../dsl/Request.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/ValidPipeline.ts"
+import { fingerprintOfKey, keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { accountLine } from "../../report/PlanReport.ts"
 import { settingsOf } from "../../Settings.ts"
 import { StateStore, usedToday } from "../../store/StateStore.ts"
@@ -57,12 +57,13 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
   const store = yield* F.parseStore(flags.store, settings)
   const given = yield* F.parseBaseUrl(Option.none(), settings)
   const now = new Date(yield* Clock.currentTimeMillis)
+  const keys = keyVariablesOf(io.env)
   const { ledger, apiKeyEnv, fingerprint, facts, warnings } = yield* Effect.gen(function* () {
     const a = yield* account(flags.pipeline, credits)
     const reads = yield* (yield* StateStore).planReads({})
-    const fingerprint = Fingerprint.keyFingerprint(io.env[a.apiKeyEnv])
+    const fingerprint = fingerprintOfKey(keys, a.apiKeyEnv)
     const { facts, warnings } = yield* (yield* Account).resolve({
-      env: io.env,
+      keys,
       baseUrl: given ?? a.baseUrl,
       baseUrlGiven: given !== undefined,
       apiKeyEnv: a.apiKeyEnv,
@@ -94,7 +95,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
         {
           format_version: 1,
           day,
-          key: { env: apiKeyEnv, fingerprint, set: (io.env[apiKeyEnv] ?? "") !== "" },
+          key: { env: apiKeyEnv, fingerprint, set: keys.get(apiKeyEnv) !== undefined },
           free_per_day: perDay,
           free_used_today: used,
           free_left_today: left,

@@ -3,6 +3,7 @@ import { resolve } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { DEFAULT_API_KEY_ENV } from "../../dsl/Pipeline.ts"
+import { keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { Providers } from "../../providers/Providers.ts"
 import { reconcileJson, renderReconcile, renderReconcileMarkdown } from "../../report/ReconcileReport.ts"
 import { reconcile } from "../../run/Reconcile.ts"
@@ -28,7 +29,7 @@ export const handle = Effect.fnUntraced(function* (flags: ReconcileFlags) {
   const r = yield* reconcile({
     dir: resolve(io.cwd, flags.dir),
     display: flags.dir,
-    env: io.env,
+    keys: keyVariablesOf(io.env),
     apiKeyEnv: Option.getOrElse(flags.apiKeyEnv, () => DEFAULT_API_KEY_ENV),
     baseUrl,
     timeoutMs

@@ -4,6 +4,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
+import { keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { renderSummary, renderSummaryMarkdown } from "../../report/RunReport.ts"
 import { type RunResult, runFile } from "../../run/RunPipeline.ts"
 import { parseShard } from "../../run/Shards.ts"
@@ -100,7 +101,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
   )
   const result = yield* runFile(flags.pipeline, {
     cwd: io.cwd,
-    env: io.env,
+    keys: keyVariablesOf(io.env),
     inputs,
     baseUrl: flags.echo ? "echo:" : baseUrl,
     providerKind: Option.getOrUndefined(flags.providerKind),
