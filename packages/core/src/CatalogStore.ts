@@ -9,6 +9,7 @@ import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Catalog, CatalogDecodeError, decode, type Source } from "@tollgate/pricing/Catalog"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -127,7 +128,7 @@ export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShap
               })
             : new CatalogRefreshError({ reason: "network", message: String(e) })
       })
-      const fetchedAt = new Date().toISOString()
+      const fetchedAt = new Date(yield* Clock.currentTimeMillis).toISOString()
       const catalog = yield* Effect.try({
         try: () =>
           decode(body, {

@@ -6,7 +6,7 @@
  */
 
 import * as Money from "@tollgate/pricing/Money"
-import type * as Policy from "@tollgate/pricing/Policy"
+import * as Policy from "@tollgate/pricing/Policy"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -255,13 +255,14 @@ return 1`
  * never pass `maxCostUsd`. Request counts stay per run. A run killed mid-request leaves its
  * reservation held until the day's pool expires: the pool errs on the side of spending less.
  */
-export const makeSharedBudget = (pool: string, limits: BudgetLimits, day: () => string) =>
+export const makeSharedBudget = (pool: string, limits: BudgetLimits) =>
   Effect.gen(function* () {
     const redis = yield* Redis.Redis
     const reserveMoney = redis.eval(reserveScript)
     const settleMoney = redis.eval(settleScript)
     const local = makeMemoryBudget({ ...limits, maxCostUsd: undefined })
-    const key = () => `${PREFIX}budget:${pool}:${day()}`
+    // the pool's day is the run's clock's (`Clock`), as the quota ledger's is
+    const key = (nowMs: number) => `${PREFIX}budget:${pool}:${Policy.utcDay(new Date(nowMs))}`
     const max = limits.maxCostUsd
     // the day's key is remembered with the amount: a request settling after midnight settles the day it reserved
     const held = new Map<number, { readonly nanos: bigint; readonly key: string }>()
@@ -271,7 +272,7 @@ export const makeSharedBudget = (pool: string, limits: BudgetLimits, day: () => 
           const r = yield* local.reserve(amount, opts)
           if (max === undefined) return r
           const nanos = toNanoCeil(amount)
-          const dayKey = key()
+          const dayKey = key(yield* Clock.currentTimeMillis)
           const [ok, spent, reserved] = yield* reserveMoney(
             dayKey,
             nanos.toString(),

@@ -3,7 +3,6 @@ import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Budget } from "@tollgate/core/Budget"
 import * as RedisStores from "@tollgate/core/RedisStores"
 import { ResponseCache } from "@tollgate/core/ResponseCache"
-import * as Policy from "@tollgate/pricing/Policy"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -52,10 +51,7 @@ const make = (
       const budget =
         pool === undefined
           ? Budget.layer(cfg.budget, cfg.spentBefore)
-          : Layer.effect(
-              Budget,
-              RedisStores.makeSharedBudget(pool, cfg.budget, () => Policy.utcDay(new Date()))
-            )
+          : Layer.effect(Budget, RedisStores.makeSharedBudget(pool, cfg.budget))
       return storeLayer(
         url,
         Layer.mergeAll(RedisStores.layers(cfg.policy, cfg.balanceUsd, cfg.cache), budget).pipe(
