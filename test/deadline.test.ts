@@ -24,7 +24,14 @@ const PAID = "openai/gpt-oss-20b"
 const tomorrowNine = () =>
   new Date(Policy.nextUtcMidnight(new Date()).getTime() + 9 * 3_600_000).toISOString()
 
-const job = (o: { items: number; perDay: number; budget: string; deadline?: string; extra?: string }) =>
+const job = (o: {
+  items: number
+  perDay: number
+  budget: string
+  deadline?: string
+  extra?: string
+  rpm?: number
+}) =>
   writeDir(
     {
       "items.jsonl": `${Array.from({ length: o.items }, (_, i) => JSON.stringify({ text: `ticket ${i}` })).join("\n")}\n`,
@@ -33,7 +40,7 @@ const job = (o: { items: number; perDay: number; budget: string; deadline?: stri
         "name: by-morning",
         `deadline: "${o.deadline ?? tomorrowNine()}"`,
         `budget: { max_cost_usd: ${o.budget} }`,
-        `limits: { free: { per_day: ${o.perDay}, rpm: 6000 } }`,
+        `limits: { free: { per_day: ${o.perDay}, rpm: ${o.rpm ?? 6000} } }`,
         "inputs:",
         "  tickets: { type: array, from: items.jsonl }",
         "steps:",
@@ -73,7 +80,8 @@ const records = (dir: string) => {
 
 describe("free first, paid for what the deadline needs", () => {
   it("plan: 600 items at 50 a day by tomorrow 09:00 — 100 free over two days, 500 on the paid model, priced, within the budget; the alternatives side by side", async () => {
-    const dir = job({ items: 600, perDay: 50, budget: "0.5" })
+    // OpenRouter's free rate limit: 20 a minute
+    const dir = job({ items: 600, perDay: 50, budget: "0.5", rpm: 20 })
     const r = await runCli(["plan", "p.yaml", "--format", "json"], { cwd: dir })
     expect(r.code, r.stderr).toBe(0)
     const plan = JSON.parse(r.stdout)
@@ -89,6 +97,8 @@ describe("free first, paid for what the deadline needs", () => {
     expect(plan.cost_usd.expected).toBeCloseTo(step.paid_cost_usd.expected, 9)
     expect(plan.cost_usd.max).toBeLessThanOrEqual(0.5)
     expect(plan.free_requests).toBe(step.free_requests)
+    // the least time paces only the free part at 20 a minute (all 600 free would take 30 minutes)
+    expect(plan.min_duration_s).toBeLessThan(6 * 60)
     const alt = plan.deadline.alternatives
     expect(alt.free_only).toMatchObject({ days: 12, meets_deadline: false })
     expect(alt.all_paid.cost_usd.expected).toBeGreaterThan(alt.with_overflow.cost_usd.expected)

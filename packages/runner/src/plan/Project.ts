@@ -175,7 +175,14 @@ export const project = (input: ProjectInput): Projection => {
     costP90,
     costMax,
     minDurationS:
-      Math.ceil(minDurationMs(steps, input.policy, input.account.balanceUsd.value, input.fingerprint)) / 1000,
+      Math.ceil(
+        minDurationMs(
+          pacedAs(steps, overflow),
+          input.policy,
+          input.account.balanceUsd.value,
+          input.fingerprint
+        )
+      ) / 1000,
     quota,
     budget,
     overflow,
@@ -196,6 +203,17 @@ export const project = (input: ProjectInput): Projection => {
     })
   }
 }
+
+/** The steps as the rate limits see them: an overflow step's free part on its free model, its paid part on the paid one. */
+const pacedAs = (steps: ReadonlyArray<StepProjection>, plan: OverflowPlan | undefined): StepProjection[] =>
+  steps.flatMap((s) => {
+    const o = plan?.steps.find((x) => x.id === s.id)
+    if (o === undefined || o.placement.paid === 0) return [s]
+    return [
+      { ...s, requests: s.cached + o.placement.free },
+      { ...s, model: o.paidModel, free: false, requests: o.placement.paid, cached: 0 }
+    ]
+  })
 
 /** With a deadline: the overflow plan over the steps as projected free. */
 const overflowOf = (
