@@ -56,6 +56,14 @@ const describeBranches = (schema: unknown): string => {
     .join(" or ")}`
 }
 
+/** A value its pattern refuses: in the schema's own words (`patternErrorMessage`, as editors show it), else the pattern. */
+const patternMessage = (e: ErrorObject, where: string): string => {
+  const said = (e.parentSchema as { patternErrorMessage?: string } | undefined)?.patternErrorMessage
+  return said === undefined
+    ? `${where} ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}`
+    : `${where} ${JSON.stringify(e.data)}: expected ${said}`
+}
+
 const messageOf = (
   e: ErrorObject,
   where: string
@@ -119,17 +127,8 @@ const messageOf = (
         rule: "type",
         mode: "value"
       }
-    case "pattern": {
-      const said = (e.parentSchema as { patternErrorMessage?: string } | undefined)?.patternErrorMessage
-      return {
-        message:
-          said === undefined
-            ? `${where} ${JSON.stringify(e.data)} does not match ${(e.params as { pattern: string }).pattern}`
-            : `${where} ${JSON.stringify(e.data)}: expected ${said}`,
-        rule: "schema",
-        mode: "value"
-      }
-    }
+    case "pattern":
+      return { message: patternMessage(e, where), rule: "schema", mode: "value" }
     default:
       return { message: `${where} ${e.message ?? "is invalid"}`, rule: "schema", mode: "value" }
   }

@@ -103,7 +103,8 @@ export const planOverflow = (o: OverflowInput): OverflowPlan => {
   const overflowing = o.steps.filter(
     (s) => s.free && !s.skipped && o.defined.get(s.id)?.overflow !== undefined
   )
-  let days = capacityOf(o, firstFreeModel(o.steps))
+  // the first free step's model: its free rate limit paces the account's free requests
+  let days = capacityOf(o, modelOf(o.steps.find((s) => s.free)))
   // the free steps that cannot overflow take their days first
   const fixed = place(
     o.steps
@@ -119,7 +120,7 @@ export const planOverflow = (o: OverflowInput): OverflowPlan => {
     const n = sendable(variant)
     return {
       id: s.id,
-      freeModel: typeof s.model === "string" ? s.model : (s.model[0] ?? ""),
+      freeModel: modelOf(s),
       paidModel: o.defined.get(s.id)!.overflow!,
       requests: sendable(s),
       placement,
@@ -144,8 +145,6 @@ export const planOverflow = (o: OverflowInput): OverflowPlan => {
   }
 }
 
-/** The first free step's model: its free rate limit paces the account's free requests. */
-const firstFreeModel = (steps: ReadonlyArray<StepProjection>): string => {
-  const m = steps.find((s) => s.free)?.model
-  return m === undefined ? "" : typeof m === "string" ? m : (m[0] ?? "")
-}
+/** A step's (first) model. */
+const modelOf = (s: StepProjection | undefined): string =>
+  s === undefined ? "" : typeof s.model === "string" ? s.model : (s.model[0] ?? "")

@@ -122,6 +122,23 @@ const withPaidParts = (
 const sum = (steps: ReadonlyArray<StepProjection>, f: (s: StepProjection) => number) =>
   steps.reduce((n, s) => n + f(s), 0)
 
+/** The budget the gates apply: the pipeline's, `--max-cost` tightening it. */
+const budgetOf = (pipeline: Pipeline, maxCostOverride: number | undefined): Budget => ({
+  maxCostUsd: effectiveMaxCost(pipeline, maxCostOverride),
+  maxRequests: pipeline.budget.maxRequests,
+  maxFreeRequests: pipeline.budget.maxFreeRequests,
+  gate: pipeline.budget.gate
+})
+
+/** Each step's request `max_tokens`: a pack's asks for every item's at once, and that is what must fit the context. */
+const requestMaxTokens = (pipeline: Pipeline): Map<string, number> =>
+  new Map(
+    pipeline.steps.map((s) => [
+      s.id,
+      s.forEach !== undefined && s.pack > 1 ? packMaxTokens(s, s.pack) : s.maxTokens
+    ])
+  )
+
 export const project = (input: ProjectInput): Projection => {
   const { pipeline } = input
   const projected = projectSteps(input)
@@ -152,19 +169,8 @@ export const project = (input: ProjectInput): Projection => {
       now: input.now
     })
   }
-  const budget: Budget = {
-    maxCostUsd: effectiveMaxCost(pipeline, input.maxCostOverride),
-    maxRequests: pipeline.budget.maxRequests,
-    maxFreeRequests: pipeline.budget.maxFreeRequests,
-    gate: pipeline.budget.gate
-  }
-  // a pack's request asks for every item's max_tokens at once: that is what must fit the context
-  const maxTokensOf = new Map(
-    pipeline.steps.map((s) => [
-      s.id,
-      s.forEach !== undefined && s.pack > 1 ? packMaxTokens(s, s.pack) : s.maxTokens
-    ])
-  )
+  const budget = budgetOf(pipeline, input.maxCostOverride)
+  const maxTokensOf = requestMaxTokens(pipeline)
   const sent = requests - cached
   return {
     complete,

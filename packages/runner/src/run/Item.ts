@@ -107,6 +107,18 @@ export interface Ready {
   readonly key: string
 }
 
+/** An item's messages rendered, or why its template failed (it ends there, unsent). */
+export const renderItem = (
+  sj: StepJob,
+  item: unknown,
+  index: number
+): ReadonlyArray<Message> | Extract<ItemResult, { _tag: "invalid" }> => {
+  const step = sj.step
+  const scope = step.forEach !== undefined ? { ...sj.scope, [step.as]: item, index } : sj.scope
+  const messages = renderMessages(step, scope)
+  return typeof messages === "string" ? { _tag: "invalid", index, message: messages } : messages
+}
+
 /**
  * Renders an item. It ends here, unsent, when its template fails, when an earlier attempt at the
  * run answered it (its request key names it, packed or not), or when a merge has no shard's answer.
@@ -117,10 +129,18 @@ export const prepareItem = (
   item: unknown,
   index: number
 ): Ready | ItemResult => {
+  const messages = renderItem(sj, item, index)
+  return "_tag" in messages ? messages : requestOf(ctx, sj, index, messages)
+}
+
+/** An item's request from its rendered messages, unless an earlier attempt or a shard answered it. */
+export const requestOf = (
+  ctx: RunContext,
+  sj: StepJob,
+  index: number,
+  messages: ReadonlyArray<Message>
+): Ready | ItemResult => {
   const step = sj.step
-  const scope = step.forEach !== undefined ? { ...sj.scope, [step.as]: item, index } : sj.scope
-  const messages = renderMessages(step, scope)
-  if (typeof messages === "string") return { _tag: "invalid", index, message: messages }
   const body = buildBody(step, messages)
   const key = cacheKey(ctx.planned.baseUrl, body)
   const previous = ctx.records.previous.get(key)

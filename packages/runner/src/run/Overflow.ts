@@ -13,7 +13,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { Step } from "../dsl/Pipeline.ts"
-import { prepareItem, recordResult, type StepJob, sendItem, stepJob } from "./Item.ts"
+import { recordResult, renderItem, requestOf, type StepJob, sendItem, stepJob } from "./Item.ts"
 import type { ItemResult } from "./ItemResult.ts"
 import type { RunContext } from "./RunContext.ts"
 
@@ -95,10 +95,13 @@ const routeItem = Effect.fnUntraced(function* (
   item: unknown,
   index: number
 ) {
-  // an answer from either model, from an earlier run or a shard, is reused before anything else
-  const free = prepareItem(ctx, route.free, item, index)
+  // rendered once (the models share the messages); an answer from either model, from an earlier
+  // run or a shard, is reused before anything else
+  const messages = renderItem(route.free, item, index)
+  if ("_tag" in messages) return messages
+  const free = requestOf(ctx, route.free, index, messages)
   if (free._tag === "reused") return free
-  const paid = prepareItem(ctx, route.paid, item, index)
+  const paid = requestOf(ctx, route.paid, index, messages)
   if (paid._tag === "reused") return paid
   if (free._tag !== "ready") return free
   if (paid._tag !== "ready") return paid

@@ -86,13 +86,9 @@ export interface RunDir {
   readonly records: ReadonlyMap<string, ReadonlyArray<RequestRecord>>
 }
 
-const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
-  const decode = decodeJson(schema)
-  return (text: string | undefined): S["Type"] | undefined => (text === undefined ? undefined : decode(text))
-}
-const decodeSummary = decoder(RunSummaryView)
-const decodePlan = decoder(PlanForReport)
-const decodeEvent = decoder(EventLine)
+const decodeSummary = decodeJson(RunSummaryView)
+const decodePlan = decodeJson(PlanForReport)
+const decodeEvent = decodeJson(EventLine)
 
 /** The events of `events.ndjson`, damaged lines left out. */
 export const eventsOf = (text: string): EventLine[] =>
@@ -112,9 +108,15 @@ export const readRunDir = (dir: string, display: string): Effect.Effect<RunDir, 
       )
     return Effect.succeed({
       dir,
-      summary: decodeSummary(readText(join(dir, "summary.json"))),
-      plan: decodePlan(readText(join(dir, "plan.json"))),
+      summary: decodeSummary(readText(join(dir, "summary.json")) ?? ""),
+      plan: decodePlan(readText(join(dir, "plan.json")) ?? ""),
       events: eventsOf(readText(join(dir, "events.ndjson")) ?? ""),
       records: allRecords(dir)
     })
   })
+
+/** The run's steps in the pipeline's order, then any others its records hold. */
+export const stepIdsOf = (run: RunDir): string[] => {
+  const planned = (run.summary ?? run.plan)?.steps.map((s) => s.id) ?? []
+  return [...planned, ...[...run.records.keys()].filter((id) => !planned.includes(id))]
+}

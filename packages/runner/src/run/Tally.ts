@@ -49,7 +49,10 @@ export const emptyActual = (): StepActual => ({
   paidRouted: 0
 })
 
-/** An overflow step's answer counted by the model that gave it; the free attempts before a paid one are requests too. */
+/**
+ * An overflow step's answer counted by the model that gave it (a fresh one's route, a reused
+ * one's record); the free attempts before a paid one are requests too.
+ */
 const routed = (a: StepActual, route: Route | undefined): StepActual =>
   route === undefined
     ? a
@@ -60,9 +63,16 @@ const routed = (a: StepActual, route: Route | undefined): StepActual =>
         paidRouted: a.paidRouted + (route.to === "paid" ? 1 : 0)
       }
 
+const routeOf = (r: ItemResult): Route | undefined =>
+  r._tag === "done"
+    ? r.route
+    : r._tag === "reused" && r.record.route !== undefined
+      ? { to: r.record.route }
+      : undefined
+
 /** A step's tally with one more item's result. */
 export const tally = (before: StepActual, r: ItemResult): StepActual => {
-  const a = r._tag === "done" ? routed(before, r.route) : before
+  const a = routed(before, routeOf(r))
   switch (r._tag) {
     case "done": {
       const c = r.completion
@@ -85,17 +95,8 @@ export const tally = (before: StepActual, r: ItemResult): StepActual => {
         completionTokens: a.completionTokens + (c.usage?.completionTokens ?? 0)
       }
     }
-    case "reused": {
-      // an overflow step's earlier answer counts by the route that gave it
-      const to = r.record.route
-      return {
-        ...a,
-        completed: a.completed + 1,
-        reused: a.reused + 1,
-        freeRouted: a.freeRouted + (to === "free" ? 1 : 0),
-        paidRouted: a.paidRouted + (to === "paid" ? 1 : 0)
-      }
-    }
+    case "reused":
+      return { ...a, completed: a.completed + 1, reused: a.reused + 1 }
     case "invalid":
       return { ...a, failed: a.failed + 1 }
     case "failed": {

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
 import { itemOutputs, renderJsonl, renderOne, renderRun, renderStep } from "../../report/ShowOutputs.ts"
-import { type RunDir, readRunDir } from "../../run/RunDir.ts"
+import { readRunDir, stepIdsOf } from "../../run/RunDir.ts"
 import { Io } from "../Io.ts"
 
 export interface ShowFlags {
@@ -14,18 +14,12 @@ export interface ShowFlags {
   readonly format: "text" | "json" | "jsonl"
 }
 
-/** The run's steps in the pipeline's order, then any others its records hold. */
-const stepIds = (run: RunDir): string[] => {
-  const planned = (run.summary ?? run.plan)?.steps.map((s) => s.id) ?? []
-  return [...planned, ...[...run.records.keys()].filter((id) => !planned.includes(id))]
-}
-
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`
 
 export const handle = Effect.fnUntraced(function* (flags: ShowFlags) {
   const io = yield* Io
   const run = yield* readRunDir(resolve(io.cwd, flags.dir), flags.dir)
-  const ids = stepIds(run)
+  const ids = stepIdsOf(run)
   const outputsOf = (id: string) => itemOutputs(id, run.records.get(id) ?? [])
   if (Option.isNone(flags.step)) {
     if (Option.isSome(flags.item))

@@ -4,7 +4,7 @@
  * day, and every output browsable per step. Pure: a read run directory in, a document out.
  */
 import type { RequestRecord } from "../../run/RequestRecord.ts"
-import type { RunDir } from "../../run/RunDir.ts"
+import { type RunDir, stepIdsOf } from "../../run/RunDir.ts"
 import { duration, money } from "../Format.ts"
 import { card, esc, figure, page, table } from "./Page.ts"
 import { costPerStep, freeDays } from "./Sections.ts"
@@ -121,11 +121,9 @@ const outputsSection = (run: RunDir): string => {
           ["output", "value"],
           Object.entries(pipelineOutputs).map(([k, v]) => [k, { html: `<pre>${esc(shown(v))}</pre>` }])
         )
-  const order = (run.summary ?? run.plan)?.steps.map((s) => s.id) ?? []
-  const rank = (step: string) => (order.includes(step) ? order.indexOf(step) : order.length)
-  const byStep = [...run.records].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
-  const steps = byStep.map(([step, unsorted], i) => {
-    const records = [...unsorted].sort((a, b) => a.index - b.index)
+  const withRecords = stepIdsOf(run).filter((id) => run.records.has(id))
+  const steps = withRecords.map((step, i) => {
+    const records = [...(run.records.get(step) ?? [])].sort((a, b) => a.index - b.index)
     const id = `outputs-${i}`
     const more =
       records.length > OUTPUTS_PER_STEP

@@ -59,102 +59,131 @@ const packRows = (spans: ReadonlyArray<Span>): Span[][] => {
   return rows
 }
 
-export const timelineOf = (events: ReadonlyArray<EventLine>): Timeline => {
-  // a loop, not Math.min(...): a run's events can be more than the stack holds as arguments
-  let startMs = Number.POSITIVE_INFINITY
-  for (const e of events) startMs = Math.min(startMs, e.at ?? Date.parse(e.ts), Date.parse(e.ts))
-  let endMs = startMs
-  const sent = new Map<string, { at: number; ref: JobRef; attempt: number; free: boolean }>()
-  const why = new Map<string, string>()
-  const spans = new Map<string, Span[]>()
-  const bands: Span[] = []
-  const sends: number[] = []
-  const waits = new Map<string, { count: number; totalMs: number }>()
-  const problems: Array<{ at: number; label: string; what: string; key: string }> = []
-  let refused = 0
-  let failed = 0
-  let drawn = 0
-  let omitted = 0
-  const add = (step: string, s: Span) => {
-    if (drawn >= MAX_SPANS) {
-      omitted++
+/** The first instant of a run's events (a loop, not Math.min(...): there can be more than the stack holds as arguments). */
+const firstInstant = (events: ReadonlyArray<EventLine>): number => {
+  let start = Number.POSITIVE_INFINITY
+  for (const e of events) start = Math.min(start, e.at ?? Date.parse(e.ts), Date.parse(e.ts))
+  return start
+}
+
+/** What the events say, read one at a time: each kind of event has its method. */
+class Reading {
+  endMs: number
+  readonly sent = new Map<string, { at: number; ref: JobRef; attempt: number; free: boolean }>()
+  readonly why = new Map<string, string>()
+  readonly spans = new Map<string, Span[]>()
+  readonly bands: Span[] = []
+  readonly sends: number[] = []
+  readonly waits = new Map<string, { count: number; totalMs: number }>()
+  readonly problems: Array<{ at: number; label: string; what: string; key: string }> = []
+  refused = 0
+  failed = 0
+  drawn = 0
+  omitted = 0
+
+  readonly startMs: number
+
+  constructor(startMs: number) {
+    this.startMs = startMs
+    this.endMs = startMs
+  }
+
+  /** A span in a lane, unless the drawing is full (the counts keep it). */
+  add(lane: string, s: Span) {
+    if (this.drawn >= MAX_SPANS) {
+      this.omitted++
       return
     }
-    drawn++
-    const list = spans.get(step) ?? []
+    this.drawn++
+    const list = this.spans.get(lane) ?? []
     list.push(s)
-    spans.set(step, list)
+    this.spans.set(lane, list)
   }
-  for (const e of events) {
+
+  read(e: EventLine) {
     const at = e.at ?? Date.parse(e.ts)
-    endMs = Math.max(endMs, at)
-    if (e.type === "step-start" && e.step !== undefined && !spans.has(e.step)) {
-      spans.set(e.step, [])
-      spans.set(`${e.step} · waiting`, [])
-    }
-    if (e.type === "attempt" && e.attempt !== undefined) {
+    this.endMs = Math.max(this.endMs, at)
+    if (e.type === "step-start" && e.step !== undefined && !this.spans.has(e.step)) {
+      this.spans.set(e.step, [])
+      this.spans.set(`${e.step} · waiting`, [])
+    } else if (e.type === "attempt" && e.attempt !== undefined) {
       const ref = refOf(e)
-      sent.set(attemptKey(ref, e.attempt), { at, ref, attempt: e.attempt, free: e.free === true })
-      sends.push(at - startMs)
-    } else if (e.type === "retry" && e.attempt !== undefined) {
-      why.set(attemptKey(refOf(e), e.attempt), `${e.reason ?? "retry"}: ${e.message ?? ""}`.trim())
-    } else if (e.type === "response" && e.attempt !== undefined) {
-      const key = attemptKey(refOf(e), e.attempt)
-      const s = sent.get(key)
-      if (s === undefined) continue
-      const kind = kindOf(e.status ?? undefined)
-      const label = labelOf(s.ref)
-      const status = e.status === undefined || e.status === null ? "no answer" : `HTTP ${e.status}`
-      if (kind === "refused") refused++
-      if (kind === "failed") failed++
-      if (kind !== "ok") problems.push({ at: s.at - startMs, label, what: status, key })
-      add(s.ref.step, {
-        start: s.at - startMs,
-        end: at - startMs,
-        kind,
-        title: `${label} attempt ${s.attempt}: ${status} after ${at - s.at} ms${s.free ? " (free)" : ""}${e.cost === undefined ? "" : `, $${e.cost}`}`
-      })
-    } else if (e.type === "waiting" && e.delayMs !== undefined) {
-      const reason = e.reason ?? "a limit"
-      const w = waits.get(reason) ?? { count: 0, totalMs: 0 }
-      waits.set(reason, { count: w.count + 1, totalMs: w.totalMs + e.delayMs })
-      endMs = Math.max(endMs, at + e.delayMs)
-      add(`${e.step ?? ""} · waiting`, {
-        start: at - startMs,
-        end: at + e.delayMs - startMs,
-        kind: "wait",
-        title: `${labelOf(refOf(e))} waits ${e.delayMs} ms: ${reason}`
-      })
-    } else if (e.type === "quota-wait" && e.until !== undefined) {
-      const what =
-        e.what === "provider-budget" ? "the provider's budget resets" : "the day's free quota resets"
-      bands.push({
-        start: at - startMs,
-        end: e.until - startMs,
-        kind: "wait",
-        title: `waits until ${new Date(e.until).toISOString()}: ${what}`
-      })
-    }
+      this.sent.set(attemptKey(ref, e.attempt), { at, ref, attempt: e.attempt, free: e.free === true })
+      this.sends.push(at - this.startMs)
+    } else if (e.type === "retry" && e.attempt !== undefined)
+      this.why.set(attemptKey(refOf(e), e.attempt), `${e.reason ?? "retry"}: ${e.message ?? ""}`.trim())
+    else if (e.type === "response" && e.attempt !== undefined) this.response(e, e.attempt, at)
+    else if (e.type === "waiting" && e.delayMs !== undefined) this.waiting(e, e.delayMs, at)
+    else if (e.type === "quota-wait" && e.until !== undefined) this.quotaWait(e, e.until, at)
   }
+
+  /** An attempt's answer: its span from send to answer, and a problem when it was not a 200. */
+  response(e: EventLine, attempt: number, at: number) {
+    const key = attemptKey(refOf(e), attempt)
+    const s = this.sent.get(key)
+    if (s === undefined) return
+    const kind = kindOf(e.status ?? undefined)
+    const label = labelOf(s.ref)
+    const status = e.status === undefined || e.status === null ? "no answer" : `HTTP ${e.status}`
+    if (kind === "refused") this.refused++
+    if (kind === "failed") this.failed++
+    if (kind !== "ok") this.problems.push({ at: s.at - this.startMs, label, what: status, key })
+    this.add(s.ref.step, {
+      start: s.at - this.startMs,
+      end: at - this.startMs,
+      kind,
+      title: `${label} attempt ${s.attempt}: ${status} after ${at - s.at} ms${s.free ? " (free)" : ""}${e.cost === undefined ? "" : `, $${e.cost}`}`
+    })
+  }
+
+  /** A wait announced for a limit: a span in the step's waiting lane, counted by its reason. */
+  waiting(e: EventLine, delayMs: number, at: number) {
+    const reason = e.reason ?? "a limit"
+    const w = this.waits.get(reason) ?? { count: 0, totalMs: 0 }
+    this.waits.set(reason, { count: w.count + 1, totalMs: w.totalMs + delayMs })
+    this.endMs = Math.max(this.endMs, at + delayMs)
+    this.add(`${e.step ?? ""} · waiting`, {
+      start: at - this.startMs,
+      end: at + delayMs - this.startMs,
+      kind: "wait",
+      title: `${labelOf(refOf(e))} waits ${delayMs} ms: ${reason}`
+    })
+  }
+
+  /** A wait for the day's quota or a provider budget: a band across every lane. */
+  quotaWait(e: EventLine, until: number, at: number) {
+    const what = e.what === "provider-budget" ? "the provider's budget resets" : "the day's free quota resets"
+    this.bands.push({
+      start: at - this.startMs,
+      end: until - this.startMs,
+      kind: "wait",
+      title: `waits until ${new Date(until).toISOString()}: ${what}`
+    })
+  }
+}
+
+export const timelineOf = (events: ReadonlyArray<EventLine>): Timeline => {
+  const r = new Reading(firstInstant(events))
+  for (const e of events) r.read(e)
   // a refusal's reason comes with the retry that follows it
-  const described = problems.map(({ key, ...p }) => {
-    const reason = why.get(key)
+  const described = r.problems.map(({ key, ...p }) => {
+    const reason = r.why.get(key)
     return reason === undefined ? p : { ...p, what: `${p.what}, ${reason}` }
   })
   return {
-    startMs,
-    durationMs: Math.max(0, endMs - startMs),
-    lanes: [...spans]
+    startMs: r.startMs,
+    durationMs: Math.max(0, r.endMs - r.startMs),
+    lanes: [...r.spans]
       .filter(([, list]) => list.length > 0)
       .map(([lane, list]) => ({ label: lane, rows: packRows(list) })),
-    bands,
-    attempts: sends.length,
-    refused,
-    failed,
-    sends,
-    waits: [...waits].map(([reason, w]) => ({ reason, ...w })).sort((a, b) => b.totalMs - a.totalMs),
+    bands: r.bands,
+    attempts: r.sends.length,
+    refused: r.refused,
+    failed: r.failed,
+    sends: r.sends,
+    waits: [...r.waits].map(([reason, w]) => ({ reason, ...w })).sort((a, b) => b.totalMs - a.totalMs),
     problems: described.sort((a, b) => a.at - b.at),
-    omitted
+    omitted: r.omitted
   }
 }
 
