@@ -12,7 +12,7 @@ const record = (name: string, value: string, detail: string) => {
   console.log(`${name.padEnd(36)} ${value.padStart(14)}  ${detail}`)
 }
 
-/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, cache, tokens, coverage, start-up). */
+/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, http, cache, tokens, coverage, start-up). */
 const only = process.argv.slice(2)
 const want = (section: string) => only.length === 0 || only.includes(section)
 
@@ -318,6 +318,12 @@ if (want("run")) {
     `${((done / ms) * 1000).toFixed(0)} req/s`,
     `${done} requests in ${(ms / 1000).toFixed(1)} s, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
   )
+}
+
+// Run overhead against a loopback HTTP server, beside a raw undici loop (test/bench/http.ts).
+if (want("http")) {
+  const { httpBench } = await import("./http.ts")
+  await httpBench(record)
 }
 
 // The plan's figures against the provider's bill, over runs that teach it (test/bench/coverage.ts).

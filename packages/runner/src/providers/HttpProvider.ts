@@ -74,7 +74,14 @@ export const outcomeOf = (
     if (typeof v === "string") headers[k.toLowerCase()] = redact(v, secret)
   const text = redact(rawText, secret)
   try {
-    return { _tag: "Response", status, headers, body: redactDeep(JSON.parse(text), secret) }
+    // a JSON text with no escape holds its strings as they stand in it: redacting the text was enough
+    const parsed: unknown = JSON.parse(text)
+    return {
+      _tag: "Response",
+      status,
+      headers,
+      body: text.includes("\\") ? redactDeep(parsed, secret) : parsed
+    }
   } catch {
     const body = { error: { code: status, message: text.slice(0, 300) } }
     // a 2xx that is not JSON is the provider's fault: retried like a 502

@@ -11,6 +11,7 @@ import * as StateDir from "@tollgate/core/StateDir"
 import * as Money from "@tollgate/pricing/Money"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { AppendLog } from "./AppendLog.ts"
 import type { RunEvent } from "./Events.ts"
 import { RequestRecord } from "./RequestRecord.ts"
 import { extraOf, SettlementLine } from "./Settlement.ts"
@@ -178,7 +179,19 @@ export interface OpenOptions {
   readonly seed?: Finished
   /** The worst case of what a stopped process may have had in flight (counted if its event log is gone). */
   readonly inFlightWorst?: Money.Usd
+  /** The run's clock (Effect's `Clock`), which stamps an event that carries no `at` of its own. */
+  readonly now?: () => number
 }
+
+/**
+ * Events written as they happen, before the next thing is done: an attempt (it is written before
+ * its request goes out, so a resume counts what a killed process had in flight) and a free-quota
+ * count the store may hold unanswered. The others (a response's bill, waits, cache hits) are
+ * gathered and written with the next of these, or once the event loop turns: losing one to a kill
+ * only leaves its attempt counted at its worst case.
+ */
+const writtenAtOnce = (e: RunEvent): boolean =>
+  e.type !== "response" && e.type !== "wait" && e.type !== "waiting" && e.type !== "cache-hit"
 
 export class Records {
   readonly dir: string
@@ -196,6 +209,11 @@ export class Records {
   private readonly freeByDay: ReadonlyMap<string, number>
   /** Answers this run dir already holds: reused, they are not written again. */
   private readonly own: ReadonlyMap<string, RequestRecord>
+  private readonly log = new AppendLog()
+  private readonly now: () => number
+  /** Events gathered for one write (see `writtenAtOnce`). */
+  private pending = ""
+  private flushScheduled = false
 
   private constructor(dir: string, resumed: boolean, opts: OpenOptions) {
     this.dir = dir
@@ -216,6 +234,7 @@ export class Records {
     this.spentBefore = Money.sum([opts.seed?.spent ?? Money.zero, own?.spent ?? Money.zero, unknown])
     this.unsettled = own?.unsettled ?? []
     this.freeByDay = own?.freeByDay ?? new Map()
+    this.now = opts.now ?? Date.now
   }
 
   /** Free-model attempts earlier processes of this run sent on a UTC day (`YYYY-MM-DD`). */
@@ -257,18 +276,35 @@ export class Records {
     writeJsonAtomic(join(this.dir, "plan.json"), plan)
   }
 
-  /** Appends an event, stamped with its own `at` (the run's `Clock`) when it has one. */
+  /** Appends an event, stamped with its own `at` when it has one, else the run's clock. */
   event(e: RunEvent): void {
-    const at = "at" in e && typeof e.at === "number" ? e.at : Date.now()
-    appendFileSync(
-      join(this.dir, "events.ndjson"),
-      `${JSON.stringify({ ts: new Date(at).toISOString(), ...e })}\n`
-    )
+    const at = "at" in e && typeof e.at === "number" ? e.at : this.now()
+    this.pending += `${JSON.stringify({ ts: new Date(at).toISOString(), ...e })}\n`
+    if (writtenAtOnce(e)) this.flush()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(() => this.flush())
+    }
+  }
+
+  /** Writes the gathered events in one append. */
+  private flush(): void {
+    this.flushScheduled = false
+    if (this.pending === "") return
+    const text = this.pending
+    this.pending = ""
+    this.log.append(join(this.dir, "events.ndjson"), text)
   }
 
   request(stepId: string, r: RequestRecord): void {
     if (r.reused === true && this.own.has(r.key)) return // already in this run's records
-    appendFileSync(join(this.dir, "steps", `${stepId}.jsonl`), `${JSON.stringify(r)}\n`)
+    this.log.append(join(this.dir, "steps", `${stepId}.jsonl`), `${JSON.stringify(r)}\n`)
+  }
+
+  /** Closes the files the run appends to (the run's scope does, when it ends). */
+  close(): void {
+    this.flush()
+    this.log.close()
   }
 
   writeOutputs(outputs: unknown): void {

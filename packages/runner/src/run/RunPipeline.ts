@@ -134,15 +134,20 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
           ? `${base}:merge`
           : base
     yield* holdRunLock(outDir, identity, display)
-    const records = yield* Effect.try({
-      try: () =>
-        Records.open(outDir, identity, pipeline.name, new Date(now), {
-          inFlightWorst: inFlightWorst(planned, opts.concurrency ?? pipeline.concurrency),
-          ...(opts.shard !== undefined ? { shard: { base, ...opts.shard } } : {}),
-          ...(joined !== undefined ? { seed: joined.seed } : {})
-        }),
-      catch: (e) => recordsUnwritable(display, e)
-    })
+    const clock = yield* Clock.Clock
+    const records = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () =>
+          Records.open(outDir, identity, pipeline.name, new Date(now), {
+            inFlightWorst: inFlightWorst(planned, opts.concurrency ?? pipeline.concurrency),
+            now: () => clock.currentTimeMillisUnsafe(),
+            ...(opts.shard !== undefined ? { shard: { base, ...opts.shard } } : {}),
+            ...(joined !== undefined ? { seed: joined.seed } : {})
+          }),
+        catch: (e) => recordsUnwritable(display, e)
+      }),
+      (r) => Effect.sync(() => r.close())
+    )
     return { records, split }
   })
 

@@ -1,0 +1,163 @@
+/**
+ * Run overhead against HTTP (`pnpm bench http`): the runner beside a raw undici loop, both
+ * against the same lean loopback server in its own process, in the same run. N paid requests at
+ * concurrency 64: the runner with `--no-cache`, with its response cache, and with a Redis store;
+ * each a real `runner run` process. Throughput is N over the time the server saw from the first
+ * request to the last; peak RSS is the process's (`/usr/bin/time`).
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { startRedis } from "../support/redis.ts"
+
+type Record = (name: string, value: string, detail: string) => void
+const here = fileURLToPath(new URL(".", import.meta.url))
+const BIN = join(here, "../../packages/runner/bin/runner.js")
+
+const startServer = (): Promise<{ url: string; stop: () => void }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, "loopback-server.ts")], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    child.stdout.once("data", (d: Buffer) =>
+      resolve({ url: `http://127.0.0.1:${d.toString().trim()}`, stop: () => child.kill() })
+    )
+    child.once("error", reject)
+  })
+
+/** A command under /usr/bin/time: its stdout and peak RSS in MB. */
+const timed = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv, cwd?: string) => {
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], {
+    env,
+    cwd,
+    encoding: "utf8",
+    maxBuffer: 1 << 28
+  })
+  const lines = r.stderr.trim().split("\n")
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr.slice(-2000)}`)
+  return { stdout: r.stdout, rssMb: Number(lines[lines.length - 1]) / 1024 }
+}
+
+const pipeline = (n: number): string => {
+  const dir = mkdtempSync(join(tmpdir(), "tg-bench-http-"))
+  const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ id: i, text: `item number ${i}` }))
+  writeFileSync(join(dir, "items.jsonl"), `${rows.join("\n")}\n`)
+  writeFileSync(
+    join(dir, "p.yaml"),
+    [
+      "version: 1",
+      "name: http-bench",
+      "provider: { kind: openai }",
+      "inputs:",
+      "  items: { type: array, from: items.jsonl }",
+      "limits: { concurrency: 64 }",
+      "steps:",
+      "  - id: each",
+      "    for_each: inputs.items",
+      "    model: openai/gpt-4o-mini",
+      '    prompt: "Say something about {{ item.text }}"',
+      "    max_tokens: 50",
+      ""
+    ].join("\n")
+  )
+  return dir
+}
+
+export interface Measured {
+  readonly rps: number
+  readonly wallMs: number
+  readonly rssMb: number
+  /** One at a time: the server's gaps between arrivals (a round trip plus the client's own time), p50 and p99. */
+  readonly gaps: readonly [number, number]
+}
+
+interface Stats {
+  readonly count: number
+  readonly first: number
+  readonly last: number
+  readonly gaps: [number, number]
+}
+
+const stats = async (url: string) => (await (await fetch(`${url}/stats`)).json()) as Stats
+const reset = (url: string) => fetch(`${url}/reset`, { method: "POST" })
+const measured = (s: Stats, wallMs: number, rssMb: number): Measured => ({
+  rps: (s.count / (s.last - s.first)) * 1000,
+  wallMs,
+  rssMb,
+  gaps: s.gaps
+})
+
+const rawLoop = async (url: string, n: number, concurrency: number): Promise<Measured> => {
+  await reset(url)
+  const out = timed(
+    [process.execPath, join(here, "raw-loop.ts"), `${url}/v1`, String(n), String(concurrency)],
+    process.env
+  )
+  return measured(await stats(url), (JSON.parse(out.stdout) as { ms: number }).ms, out.rssMb)
+}
+
+const runner = async (
+  url: string,
+  n: number,
+  concurrency: number,
+  flags: ReadonlyArray<string>
+): Promise<Measured> => {
+  const dir = pipeline(n)
+  await reset(url)
+  const env = {
+    PATH: process.env.PATH ?? "",
+    TOLLGATE_HOME: join(dir, "state"),
+    OPENROUTER_API_KEY: "sk-bench"
+  }
+  const argv = ["run", "p.yaml", "--base-url", `${url}/v1`, "--format", "json", "--out-dir", "runs"]
+  const t0 = performance.now()
+  const out = timed(
+    [process.execPath, BIN, ...argv, "--concurrency", String(concurrency), ...flags],
+    env,
+    dir
+  )
+  const wallMs = performance.now() - t0
+  const summary = JSON.parse(out.stdout) as { actual: { requests: number } }
+  const s = await stats(url)
+  if (summary.actual.requests !== n || s.count !== n)
+    throw new Error(`runner sent ${s.count} of ${n} (${summary.actual.requests} in its summary)`)
+  return measured(s, wallMs, out.rssMb)
+}
+
+const ms = (x: number) => x.toFixed(2)
+const fmt = (m: Measured, base?: Measured) =>
+  `${m.rps.toFixed(0)} req/s, wall ${(m.wallMs / 1000).toFixed(2)} s, peak RSS ${m.rssMb.toFixed(0)} MB${base ? `, ${(m.rps / base.rps).toFixed(2)}× the raw loop's ${base.rps.toFixed(0)} req/s` : ""}`
+
+export const httpBench = async (record: Record, n = 2_000): Promise<void> => {
+  const server = await startServer()
+  const redis = await startRedis()
+  try {
+    await rawLoop(server.url, 500, 64) // warm the server
+    const base = await rawLoop(server.url, n, 64)
+    record(`http: raw undici loop, ${n} × 64`, `${base.rps.toFixed(0)} req/s`, fmt(base))
+    const runs: Array<[string, ReadonlyArray<string>]> = [
+      ["--no-cache", ["--no-cache"]],
+      ["with its cache", []],
+      ["--store redis", ["--no-cache", "--store", redis.url]]
+    ]
+    for (const [name, flags] of runs) {
+      const m = await runner(server.url, n, 64, flags)
+      record(`http: runner ${name}, ${n} × 64`, `${(m.rps / base.rps).toFixed(2)}×`, fmt(m, base))
+    }
+    // one at a time: what the runner adds to each request's round trip
+    const one = 300
+    const rawOne = await rawLoop(server.url, one, 1)
+    const runOne = await runner(server.url, one, 1, ["--no-cache"])
+    const added = [runOne.gaps[0] - rawOne.gaps[0], runOne.gaps[1] - rawOne.gaps[1]] as const
+    record(
+      `http: added per request, ${one} × 1`,
+      `${ms(added[0])} / ${ms(added[1])} ms`,
+      `p50 / p99 of the gaps between requests: runner ${ms(runOne.gaps[0])} / ${ms(runOne.gaps[1])} ms, raw loop ${ms(rawOne.gaps[0])} / ${ms(rawOne.gaps[1])} ms`
+    )
+  } finally {
+    server.stop()
+    redis.stop()
+  }
+}
