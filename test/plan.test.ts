@@ -359,8 +359,8 @@ describe("runner plan: the memo of token counts", () => {
     const home = tempHome()
     const first = await planJson(file, [], { TOLLGATE_HOME: home })
     expect(first.code).toBe(0)
-    const memo = JSON.parse(readFileSync(join(home, "token-counts.json"), "utf8"))
-    expect(Object.keys(memo.counts)).toHaveLength(2) // one per distinct text sent
+    const memo = readFileSync(join(home, "token-counts.bin"))
+    expect((memo.length - 4) / 12).toBe(2) // one record per distinct text sent
     const second = await planJson(file, [], { TOLLGATE_HOME: home })
     expect(second.json).toEqual(first.json)
     expect(first.json.steps[0].tokens.prompt.expected).toBe(
@@ -368,13 +368,8 @@ describe("runner plan: the memo of token counts", () => {
     )
 
     // the plan reads its counts from the memo (here tampered with): the expectation moves, the bound does not
-    writeFileSync(
-      join(home, "token-counts.json"),
-      JSON.stringify({
-        format: 1,
-        counts: Object.fromEntries(Object.keys(memo.counts).map((k) => [k, 15]))
-      })
-    )
+    for (let k = 0; k < 2; k++) memo.writeInt32LE(15, 4 + 12 * k + 8)
+    writeFileSync(join(home, "token-counts.bin"), memo)
     const third = await planJson(file, [], { TOLLGATE_HOME: home })
     expect(third.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2 * 15)
     expect(third.json.steps[0].tokens.prompt.max).toBe(first.json.steps[0].tokens.prompt.max)

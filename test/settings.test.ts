@@ -23,6 +23,6 @@ describe("settings from the environment", () => {
       env: { TOLLGATE_HOME: home, TOLLGATE_CACHE_MAX_MB: "" }
     })
     expect(r.code, r.stderr).toBe(0)
-    expect(existsSync(join(home, "token-counts.json"))).toBe(true)
+    expect(existsSync(join(home, "token-counts.bin"))).toBe(true)
   })
 })

@@ -13,7 +13,7 @@ export const stateDir = (env: NodeJS.ProcessEnv = process.env): string => {
  * Writes `text` to `path` so readers see the old file or the new one, never half of either:
  * a uniquely named temp file in the same dir, then rename. Creates the dir.
  */
-export const writeAtomicSync = (path: string, text: string): void => {
+export const writeAtomicSync = (path: string, text: string | Uint8Array): void => {
   mkdirSync(dirname(path), { recursive: true })
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   writeFileSync(tmp, text)

@@ -5,6 +5,12 @@ import * as TokenCounts from "@tollgate/runner/plan/TokenCounts"
 import { expectedTokens } from "@tollgate/runner/plan/Tokens"
 import { describe, expect, it } from "vitest"
 
+/** The counts in a memo file, in file order (its records: two key halves and a count each). */
+const countsIn = (file: string): number[] => {
+  const records = TokenCounts.readRecords(file)
+  return Array.from({ length: records.length / 3 }, (_, k) => records[3 * k + 2]!)
+}
+
 const memoFile = () => TokenCounts.fileOf(mkdtempSync(join(tmpdir(), "tollgate-counts-")))
 
 /** A counter that counts its calls (the tokenizer's answers, so results stay real). */
@@ -40,17 +46,17 @@ describe("the memo of token counts", () => {
     const memo = TokenCounts.open(file)
     memo.expected("the secret launch date is 2027-03-01")
     memo.save()
-    const saved = readFileSync(file, "utf8")
+    const saved = readFileSync(file, "latin1")
     expect(saved).not.toMatch(/secret|launch|2027/)
-    expect(Object.values(JSON.parse(saved).counts)).toEqual([
-      expectedTokens("the secret launch date is 2027-03-01")
-    ])
+    expect(countsIn(file)).toEqual([expectedTokens("the secret launch date is 2027-03-01")])
   })
 
+  const mark = Buffer.alloc(4)
+  mark.writeUInt32LE(TokenCounts.MARK)
   it.each([
-    ["not JSON", "{ half"],
-    ["another format", JSON.stringify({ format: 99, counts: { a: 1 } })],
-    ["counts that are not counts", JSON.stringify({ format: 1, counts: null })]
+    ["not a memo", Buffer.from("{ half")],
+    ["another format", Buffer.concat([Buffer.from("TGC9"), Buffer.alloc(12, 1)])],
+    ["only part of a record", Buffer.concat([mark, Buffer.alloc(7, 1)])]
   ])("a damaged memo (%s) reads as empty: texts are counted again, and the memo is rewritten", (_, body) => {
     const file = memoFile()
     mkdirSync(join(file, ".."), { recursive: true })
@@ -60,20 +66,37 @@ describe("the memo of token counts", () => {
     expect(memo.expected("hello there")).toBe(expectedTokens("hello there"))
     expect(c.calls).toEqual(["hello there"])
     memo.save()
-    expect(JSON.parse(readFileSync(file, "utf8")).format).toBe(1)
+    expect(readFileSync(file).readUInt32LE(0)).toBe(TokenCounts.MARK)
+    expect(countsIn(file)).toEqual([expectedTokens("hello there")])
   })
 
-  it("an entry with a bad value is dropped, the rest kept", () => {
+  it("a record a kill cut short is left out, the whole ones kept; a negative count is dropped", () => {
     const file = memoFile()
     const good = TokenCounts.open(file)
     good.expected("kept text")
+    good.expected("damaged text")
     good.save()
-    const doc = JSON.parse(readFileSync(file, "utf8"))
-    writeFileSync(file, JSON.stringify({ format: 1, counts: { ...doc.counts, bogus: -3, other: "7" } }))
+    const bytes = readFileSync(file)
+    bytes.writeInt32LE(-3, 4 + 12 + 8) // the second record's count
+    writeFileSync(file, Buffer.concat([bytes, Buffer.alloc(5, 7)]))
     const c = counter()
     const memo = TokenCounts.open(file, { count: c.count })
     memo.expected("kept text")
-    expect(c.calls).toEqual([])
+    memo.expected("damaged text")
+    expect(c.calls).toEqual(["damaged text"])
+  })
+
+  it("a save appends what the plan added, and rewrites nothing it already had", () => {
+    const file = memoFile()
+    const a = TokenCounts.open(file)
+    a.expected("first text")
+    a.save()
+    const b = TokenCounts.open(file)
+    b.expected("first text")
+    b.expected("second text")
+    b.save()
+    expect(countsIn(file)).toEqual([expectedTokens("first text"), expectedTokens("second text")])
+    expect(readFileSync(file).length).toBe(4 + 2 * 12)
   })
 
   it("keeps the entries the latest plans used, up to its cap", () => {
@@ -85,7 +108,7 @@ describe("the memo of token counts", () => {
     b.expected("one") // used again by a later plan
     b.expected("four")
     b.save()
-    expect(Object.keys(JSON.parse(readFileSync(file, "utf8")).counts)).toHaveLength(3)
+    expect(countsIn(file)).toHaveLength(3)
     const c = counter()
     const d = TokenCounts.open(file, { count: c.count, maxEntries: 3 })
     for (const t of ["one", "three", "four", "two"]) d.expected(t)

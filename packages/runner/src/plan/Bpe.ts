@@ -33,44 +33,69 @@ export const loadRanks = (file: string): Ranks => {
   return ranks
 }
 
-const NONE = Number.MAX_SAFE_INTEGER
+const NONE = 0x7fffffff
 
 /**
  * Tokens of one pre-token (its UTF-8 bytes as latin1): merge the adjacent pair of lowest rank,
  * the leftmost of equals, until no pair is a token; as tiktoken's `byte_pair_merge`.
  */
 const mergeCount = (bytes: string, ranks: Ranks): number => {
-  // starts[i]: where part i begins; pair[i]: the rank of part i joined with part i + 1
-  const starts: number[] = []
-  for (let i = 0; i <= bytes.length; i++) starts.push(i)
+  const n = bytes.length
+  const starts = new Int32Array(n + 1)
+  for (let i = 0; i <= n; i++) starts[i] = i
+  let len = n + 1
+  const pair = new Int32Array(n + 1)
   const rankOf = (i: number): number =>
-    i + 2 < starts.length ? (ranks.get(bytes.slice(starts[i]!, starts[i + 2]!)) ?? NONE) : NONE
-  const pair: number[] = starts.map((_, i) => rankOf(i))
+    i + 2 < len ? (ranks.get(bytes.slice(starts[i]!, starts[i + 2]!)) ?? NONE) : NONE
+  for (let i = 0; i < len; i++) pair[i] = rankOf(i)
   for (;;) {
     let min = NONE
     let at = -1
-    for (let i = 0; i < pair.length - 2; i++)
+    for (let i = 0; i < len - 2; i++)
       if (pair[i]! < min) {
         min = pair[i]!
         at = i
       }
     if (at < 0) break
-    starts.splice(at + 1, 1)
-    pair.splice(at + 1, 1)
+    starts.copyWithin(at + 1, at + 2, len)
+    pair.copyWithin(at + 1, at + 2, len)
+    len--
     pair[at] = rankOf(at)
     if (at > 0) pair[at - 1] = rankOf(at - 1)
   }
-  return starts.length - 1
+  return len - 1
 }
 
-/** The number of o200k tokens of `text`. */
-export const counter =
-  (ranks: Ranks) =>
-  (text: string): number => {
+/** Whether a piece is ASCII: then its UTF-8 bytes as latin1 are the piece itself (no Buffer round trip). */
+const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
+/** Pieces that are not one token, with their counts, kept for the next text (cleared when full). */
+const MERGED_MAX = 50_000
+
+/** The number of o200k tokens of `text`: one pass of the split, a rank lookup per piece, merges only for pieces not seen before. */
+export const counter = (ranks: Ranks) => {
+  const merged = new Map<string, number>()
+  return (text: string): number => {
     let n = 0
-    for (const [piece] of text.matchAll(SPLIT)) {
-      const bytes = Buffer.from(piece, "utf8").toString("latin1")
-      n += ranks.has(bytes) ? 1 : mergeCount(bytes, ranks)
+    SPLIT.lastIndex = 0
+    for (let m = SPLIT.exec(text); m !== null; m = SPLIT.exec(text)) {
+      const piece = m[0]
+      const bytes = isAscii(piece) ? piece : Buffer.from(piece, "utf8").toString("latin1")
+      if (ranks.has(bytes)) {
+        n++
+        continue
+      }
+      let c = merged.get(bytes)
+      if (c === undefined) {
+        c = mergeCount(bytes, ranks)
+        if (merged.size >= MERGED_MAX) merged.clear()
+        merged.set(bytes, c)
+      }
+      n += c
     }
     return n
   }
+}

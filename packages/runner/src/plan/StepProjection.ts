@@ -9,7 +9,7 @@ import { stepsReadBy } from "../dsl/Graph.ts"
 import { halves, packBody, packMaxTokens, packMessages } from "../dsl/PackRequest.ts"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
-import { evaluate, isTruthy, parse, renderParsed } from "../dsl/Templates.ts"
+import { evaluate, isTruthy, parse, renderFast } from "../dsl/Templates.ts"
 import * as Calibration from "./Calibration.ts"
 import { StepPricing } from "./StepPricing.ts"
 import {
@@ -185,7 +185,7 @@ const renderItem = (
     const t = templates[j]!
     if (typeof t === "string") return { role: m.role, content: t }
     try {
-      return { role: m.role, content: renderParsed(t, scope) }
+      return { role: m.role, content: renderFast(m.content, scope) }
     } catch (e) {
       throw new RenderFailed(step, step.messagePaths[j] ?? [], (e as Error).message ?? String(e))
     }

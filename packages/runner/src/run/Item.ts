@@ -7,7 +7,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
-import { render } from "../dsl/Templates.ts"
+import { renderFast } from "../dsl/Templates.ts"
 import { worstRequestCost } from "../plan/StepPricing.ts"
 import { sample } from "./CalibrationSample.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
@@ -39,7 +39,7 @@ export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unkno
 
 const renderMessages = (step: Step, scope: Record<string, unknown>): Message[] | string => {
   try {
-    return step.messages.map((m) => ({ role: m.role, content: render(m.content, scope) }))
+    return step.messages.map((m) => ({ role: m.role, content: renderFast(m.content, scope) }))
   } catch (e) {
     return `template: ${(e as Error).message}`
   }
