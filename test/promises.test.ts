@@ -4,7 +4,16 @@
  */
 
 import { execFileSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Money } from "@tollgate/pricing"
@@ -98,6 +107,41 @@ describe("nothing is paid twice", () => {
       ).toHaveLength(1)
     expect(new Set(paid.map((a) => a.key)).size).toBe(12)
     expect(JSON.parse(again.stdout).actual.reused).toBeGreaterThanOrEqual(answeredBefore.length)
+  })
+
+  it("a run an earlier runner left unfinished (its inputs hashed row by row) resumes after the upgrade: nothing bought again", async () => {
+    const s = await sim()
+    const home = tempHome()
+    const rows = Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: i, text: `row ${i}` }))
+    const dir = write({
+      "items.jsonl": `${rows.join("\n")}\n`,
+      "p.yaml":
+        'version: 1\nname: legacy\ninputs:\n  items: { type: array, from: items.jsonl }\nsteps:\n  - { id: a, for_each: inputs.items, model: openai/gpt-4o-mini, prompt: "{{ item.text }}", max_tokens: 5 }\n'
+    })
+    const first = await runBin([...serial(s.url), "--format", "json"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(first.code, first.stderr).toBe(0)
+    const runDir = JSON.parse(first.stdout).run.dir as string
+    // as an earlier runner left it: named by every row's JSON, no summary yet
+    const plan = JSON.parse(readFileSync(join(runDir, "plan.json"), "utf8"))
+    const sha = (t: string) => createHash("sha256").update(t).digest("hex")
+    const legacyInputs = sha(JSON.stringify({ items: rows.map((r) => JSON.parse(r)) }))
+    const identity = sha(JSON.stringify([plan.hashes.pipeline, legacyInputs, plan.hashes.data, s.url]))
+    expect(identity).not.toBe(JSON.parse(readFileSync(join(runDir, "run.json"), "utf8")).identity)
+    const meta = JSON.parse(readFileSync(join(runDir, "run.json"), "utf8"))
+    writeFileSync(join(runDir, "run.json"), JSON.stringify({ ...meta, identity }))
+    rmSync(join(runDir, "summary.json"))
+    const again = await runBin([...serial(s.url), "--format", "json"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: home }
+    })
+    expect(again.code, again.stderr).toBe(0)
+    const summary = JSON.parse(again.stdout)
+    expect(summary.run.dir).toBe(runDir)
+    expect(summary.actual.reused).toBe(6)
+    expect(s.successes()).toHaveLength(6)
   })
 
   it("two runs of one pipeline into one out-dir at once: the second refuses (exit 1, one line); each answer is bought once", async () => {

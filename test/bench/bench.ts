@@ -12,7 +12,7 @@ const record = (name: string, value: string, detail: string) => {
   console.log(`${name.padEnd(36)} ${value.padStart(14)}  ${detail}`)
 }
 
-/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, pacing, limits, run, http, cache, tokens, coverage, start-up). */
+/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, plan-1m, pacing, limits, run, http, cache, tokens, coverage, start-up). */
 const only = process.argv.slice(2)
 const want = (section: string) => only.length === 0 || only.includes(section)
 
@@ -51,87 +51,16 @@ if (want("cost")) {
   )
 }
 
-// Plan of a 100,000-item JSONL fan-out (issue: < 5 s, < 500 MB).
+// Plan at scale, fresh and warm, beside the tokenizer alone, at 1k / 10k / 100k items (test/bench/plan.ts).
 if (want("plan")) {
-  const { mkdtempSync, writeFileSync } = await import("node:fs")
-  const { tmpdir } = await import("node:os")
-  const { join } = await import("node:path")
-  const { Promises } = await import("@tollgate/runner")
-  const dir = mkdtempSync(join(tmpdir(), "tg-bench-"))
-  const n = 100_000
-  const lines: string[] = []
-  for (let i = 0; i < n; i++)
-    lines.push(
-      JSON.stringify({
-        id: i,
-        title: `Article ${i}`,
-        text: `Item ${i}: ${"prices change often and budgets matter ".repeat(1 + (i % 5))}`
-      })
-    )
-  writeFileSync(join(dir, "items.jsonl"), `${lines.join("\n")}\n`)
-  writeFileSync(
-    join(dir, "big.yaml"),
-    [
-      "version: 1",
-      "name: big",
-      "account: { credits_purchased_usd: 10 }",
-      "inputs:",
-      "  items: { type: array, from: items.jsonl }",
-      "steps:",
-      "  - id: summarize",
-      "    for_each: inputs.items",
-      "    as: article",
-      "    model: openai/gpt-4o-mini",
-      "    system: You are a concise editor.",
-      "    prompt: |",
-      "      Summarize {{ article.title }}:",
-      "      {{ article.text }}",
-      "    max_tokens: 200",
-      ""
-    ].join("\n")
-  )
-  const catalog = CatalogStore.bundled()
-  const rssBefore = process.memoryUsage().rss
-  let peak = rssBefore
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss)
-  }, 10)
-  const t0 = performance.now()
-  const result = await Promises.plan(join(dir, "big.yaml"), {
-    cwd: dir,
-    env: { TOLLGATE_HOME: join(dir, "state") },
-    catalog
-  })
-  const ms = performance.now() - t0
-  clearInterval(timer)
-  peak = Math.max(peak, process.memoryUsage().rss)
-  record(
-    "plan 100,000-item JSONL fan-out",
-    `${(ms / 1000).toFixed(2)} s`,
-    `${result.requests.max} requests, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
-  )
-  // the same plan again: every text counted before (the memo in the state dir)
-  const t1 = performance.now()
-  await Promises.plan(join(dir, "big.yaml"), {
-    cwd: dir,
-    env: { TOLLGATE_HOME: join(dir, "state") },
-    catalog
-  })
-  const warm = performance.now() - t1
-  // the floor: the same rendered texts counted by gpt-tokenizer alone, in this process
-  const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base")
-  const texts = lines.map((l) => {
-    const a = JSON.parse(l) as { title: string; text: string }
-    return `Summarize ${a.title}:\n${a.text}\n`
-  })
-  const [, floor] = time(() =>
-    texts.reduce((n, t) => n + countTokens(t) + countTokens("You are a concise editor."), 0)
-  )
-  record(
-    "plan 100k: fresh / warm / tokenizer alone",
-    `${(ms / 1000).toFixed(2)} / ${(warm / 1000).toFixed(2)} s`,
-    `tokenizer alone on the same texts ${(floor / 1000).toFixed(2)} s: fresh ${(ms / floor).toFixed(1)}×, warm ${(warm / ms).toFixed(2)}× fresh`
-  )
+  const { planBench } = await import("./plan.ts")
+  await planBench(record, [1_000, 10_000, 100_000])
+}
+
+// A million-item plan as a runner process, with its peak RSS (test/bench/plan.ts).
+if (want("plan-1m")) {
+  const { planMillion } = await import("./plan.ts")
+  await planMillion(record)
 }
 
 // Pacing: free-model fan-outs against a simulator allowing 20 per 20 s window (OpenRouter's 20 per

@@ -20,7 +20,10 @@ const value = fc.oneof(
   fc.record({ size: fc.string(), first: fc.integer() })
 )
 const scope = fc.record({
-  item: fc.record({ text: value, n: value, size: value, nested: fc.record({ deep: value }) }, { requiredKeys: [] }),
+  item: fc.record(
+    { text: value, n: value, size: value, nested: fc.record({ deep: value }) },
+    { requiredKeys: [] }
+  ),
   index: fc.integer(),
   inputs: fc.record({ name: value })
 })

@@ -24,6 +24,8 @@ export interface ResolvedInputs {
   readonly files: Record<string, string>
   /** For inputs read from a data file as a list: where each element is. */
   readonly rows: Record<string, InputRows>
+  /** Inputs whose value is a data file's, as read: the file's hash, which stands for the value. */
+  readonly fromFiles: Record<string, string>
   readonly diagnostics: Diagnostic[]
 }
 
@@ -59,6 +61,7 @@ interface Collector {
   readonly ctx: InputsContext
   readonly files: Record<string, string>
   readonly rows: Record<string, InputRows>
+  readonly fromFiles: Record<string, string>
   readonly diagnostics: Diagnostic[]
 }
 
@@ -89,6 +92,7 @@ const readData = (
   try {
     const { value, sha256, lines } = readDataFile(abs)
     c.files[display] = sha256
+    c.fromFiles[name] = sha256
     if (lines !== undefined) c.rows[name] = { file: display, lines }
     return value
   } catch (e) {
@@ -199,7 +203,13 @@ export const resolveInputs = (
   overrides: ReadonlyArray<InputOverride>,
   ctx: InputsContext
 ): ResolvedInputs => {
-  const c: Collector = { ctx, files: {}, rows: {}, diagnostics: unknownOverrides(specs, overrides) }
+  const c: Collector = {
+    ctx,
+    files: {},
+    rows: {},
+    fromFiles: {},
+    diagnostics: unknownOverrides(specs, overrides)
+  }
   const values: Record<string, unknown> = {}
   for (const [name, spec] of Object.entries(specs)) {
     const override = overrides.find((o) => o.name === name)
@@ -208,5 +218,5 @@ export const resolveInputs = (
     checkType(c, name, spec, value, override !== undefined)
     values[name] = value
   }
-  return { values, files: c.files, rows: c.rows, diagnostics: c.diagnostics }
+  return { values, files: c.files, rows: c.rows, fromFiles: c.fromFiles, diagnostics: c.diagnostics }
 }

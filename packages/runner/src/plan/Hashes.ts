@@ -24,11 +24,37 @@ const pricesOf = (catalog: Catalog.Catalog, ids: ReadonlyArray<string>) =>
     return [id, rates, m.overrides]
   })
 
+/**
+ * The inputs' hash: an input read from a data file is named by the file's hash (its value is that
+ * file's, as read), so a plan of a million rows does not walk and serialize them all again.
+ */
+const inputsHash = (v: Validated): string =>
+  Fingerprint.sha256(
+    Fingerprint.canonicalJson(
+      Object.fromEntries(
+        Object.entries(v.inputs.values).map(([name, value]) => {
+          const file = v.inputs.fromFiles[name]
+          return [name, file !== undefined ? { data_file_sha256: file } : value]
+        })
+      )
+    )
+  )
+
+/**
+ * The inputs' hash as earlier runners took it (every value serialized, data files' rows too):
+ * a run such a runner left unfinished resumes under it. Undefined when no input is a data file's
+ * (then the two are the same).
+ */
+export const legacyInputsHash = (v: Validated): (() => string) | undefined =>
+  Object.keys(v.inputs.fromFiles).length === 0
+    ? undefined
+    : () => Fingerprint.sha256(Fingerprint.canonicalJson(v.inputs.values))
+
 export const hashesOf = (v: Validated, catalog: Catalog.Catalog): PlanHashes => {
   const models = [...new Set(v.pipeline.steps.flatMap((s) => s.models))].sort()
   return {
     pipeline: Fingerprint.sha256(v.loaded.source),
-    inputs: Fingerprint.sha256(Fingerprint.canonicalJson(v.inputs.values)),
+    inputs: inputsHash(v),
     data: v.inputs.files,
     prices: Fingerprint.sha256(Fingerprint.canonicalJson(pricesOf(catalog, models)))
   }

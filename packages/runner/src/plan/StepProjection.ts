@@ -132,7 +132,7 @@ interface Counted {
   readonly upstreamP90: number
   readonly max: number
   /** The messages as they would be sent, when no upstream output is in them. */
-  readonly rendered: Message[] | undefined
+  readonly rendered: ReadonlyArray<Message> | undefined
 }
 
 /** Tokens of one message text: rendered inputs counted as they are, upstream markers as their completion. */
@@ -140,9 +140,9 @@ const countText = (
   text: string,
   ctx: StepContext,
   boundOnly: boolean
-): { e: number; u: number; p: number; m: number } => {
+): { e: number; u: number; p: number; m: number; marked: boolean } => {
   const tokens = boundOnly ? () => 0 : (ctx.tokens ?? expectedTokens)
-  if (!hasMarker(text)) return { e: tokens(text), u: 0, p: 0, m: maxTokens(text) }
+  if (!hasMarker(text)) return { e: tokens(text), u: 0, p: 0, m: maxTokens(text), marked: false }
   const { upstream, rest } = splitMarkers(text)
   const e = tokens(rest)
   let u = 0
@@ -155,7 +155,7 @@ const countText = (
     p += k?.completion.p90 ?? 0
     m += k?.completion.max ?? 0
   }
-  return { e, u, p, m }
+  return { e, u, p, m, marked: true }
 }
 
 /** One request's prompt tokens (with chat framing), and its messages when fully known. */
@@ -164,15 +164,16 @@ const countMessages = (messages: ReadonlyArray<Message>, ctx: StepContext, bound
   let upstream = 0
   let upstreamP90 = 0
   let max = 0
+  let complete = true
   for (const m of messages) {
     const c = countText(m.content, ctx, boundOnly)
     expected += PER_MESSAGE_EXPECTED + c.e
     upstream += c.u
     upstreamP90 += c.p
     max += PER_MESSAGE_MAX + c.m
+    complete &&= !c.marked
   }
-  const complete = !messages.some((m) => hasMarker(m.content))
-  return { expected, upstream, upstreamP90, max, rendered: complete ? [...messages] : undefined }
+  return { expected, upstream, upstreamP90, max, rendered: complete ? messages : undefined }
 }
 
 /** An item's messages as rendered at plan time (upstream outputs as markers). */

@@ -114,16 +114,28 @@ const runIdFor = (now: Date, identity: string, suffix: string) =>
     .replace(/\.\d+Z$/, "Z")}-${identity.slice(0, 8)}${suffix}`
 
 /** The newest run of this identity that has no completed summary, if any. */
-const findResumable = (outDir: string, identity: string): string | undefined => {
+const findResumable = (
+  outDir: string,
+  identity: string,
+  legacy: (() => string) | undefined
+): string | undefined => {
   let names: string[]
   try {
     names = readdirSync(outDir).sort().reverse()
   } catch {
     return undefined
   }
+  let legacyIdentity: string | undefined
   for (const name of names) {
     const dir = join(outDir, name)
-    if (readMeta(dir)?.identity !== identity) continue
+    const own = readMeta(dir)?.identity
+    if (own === undefined) continue
+    if (own !== identity) {
+      // an unfinished run an earlier runner named the old way is this run, resumed as such
+      if (legacy === undefined || readStatus(dir) === "completed") continue
+      legacyIdentity ??= legacy()
+      if (own !== legacyIdentity) continue
+    }
     // the latest of this identity finished: start anew
     if (readStatus(dir) === "completed") return undefined
     return dir
@@ -179,6 +191,8 @@ export interface OpenOptions {
   readonly seed?: Finished
   /** The worst case of what a stopped process may have had in flight (counted if its event log is gone). */
   readonly inFlightWorst?: Money.Usd
+  /** The identity an earlier runner gave this run (inputs hashed row by row): an unfinished run of it resumes. */
+  readonly legacyIdentity?: () => string
   /** The run's clock (Effect's `Clock`), which stamps an event that carries no `at` of its own. */
   readonly now?: () => number
 }
@@ -253,7 +267,7 @@ export class Records {
     now: Date,
     opts: OpenOptions = {}
   ): Records {
-    const resumable = findResumable(outDir, identity)
+    const resumable = findResumable(outDir, identity, opts.legacyIdentity)
     if (resumable !== undefined) {
       mkdirSync(join(resumable, "steps"), { recursive: true })
       return new Records(resumable, true, opts)

@@ -13,7 +13,7 @@ import { Account } from "../account/Account.ts"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import { addSamples, withSettled } from "../plan/Calibration.ts"
-import { changesSince, identityOf } from "../plan/Hashes.ts"
+import { changesSince, identityOf, legacyInputsHash } from "../plan/Hashes.ts"
 import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
@@ -113,6 +113,14 @@ const inFlightWorst = (planned: Planned, concurrency: number): Money.Usd => {
   return Money.times(dearest, Math.max(1, concurrency))
 }
 
+/** A run's identity from the whole run's: its own, a shard's, or the merge's. */
+const identityFrom = (base: string, split: Split | undefined): string =>
+  split?.kind === "shard"
+    ? `${base}:shard:${label(split.shard)}`
+    : split?.kind === "merge"
+      ? `${base}:merge`
+      : base
+
 /** The records and the split of this run: the whole run, one shard, or the merge of the shards. */
 const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display: string, now: number) =>
   Effect.gen(function* () {
@@ -127,12 +135,8 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
         : joined !== undefined
           ? { kind: "merge", count: joined.count, roles }
           : undefined
-    const identity =
-      split?.kind === "shard"
-        ? `${base}:shard:${label(split.shard)}`
-        : split?.kind === "merge"
-          ? `${base}:merge`
-          : base
+    const identity = identityFrom(base, split)
+    const legacy = legacyInputsHash(planned.validated)
     yield* holdRunLock(outDir, identity, display)
     const clock = yield* Clock.Clock
     const records = yield* Effect.acquireRelease(
@@ -141,6 +145,12 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
           Records.open(outDir, identity, pipeline.name, new Date(now), {
             inFlightWorst: inFlightWorst(planned, opts.concurrency ?? pipeline.concurrency),
             now: () => clock.currentTimeMillisUnsafe(),
+            ...(legacy !== undefined
+              ? {
+                  legacyIdentity: () =>
+                    identityFrom(identityOf({ ...planned.hashes, inputs: legacy() }, planned.baseUrl), split)
+                }
+              : {}),
             ...(opts.shard !== undefined ? { shard: { base, ...opts.shard } } : {}),
             ...(joined !== undefined ? { seed: joined.seed } : {})
           }),
