@@ -7,23 +7,50 @@ export { sha256 }
 export const keyFingerprint = (apiKey: string | undefined): string =>
   apiKey === undefined || apiKey === "" ? "anonymous" : sha256(`tollgate:${apiKey}`).slice(0, 16)
 
-/** A value with every object's keys in sorted order (after `toJSON`, as `JSON.stringify` sees it). */
-const sorted = (v: unknown): unknown => {
-  if (v === null || typeof v !== "object") return v
+/** `JSON.stringify` of a value that is not an object or array (undefined where it would drop it). */
+const scalar = (v: unknown, inArray: boolean): string | undefined => {
+  if (typeof v === "undefined" || typeof v === "function" || typeof v === "symbol")
+    return inArray ? "null" : undefined
+  return JSON.stringify(v)
+}
+
+/** An array index as a key ("0", "17"): JavaScript lists such keys first, in numeric order. */
+const isIndex = (k: string): boolean => /^(?:0|[1-9]\d*)$/.test(k) && Number(k) < 4_294_967_295
+
+/**
+ * An object's keys sorted, in the order an object built with them in that order lists them (as
+ * `JSON.stringify` of a sorted copy would): index keys first, numerically, then the rest sorted.
+ */
+const sortedKeys = (o: object): string[] => {
+  const keys = Object.keys(o)
+  // index keys are listed first: when the first is not one, none is
+  if (keys.length === 0 || !isIndex(keys[0]!)) return keys.sort()
+  const index = keys.filter(isIndex)
+  return [...index, ...keys.filter((k) => !isIndex(k)).sort()]
+}
+
+/** One value's canonical JSON, or undefined where `JSON.stringify` would leave the property out. */
+const canonical = (v: unknown, inArray: boolean): string | undefined => {
+  if (v === null || typeof v !== "object") return scalar(v, inArray)
   const j =
     typeof (v as { toJSON?: unknown }).toJSON === "function" ? (v as { toJSON: () => unknown }).toJSON() : v
-  if (j === null || typeof j !== "object") return j
-  if (Array.isArray(j)) return j.map(sorted)
+  if (j === null || typeof j !== "object") return scalar(j, inArray)
+  if (Array.isArray(j)) {
+    let out = "["
+    for (let i = 0; i < j.length; i++) out += `${i > 0 ? "," : ""}${canonical(j[i], true)}`
+    return `${out}]`
+  }
   const o = j as Record<string, unknown>
-  // no prototype: a key named "__proto__" (JSON.parse makes one) stays an own property
-  const out: Record<string, unknown> = Object.create(null)
-  for (const k of Object.keys(o).sort()) out[k] = sorted(o[k])
-  return out
+  let out = ""
+  for (const k of sortedKeys(o)) {
+    const part = canonical(o[k], false)
+    if (part !== undefined) out += `${out === "" ? "" : ","}${JSON.stringify(k)}:${part}`
+  }
+  return `{${out}}`
 }
 
 /**
- * JSON with object keys sorted, so equal values hash equally. One walk that copies objects with
- * their keys sorted, then `JSON.stringify` (no replacer called on every value: a plan hashes
- * inputs of 100,000 rows with it).
+ * JSON with object keys sorted, so equal values hash equally: written in one walk, with no sorted
+ * copy of the value made first (a run computes one per request; a plan over 100,000 rows).
  */
-export const canonicalJson = (value: unknown): string => JSON.stringify(sorted(value))
+export const canonicalJson = (value: unknown): string => canonical(value, false) as string

@@ -11,7 +11,7 @@ import { renderFast } from "../dsl/Templates.ts"
 import { worstRequestCost } from "../plan/StepPricing.ts"
 import { sample } from "./CalibrationSample.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
-import { maxPriceOf, providerField } from "./PriceCap.ts"
+import { type MaxPrice, maxPriceMemo, providerField } from "./PriceCap.ts"
 import { packCheck, replyCheck } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 import { label, shardOf } from "./Shards.ts"
@@ -27,15 +27,21 @@ export interface StepJob {
   readonly scope: Record<string, unknown>
   /** The provider's daily free cap fails a request rather than stopping the run (an overflow step's free route). */
   readonly freeQuotaFails?: boolean
+  /** The price cap (`max_price`) for a prompt of so many tokens at most. */
+  readonly maxPrice: (promptTokens: number) => MaxPrice | undefined
 }
 
-export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unknown>): StepJob => ({
-  step,
-  models: step.models.map((id) => ctx.planned.catalog.resolveOrThrow(id).model),
-  check: replyCheck(step),
-  split: step.forEach !== undefined && step.pack > 1 ? packCheck(step) : undefined,
-  scope
-})
+export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unknown>): StepJob => {
+  const models = step.models.map((id) => ctx.planned.catalog.resolveOrThrow(id).model)
+  return {
+    step,
+    models,
+    check: replyCheck(step),
+    split: step.forEach !== undefined && step.pack > 1 ? packCheck(step) : undefined,
+    scope,
+    maxPrice: maxPriceMemo(models)
+  }
+}
 
 const renderMessages = (step: Step, scope: Record<string, unknown>): Message[] | string => {
   try {
@@ -58,7 +64,7 @@ const sendBody = (
   const pipeline = ctx.planned.validated.pipeline
   if (pipeline.providerKind !== "openrouter") return body
   const promptBound = messages.reduce((n, m) => n + Buffer.byteLength(m.content, "utf8") + 16, 0)
-  const provider = providerField(pipeline.routing, maxPriceOf(sj.models, promptBound))
+  const provider = providerField(pipeline.routing, sj.maxPrice(promptBound))
   return provider === undefined ? body : { ...body, provider }
 }
 

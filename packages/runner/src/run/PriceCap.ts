@@ -37,6 +37,31 @@ export const maxPriceOf = (
   return { prompt: up(prompt), completion: up(completion) }
 }
 
+/**
+ * `maxPriceOf` for one list of models, remembered by the price tiers a prompt size reaches (the
+ * cap changes only where a model's rates do): a run of 100,000 requests computes it a few times,
+ * not 100,000 times in exact decimals.
+ */
+export const maxPriceMemo = (
+  models: ReadonlyArray<Catalog.Model>
+): ((promptTokens: number) => MaxPrice | undefined) => {
+  const thresholds = [
+    ...new Set(
+      models.flatMap((m) =>
+        m.overrides.flatMap((o) => (o.minPromptTokens !== undefined ? [o.minPromptTokens] : []))
+      )
+    )
+  ].sort((a, b) => a - b)
+  const byTier = new Map<number, MaxPrice | undefined>()
+  return (promptTokens) => {
+    // the tier: how many thresholds the prompt reaches (each reached one may raise a rate)
+    let tier = 0
+    while (tier < thresholds.length && promptTokens >= thresholds[tier]!) tier++
+    if (!byTier.has(tier)) byTier.set(tier, maxPriceOf(models, promptTokens))
+    return byTier.get(tier)
+  }
+}
+
 /** The `provider` object an OpenRouter request carries: the pipeline's preferences and the price cap. */
 export const providerField = (
   routing: Readonly<Record<string, unknown>>,

@@ -228,6 +228,9 @@ export class Records {
   /** Events gathered for one write (see `writtenAtOnce`). */
   private pending = ""
   private flushScheduled = false
+  /** Where events and each step's records go, joined once. */
+  private readonly eventsPath: string
+  private readonly stepPaths = new Map<string, string>()
 
   private constructor(dir: string, resumed: boolean, opts: OpenOptions) {
     this.dir = dir
@@ -249,6 +252,7 @@ export class Records {
     this.unsettled = own?.unsettled ?? []
     this.freeByDay = own?.freeByDay ?? new Map()
     this.now = opts.now ?? Date.now
+    this.eventsPath = join(dir, "events.ndjson")
   }
 
   /** Free-model attempts earlier processes of this run sent on a UTC day (`YYYY-MM-DD`). */
@@ -307,12 +311,17 @@ export class Records {
     if (this.pending === "") return
     const text = this.pending
     this.pending = ""
-    this.log.append(join(this.dir, "events.ndjson"), text)
+    this.log.append(this.eventsPath, text)
   }
 
   request(stepId: string, r: RequestRecord): void {
     if (r.reused === true && this.own.has(r.key)) return // already in this run's records
-    this.log.append(join(this.dir, "steps", `${stepId}.jsonl`), `${JSON.stringify(r)}\n`)
+    let path = this.stepPaths.get(stepId)
+    if (path === undefined) {
+      path = join(this.dir, "steps", `${stepId}.jsonl`)
+      this.stepPaths.set(stepId, path)
+    }
+    this.log.append(path, `${JSON.stringify(r)}\n`)
   }
 
   /** Closes the files the run appends to (the run's scope does, when it ends). */
