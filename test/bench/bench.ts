@@ -12,7 +12,7 @@ const record = (name: string, value: string, detail: string) => {
   console.log(`${name.padEnd(36)} ${value.padStart(14)}  ${detail}`)
 }
 
-/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, plan-1m, pacing, limits, run, http, cache, tokens, coverage, start-up). */
+/** `pnpm bench [name…]`: only the sections named (catalog, cost, plan, plan-1m, pacing, limits, run, memory, http, cache, tokens, coverage, start-up). */
 const only = process.argv.slice(2)
 const want = (section: string) => only.length === 0 || only.includes(section)
 
@@ -247,6 +247,12 @@ if (want("run")) {
     `${((done / ms) * 1000).toFixed(0)} req/s`,
     `${done} requests in ${(ms / 1000).toFixed(1)} s, peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`
   )
+}
+
+// A run's peak RSS at 1k / 10k / 100k items, the installed CLI's bundle (test/bench/memory.ts).
+if (want("memory")) {
+  const { memoryBench } = await import("./memory.ts")
+  memoryBench(record)
 }
 
 // Run overhead against a loopback HTTP server, beside a raw undici loop (test/bench/http.ts).

@@ -6,11 +6,10 @@
  * request to the last; peak RSS is the process's (`/usr/bin/time`).
  */
 import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { startRedis } from "../support/redis.ts"
+import { fanOutDir } from "./fanout.ts"
 
 type Record = (name: string, value: string, detail: string) => void
 const here = fileURLToPath(new URL(".", import.meta.url))
@@ -38,31 +37,6 @@ const timed = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv, cwd?: string
   const lines = r.stderr.trim().split("\n")
   if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr.slice(-2000)}`)
   return { stdout: r.stdout, rssMb: Number(lines[lines.length - 1]) / 1024 }
-}
-
-const pipeline = (n: number): string => {
-  const dir = mkdtempSync(join(tmpdir(), "tg-bench-http-"))
-  const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ id: i, text: `item number ${i}` }))
-  writeFileSync(join(dir, "items.jsonl"), `${rows.join("\n")}\n`)
-  writeFileSync(
-    join(dir, "p.yaml"),
-    [
-      "version: 1",
-      "name: http-bench",
-      "provider: { kind: openai }",
-      "inputs:",
-      "  items: { type: array, from: items.jsonl }",
-      "limits: { concurrency: 64 }",
-      "steps:",
-      "  - id: each",
-      "    for_each: inputs.items",
-      "    model: openai/gpt-4o-mini",
-      '    prompt: "Say something about {{ item.text }}"',
-      "    max_tokens: 50",
-      ""
-    ].join("\n")
-  )
-  return dir
 }
 
 export interface Measured {
@@ -104,7 +78,7 @@ const runner = async (
   concurrency: number,
   flags: ReadonlyArray<string>
 ): Promise<Measured> => {
-  const dir = pipeline(n)
+  const dir = fanOutDir(n, "provider: { kind: openai }")
   await reset(url)
   const env = {
     PATH: process.env.PATH ?? "",
@@ -130,7 +104,7 @@ const ms = (x: number) => x.toFixed(2)
 const fmt = (m: Measured, base?: Measured) =>
   `${m.rps.toFixed(0)} req/s, wall ${(m.wallMs / 1000).toFixed(2)} s, peak RSS ${m.rssMb.toFixed(0)} MB${base ? `, ${(m.rps / base.rps).toFixed(2)}× the raw loop's ${base.rps.toFixed(0)} req/s` : ""}`
 
-export const httpBench = async (record: Record, n = 2_000): Promise<void> => {
+export const httpBench = async (record: Record, n = 10_000): Promise<void> => {
   const server = await startServer()
   const redis = await startRedis()
   try {

@@ -9,7 +9,10 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { runCli } from "./cli/Cli.ts"
+import * as HeapBound from "./cli/HeapBound.ts"
 import { Io } from "./cli/Io.ts"
+
+HeapBound.start()
 
 const code = await Effect.runPromise(
   runCli(process.argv.slice(2)).pipe(
