@@ -5,7 +5,7 @@
  * is ignored, reported and removed. Size is capped (bytes and entries) with least-recently-used
  * eviction: a read touches the entry's mtime.
  */
-import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { basename, join } from "node:path"
 import * as StateDir from "@tollgate/core/StateDir"
 import * as Clock from "effect/Clock"
@@ -262,6 +262,8 @@ const readEntry = (
 ): unknown | undefined => {
   const path = entryPath(dir, key)
   let text: string
+  // a miss is the common case of a first run: asked without the cost of a thrown error
+  if (!existsSync(path)) return undefined
   try {
     text = readFileSync(path, "utf8")
   } catch {

@@ -14,8 +14,14 @@ export const stateDir = (env: NodeJS.ProcessEnv = process.env): string => {
  * a uniquely named temp file in the same dir, then rename. Creates the dir.
  */
 export const writeAtomicSync = (path: string, text: string | Uint8Array): void => {
-  mkdirSync(dirname(path), { recursive: true })
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-  writeFileSync(tmp, text)
+  try {
+    writeFileSync(tmp, text)
+  } catch (e) {
+    // the dir is made when a write first finds it missing (not asked for on every write)
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
+    mkdirSync(dirname(path), { recursive: true })
+    writeFileSync(tmp, text)
+  }
   renameSync(tmp, path)
 }
