@@ -4,14 +4,14 @@
  * figure is the runner's own), as a process, with its peak RSS; the growth per item is taken
  * between the last two sizes. `node -e 0` in the same run is the floor of any Node process.
  */
-import { execFileSync, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { bundledRunner } from "./bundle.ts"
 import { fanOutDir } from "./fanout.ts"
 
 type Record = (name: string, value: string, detail: string) => void
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
-const BUNDLE = join(ROOT, "packages/runner/dist/bundle/bin.js")
 
 /** Peak RSS (MB) and wall time (s) of a command. */
 const measure = (argv: ReadonlyArray<string>, cwd: string, env: NodeJS.ProcessEnv) => {
@@ -30,7 +30,7 @@ export const memoryBench = (
   record: Record,
   sizes: ReadonlyArray<number> = [1_000, 10_000, 100_000]
 ): void => {
-  execFileSync("pnpm", ["-s", "build"], { cwd: ROOT, stdio: "ignore" })
+  const bin = bundledRunner()
   const floor = measure([process.execPath, "-e", "0"], ROOT, process.env)
   const peaks: Array<[number, number]> = []
   for (const n of sizes) {
@@ -39,7 +39,7 @@ export const memoryBench = (
     const m = measure(
       [
         process.execPath,
-        BUNDLE,
+        bin,
         "run",
         "p.yaml",
         "--echo",
