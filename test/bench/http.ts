@@ -76,7 +76,8 @@ const runner = async (
   url: string,
   n: number,
   concurrency: number,
-  flags: ReadonlyArray<string>
+  flags: ReadonlyArray<string>,
+  bin = bundledRunner()
 ): Promise<Measured> => {
   const dir = fanOutDir(n, "provider: { kind: openai }")
   await reset(url)
@@ -88,7 +89,7 @@ const runner = async (
   const argv = ["run", "p.yaml", "--base-url", `${url}/v1`, "--format", "json", "--out-dir", "runs"]
   const t0 = performance.now()
   const out = timed(
-    [process.execPath, bundledRunner(), ...argv, "--concurrency", String(concurrency), ...flags],
+    [process.execPath, bin, ...argv, "--concurrency", String(concurrency), ...flags],
     env,
     dir
   )
@@ -117,9 +118,14 @@ export const httpBench = async (record: Record, n = 10_000): Promise<void> => {
       ["with its cache", []],
       ["--store redis", ["--no-cache", "--store", redis.url]]
     ]
+    // BENCH_BEFORE=<a checkout's packages/runner/dist/bundle/bin.js>: that build too, in the same run
+    const before = process.env.BENCH_BEFORE
     for (const [name, flags] of runs) {
       const m = await runner(server.url, n, 64, flags)
       record(`http: runner ${name}, ${n} × 64`, `${(m.rps / base.rps).toFixed(2)}×`, fmt(m, base))
+      if (before === undefined) continue
+      const b = await runner(server.url, n, 64, flags, before)
+      record(`http: before, ${name}, ${n} × 64`, `${(b.rps / base.rps).toFixed(2)}×`, fmt(b, base))
     }
     // one at a time: what the runner adds to each request's round trip
     const one = 300

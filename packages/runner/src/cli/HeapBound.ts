@@ -3,7 +3,7 @@
  * its summary needs: ~50 MB at 100,000 items), but V8 lets garbage pile up to several times that
  * before a full collection, because a run allocates fast: 100,000 items reached ~400 MB. This
  * asks for a full collection once the heap in use is twice what the last one left (and 64 MB
- * more), checked four times a second; a collection of ~50 MB takes ~20 ms.
+ * more), checked ten times a second; a collection of ~50 MB takes ~20-30 ms.
  *
  * The collector is reached the way test runners reach it (`--expose-gc` set at run time, `gc`
  * taken from a new context), so no flag is needed on the command line. Where that fails, nothing
@@ -12,7 +12,7 @@
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 
-const EVERY_MS = 250
+const EVERY_MS = 100
 const MIN_GROWTH = 64 * 1024 * 1024
 
 /** The threshold after a collection that left `live` bytes in use. */
