@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { loadPipeline, Promises, plan, run } from "@tollgate/runner"
 import { Effect, Exit } from "effect"
@@ -43,6 +44,27 @@ describe("@tollgate/runner as a library", () => {
     expect(result.summary.status).toBe("completed")
     expect(result.summary.outputs).toEqual({ first_vendor: "echo" })
     expect(result.summary.actual.requests).toBe(4)
+  })
+
+  it("a run in a long-lived process leaves no file open: each run's records are closed when it ends", async () => {
+    const open = () => readdirSync("/proc/self/fd").length
+    const once = async () => {
+      const dir = tempHome()
+      const result = await Effect.runPromise(
+        run("examples/extract-invoices.yaml", {
+          cwd: ROOT,
+          env: { TOLLGATE_HOME: dir },
+          baseUrl: "echo:",
+          outDir: join(dir, "runs")
+        })
+      )
+      expect(result.kind).toBe("ran")
+    }
+    await once() // anything a first run opens for good (the catalog, the ranks) is open from here
+    const before = open()
+    for (let i = 0; i < 5; i++) await once()
+    // each run appends to its events and two steps' records: 15 descriptors if they stayed open
+    expect(open()).toBeLessThanOrEqual(before + 2)
   })
 
   it("the CLI's run summary as markdown for a PR comment", async () => {
