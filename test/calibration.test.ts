@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
+import { startRedis } from "./support/redis.ts"
 import { simulatorPool } from "./support/simulator.ts"
 
 const { sim, closeAll } = simulatorPool()
@@ -64,9 +65,9 @@ const start = () =>
     reply: (body) => "abc ".repeat(length(body))
   })
 
-const planJson = async (dir: string, home: string, file: string) => {
+const planJson = async (dir: string, home: string, file: string, args: string[] = []) => {
   const r = await runCli(
-    ["plan", "p.yaml", "--input", `notes=@${file}`, "--out-dir", "runs", "--format", "json"],
+    ["plan", "p.yaml", "--input", `notes=@${file}`, "--out-dir", "runs", "--format", "json", ...args],
     {
       cwd: dir,
       env: { TOLLGATE_HOME: home }
@@ -88,6 +89,13 @@ const run = async (dir: string, home: string, file: string, args: string[]) => {
   return JSON.parse(r.stdout)
 }
 
+const step = (j: { steps: Array<{ id: string }> }, id: string) =>
+  j.steps.find((x) => x.id === id) as never as {
+    tokens: { prompt: { expected: number } }
+    cost_usd: { expected: number; p90: number }
+    actual: { prompt_tokens: number; cost_usd: number }
+  }
+
 const within = (expected: number, actual: number, tolerance: number) =>
   Math.abs(expected - actual) / actual <= tolerance
 
@@ -99,12 +107,6 @@ describe("calibration from history", () => {
     // the first plan knows nothing: o200k counts and half of max_tokens
     const before = await planJson(dir, home, "a.jsonl")
     const first = await run(dir, home, "a.jsonl", ["--base-url", s.url])
-    const step = (j: { steps: Array<{ id: string }> }, id: string) =>
-      j.steps.find((x) => x.id === id) as never as {
-        tokens: { prompt: { expected: number } }
-        cost_usd: { expected: number; p90: number }
-        actual: { prompt_tokens: number; cost_usd: number }
-      }
     // without calibration the tokenizer gap shows (the check below would fail)
     expect(
       within(
@@ -137,5 +139,28 @@ describe("calibration from history", () => {
     await run(dir, home, join(c, "c.jsonl"), ["--echo"])
     expect(numbers(await planJson(dir, home, join(c, "c.jsonl")))).toEqual(numbers(beforeEcho))
     expect(JSON.parse(readFileSync(join(dir, "runs", ".calibration.json"), "utf8")).version).toBe(1)
+  })
+
+  it("on a shared store, what one machine's runs teach, another machine's plans know", async () => {
+    const s = await start()
+    const redis = await startRedis()
+    try {
+      const store = ["--store", redis.url]
+      // machine A runs on its data, with its own state dir and out-dir
+      const a = writeDir({ "p.yaml": PIPELINE, "a.jsonl": data(0) })
+      await run(a, tempHome(), "a.jsonl", ["--base-url", s.url, ...store])
+      expect(readdirSync(join(a, "runs"))).not.toContain(".calibration.json") // the index is the store's
+      // machine B plans new data: with the store it knows A's history; alone it does not
+      const b = writeDir({ "p.yaml": PIPELINE, "b.jsonl": data(100) })
+      const shared = await planJson(b, tempHome(), "b.jsonl", store)
+      const alone = await planJson(b, tempHome(), "b.jsonl")
+      const billed = await run(b, tempHome(), "b.jsonl", ["--base-url", s.url, ...store])
+      const prompt = (j: { steps: Array<{ id: string }> }) => step(j, "summarize").tokens.prompt.expected
+      const actual = step(billed, "summarize").actual.prompt_tokens
+      expect(within(prompt(shared), actual, 0.1), `expected ${prompt(shared)}, billed ${actual}`).toBe(true)
+      expect(within(prompt(alone), actual, 0.1)).toBe(false)
+    } finally {
+      redis.stop()
+    }
   })
 })

@@ -3,6 +3,7 @@ import { spawn } from "node:child_process"
 import { dirname, join } from "node:path"
 import { NodeRedis } from "@effect/platform-node"
 import { RedisStores } from "@tollgate/core"
+import { makeCalibration } from "@tollgate/runner/store/RedisCalibration"
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { BIN, ROOT, runCli, tempHome } from "./support/cli.ts"
@@ -77,6 +78,30 @@ describe("the shared store", () => {
     // control: the same two runs, each with its own local state, pass the provider's limit together
     const local = await both(undefined)
     expect(local.limited).toBeGreaterThan(0)
+  })
+
+  it("the shared calibration index: updates from two connections at once keep every one (compare and set, retried)", async () => {
+    const updater = (connection: string) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const ctx = yield* Layer.build(NodeRedis.layer({ url: redis.url }))
+          const calibration = yield* Effect.provide(makeCalibration, ctx)
+          yield* Effect.forEach(
+            Array.from({ length: 8 }, (_, i) => `${connection}-${i}`),
+            (model) =>
+              calibration.update((index) => ({
+                ...index,
+                models: { ...index.models, [model]: { billed: 110, expected: 100, requests: 1 } }
+              })),
+            { concurrency: 4 }
+          )
+          return yield* calibration.read
+        })
+      )
+    await Effect.runPromise(Effect.all([updater("a"), updater("b")], { concurrency: 2 }))
+    const index = await Effect.runPromise(updater("c"))
+    for (const c of ["a", "b", "c"])
+      for (let i = 0; i < 8; i++) expect(index.models).toHaveProperty(`${c}-${i}`)
   })
 
   it("the Redis ledger: concurrent consumers on separate connections lose no count and never pass the limit", async () => {

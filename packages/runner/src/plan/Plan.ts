@@ -21,7 +21,6 @@ import type { Validated } from "../dsl/ValidateFile.ts"
 import { InputInvalid, StoreUnavailable } from "../Errors.ts"
 import type { KeyVariables } from "../providers/KeyRoute.ts"
 import { Settings, type SettingsShape } from "../Settings.ts"
-import { readIndex } from "../store/CalibrationIndex.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
 import { hashesOf, type PlanHashes } from "./Hashes.ts"
@@ -151,7 +150,9 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
       fingerprint,
       freeUsedToday: yield* usedToday(reads, fingerprint, now),
       cacheKey: (body) => cacheKey(baseUrl, body),
-      calibration: readIndex(resolve(opts.cwd, opts.runsDir ?? join(".tollgate", "runs"))),
+      calibration: yield* store.calibration.read(
+        resolve(opts.cwd, opts.runsDir ?? join(".tollgate", "runs"))
+      ),
       now,
       account,
       maxCostOverride: opts.maxCostUsd,

@@ -18,7 +18,6 @@ import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
 import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
 import { isOpenRouter, keyFor, keyMayGo, keyWithheld } from "../providers/KeyRoute.ts"
-import { updateIndex } from "../store/CalibrationIndex.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
 import { budgetOf, execute, type RunOutcome } from "./Execute.ts"
@@ -253,7 +252,7 @@ const learnFrom = Effect.fnUntraced(function* (
     })
   if (outcome.fromProvider && outcome.samples.length > 0) {
     const samples = withSettled(outcome.samples, settled)
-    yield* updateIndex(outDir, (index) => addSamples(index, samples))
+    yield* (yield* StateStore).calibration.update(outDir, (index) => addSamples(index, samples))
   }
 })
 

@@ -56,12 +56,16 @@ const IndexSchema = Schema.Struct({
 })
 const decode = Schema.decodeUnknownOption(Schema.fromJsonString(IndexSchema))
 
+/** An index's text decoded; a damaged or missing one is empty. */
+export const decodeIndex = (text: string | undefined | null): Index =>
+  text == null ? emptyIndex : Option.getOrElse(decode(text), () => emptyIndex)
+
 /** Hidden beside the run directories, so listing the runs lists runs. */
 export const indexFile = (runsDir: string): string => join(runsDir, ".calibration.json")
 
 export const readIndex = (runsDir: string): Index => {
   try {
-    return Option.getOrElse(decode(readFileSync(indexFile(runsDir), "utf8")), () => emptyIndex)
+    return decodeIndex(readFileSync(indexFile(runsDir), "utf8"))
   } catch {
     return emptyIndex
   }

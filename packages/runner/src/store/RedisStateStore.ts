@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Redis } from "effect/persistence"
 import { StoreUnavailable } from "../Errors.ts"
+import { makeCalibration } from "./RedisCalibration.ts"
 import { localRunLayer, StateStore, type StateStoreShape } from "./StateStore.ts"
 import { parseStoreUrl, redactUrl } from "./StoreUrl.ts"
 
@@ -24,13 +25,16 @@ const storeLayer = <A, E extends { readonly message?: string }>(url: string, lay
 const make = (
   url: string,
   redis: Context.Context<Redis.Redis>,
-  warnings: ReadonlyArray<string>
+  warnings: ReadonlyArray<string>,
+  calibration: Effect.Success<typeof makeCalibration>
 ): StateStoreShape => {
   const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
   return {
     description: `the store ${redactUrl(url)}`,
     shared: true,
     warnings,
+    // one index for the store, whichever out-dir a run writes its records to
+    calibration: { read: () => calibration.read, update: (_, f) => calibration.update(f) },
     planReads: (cache) =>
       Effect.all({
         ledger: provide(RedisStores.makeLedger),
@@ -80,6 +84,11 @@ export const layer = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
           }
         })
       ).pipe(Effect.mapError((e) => unavailable(url, e)))
-      return make(url, redis, yield* Effect.provide(RedisStores.durabilityWarnings, redis))
+      return make(
+        url,
+        redis,
+        yield* Effect.provide(RedisStores.durabilityWarnings, redis),
+        yield* Effect.provide(makeCalibration, redis)
+      )
     })
   )

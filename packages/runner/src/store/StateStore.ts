@@ -1,6 +1,6 @@
 /**
- * Where limits, the quota ledger, the response cache and shared budgets live: the local state
- * dir (default), or a Redis server named by `--store redis://…`, shared by every process and
+ * Where limits, the quota ledger, the response cache, shared budgets and what runs teach plans
+ * (calibration) live: the local state dir (default), or a Redis server named by `--store redis://…`, shared by every process and
  * machine using it. One connection serves the plan's reads and the run's layers. The Redis
  * client is loaded only when a store URL is given.
  */
@@ -21,6 +21,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
+import { type Index, readIndex, updateIndex } from "./CalibrationIndex.ts"
 
 /** What plan reads (it writes nothing). */
 export interface PlanReads {
@@ -55,6 +56,16 @@ export const usedToday = (
 
 export type RunServices = Limits | QuotaLedger | ResponseCache | Budget
 
+/**
+ * What runs teach plans (`CalibrationIndex`): beside the run records in `runsDir` with the state
+ * dir, one index for every runner on a shared store.
+ */
+export interface CalibrationStore {
+  readonly read: (runsDir: string) => Effect.Effect<Index>
+  /** Best effort: a failure only means the next plan learns nothing from this run. */
+  readonly update: (runsDir: string, f: (index: Index) => Index) => Effect.Effect<void>
+}
+
 export interface StateStoreShape {
   /** Where the state lives, fit to print (no password). */
   readonly description: string
@@ -62,6 +73,7 @@ export interface StateStoreShape {
   /** What in the store's settings could lose shared state (eviction, no persistence), said once per run. */
   readonly warnings: ReadonlyArray<string>
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
+  readonly calibration: CalibrationStore
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
 
@@ -107,6 +119,10 @@ const makeFileStore = (stateDir: string): StateStoreShape => {
     description: `the state dir ${stateDir}`,
     shared: false,
     warnings: [],
+    calibration: {
+      read: (runsDir) => Effect.sync(() => readIndex(runsDir)),
+      update: updateIndex
+    },
     planReads: (cache) =>
       Effect.succeed({
         ledger: makeFileLedger(stateDir),
