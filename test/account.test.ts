@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
+import { startRedis } from "./support/redis.ts"
 import { simulatorPool } from "./support/simulator.ts"
 
 const { sim, closeAll } = simulatorPool()
@@ -157,5 +158,46 @@ describe("the account from the provider", () => {
     expect(ran.code, ran.stdout + ran.stderr).toBe(0)
     const after = await plan(FREE, s.url, { OPENROUTER_API_KEY: "sk-user" }, home)
     expect(after.json.account.free_per_day).toEqual({ value: 1000, source: "learned" })
+  })
+
+  it("on a shared store, the account is asked once for every machine, and a tier one machine's run learned is every machine's", async () => {
+    const redis = await startRedis()
+    try {
+      const store = ["--store", redis.url]
+      const s = await sim({ account: { isFreeTier: true } })
+      const env = { OPENROUTER_API_KEY: "sk-user" }
+      // machine A asks the provider; machine B (another state dir) finds the store's copy
+      const planIn = async (home: string) => {
+        const dir = writeDir({ "p.yaml": FREE })
+        const r = await runCli(["plan", "p.yaml", "--base-url", s.url, "--format", "json", ...store], {
+          cwd: dir,
+          env: { TOLLGATE_HOME: home, ...env }
+        })
+        expect(r.code, r.stderr).toBe(0)
+        return JSON.parse(r.stdout)
+      }
+      expect((await planIn(tempHome())).account.free_per_day).toEqual({ value: 50, source: "provider" })
+      expect((await planIn(tempHome())).account.free_per_day).toEqual({ value: 50, source: "provider" })
+      expect(s.accountCalls).toEqual(["GET /key"])
+      // a run on machine C learns a tier of 1,000 from the replies; machine D's plan knows it
+      const learning = await sim({ freeTierHeader: 1000 })
+      const dir = writeDir({ "p.yaml": FREE })
+      const ran = await runCli(["run", "p.yaml", "--base-url", learning.url, ...store], {
+        cwd: dir,
+        env: { TOLLGATE_HOME: tempHome(), ...env }
+      })
+      expect(ran.code, ran.stdout + ran.stderr).toBe(0)
+      const d = writeDir({ "p.yaml": FREE })
+      const after = await runCli(
+        ["plan", "p.yaml", "--base-url", learning.url, "--format", "json", ...store],
+        {
+          cwd: d,
+          env: { TOLLGATE_HOME: tempHome(), ...env }
+        }
+      )
+      expect(JSON.parse(after.stdout).account.free_per_day).toEqual({ value: 1000, source: "learned" })
+    } finally {
+      redis.stop()
+    }
   })
 })

@@ -38,10 +38,11 @@ export type MainServices = CurrentCatalog | StateStore | Providers | Account | S
 
 export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> => {
   const providers = o.offline === true ? Providers.layerOffline : Providers.layerAuto
+  const store: Layer.Layer<StateStore, StoreUnavailable | StateDamaged> =
+    o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(o.settings.stateDir)
   return Layer.mergeAll(
     Layer.succeed(Settings, o.settings),
     o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.settings),
-    o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(o.settings.stateDir),
-    Account.layer(o.settings.stateDir).pipe(Layer.provideMerge(providers))
+    Account.layer.pipe(Layer.provideMerge(providers), Layer.provideMerge(store))
   )
 }

@@ -70,9 +70,8 @@ const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<stri
       cacheMaxMb: undefined,
       cacheMaxEntries: undefined
     }),
-    Account.layer(home).pipe(Layer.provideMerge(providers)),
-    CurrentCatalog.layerOf(CatalogStore.bundled()),
-    StateStore.layerFile(home)
+    Account.layer.pipe(Layer.provideMerge(providers), Layer.provideMerge(StateStore.layerFile(home))),
+    CurrentCatalog.layerOf(CatalogStore.bundled())
   )
   return Effect.runPromise(
     runFile("p.yaml", { cwd: dir, keys: keyVariablesOf({}), outDir: "runs", noCache: true }).pipe(

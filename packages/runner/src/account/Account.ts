@@ -4,13 +4,14 @@
  * free tier a run's replies named, remembered for later plans. Its parts are in this room:
  * `AccountPolicy` (the policy and fingerprint of a pipeline's account), `AccountFacts` (the
  * figures and their sources, pure), `Discovery` (asking the provider, with a short-lived copy),
- * `AccountCache` (that copy and the learned tier in the state dir).
+ * `AccountCache` (that copy and the learned tier, which the state store keeps).
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Providers } from "../providers/Providers.ts"
-import { fileOf, saveLearned } from "./AccountCache.ts"
+import { StateStore } from "../store/StateStore.ts"
+import { withLearned } from "./AccountCache.ts"
 import type { AccountFacts } from "./AccountFacts.ts"
 import { type ResolveOptions, resolveAccount } from "./Discovery.ts"
 
@@ -29,17 +30,16 @@ export interface AccountShape {
 }
 
 export class Account extends Context.Service<Account, AccountShape>()("@tollgate/runner/account/Account") {
-  /** The account over the provider the run talks to, its copies kept in `stateDir`. */
-  static readonly layer = (stateDir: string): Layer.Layer<Account, never, Providers> =>
-    Layer.effect(
-      Account,
-      Effect.gen(function* () {
-        const providers = yield* Providers
-        return {
-          resolve: (o) => resolveAccount(o, stateDir).pipe(Effect.provideService(Providers, providers)),
-          learned: (o) =>
-            Effect.sync(() => saveLearned(fileOf(stateDir, o.baseUrl, o.fingerprint), o.nowMs, o.freePerDay))
-        }
-      })
-    )
+  /** The account over the provider the run talks to, its copies kept by the state store. */
+  static readonly layer: Layer.Layer<Account, never, Providers | StateStore> = Layer.effect(
+    Account,
+    Effect.gen(function* () {
+      const providers = yield* Providers
+      const copies = (yield* StateStore).accounts
+      return {
+        resolve: (o) => resolveAccount(o, copies).pipe(Effect.provideService(Providers, providers)),
+        learned: (o) => copies.update(o.baseUrl, o.fingerprint, withLearned(o.nowMs, o.freePerDay))
+      }
+    })
+  )
 }

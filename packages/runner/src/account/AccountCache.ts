@@ -1,8 +1,9 @@
 /**
- * What the provider said about an account, kept briefly in the state dir (`accounts/`, one file
- * per base URL and key fingerprint, never the key), so plan after plan does not ask again; and
- * the free tier a run learned from `X-RateLimit-Limit`, kept longer. Every read is decoded; a
- * damaged or stale file is simply not used.
+ * What the provider said about an account, kept briefly (in the state dir's `accounts/`, one file
+ * per base URL and key fingerprint, never the key; or in a shared store), so plan after plan does
+ * not ask again; and the free tier a run learned from `X-RateLimit-Limit`, kept longer. Every
+ * read is decoded; a damaged or stale copy is simply not used. The `StateStore` keeps the copies;
+ * this file is their shape, what is fresh, and the file form.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -26,18 +27,26 @@ const Cached = Schema.Struct({
 type Cached = typeof Cached.Type
 const decode = Schema.decodeUnknownOption(Schema.fromJsonString(Cached))
 
+export type { Cached }
+
+/** Where the state dir keeps one account's copy (per base URL and key fingerprint, never the key). */
 export const fileOf = (stateDir: string, baseUrl: string, fingerprint: string): string =>
   join(stateDir, "accounts", `${Hash.sha256(`${baseUrl}\n${fingerprint}`).slice(0, 24)}.json`)
 
-const read = (file: string): Cached => {
+/** A copy's text decoded; a damaged or missing one is empty. */
+export const decodeCached = (text: string | null | undefined): Cached =>
+  text == null ? {} : Option.getOrElse(decode(text), () => ({}))
+
+/** A copy in the state dir: read (empty when missing or damaged) and written (best effort). */
+export const readFile = (file: string): Cached => {
   try {
-    return Option.getOrElse(decode(readFileSync(file, "utf8")), () => ({}))
+    return decodeCached(readFileSync(file, "utf8"))
   } catch {
     return {}
   }
 }
 
-const write = (file: string, c: Cached) => {
+export const writeFile = (file: string, c: Cached): void => {
   try {
     StateDir.writeAtomicSync(file, `${JSON.stringify(c)}\n`)
   } catch {
@@ -45,15 +54,14 @@ const write = (file: string, c: Cached) => {
   }
 }
 
-/** The provider's answers when fresh, and the learned tier when recent. */
+/** The provider's answers when fresh, and the learned tier when recent. Pure. */
 export const readAccount = (
-  file: string,
+  c: Cached,
   nowMs: number
 ): {
   fresh: { key?: KeyInfo; credits?: CreditsInfo; fetchedAt?: number } | undefined
   learnedFreePerDay: number | undefined
 } => {
-  const c = read(file)
   const fresh =
     c.fetched_at !== undefined && nowMs - c.fetched_at >= 0 && nowMs - c.fetched_at < FRESH_MS
       ? {
@@ -67,21 +75,20 @@ export const readAccount = (
   return { fresh, learnedFreePerDay: learned }
 }
 
-/** Keeps what the provider answered (the learned tier stays). */
-export const saveAccount = (
-  file: string,
-  nowMs: number,
-  found: { readonly key?: KeyInfo | undefined; readonly credits?: CreditsInfo | undefined }
-): void => {
-  const c = read(file)
-  write(file, {
+/** The copy with what the provider answered (the learned tier stays). Pure. */
+export const withFound =
+  (
+    nowMs: number,
+    found: { readonly key?: KeyInfo | undefined; readonly credits?: CreditsInfo | undefined }
+  ) =>
+  (c: Cached): Cached => ({
     ...(c.learned !== undefined ? { learned: c.learned } : {}),
     fetched_at: nowMs,
     ...(found.key !== undefined ? { key: found.key } : {}),
     ...(found.credits !== undefined ? { credits: found.credits } : {})
   })
-}
 
-/** Keeps the free requests a day a run learned from the provider's `X-RateLimit-Limit`. */
-export const saveLearned = (file: string, nowMs: number, freePerDay: number): void =>
-  write(file, { ...read(file), learned: { free_per_day: freePerDay, at: nowMs } })
+/** The copy with the free requests a day a run learned from the provider's `X-RateLimit-Limit`. Pure. */
+export const withLearned =
+  (nowMs: number, freePerDay: number) =>
+  (c: Cached): Cached => ({ ...c, learned: { free_per_day: freePerDay, at: nowMs } })

@@ -1,6 +1,6 @@
 /**
  * The account as the provider knows it, for a plan or a run: asked once every few minutes
- * (`GET /key`, and `GET /credits` with `OPENROUTER_MANAGEMENT_KEY`), kept in the state dir, and
+ * (`GET /key`, and `GET /credits` with `OPENROUTER_MANAGEMENT_KEY`), kept by the state store, and
  * joined with the free tier an earlier run learned. No key, echo or `--offline`: nothing is asked.
  */
 import * as Effect from "effect/Effect"
@@ -8,6 +8,7 @@ import type * as Redacted from "effect/Redacted"
 import { type KeyVariables, keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import type { Discovered } from "../providers/ProviderAccount.ts"
 import { Providers } from "../providers/Providers.ts"
+import type { AccountCopies } from "../store/StateStore.ts"
 import * as AccountCache from "./AccountCache.ts"
 import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
 
@@ -16,14 +17,13 @@ export interface DiscoveryOptions {
   readonly apiKey: Redacted.Redacted<string> | undefined
   readonly managementKey: Redacted.Redacted<string> | undefined
   readonly fingerprint: string
-  readonly stateDir: string
+  readonly copies: AccountCopies
   readonly nowMs: number
   readonly refreshCounter?: boolean
 }
 
 export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions) {
-  const file = AccountCache.fileOf(o.stateDir, o.baseUrl, o.fingerprint)
-  const cached = AccountCache.readAccount(file, o.nowMs)
+  const cached = AccountCache.readAccount(yield* o.copies.read(o.baseUrl, o.fingerprint), o.nowMs)
   const learned = { learnedFreePerDay: cached.learnedFreePerDay }
   if (o.apiKey === undefined) return { warnings: [], ...learned } satisfies Discovered
   // a copy made without the management key holds no credits: ask again once there is one
@@ -40,7 +40,8 @@ export const discoverAccount = Effect.fnUntraced(function* (o: DiscoveryOptions)
     apiKey: o.apiKey,
     managementKey: o.managementKey
   })
-  if (found.key !== undefined || found.credits !== undefined) AccountCache.saveAccount(file, o.nowMs, found)
+  if (found.key !== undefined || found.credits !== undefined)
+    yield* o.copies.update(o.baseUrl, o.fingerprint, AccountCache.withFound(o.nowMs, found))
   return { ...found, fetchedAt: o.nowMs, ...learned } satisfies Discovered
 })
 
@@ -65,7 +66,10 @@ export interface ResolveOptions {
   readonly ask?: boolean | undefined
 }
 
-export const resolveAccount = Effect.fn("Account.resolve")(function* (o: ResolveOptions, stateDir: string) {
+export const resolveAccount = Effect.fn("Account.resolve")(function* (
+  o: ResolveOptions,
+  copies: AccountCopies
+) {
   const apiKey = o.ask === false ? undefined : keyFor(o.keys, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
   const withheld = o.ask !== false && apiKey === undefined && o.keys.get(o.apiKeyEnv) !== undefined
   const discovered = yield* discoverAccount({
@@ -74,7 +78,7 @@ export const resolveAccount = Effect.fn("Account.resolve")(function* (o: Resolve
     managementKey:
       o.ask === false ? undefined : keyFor(o.keys, MANAGEMENT_KEY_ENV, o.baseUrl, o.baseUrlGiven),
     fingerprint: o.fingerprint,
-    stateDir,
+    copies,
     nowMs: o.now.getTime(),
     refreshCounter: o.refreshCounter === true
   })

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Redis } from "effect/persistence"
 import { StoreUnavailable } from "../Errors.ts"
+import { makeAccounts } from "./RedisAccounts.ts"
 import { makeCalibration } from "./RedisCalibration.ts"
 import { localRunLayer, StateStore, type StateStoreShape } from "./StateStore.ts"
 import { parseStoreUrl, redactUrl } from "./StoreUrl.ts"
@@ -26,7 +27,8 @@ const make = (
   url: string,
   redis: Context.Context<Redis.Redis>,
   warnings: ReadonlyArray<string>,
-  calibration: Effect.Success<typeof makeCalibration>
+  calibration: Effect.Success<typeof makeCalibration>,
+  accounts: Effect.Success<typeof makeAccounts>
 ): StateStoreShape => {
   const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
   return {
@@ -35,6 +37,7 @@ const make = (
     warnings,
     // one index for the store, whichever out-dir a run writes its records to
     calibration: { read: () => calibration.read, update: (_, f) => calibration.update(f) },
+    accounts,
     planReads: (cache) =>
       Effect.all({
         ledger: provide(RedisStores.makeLedger),
@@ -88,7 +91,8 @@ export const layer = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
         url,
         redis,
         yield* Effect.provide(RedisStores.durabilityWarnings, redis),
-        yield* Effect.provide(makeCalibration, redis)
+        yield* Effect.provide(makeCalibration, redis),
+        yield* Effect.provide(makeAccounts, redis)
       )
     })
   )

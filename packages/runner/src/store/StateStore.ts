@@ -1,6 +1,6 @@
 /**
- * Where limits, the quota ledger, the response cache, shared budgets and what runs teach plans
- * (calibration) live: the local state dir (default), or a Redis server named by `--store redis://…`, shared by every process and
+ * Where limits, the quota ledger, the response cache, shared budgets, what runs teach plans
+ * (calibration) and the account copies live: the local state dir (default), or a Redis server named by `--store redis://…`, shared by every process and
  * machine using it. One connection serves the plan's reads and the run's layers. The Redis
  * client is loaded only when a store URL is given.
  */
@@ -20,6 +20,7 @@ import * as Policy from "@tollgate/pricing/Policy"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { type Cached, fileOf, readFile, writeFile } from "../account/AccountCache.ts"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
 import { type Index, readIndex, updateIndex } from "./CalibrationIndex.ts"
 
@@ -66,6 +67,14 @@ export interface CalibrationStore {
   readonly update: (runsDir: string, f: (index: Index) => Index) => Effect.Effect<void>
 }
 
+/** What the provider said about an account, and the free tier runs learned (`account/AccountCache`). */
+export interface AccountCopies {
+  /** The copy for this endpoint and key (empty when there is none, or it is damaged). */
+  readonly read: (baseUrl: string, fingerprint: string) => Effect.Effect<Cached>
+  /** Best effort: a failure only means the next plan asks the provider again. */
+  readonly update: (baseUrl: string, fingerprint: string, f: (c: Cached) => Cached) => Effect.Effect<void>
+}
+
 export interface StateStoreShape {
   /** Where the state lives, fit to print (no password). */
   readonly description: string
@@ -74,6 +83,7 @@ export interface StateStoreShape {
   readonly warnings: ReadonlyArray<string>
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
   readonly calibration: CalibrationStore
+  readonly accounts: AccountCopies
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
 
@@ -122,6 +132,14 @@ const makeFileStore = (stateDir: string): StateStoreShape => {
     calibration: {
       read: (runsDir) => Effect.sync(() => readIndex(runsDir)),
       update: updateIndex
+    },
+    accounts: {
+      read: (baseUrl, fp) => Effect.sync(() => readFile(fileOf(stateDir, baseUrl, fp))),
+      update: (baseUrl, fp, f) =>
+        Effect.sync(() => {
+          const file = fileOf(stateDir, baseUrl, fp)
+          writeFile(file, f(readFile(file)))
+        })
     },
     planReads: (cache) =>
       Effect.succeed({
