@@ -2,7 +2,6 @@
 
 import { createHash } from "node:crypto"
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs"
-import { StringDecoder } from "node:string_decoder"
 
 export class DataError extends Error {
   override readonly name = "DataError"
@@ -173,10 +172,11 @@ const readJsonl = (path: string): DataValue & { readonly sha256: string } => {
   const fd = openSync(path, "r")
   const chunk = Buffer.allocUnsafe(1 << 20)
   const hash = createHash("sha256")
-  const decoder = new StringDecoder("utf8")
   const into = { value: [] as unknown[], lines: [] as number[] }
   let line = 0
-  let carry = ""
+  // the bytes after a chunk's last newline: a newline byte is never inside a UTF-8 character, so
+  // each chunk's whole lines decode alone, natively
+  let rest = Buffer.alloc(0)
   try {
     let first = true
     for (;;) {
@@ -186,16 +186,20 @@ const readJsonl = (path: string): DataValue & { readonly sha256: string } => {
       if (first && part[0] === 0xef && part[1] === 0xbb && part[2] === 0xbf) part = part.subarray(3)
       first = false
       hash.update(part)
-      const text = carry + decoder.write(part)
-      let start = 0
-      for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
-        takeLine(into, text.slice(start, end), ++line)
-        start = end + 1
+      const bytes = rest.length > 0 ? Buffer.concat([rest, part]) : part
+      const last = bytes.lastIndexOf(0x0a)
+      if (last >= 0) {
+        const text = bytes.toString("utf8", 0, last)
+        let start = 0
+        for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+          takeLine(into, text.slice(start, end), ++line)
+          start = end + 1
+        }
+        takeLine(into, text.slice(start), ++line)
       }
-      carry = text.slice(start)
+      rest = Buffer.from(bytes.subarray(last + 1)) // a copy: the chunk is read into again
     }
-    carry += decoder.end()
-    if (carry !== "") takeLine(into, carry, ++line)
+    if (rest.length > 0) takeLine(into, rest.toString("utf8"), ++line)
   } finally {
     closeSync(fd)
   }
