@@ -8,6 +8,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Account } from "./account/Account.ts"
+import { AccountCopies } from "./account/AccountCopies.ts"
 import type { StateDamaged, StoreUnavailable } from "./Errors.ts"
 import { Providers } from "./providers/Providers.ts"
 import { Settings, type SettingsShape } from "./Settings.ts"
@@ -34,6 +35,14 @@ const redisStore = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
     )
   )
 
+/** The account's copies, where the state store keeps them. */
+const copiesOf = Layer.effect(
+  AccountCopies,
+  Effect.gen(function* () {
+    return (yield* StateStore).accounts
+  })
+)
+
 export type MainServices = CurrentCatalog | StateStore | Providers | Account | Settings
 
 export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> => {
@@ -43,6 +52,6 @@ export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavai
   return Layer.mergeAll(
     Layer.succeed(Settings, o.settings),
     o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.settings),
-    Account.layer.pipe(Layer.provideMerge(providers), Layer.provideMerge(store))
+    Account.layer.pipe(Layer.provideMerge(providers), Layer.provide(copiesOf), Layer.provideMerge(store))
   )
 }

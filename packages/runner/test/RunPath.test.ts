@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { CatalogStore } from "@tollgate/core"
 import { type Outcome, Provider } from "@tollgate/core/Provider"
 import { Account } from "@tollgate/runner/account/Account"
+import { AccountCopies } from "@tollgate/runner/account/AccountCopies"
 import { reply } from "@tollgate/runner/providers/EchoProvider"
 import { keyVariablesOf } from "@tollgate/runner/providers/KeyRoute"
 import { nothingDiscovered } from "@tollgate/runner/providers/ProviderAccount"
@@ -70,7 +71,16 @@ const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<stri
       cacheMaxMb: undefined,
       cacheMaxEntries: undefined
     }),
-    Account.layer.pipe(Layer.provideMerge(providers), Layer.provideMerge(StateStore.layerFile(home))),
+    Account.layer.pipe(
+      Layer.provideMerge(providers),
+      Layer.provide(
+        Layer.effect(
+          AccountCopies,
+          Effect.map(StateStore, (store) => store.accounts)
+        )
+      ),
+      Layer.provideMerge(StateStore.layerFile(home))
+    ),
     CurrentCatalog.layerOf(CatalogStore.bundled())
   )
   return Effect.runPromise(

@@ -4,14 +4,15 @@
  * free tier a run's replies named, remembered for later plans. Its parts are in this room:
  * `AccountPolicy` (the policy and fingerprint of a pipeline's account), `AccountFacts` (the
  * figures and their sources, pure), `Discovery` (asking the provider, with a short-lived copy),
- * `AccountCache` (that copy and the learned tier, which the state store keeps).
+ * `AccountCache` (that copy and the learned tier) and `AccountCopies` (where they are kept: the
+ * state store gives it).
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Providers } from "../providers/Providers.ts"
-import { StateStore } from "../store/StateStore.ts"
 import { withLearned } from "./AccountCache.ts"
+import { AccountCopies } from "./AccountCopies.ts"
 import type { AccountFacts } from "./AccountFacts.ts"
 import { type ResolveOptions, resolveAccount } from "./Discovery.ts"
 
@@ -30,12 +31,12 @@ export interface AccountShape {
 }
 
 export class Account extends Context.Service<Account, AccountShape>()("@tollgate/runner/account/Account") {
-  /** The account over the provider the run talks to, its copies kept by the state store. */
-  static readonly layer: Layer.Layer<Account, never, Providers | StateStore> = Layer.effect(
+  /** The account over the provider the run talks to, its copies where `AccountCopies` keeps them (the state store). */
+  static readonly layer: Layer.Layer<Account, never, Providers | AccountCopies> = Layer.effect(
     Account,
     Effect.gen(function* () {
       const providers = yield* Providers
-      const copies = (yield* StateStore).accounts
+      const copies = yield* AccountCopies
       return {
         resolve: (o) => resolveAccount(o, copies).pipe(Effect.provideService(Providers, providers)),
         learned: (o) => copies.update(o.baseUrl, o.fingerprint, withLearned(o.nowMs, o.freePerDay))

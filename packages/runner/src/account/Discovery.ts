@@ -8,8 +8,8 @@ import type * as Redacted from "effect/Redacted"
 import { type KeyVariables, keyFor, keyWithheld, MANAGEMENT_KEY_ENV } from "../providers/KeyRoute.ts"
 import type { Discovered } from "../providers/ProviderAccount.ts"
 import { Providers } from "../providers/Providers.ts"
-import type { AccountCopies } from "../store/StateStore.ts"
 import * as AccountCache from "./AccountCache.ts"
+import type { AccountCopiesShape } from "./AccountCopies.ts"
 import { type AccountFacts, accountFacts } from "./AccountFacts.ts"
 
 export interface DiscoveryOptions {
@@ -17,7 +17,7 @@ export interface DiscoveryOptions {
   readonly apiKey: Redacted.Redacted<string> | undefined
   readonly managementKey: Redacted.Redacted<string> | undefined
   readonly fingerprint: string
-  readonly copies: AccountCopies
+  readonly copies: AccountCopiesShape
   readonly nowMs: number
   readonly refreshCounter?: boolean
 }
@@ -68,7 +68,7 @@ export interface ResolveOptions {
 
 export const resolveAccount = Effect.fn("Account.resolve")(function* (
   o: ResolveOptions,
-  copies: AccountCopies
+  copies: AccountCopiesShape
 ) {
   const apiKey = o.ask === false ? undefined : keyFor(o.keys, o.apiKeyEnv, o.baseUrl, o.baseUrlGiven)
   const withheld = o.ask !== false && apiKey === undefined && o.keys.get(o.apiKeyEnv) !== undefined

@@ -10,7 +10,7 @@ import { PREFIX } from "@tollgate/core/RedisStores"
 import * as Effect from "effect/Effect"
 import { Redis } from "effect/persistence"
 import { type Cached, decodeCached, LEARNED_MS } from "../account/AccountCache.ts"
-import type { AccountCopies } from "./StateStore.ts"
+import type { AccountCopiesShape } from "../account/AccountCopies.ts"
 
 const keyOf = (baseUrl: string, fingerprint: string) =>
   `${PREFIX}{${fingerprint}}:account:${Hash.sha256(baseUrl).slice(0, 24)}`
@@ -28,5 +28,5 @@ export const makeAccounts = Effect.gen(function* () {
       Effect.flatMap(read(baseUrl, fp), (c) =>
         redis.send("SET", keyOf(baseUrl, fp), JSON.stringify(f(c)), "PX", String(LEARNED_MS))
       ).pipe(Effect.ignore)
-  } satisfies AccountCopies
+  } satisfies AccountCopiesShape
 })

@@ -20,7 +20,8 @@ import * as Policy from "@tollgate/pricing/Policy"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type Cached, fileOf, readFile, writeFile } from "../account/AccountCache.ts"
+import { fileOf, readFile, writeFile } from "../account/AccountCache.ts"
+import type { AccountCopiesShape } from "../account/AccountCopies.ts"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
 import { type Index, readIndex, updateIndex } from "./CalibrationIndex.ts"
 
@@ -67,14 +68,6 @@ export interface CalibrationStore {
   readonly update: (runsDir: string, f: (index: Index) => Index) => Effect.Effect<void>
 }
 
-/** What the provider said about an account, and the free tier runs learned (`account/AccountCache`). */
-export interface AccountCopies {
-  /** The copy for this endpoint and key (empty when there is none, or it is damaged). */
-  readonly read: (baseUrl: string, fingerprint: string) => Effect.Effect<Cached>
-  /** Best effort: a failure only means the next plan asks the provider again. */
-  readonly update: (baseUrl: string, fingerprint: string, f: (c: Cached) => Cached) => Effect.Effect<void>
-}
-
 export interface StateStoreShape {
   /** Where the state lives, fit to print (no password). */
   readonly description: string
@@ -83,7 +76,7 @@ export interface StateStoreShape {
   readonly warnings: ReadonlyArray<string>
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
   readonly calibration: CalibrationStore
-  readonly accounts: AccountCopies
+  readonly accounts: AccountCopiesShape
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
 
