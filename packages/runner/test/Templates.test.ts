@@ -39,7 +39,10 @@ const output = fc.constantFrom(
   "{{ item.text | upcase }}",
   "{{- item.text -}}",
   "{{ item.constructor }}",
-  "{% if item.n %}yes{% endif %}"
+  "{% if item.n %}yes{% endif %}",
+  "{{ empty.text }}",
+  "{{ true }}",
+  "{{ nil }}"
 )
 const literal = fc.oneof(fc.string(), fc.constantFrom("{{", "}}", "{%", "%}", "{", "}", " {{ unclosed", "\n"))
 const template = fc.array(fc.oneof(output, literal), { maxLength: 6 }).map((parts) => parts.join(""))

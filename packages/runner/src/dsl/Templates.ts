@@ -186,6 +186,8 @@ type Part = string | ReadonlyArray<string>
 const PLAIN_OUTPUT = /\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}/g
 /** Names liquidjs reads specially (`size` counts, `first` / `last` pick): left to liquidjs. */
 const SPECIAL = new Set(["size", "first", "last"])
+/** Names liquidjs reads as literals at the start of a path, whatever the scope holds. */
+const LITERAL = new Set(["true", "false", "nil", "null", "empty", "blank"])
 /** A string longer than this goes through liquidjs, which holds it to the template memory limit. */
 const PLAIN_MAX = 1_000_000
 const plainParts = new Map<string, ReadonlyArray<Part> | null>()
@@ -199,7 +201,8 @@ const partsOf = (text: string): ReadonlyArray<Part> | null => {
     const path = m[1]!.split(".")
     const before = text.slice(last, m.index)
     // a "{" just before is liquidjs's "{{" one character earlier: its parse, not ours
-    if (!literal(before) || before.endsWith("{") || path.some((k) => SPECIAL.has(k))) return null
+    if (!literal(before) || before.endsWith("{") || path.some((k) => SPECIAL.has(k)) || LITERAL.has(path[0]!))
+      return null
     parts.push(before, path)
     last = m.index + m[0].length
   }

@@ -57,17 +57,23 @@ const keyOf = (text: string): readonly [number, number] => {
   return [bits30(d, 0), bits30(d, 5)]
 }
 
-/** The records of a memo file in file order (oldest first), or none when it is missing or not a memo. */
-export const readRecords = (file: string): Int32Array => {
+/**
+ * The records of a memo file in file order (oldest first), or none when it is missing or not a
+ * memo; `whole`: no record was cut short (else appending would misalign every later one).
+ */
+export const readRecordsOf = (file: string): { readonly records: Int32Array; readonly whole: boolean } => {
   try {
     const buf = readFileSync(file)
-    if (buf.length < 4 || buf.readUInt32LE(0) !== MARK) return new Int32Array(0)
+    if (buf.length < 4 || buf.readUInt32LE(0) !== MARK) return { records: new Int32Array(0), whole: false }
     const n = Math.floor((buf.length - 4) / RECORD)
-    return new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + n * RECORD))
+    const records = new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + n * RECORD))
+    return { records, whole: (buf.length - 4) % RECORD === 0 }
   } catch {
-    return new Int32Array(0)
+    return { records: new Int32Array(0), whole: false }
   }
 }
+
+export const readRecords = (file: string): Int32Array => readRecordsOf(file).records
 
 const fileText = (records: Int32Array): Buffer => {
   const head = Buffer.alloc(4)
@@ -106,12 +112,13 @@ export interface Options {
 /** The memo in `file`. */
 export const open = (file: string, options: Options = {}): TokenCounts => {
   const { count = expectedTokens, maxEntries = MAX_ENTRIES } = options
-  const onDisk = readRecords(file)
+  const { records: onDisk, whole } = readRecordsOf(file)
   const table = new CountTable(onDisk.length / 3)
   for (let k = 0; k < onDisk.length; k += 3)
     if (onDisk[k + 2]! >= 0) table.put(onDisk[k]!, onDisk[k + 1]!, onDisk[k + 2]!)
   let records = onDisk.length / 3
-  let exists = onDisk.length > 0
+  // a file with a record cut short (a kill during a save) is rewritten, not appended to
+  let exists = onDisk.length > 0 && whole
   const added: number[] = []
   const short = new Map<string, number>()
   const lookUp = (text: string): number => {

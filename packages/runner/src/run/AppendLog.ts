@@ -16,7 +16,9 @@ export class AppendLog {
       fd = openSync(path, "a")
       this.open.set(path, fd)
     }
-    writeSync(fd, text)
+    // every byte, as appendFileSync writes them: a write may take only part
+    const bytes = Buffer.from(text, "utf8")
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
   }
 
   /** Closes every file; a later `append` opens its file again. */

@@ -37,12 +37,18 @@ const runDirs = (dir: string, depth: number): string[] => {
   })
 }
 
-/** The newest run of each shard of `base` under `dir` (run ids sort by start time). */
-const shardRuns = (dir: string, base: string): ShardRun[] => {
+/**
+ * The newest run of each shard of `base` under `dir` (run ids sort by start time). `legacyBase`:
+ * the base an earlier runner gave the same run (taken only when a shard of another base is there).
+ */
+const shardRuns = (dir: string, base: string, legacyBase: (() => string) | undefined): ShardRun[] => {
   const newest = new Map<number, ShardRun & { readonly id: string }>()
+  let legacy: string | undefined
+  const isBase = (b: string | undefined) =>
+    b === base || (b !== undefined && legacyBase !== undefined && b === (legacy ??= legacyBase()))
   for (const runDir of runDirs(dir, 3)) {
     const meta = readMeta(runDir)
-    if (meta?.base !== base || meta.shard === undefined) continue
+    if (meta?.shard === undefined || !isBase(meta.base)) continue
     const id = runDir.split(/[\\/]/).at(-1)!
     const seen = newest.get(meta.shard.index)
     if (seen === undefined || seen.id < id) newest.set(meta.shard.index, { dir: runDir, id, ...meta.shard })
@@ -120,9 +126,10 @@ export const joinShards = (
   dir: string,
   shown: string,
   base: string,
-  roles: ReadonlyMap<string, StepRole>
+  roles: ReadonlyMap<string, StepRole>,
+  legacyBase?: () => string
 ): { readonly count: number; readonly seed: Finished } | string => {
-  const runs = shardRuns(dir, base)
+  const runs = shardRuns(dir, base, legacyBase)
   const problem = incomplete(runs, shown) ?? misplaced(runs, roles) ?? divergent(runs, roles)
   if (problem !== undefined) return problem
   const previous = new Map<string, RequestRecord>()

@@ -117,6 +117,7 @@ const runIdFor = (now: Date, identity: string, suffix: string) =>
 const findResumable = (
   outDir: string,
   identity: string,
+  pipeline: string,
   legacy: (() => string) | undefined
 ): string | undefined => {
   let names: string[]
@@ -128,11 +129,12 @@ const findResumable = (
   let legacyIdentity: string | undefined
   for (const name of names) {
     const dir = join(outDir, name)
-    const own = readMeta(dir)?.identity
+    const meta = readMeta(dir)
+    const own = meta?.identity
     if (own === undefined) continue
     if (own !== identity) {
-      // an unfinished run an earlier runner named the old way is this run, resumed as such
-      if (legacy === undefined || readStatus(dir) === "completed") continue
+      // an unfinished run of this pipeline an earlier runner named the old way is this run, resumed as such
+      if (legacy === undefined || meta?.pipeline !== pipeline || readStatus(dir) === "completed") continue
       legacyIdentity ??= legacy()
       if (own !== legacyIdentity) continue
     }
@@ -271,7 +273,7 @@ export class Records {
     now: Date,
     opts: OpenOptions = {}
   ): Records {
-    const resumable = findResumable(outDir, identity, opts.legacyIdentity)
+    const resumable = findResumable(outDir, identity, pipeline, opts.legacyIdentity)
     if (resumable !== undefined) {
       mkdirSync(join(resumable, "steps"), { recursive: true })
       return new Records(resumable, true, opts)
@@ -301,7 +303,13 @@ export class Records {
     if (writtenAtOnce(e)) this.flush()
     else if (!this.flushScheduled) {
       this.flushScheduled = true
-      setImmediate(() => this.flush())
+      setImmediate(() => {
+        try {
+          this.flush()
+        } catch {
+          // the events stay gathered: the next one written at once tries again, and fails the run
+        }
+      })
     }
   }
 
@@ -309,9 +317,8 @@ export class Records {
   private flush(): void {
     this.flushScheduled = false
     if (this.pending === "") return
-    const text = this.pending
+    this.log.append(this.eventsPath, this.pending)
     this.pending = ""
-    this.log.append(this.eventsPath, text)
   }
 
   request(stepId: string, r: RequestRecord): void {

@@ -126,7 +126,12 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
     const pipeline = planned.validated.pipeline
     const base = identityOf(planned.hashes, planned.baseUrl)
     const roles = opts.shard !== undefined || opts.merge ? stepRoles(pipeline) : new Map()
-    const joined = opts.merge ? joinShards(outDir, display, base, roles) : undefined
+    const legacy = legacyInputsHash(planned.validated)
+    const legacyBase =
+      legacy === undefined
+        ? undefined
+        : () => identityOf({ ...planned.hashes, inputs: legacy() }, planned.baseUrl)
+    const joined = opts.merge ? joinShards(outDir, display, base, roles, legacyBase) : undefined
     if (typeof joined === "string") return yield* new InputInvalid({ message: `runner merge: ${joined}` })
     const split: Split | undefined =
       opts.shard !== undefined
@@ -135,7 +140,6 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
           ? { kind: "merge", count: joined.count, roles }
           : undefined
     const identity = identityFrom(base, split)
-    const legacy = legacyInputsHash(planned.validated)
     yield* holdRunLock(outDir, identity, display)
     const clock = yield* Clock.Clock
     const records = yield* Effect.acquireRelease(
@@ -144,12 +148,7 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
           Records.open(outDir, identity, pipeline.name, new Date(now), {
             inFlightWorst: inFlightWorst(planned, opts.concurrency ?? pipeline.concurrency),
             now: () => clock.currentTimeMillisUnsafe(),
-            ...(legacy !== undefined
-              ? {
-                  legacyIdentity: () =>
-                    identityFrom(identityOf({ ...planned.hashes, inputs: legacy() }, planned.baseUrl), split)
-                }
-              : {}),
+            ...(legacyBase !== undefined ? { legacyIdentity: () => identityFrom(legacyBase(), split) } : {}),
             ...(opts.shard !== undefined ? { shard: { base, ...opts.shard } } : {}),
             ...(joined !== undefined ? { seed: joined.seed } : {})
           }),

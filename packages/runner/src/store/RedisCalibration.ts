@@ -11,8 +11,9 @@ import { Redis } from "effect/persistence"
 import * as Random from "effect/Random"
 import { decodeIndex, type Index } from "./CalibrationIndex.ts"
 
-const INDEX = `${PREFIX}calibration`
-const VERSION = `${PREFIX}calibration:version`
+// one hash tag: the index and its version in one Redis Cluster slot, as the script needs
+const INDEX = `${PREFIX}{calibration}`
+const VERSION = `${PREFIX}{calibration}:version`
 /** Runs ending at once (shards) take turns: each lost race waits a little, at random, and reads again. */
 const ATTEMPTS = 40
 
