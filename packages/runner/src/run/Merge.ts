@@ -44,8 +44,12 @@ const runDirs = (dir: string, depth: number): string[] => {
 const shardRuns = (dir: string, base: string, legacyBase: (() => string) | undefined): ShardRun[] => {
   const newest = new Map<number, ShardRun & { readonly id: string }>()
   let legacy: string | undefined
-  const isBase = (b: string | undefined) =>
-    b === base || (b !== undefined && legacyBase !== undefined && b === (legacy ??= legacyBase()))
+  const isBase = (b: string | undefined): boolean => {
+    if (b === base) return true
+    if (b === undefined || legacyBase === undefined) return false
+    legacy ??= legacyBase()
+    return b === legacy
+  }
   for (const runDir of runDirs(dir, 3)) {
     const meta = readMeta(runDir)
     if (meta?.shard === undefined || !isBase(meta.base)) continue
