@@ -7,6 +7,19 @@ import { ROOT, tempHome } from "./support/cli.ts"
 
 const env = () => ({ TOLLGATE_HOME: tempHome() })
 
+/** The invoices example run from code against the echo provider, in a fresh state dir. */
+const echoRun = () => {
+  const dir = tempHome()
+  return Effect.runPromise(
+    run("examples/extract-invoices.yaml", {
+      cwd: ROOT,
+      env: { TOLLGATE_HOME: dir },
+      baseUrl: "echo:",
+      outDir: join(dir, "runs")
+    })
+  )
+}
+
 describe("@tollgate/runner as a library", () => {
   it("plans from code, with the same numbers as the CLI's JSON", async () => {
     const p = await Effect.runPromise(plan("examples/summarize-articles.yaml", { cwd: ROOT, env: env() }))
@@ -29,15 +42,7 @@ describe("@tollgate/runner as a library", () => {
   })
 
   it("runs from code against the echo provider and returns the summary", async () => {
-    const dir = tempHome()
-    const result = await Effect.runPromise(
-      run("examples/extract-invoices.yaml", {
-        cwd: ROOT,
-        env: { TOLLGATE_HOME: dir },
-        baseUrl: "echo:",
-        outDir: join(dir, "runs")
-      })
-    )
+    const result = await echoRun()
     expect(result.kind).toBe("ran")
     if (result.kind !== "ran") return
     expect(result.exitCode).toBe(0)
@@ -48,18 +53,7 @@ describe("@tollgate/runner as a library", () => {
 
   it("a run in a long-lived process leaves no file open: each run's records are closed when it ends", async () => {
     const open = () => readdirSync("/proc/self/fd").length
-    const once = async () => {
-      const dir = tempHome()
-      const result = await Effect.runPromise(
-        run("examples/extract-invoices.yaml", {
-          cwd: ROOT,
-          env: { TOLLGATE_HOME: dir },
-          baseUrl: "echo:",
-          outDir: join(dir, "runs")
-        })
-      )
-      expect(result.kind).toBe("ran")
-    }
+    const once = async () => expect((await echoRun()).kind).toBe("ran")
     await once() // anything a first run opens for good (the catalog, the ranks) is open from here
     const before = open()
     for (let i = 0; i < 5; i++) await once()

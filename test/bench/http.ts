@@ -6,11 +6,11 @@
  * request to the last; peak RSS is the process's (`/usr/bin/time`).
  */
 import { spawn, spawnSync } from "node:child_process"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { fanOut } from "../support/pipelines.ts"
 import { startRedis } from "../support/redis.ts"
 import { bundledRunner } from "./bundle.ts"
-import { fanOutDir } from "./fanout.ts"
 
 type Record = (name: string, value: string, detail: string) => void
 const here = fileURLToPath(new URL(".", import.meta.url))
@@ -79,14 +79,20 @@ const runner = async (
   flags: ReadonlyArray<string>,
   bin = bundledRunner()
 ): Promise<Measured> => {
-  const dir = fanOutDir(n, "provider: { kind: openai }")
+  const dir = dirname(
+    fanOut({
+      model: "openai/gpt-4o-mini",
+      items: n,
+      extra: "limits: { concurrency: 64 }\nprovider: { kind: openai }"
+    })
+  )
   await reset(url)
   const env = {
     PATH: process.env.PATH ?? "",
     TOLLGATE_HOME: join(dir, "state"),
     OPENROUTER_API_KEY: "sk-bench"
   }
-  const argv = ["run", "p.yaml", "--base-url", `${url}/v1`, "--format", "json", "--out-dir", "runs"]
+  const argv = ["run", "pipeline.yaml", "--base-url", `${url}/v1`, "--format", "json", "--out-dir", "runs"]
   const t0 = performance.now()
   const out = timed(
     [process.execPath, bin, ...argv, "--concurrency", String(concurrency), ...flags],

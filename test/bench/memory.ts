@@ -5,10 +5,10 @@
  * between the last two sizes. `node -e 0` in the same run is the floor of any Node process.
  */
 import { spawnSync } from "node:child_process"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { fanOut } from "../support/pipelines.ts"
 import { bundledRunner } from "./bundle.ts"
-import { fanOutDir } from "./fanout.ts"
 
 type Record = (name: string, value: string, detail: string) => void
 const ROOT = fileURLToPath(new URL("../../", import.meta.url))
@@ -34,14 +34,16 @@ export const memoryBench = (
   const floor = measure([process.execPath, "-e", "0"], ROOT, process.env)
   const peaks: Array<[number, number]> = []
   for (const n of sizes) {
-    const dir = fanOutDir(n)
+    const dir = dirname(
+      fanOut({ model: "openai/gpt-4o-mini", items: n, extra: "limits: { concurrency: 64 }" })
+    )
     const env = { PATH: process.env.PATH ?? "", TOLLGATE_HOME: join(dir, "state") }
     const m = measure(
       [
         process.execPath,
         bin,
         "run",
-        "p.yaml",
+        "pipeline.yaml",
         "--echo",
         "--no-cache",
         "--format",

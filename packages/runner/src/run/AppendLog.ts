@@ -16,9 +16,11 @@ export class AppendLog {
       fd = openSync(path, "a")
       this.open.set(path, fd)
     }
-    // every byte, as appendFileSync writes them: a write may take only part
+    // every byte, as appendFileSync writes them: a write may take only part (then the rest, as bytes)
+    const written = writeSync(fd, text)
+    if (written === Buffer.byteLength(text)) return
     const bytes = Buffer.from(text, "utf8")
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+    for (let at = written; at < bytes.length; ) at += writeSync(fd, bytes, at)
   }
 
   /** Closes every file; a later `append` opens its file again. */
