@@ -2,8 +2,8 @@
  * Free first, then paid for what the deadline needs (`overflow:`, `deadline:`): the plan places
  * every item (free on a day before the deadline, or paid) and prices the paid part against the
  * budget; the run follows it, falls back to the paid model when the free one is gone, goes back
- * to free after the daily reset, and never sends an item twice. The runner's clock is moved past
- * midnight by the test (a preload), and the simulator's day rolled over.
+ * to free after the daily reset, and never sends an item twice. A run that waits for the reset
+ * runs on Effect's `TestClock`, which the test moves past midnight; the simulator's day is rolled over.
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -12,8 +12,8 @@ import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
 import { until } from "./support/processes.ts"
-import { startShifted } from "./support/shifted.ts"
 import { simulatorPool } from "./support/simulator.ts"
+import { runOnTestClock } from "./support/testClock.ts"
 
 const { sim, closeAll } = simulatorPool()
 afterEach(closeAll)
@@ -190,17 +190,15 @@ describe("free first, paid for what the deadline needs", () => {
   it("with --until-done it goes back to free after the daily reset and finishes: 20 free, 10 paid, none twice", async () => {
     const s = await sim({ freePerDay: 10 })
     const dir = job({ items: 30, perDay: 10, budget: "0.05" })
-    const r = startShifted(
-      dir,
+    const r = runOnTestClock(
       ["run", "p.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs", "--settle", "off"],
-      tempHome(),
-      { OPENROUTER_API_KEY: "sk-or-v1-deadline" }
+      { cwd: dir, env: ENV() }
     )
     await until(() => r.waits().length === 1, 30_000)
     expect(s.log).toHaveLength(20)
     s.rollDay()
     r.jumpPast(r.waits()[0]!)
-    expect(await r.done, r.stderr()).toBe(0)
+    expect((await r.done).code, r.stderr()).toBe(0)
     expect(s.log.filter((a) => a.model === FREE)).toHaveLength(20)
     expect(s.log.filter((a) => a.model === PAID)).toHaveLength(10)
     expect(new Set(s.successes().map((a) => a.key)).size).toBe(30)

@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
 import { until } from "./support/processes.ts"
-import { startShifted } from "./support/shifted.ts"
 import { type Simulator, simulatorPool } from "./support/simulator.ts"
+import { runOnTestClock } from "./support/testClock.ts"
 
 const { sim, closeAll } = simulatorPool()
 afterEach(closeAll)
@@ -128,8 +128,7 @@ describe("budget layers", () => {
       }
     })
     const dir = writeDir({ "p.yaml": fan(8, 200, "openai/gpt-4o-mini", "budget: { gate: expected }\n") })
-    const r = startShifted(
-      dir,
+    const r = runOnTestClock(
       [
         "run",
         "p.yaml",
@@ -142,16 +141,15 @@ describe("budget layers", () => {
         "--out-dir",
         "runs"
       ],
-      tempHome()
+      { cwd: dir }
     )
-    r.child.stdin?.end()
     await until(() => r.waits().length === 1, 30_000)
     expect(r.stderr()).toMatch(/a provider budget is spent: waiting until/)
     const first = s.successes().length
     expect(first).toBeLessThan(8)
     s.rollBudget()
     r.jumpPast(r.waits()[0]!)
-    expect(await r.done, r.stderr()).toBe(0)
+    expect((await r.done).code, r.stderr()).toBe(0)
     expect(s.successes()).toHaveLength(8)
     expect(billedOnce(s)).toBe(true)
   })
@@ -184,17 +182,15 @@ describe("the account's free counter on /key", () => {
   it("a run never sends a free attempt the provider's count says is doomed: 5 sent, none refused, then it waits", async () => {
     const s = await sim({ freePerDay: 50, freeUsedElsewhere: 45 })
     const dir = writeDir({ "p.yaml": free(8) })
-    const r = startShifted(
-      dir,
+    const r = runOnTestClock(
       ["run", "p.yaml", "--base-url", s.url, "--no-cache", "--until-done", "--out-dir", "runs"],
-      tempHome(),
-      ENV
+      { cwd: dir, env: ENV }
     )
     await until(() => r.waits().length === 1, 30_000)
     expect(s.log).toHaveLength(5)
     expect(refused(s, 429)).toBe(0)
-    r.child.kill("SIGINT")
-    expect(await r.done).toBe(130)
+    r.interrupt()
+    expect((await r.done).code).toBe(130)
   })
 })
 
@@ -204,11 +200,9 @@ describe("a daily free cap the policy does not know", () => {
     const job = fan(40, 5, "openai/gpt-oss-20b:free", "limits: { free: { rpm: 6000 } }\n")
     const dir = writeDir({ "p.yaml": job })
     const home = tempHome()
-    const r = startShifted(
-      dir,
+    const r = runOnTestClock(
       ["run", "p.yaml", "--base-url", s.url, "--no-cache", "--until-done", "--out-dir", "runs"],
-      home,
-      ENV
+      { cwd: dir, env: { TOLLGATE_HOME: home, ...ENV } }
     )
     await until(() => r.waits().length === 1, 30_000)
     // the first day meets the cap (the requests in flight beside the first refusal with it), and learns it
@@ -220,8 +214,8 @@ describe("a daily free cap the policy does not know", () => {
     await until(() => r.waits().length === 2, 30_000)
     expect(refused(s, 429)).toBe(firstDay) // the second day stops at 15 by itself
     expect(s.successes()).toHaveLength(30)
-    r.child.kill("SIGINT")
-    expect(await r.done).toBe(130)
+    r.interrupt()
+    expect((await r.done).code).toBe(130)
     const plan = await runCli(
       ["plan", "p.yaml", "--base-url", s.url, "--out-dir", "runs", "--format", "json"],
       {

@@ -1,15 +1,15 @@
 /**
  * A job bigger than a day's free quota: `runner run --until-done` waits for each reset and goes
  * on in the same run, and a stop during the wait resumes later, nothing paid or counted twice.
- * The runner's wall clock is moved past 00:00 UTC by the test (a preload shifts it), and the
- * simulator's day rolled over, so nothing waits for a real midnight.
+ * The runner runs on Effect's `TestClock`, which the test moves past 00:00 UTC, and the
+ * simulator's day is rolled over, so nothing waits for a real midnight.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import { runBin, runCli, tempHome } from "./support/cli.ts"
+import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
 import { until } from "./support/processes.ts"
-import { CLOCK, startShifted } from "./support/shifted.ts"
 import { type Simulator, simulatorPool } from "./support/simulator.ts"
+import { runOnTestClock } from "./support/testClock.ts"
 
 const { sim, closeAll } = simulatorPool()
 afterEach(closeAll)
@@ -23,47 +23,40 @@ describe("runner run --until-done", () => {
   it("120 free requests at 50 a day: goes on after two resets; 120 billed, none twice, none refused for the cap", async () => {
     const s = await sim({ freePerDay: 50 })
     const dir = writeDir({ "days.yaml": job(120) })
-    const r = startShifted(
-      dir,
-      ["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"],
-      tempHome()
-    )
+    const r = runOnTestClock(["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"], {
+      cwd: dir
+    })
     for (const day of [1, 2]) {
       await until(() => r.waits().length === day, 30_000)
       expect(s.log).toHaveLength(50 * day) // the ledger knew: the 51st was never sent
       s.rollDay()
       r.jumpPast(r.waits()[day - 1]!)
     }
-    expect(await r.done, r.stderr()).toBe(0)
+    expect((await r.done).code, r.stderr()).toBe(0)
     expect(s.successes()).toHaveLength(120)
     expect(s.log).toHaveLength(120) // no attempt refused for the daily cap
     expect(billedOnce(s)).toBe(true)
     expect(r.stderr()).toMatch(/free quota used up for today: waiting until \d{4}-\d\d-\d\dT00:01:00Z/)
   })
 
-  it("SIGINT while waiting for the reset: exit 130; the next run goes on, nothing billed twice", async () => {
+  it("Ctrl-C while waiting for the reset: exit 130; the next day's run goes on, nothing billed twice", async () => {
     const s = await sim({ freePerDay: 50 })
     const dir = writeDir({ "days.yaml": job(80) })
     const home = tempHome()
-    const r = startShifted(
-      dir,
-      ["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"],
-      home
-    )
+    const r = runOnTestClock(["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"], {
+      cwd: dir,
+      env: { TOLLGATE_HOME: home }
+    })
     await until(() => r.waits().length === 1, 30_000)
-    r.child.kill("SIGINT")
-    expect(await r.done).toBe(130)
+    r.interrupt()
+    expect((await r.done).code).toBe(130)
     expect(s.log).toHaveLength(50)
     s.rollDay()
-    // the next day (the same clock shift), without the flag: it resumes and finishes the other 30
-    r.jumpPast(r.waits()[0]!)
-    const next = await runBin(
+    // the next day, without the flag: it resumes and finishes the other 30
+    const next = await runOnTestClock(
       ["run", "days.yaml", "--base-url", s.url, "--out-dir", "runs", "--format", "json"],
-      {
-        cwd: dir,
-        env: { TOLLGATE_HOME: home, TOLLGATE_TEST_CLOCK_FILE: r.clock, NODE_OPTIONS: `--import=${CLOCK}` }
-      }
-    )
+      { cwd: dir, env: { TOLLGATE_HOME: home }, at: r.waits()[0]! + 2_000 }
+    ).done
     expect(next.code, next.stderr).toBe(0)
     expect(JSON.parse(next.stdout).actual.reused).toBe(50)
     expect(s.successes()).toHaveLength(80)
@@ -110,20 +103,20 @@ describe("runner run --until-done", () => {
     expect(s.log).toHaveLength(0)
     // 20 today, then a wait for tomorrow; stopped during the wait
     const args = ["run", "days.yaml", "--base-url", s.url, "--until-done", "--out-dir", "runs"]
-    const first = startShifted(dir, args, home)
+    const first = runOnTestClock(args, { cwd: dir, env })
     await until(() => first.waits().length === 1, 30_000)
     expect(first.stderr()).toMatch(/max_free_requests \(20\) reached for today/)
-    first.child.kill("SIGINT")
-    expect(await first.done).toBe(130)
+    first.interrupt()
+    expect((await first.done).code).toBe(130)
     expect(s.log).toHaveLength(20)
     // run again the same day: today's share is used, so it sends nothing and waits; then two more days
-    const r = startShifted(dir, args, home)
+    const r = runOnTestClock(args, { cwd: dir, env })
     for (const day of [1, 2]) {
       await until(() => r.waits().length === day, 30_000)
       expect(s.log).toHaveLength(20 * day)
       r.jumpPast(r.waits()[day - 1]!)
     }
-    expect(await r.done, r.stderr()).toBe(0)
+    expect((await r.done).code, r.stderr()).toBe(0)
     expect(s.successes()).toHaveLength(50)
     expect(billedOnce(s)).toBe(true)
   })

@@ -22,7 +22,7 @@ export interface CliResult {
 export const tempHome = (): string => mkdtempSync(join(tmpdir(), "tollgate-test-"))
 
 /** The platform services effect/cli asks for, as stubs: the CLI reads and writes through `Io`. */
-const platform = Layer.mergeAll(
+export const platform = Layer.mergeAll(
   FileSystem.layerNoop({}),
   Path.layer,
   Stdio.layerTest({}),
@@ -43,29 +43,40 @@ const platform = Layer.mergeAll(
   )
 )
 
-/** Runs `runner argv…` in this process with its own state dir and environment. */
-export const runCli = async (
-  argv: ReadonlyArray<string>,
-  opts: { env?: Record<string, string>; cwd?: string; isTTY?: boolean; columns?: number } = {}
-): Promise<CliResult> => {
-  let stdout = ""
-  let stderr = ""
-  const io = Layer.succeed(Io, {
+/** An in-process command's `Io`, its output captured. */
+export const captureIo = (opts: {
+  env?: Record<string, string> | undefined
+  cwd?: string | undefined
+  isTTY?: boolean | undefined
+  columns?: number | undefined
+  interrupted?: Effect.Effect<void> | undefined
+}) => {
+  const out = { stdout: "", stderr: "" }
+  const layer = Layer.succeed(Io, {
     out: (t) => {
-      stdout += t
+      out.stdout += t
     },
     err: (t) => {
-      stderr += t
+      out.stderr += t
     },
     env: { TOLLGATE_HOME: tempHome(), ...opts.env },
     cwd: opts.cwd ?? ROOT,
     stdoutIsTTY: opts.isTTY ?? false,
     stderrIsTTY: opts.isTTY ?? false,
     columns: opts.columns,
-    interrupted: Effect.never
+    interrupted: opts.interrupted ?? Effect.never
   })
-  const code = await Effect.runPromise(cli(argv).pipe(Effect.provide(Layer.mergeAll(platform, io))))
-  return { code, stdout, stderr }
+  return { out, layer }
+}
+
+/** Runs `runner argv…` in this process with its own state dir and environment. */
+export const runCli = async (
+  argv: ReadonlyArray<string>,
+  opts: { env?: Record<string, string>; cwd?: string; isTTY?: boolean; columns?: number } = {}
+): Promise<CliResult> => {
+  const io = captureIo(opts)
+  const code = await Effect.runPromise(cli(argv).pipe(Effect.provide(Layer.mergeAll(platform, io.layer))))
+  return { code, ...io.out }
 }
 
 /** Runs the real `runner` executable as a child process. */

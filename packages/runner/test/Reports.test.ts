@@ -352,7 +352,7 @@ describe("progress", () => {
 
   it("TERM=dumb on a terminal gets plain lines: no escape codes, no redraws", () => {
     const { io, stderr } = ioWith({ stderrIsTTY: true, columns: 80, env: { TERM: "dumb" } })
-    const p = new Progress(io, { quiet: false })
+    const p = new Progress(io, { quiet: false, now: () => 0 })
     p.event({ type: "run-start", pipeline: "x", requests: 2, max_cost_usd: null })
     p.event({ type: "step-start", step: "a", total: 2 })
     p.event({ type: "attempt", step: "a", item: 0, attempt: 1, at: 0, worst: "0" })
@@ -365,7 +365,7 @@ describe("progress", () => {
 
   it("a terminal on stdout only (stderr piped to a log) gets plain lines, not redraws", () => {
     const { io, stderr } = ioWith({ stdoutIsTTY: true, stderrIsTTY: false, columns: 40 })
-    const p = new Progress(io, { quiet: false })
+    const p = new Progress(io, { quiet: false, now: () => 0 })
     p.event({ type: "step-start", step: "a", total: 2 })
     p.event({ type: "step-end", step: "a", completed: 2, failed: 0 })
     p.done()

@@ -38,9 +38,9 @@ export class Progress {
   private drawn = 0
   private lastDraw = 0
 
-  constructor(io: IoShape, opts: { readonly quiet: boolean; readonly now?: () => number }) {
+  constructor(io: IoShape, opts: { readonly quiet: boolean; readonly now: () => number }) {
     this.io = io
-    this.now = opts.now ?? Date.now
+    this.now = opts.now
     // a dumb terminal (TERM=dumb: an editor's output pane, a pipe logger) cannot redraw a line: plain lines
     this.live = io.stderrIsTTY && !opts.quiet && io.env.TERM !== "dumb"
     this.quiet = opts.quiet

@@ -196,7 +196,7 @@ export interface OpenOptions {
   /** The identity an earlier runner gave this run (inputs hashed row by row): an unfinished run of it resumes. */
   readonly legacyIdentity?: () => string
   /** The run's clock (Effect's `Clock`), which stamps an event that carries no `at` of its own. */
-  readonly now?: () => number
+  readonly now: () => number
 }
 
 /**
@@ -253,7 +253,7 @@ export class Records {
     this.spentBefore = Money.sum([opts.seed?.spent ?? Money.zero, own?.spent ?? Money.zero, unknown])
     this.unsettled = own?.unsettled ?? []
     this.freeByDay = own?.freeByDay ?? new Map()
-    this.now = opts.now ?? Date.now
+    this.now = opts.now
     this.eventsPath = join(dir, "events.ndjson")
   }
 
@@ -266,13 +266,7 @@ export class Records {
    * Opens the run dir: resumes an unfinished run of the same identity, or starts a new one.
    * `seed`: answers (and their cost) from elsewhere the run reuses, as a merge its shards'.
    */
-  static open(
-    outDir: string,
-    identity: string,
-    pipeline: string,
-    now: Date,
-    opts: OpenOptions = {}
-  ): Records {
+  static open(outDir: string, identity: string, pipeline: string, now: Date, opts: OpenOptions): Records {
     const resumable = findResumable(outDir, identity, pipeline, opts.legacyIdentity)
     if (resumable !== undefined) {
       mkdirSync(join(resumable, "steps"), { recursive: true })

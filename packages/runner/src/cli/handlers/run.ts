@@ -1,4 +1,5 @@
 /** `runner run <pipeline.yaml | plan.json>`: gates, then executes; prints actual vs projected. */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -82,7 +83,11 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
     what: "a whole number"
   })
   const shard = yield* parseShardFlag(flags.shard)
-  const progress = new Progress(io, { quiet: flags.format === "json" })
+  const clock = yield* Clock.Clock
+  const progress = new Progress(io, {
+    quiet: flags.format === "json",
+    now: () => clock.currentTimeMillisUnsafe()
+  })
   // a live display moves on a timer too: the clock, the ETA and a wait's countdown
   const ticker = progress.live
     ? yield* Effect.forkChild(
