@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { QuotaLedger, ResponseCache } from "@tollgate/core"
 import { readIndex } from "@tollgate/runner/store/CalibrationIndex"
 import { Effect } from "effect"
@@ -23,7 +24,9 @@ describe("calibration index", () => {
     const startAt = String(Date.now() + 1500)
     const codes = await Promise.all([1, 2, 3].map(() => run("calibrate", dir, "40", startAt)))
     expect(codes).toEqual([0, 0, 0])
-    expect(readIndex(dir).models.m).toEqual({ billed: 12 * 120, expected: 10 * 120, requests: 120 })
+    expect(
+      (await Effect.runPromise(readIndex(dir).pipe(Effect.provide(NodeFileSystem.layer)))).models.m
+    ).toEqual({ billed: 12 * 120, expected: 10 * 120, requests: 120 })
   })
 })
 

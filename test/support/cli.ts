@@ -4,9 +4,10 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { runCli as cli } from "@tollgate/runner/cli/Cli"
 import { Io } from "@tollgate/runner/cli/Io"
-import { Effect, FileSystem, Layer, Path, Stdio, Terminal } from "effect"
+import { Effect, Layer, Path, Stdio, Terminal } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
@@ -21,9 +22,9 @@ export interface CliResult {
 /** A fresh, empty state dir for one test. */
 export const tempHome = (): string => mkdtempSync(join(tmpdir(), "tollgate-test-"))
 
-/** The platform services effect/cli asks for, as stubs: the CLI reads and writes through `Io`. */
+/** The platform services effect/cli asks for: Node's file system, the rest stubs (the CLI writes through `Io`). */
 export const platform = Layer.mergeAll(
-  FileSystem.layerNoop({}),
+  NodeFileSystem.layer,
   Path.layer,
   Stdio.layerTest({}),
   Layer.succeed(

@@ -3,6 +3,7 @@
  * START_MS on; `cache-set DIR KEY JSON` writes an entry; `calibrate DIR N START_MS` adds N samples
  * to the calibration index, one update each.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { QuotaLedger, ResponseCache } from "@tollgate/core"
 import { addSamples } from "@tollgate/runner/plan/Calibration"
 import { updateIndex } from "@tollgate/runner/store/CalibrationIndex"
@@ -29,7 +30,9 @@ if (cmd === "ledger") {
     items: 1
   }
   for (let i = 0; i < Number(a); i++)
-    await Effect.runPromise(updateIndex(dir!, (index) => addSamples(index, [sample])))
+    await Effect.runPromise(
+      updateIndex(dir!, (index) => addSamples(index, [sample])).pipe(Effect.provide(NodeFileSystem.layer))
+    )
 } else if (cmd === "cache-set") {
   await Effect.runPromise(ResponseCache.makeFile(dir!).set(a!, JSON.parse(b!)))
 }

@@ -71,6 +71,16 @@ export class ProviderKeyFailed extends Schema.TaggedError<ProviderKeyFailed>()("
   override readonly [Runtime.errorExitCode] = 1
 }
 
+/** A file the command had to read or write could not be (permissions, a full disk): the message names it. Exit 1. */
+export class FileFailed extends Schema.TaggedError<FileFailed>()("FileFailed", {
+  message: Schema.String
+}) {
+  override readonly [Runtime.errorExitCode] = 1
+  static of(e: { readonly message: string }) {
+    return new FileFailed({ message: e.message })
+  }
+}
+
 /** Anything a library call can fail with. */
 export type RunnerError =
   | PipelineInvalid
@@ -79,3 +89,4 @@ export type RunnerError =
   | StateDamaged
   | RunBusy
   | ProviderKeyFailed
+  | FileFailed

@@ -6,6 +6,7 @@
 
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import { Account } from "./account/Account.ts"
 import { AccountCopies } from "./account/AccountCopies.ts"
@@ -45,9 +46,11 @@ const copiesOf = Layer.effect(
 
 export type MainServices = CurrentCatalog | StateStore | Providers | Account | Settings
 
-export const mainLayer = (o: MainOptions): Layer.Layer<MainServices, StoreUnavailable | StateDamaged> => {
+export const mainLayer = (
+  o: MainOptions
+): Layer.Layer<MainServices, StoreUnavailable | StateDamaged, FileSystem.FileSystem> => {
   const providers = o.offline === true ? Providers.layerOffline : Providers.layerAuto
-  const store: Layer.Layer<StateStore, StoreUnavailable | StateDamaged> =
+  const store: Layer.Layer<StateStore, StoreUnavailable | StateDamaged, FileSystem.FileSystem> =
     o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(o.settings.stateDir)
   return Layer.mergeAll(
     Layer.succeed(Settings, o.settings),

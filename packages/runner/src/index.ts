@@ -8,6 +8,7 @@
  * `Promises`), and nothing was sent; the outcome of a valid pipeline is a value: a plan with
  * `ok: false` over a limit, a run that was `gated`, or one that `ran` (with its status).
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -81,7 +82,7 @@ const layerOf = (o: Options & { readonly offline?: boolean }) =>
     Effect.map(settingsOf(o.env ?? process.env), (settings) =>
       mainLayer({ settings, store: o.store, offline: o.offline, catalog: o.catalog } satisfies MainOptions)
     )
-  )
+  ).pipe(Layer.provideMerge(NodeFileSystem.layer))
 
 /** Loads and validates a pipeline; fails with `PipelineInvalid` listing every problem. */
 export const loadPipeline = (file: string, options: Options = {}): Effect.Effect<Validated, RunnerError> =>

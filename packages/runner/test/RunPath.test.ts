@@ -3,9 +3,11 @@
  * a stub provider in this process (no HTTP, no child process), its records in a temp dir. The
  * end-to-end suites prove the promises with real processes; these check the path's behaviour.
  */
+
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { CatalogStore } from "@tollgate/core"
 import { type Outcome, Provider } from "@tollgate/core/Provider"
 import { Account } from "@tollgate/runner/account/Account"
@@ -85,7 +87,8 @@ const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<stri
   )
   return Effect.runPromise(
     runFile("p.yaml", { cwd: dir, keys: keyVariablesOf({}), outDir: "runs", noCache: true }).pipe(
-      Effect.provide(layer)
+      Effect.provide(layer),
+      Effect.provide(NodeFileSystem.layer)
     )
   ).then((r: RunResult) => {
     if (r.kind !== "ran") throw new Error("gated")

@@ -5,10 +5,11 @@
  * read is decoded; a damaged or stale copy is simply not used. The `StateStore` keeps the copies;
  * this file is their shape, what is fresh, and the file form.
  */
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import * as Files from "@tollgate/core/Files"
 import * as Hash from "@tollgate/core/Hash"
-import * as StateDir from "@tollgate/core/StateDir"
+import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { CreditsInfo, KeyInfo } from "../providers/ProviderAccount.ts"
@@ -38,21 +39,15 @@ export const decodeCached = (text: string | null | undefined): Cached =>
   text == null ? {} : Option.getOrElse(decode(text), () => ({}))
 
 /** A copy in the state dir: read (empty when missing or damaged) and written (best effort). */
-export const readFile = (file: string): Cached => {
-  try {
-    return decodeCached(readFileSync(file, "utf8"))
-  } catch {
-    return {}
-  }
-}
+export const readFile = (file: string): Effect.Effect<Cached, never, FileSystem.FileSystem> =>
+  Files.readTextIfAny(file).pipe(
+    Effect.map(decodeCached),
+    Effect.orElseSucceed((): Cached => ({}))
+  )
 
-export const writeFile = (file: string, c: Cached): void => {
-  try {
-    StateDir.writeAtomicSync(file, `${JSON.stringify(c)}\n`)
-  } catch {
-    // a read-only state dir: the next plan asks the provider again
-  }
-}
+/** A read-only state dir is no failure: the next plan asks the provider again. */
+export const writeFile = (file: string, c: Cached): Effect.Effect<void, never, FileSystem.FileSystem> =>
+  Effect.ignore(Files.writeAtomic(file, `${JSON.stringify(c)}\n`))
 
 /** The provider's answers when fresh, and the learned tier when recent. Pure. */
 export const readAccount = (

@@ -3,12 +3,12 @@
  * written to the `Io`, and every way a command ends turned into one exit code (0 ok, 1 runtime
  * failure, 2 invalid input, 3 gate, 130 interrupted).
  */
-import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import * as Cause from "effect/Cause"
 import { CliError, CliOutput, Command } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as References from "effect/References"
 import { cost } from "./commands/cost.ts"
@@ -33,10 +33,12 @@ import {
 } from "./Failures.ts"
 import { Io, type IoShape } from "./Io.ts"
 
-/** The package's version (read from its package.json, beside src/ and dist/ alike). */
-export const VERSION: string = JSON.parse(
-  readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")
-).version
+/** The package's version, from its package.json (beside src/ and dist/ alike). */
+const version = Effect.gen(function* () {
+  const fs = yield* FileSystem.FileSystem
+  const text = yield* fs.readFileString(fileURLToPath(new URL("../../package.json", import.meta.url)))
+  return (JSON.parse(text) as { version: string }).version
+}).pipe(Effect.orDie)
 
 export const root = Command.make("runner").pipe(
   Command.withDescription(
@@ -116,7 +118,7 @@ const jsonFailure = (cause: Cause.Cause<CommandError | CliError.CliError>, code:
 export const runCli = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const io = yield* Io
-    const exit = yield* Command.runWith(root, { version: VERSION })(argv).pipe(
+    const exit = yield* Command.runWith(root, { version: yield* version })(argv).pipe(
       Effect.provide(presenter(io)),
       // the CLI prints its own messages: Effect's logger (e.g. a Redis client's warnings) stays quiet
       Effect.provideService(References.MinimumLogLevel, "None"),

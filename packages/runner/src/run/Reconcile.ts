@@ -3,12 +3,11 @@
  * not recorded yet at the run's end, a run made with `--no-settle`). Settles only what no line of
  * `settlements.jsonl` covers, appends, and brings `summary.json`'s costs and drift up to date.
  */
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import * as StateDir from "@tollgate/core/StateDir"
+import * as Files from "@tollgate/core/Files"
 import * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
-import { InputInvalid } from "../Errors.ts"
+import { FileFailed, InputInvalid } from "../Errors.ts"
 import { isOpenRouter, type KeyVariables, keyFor } from "../providers/KeyRoute.ts"
 import { readMeta } from "./Records.ts"
 import { type RunDirSettlement, type SettleOptions, settleWithProvider } from "./Settle.ts"
@@ -25,18 +24,22 @@ export interface ReconcileOptions extends SettleOptions {
   readonly baseUrl: string | undefined
 }
 
-const readJson = (path: string): Record<string, unknown> | undefined => {
-  try {
-    const v = JSON.parse(readFileSync(path, "utf8")) as unknown
-    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
+/** A JSON object file of the run dir; `undefined` when it is missing or not an object. */
+const readJson = (path: string) =>
+  Files.readTextIfAny(path).pipe(
+    Effect.map((text) => {
+      try {
+        const v = JSON.parse(text ?? "null") as unknown
+        return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : undefined
+      } catch {
+        return undefined
+      }
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
 
 /** Where the run sent its requests: its plan's `base_url`, unless the user names one. */
-const endpointOf = (o: ReconcileOptions) => {
-  const planned = readJson(join(o.dir, "plan.json"))?.base_url
+const endpointOf = (o: ReconcileOptions, planned: unknown) => {
   const baseUrl = o.baseUrl ?? (typeof planned === "string" ? planned : undefined)
   if (baseUrl === undefined)
     return Effect.fail(
@@ -106,12 +109,14 @@ export interface Reconciled {
 export const reconcile = Effect.fn("Reconcile.reconcile")(function* (o: ReconcileOptions) {
   if (readMeta(o.dir) === undefined)
     return yield* new InputInvalid({ message: `${o.display}: not a run directory (no run.json)` })
-  const endpoint = yield* endpointOf(o)
+  const endpoint = yield* endpointOf(o, (yield* readJson(join(o.dir, "plan.json")))?.base_url)
   const s = yield* settleWithProvider(o.dir, endpoint, o)
   const summaryFile = join(o.dir, "summary.json")
-  const summary = readJson(summaryFile)
+  const summary = yield* readJson(summaryFile)
   if (summary !== undefined)
-    StateDir.writeAtomicSync(summaryFile, `${JSON.stringify(resettled(summary, s), null, 2)}\n`)
+    yield* Files.writeAtomic(summaryFile, `${JSON.stringify(resettled(summary, s), null, 2)}\n`).pipe(
+      Effect.mapError(FileFailed.of)
+    )
   const stepIds = [...new Set(s.targets.map((t) => t.step))]
   return {
     drift: s.drift,

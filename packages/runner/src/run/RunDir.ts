@@ -3,13 +3,14 @@
  * events and its step records, each decoded; a damaged line is left out, a missing file is
  * absent. A run killed before its summary still shows its plan, events and records.
  */
-import { existsSync } from "node:fs"
 import { join } from "node:path"
+import * as Files from "@tollgate/core/Files"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
-import { InputInvalid } from "../Errors.ts"
+import { FileFailed, InputInvalid } from "../Errors.ts"
 import { PlanForReport, PlanStep } from "../plan/SavedPlan.ts"
-import { allRecords, decodeJson, readText } from "./Records.ts"
+import { allRecords, decodeJson } from "./Records.ts"
 import type { RequestRecord } from "./RequestRecord.ts"
 
 /** One line of `events.ndjson` as a report reads it: the fields of every kind, each optional. */
@@ -98,22 +99,26 @@ export const eventsOf = (text: string): EventLine[] =>
   })
 
 /** A run's directory, or `InputInvalid` when `dir` holds no run (exit 2). */
-export const readRunDir = (dir: string, display: string): Effect.Effect<RunDir, InputInvalid> =>
-  Effect.suspend(() => {
-    if (!existsSync(join(dir, "run.json")) && !existsSync(join(dir, "summary.json")))
-      return Effect.fail(
-        new InputInvalid({
-          message: `${display}: not a run directory (no run.json or summary.json); runs are under .tollgate/runs/<run-id>`
-        })
-      )
-    return Effect.succeed({
-      dir,
-      summary: decodeSummary(readText(join(dir, "summary.json")) ?? ""),
-      plan: decodePlan(readText(join(dir, "plan.json")) ?? ""),
-      events: eventsOf(readText(join(dir, "events.ndjson")) ?? ""),
-      records: allRecords(dir)
+export const readRunDir = Effect.fnUntraced(function* (dir: string, display: string) {
+  const fs = yield* FileSystem.FileSystem
+  const has = (name: string) => fs.exists(join(dir, name)).pipe(Effect.orElseSucceed(() => false))
+  if (!(yield* has("run.json")) && !(yield* has("summary.json")))
+    return yield* new InputInvalid({
+      message: `${display}: not a run directory (no run.json or summary.json); runs are under .tollgate/runs/<run-id>`
     })
-  })
+  const read = (name: string) =>
+    Files.readTextIfAny(join(dir, name)).pipe(
+      Effect.map((text) => text ?? ""),
+      Effect.mapError(FileFailed.of)
+    )
+  return {
+    dir,
+    summary: decodeSummary(yield* read("summary.json")),
+    plan: decodePlan(yield* read("plan.json")),
+    events: eventsOf(yield* read("events.ndjson")),
+    records: allRecords(dir)
+  } satisfies RunDir
+})
 
 /** The run's steps in the pipeline's order, then any others its records hold. */
 export const stepIdsOf = (run: RunDir): string[] => {

@@ -5,11 +5,11 @@
  * under a cross-process lock and written atomically, so runs ending at once (shards) keep each
  * other's samples.
  */
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { withFileLock } from "@tollgate/core/FileLock"
-import * as StateDir from "@tollgate/core/StateDir"
+import * as Files from "@tollgate/core/Files"
 import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
@@ -63,21 +63,24 @@ export const decodeIndex = (text: string | undefined | null): Index =>
 /** Hidden beside the run directories, so listing the runs lists runs. */
 export const indexFile = (runsDir: string): string => join(runsDir, ".calibration.json")
 
-export const readIndex = (runsDir: string): Index => {
-  try {
-    return decodeIndex(readFileSync(indexFile(runsDir), "utf8"))
-  } catch {
-    return emptyIndex
-  }
-}
+export const readIndex = (runsDir: string): Effect.Effect<Index, never, FileSystem.FileSystem> =>
+  Files.readTextIfAny(indexFile(runsDir)).pipe(
+    Effect.map(decodeIndex),
+    Effect.orElseSucceed(() => emptyIndex)
+  )
 
 /**
  * Updates the index under its lock. Best effort: an unwritable out-dir or a lock held too long
  * only means the next plan learns nothing from this run.
  */
-export const updateIndex = (runsDir: string, f: (index: Index) => Index): Effect.Effect<void> => {
+export const updateIndex = (
+  runsDir: string,
+  f: (index: Index) => Index
+): Effect.Effect<void, never, FileSystem.FileSystem> => {
   const file = indexFile(runsDir)
-  const write = Effect.try(() => StateDir.writeAtomicSync(file, `${JSON.stringify(f(readIndex(runsDir)))}\n`))
+  const write = Effect.flatMap(readIndex(runsDir), (index) =>
+    Files.writeAtomic(file, `${JSON.stringify(f(index))}\n`)
+  )
   // nothing learned this time
   return Effect.ignore(withFileLock(file, write))
 }

@@ -4,10 +4,10 @@
  * machine using it. One connection serves the plan's reads and the run's layers. The Redis
  * client is loaded only when a store URL is given.
  */
-import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { BudgetLimits } from "@tollgate/core/Budget"
 import { Budget } from "@tollgate/core/Budget"
+import * as Files from "@tollgate/core/Files"
 import { Limits } from "@tollgate/core/Limits"
 import {
   makeFile as makeFileLedger,
@@ -19,6 +19,7 @@ import type * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import { fileOf, readFile, writeFile } from "../account/AccountCache.ts"
 import type { AccountCopiesShape } from "../account/AccountCopies.ts"
@@ -84,18 +85,21 @@ export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
   "@tollgate/runner/store/StateStore"
 ) {
   /** The local state dir: files, safe across processes on one machine. */
-  static readonly layerFile = (stateDir: string): Layer.Layer<StateStore, StateDamaged> =>
+  static readonly layerFile = (
+    stateDir: string
+  ): Layer.Layer<StateStore, StateDamaged, FileSystem.FileSystem> =>
     Layer.effect(
       StateStore,
-      Effect.suspend(() =>
-        existsSync(stateDir) && !statSync(stateDir).isDirectory()
-          ? Effect.fail(
-              new StateDamaged({
-                message: `the state dir ${stateDir} is a file, not a directory; point TOLLGATE_HOME at a directory`
-              })
-            )
-          : Effect.succeed(makeFileStore(stateDir))
-      )
+      Effect.gen(function* () {
+        const kind = yield* Files.kindOf(stateDir).pipe(
+          Effect.mapError((e) => new StateDamaged({ message: `the state dir ${stateDir}: ${e.message}` }))
+        )
+        if (kind === "file")
+          return yield* new StateDamaged({
+            message: `the state dir ${stateDir} is a file, not a directory; point TOLLGATE_HOME at a directory`
+          })
+        return makeFileStore(stateDir, yield* FileSystem.FileSystem)
+      })
     )
 }
 
@@ -114,7 +118,9 @@ export const localRunLayer = <E>(
     cache
   )
 
-const makeFileStore = (stateDir: string): StateStoreShape => {
+const makeFileStore = (stateDir: string, fs: FileSystem.FileSystem): StateStoreShape => {
+  const withFs = <A, E>(e: Effect.Effect<A, E, FileSystem.FileSystem>) =>
+    Effect.provideService(e, FileSystem.FileSystem, fs)
   const cacheDir = join(stateDir, "cache")
   const cacheLayer = (cache: CacheOptions | false) =>
     cache === false ? ResponseCache.layerDisabled : ResponseCache.layerFile(cacheDir, cache)
@@ -123,16 +129,15 @@ const makeFileStore = (stateDir: string): StateStoreShape => {
     shared: false,
     warnings: [],
     calibration: {
-      read: (runsDir) => Effect.sync(() => readIndex(runsDir)),
-      update: updateIndex
+      read: (runsDir) => withFs(readIndex(runsDir)),
+      update: (runsDir, f) => withFs(updateIndex(runsDir, f))
     },
     accounts: {
-      read: (baseUrl, fp) => Effect.sync(() => readFile(fileOf(stateDir, baseUrl, fp))),
-      update: (baseUrl, fp, f) =>
-        Effect.sync(() => {
-          const file = fileOf(stateDir, baseUrl, fp)
-          writeFile(file, f(readFile(file)))
-        })
+      read: (baseUrl, fp) => withFs(readFile(fileOf(stateDir, baseUrl, fp))),
+      update: (baseUrl, fp, f) => {
+        const file = fileOf(stateDir, baseUrl, fp)
+        return withFs(Effect.flatMap(readFile(file), (c) => writeFile(file, f(c))))
+      }
     },
     planReads: (cache) =>
       Effect.succeed({

@@ -1,10 +1,10 @@
 /** Writes the starter pipeline and its data; refuses to overwrite anything. */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve, sep } from "node:path"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import { SCHEMA_PATH } from "../../dsl/SchemaCheck.ts"
-import { InputInvalid } from "../../Errors.ts"
+import { FileFailed, InputInvalid } from "../../Errors.ts"
 import { Io } from "../Io.ts"
 
 export interface InitFlags {
@@ -19,13 +19,14 @@ const INSTALLED = join("node_modules", "@tollgate", "runner", "schemas", "pipeli
  * the nearest `node_modules` above it, else the schema of the runner that is running (npx, a
  * global install). Editors resolve it from the file's folder, so it works from any depth.
  */
-export const schemaRef = (dir: string, exists: (path: string) => boolean = existsSync): string => {
+export const schemaRef = Effect.fnUntraced(function* (dir: string) {
+  const fs = yield* FileSystem.FileSystem
   for (let at = dir; ; at = dirname(at)) {
-    if (exists(join(at, INSTALLED))) return toPosix(relative(dir, join(at, INSTALLED)))
+    if (yield* fs.exists(join(at, INSTALLED))) return toPosix(relative(dir, join(at, INSTALLED)))
     if (dirname(at) === at) break
   }
   return toPosix(relative(dir, SCHEMA_PATH))
-}
+})
 
 const toPosix = (p: string) => {
   const posix = p.split(sep).join("/")
@@ -68,23 +69,29 @@ export const NOTES = `${[
   .join("\n")}\n`
 
 export const handle = Effect.fnUntraced(function* (flags: InitFlags) {
+  yield* write(flags).pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? FileFailed.of(e) : e)))
+})
+
+const write = Effect.fnUntraced(function* (flags: InitFlags) {
   const io = yield* Io
   const dir = resolve(
     io.cwd,
     Option.getOrElse(flags.dir, () => ".")
   )
+  const fs = yield* FileSystem.FileSystem
   const files: Array<[string, string]> = [
-    [join(dir, "pipeline.yaml"), pipelineText(schemaRef(dir))],
+    [join(dir, "pipeline.yaml"), pipelineText(yield* schemaRef(dir))],
     [join(dir, "notes.jsonl"), NOTES]
   ]
   const shown = (p: string) => relative(io.cwd, p) || p
-  const taken = files.filter(([p]) => existsSync(p))
+  const taken: Array<[string, string]> = []
+  for (const file of files) if (yield* fs.exists(file[0])) taken.push(file)
   if (taken.length > 0)
     return yield* new InputInvalid({
       message: `${taken.map(([p]) => shown(p)).join(" and ")} already exist${taken.length === 1 ? "s" : ""}; nothing was written (runner init never overwrites)`
     })
-  mkdirSync(dir, { recursive: true })
-  for (const [p, text] of files) writeFileSync(p, text, { flag: "wx" })
+  yield* fs.makeDirectory(dir, { recursive: true })
+  for (const [p, text] of files) yield* fs.writeFileString(p, text, { flag: "wx" })
   const pipeline = shown(files[0]![0])
   io.out(
     `wrote ${pipeline} and ${shown(files[1]![0])}\nnext: runner plan ${pipeline}   (what it will cost; sends nothing)\n      runner run ${pipeline} --echo   (try it locally, no key)\n`

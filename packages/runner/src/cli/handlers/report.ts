@@ -1,10 +1,9 @@
 /** `runner report <run-dir | plan.json>`: writes the HTML page of a run or a plan, and says where. */
-import { statSync } from "node:fs"
 import { resolve } from "node:path"
-import * as StateDir from "@tollgate/core/StateDir"
+import * as Files from "@tollgate/core/Files"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { InputInvalid } from "../../Errors.ts"
+import { FileFailed, InputInvalid } from "../../Errors.ts"
 import { PlanForReport, readPlanWith } from "../../plan/SavedPlan.ts"
 import { planHtml } from "../../report/html/PlanHtml.ts"
 import { runHtml } from "../../report/html/RunHtml.ts"
@@ -18,20 +17,13 @@ export interface ReportFlags {
 
 const readPlan = readPlanWith(PlanForReport)
 
-const isDir = (path: string): boolean | undefined => {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return undefined
-  }
-}
-
 export const handle = Effect.fnUntraced(function* (flags: ReportFlags) {
   const io = yield* Io
   const path = resolve(io.cwd, flags.target)
-  const dir = isDir(path)
-  if (dir === undefined)
+  const kind = yield* Files.kindOf(path).pipe(Effect.mapError(FileFailed.of))
+  if (kind === undefined)
     return yield* new InputInvalid({ message: `${flags.target}: no such file or directory` })
+  const dir = kind === "dir"
   const html = dir
     ? runHtml(yield* readRunDir(path, flags.target))
     : planHtml(yield* readPlan(io.cwd, flags.target))
@@ -39,6 +31,6 @@ export const handle = Effect.fnUntraced(function* (flags: ReportFlags) {
     dir ? resolve(path, "report.html") : path.replace(/(\.json)?$/i, ".html")
   )
   if (out === "-") return io.out(html)
-  StateDir.writeAtomicSync(resolve(io.cwd, out), html)
+  yield* Files.writeAtomic(resolve(io.cwd, out), html).pipe(Effect.mapError(FileFailed.of))
   io.out(`report: ${resolve(io.cwd, out)}\n`)
 })
