@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net"
 import { CatalogStore } from "@tollgate/core"
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runCli, tempHome } from "./support/cli.ts"
+import { nodeFs, runCli, tempHome } from "./support/cli.ts"
 
 const older = readFileSync(
   new URL("../packages/pricing/test/fixtures/openrouter-models-2026-02-27-raw.json", import.meta.url),
@@ -59,7 +59,7 @@ const limits = { timeoutMs: 500, maxBytes: Buffer.byteLength(older) + 100 }
 describe("catalog refresh", () => {
   it("a good catalog is stored and used from then on; the CLI says which catalog", async () => {
     const home = tempHome()
-    const store = CatalogStore.CatalogStore.make(home)
+    const store = CatalogStore.CatalogStore.make(home, nodeFs)
     const fresh = await Effect.runPromise(store.refresh(`${base}/good`, limits))
     expect(fresh.size).toBe(344)
     const current = await Effect.runPromise(store.current)
@@ -77,7 +77,7 @@ describe("catalog refresh", () => {
     ["error", "http"]
   ])("%s: fails with reason %s and keeps the catalog in use", async (route, reason) => {
     const home = tempHome()
-    const store = CatalogStore.CatalogStore.make(home)
+    const store = CatalogStore.CatalogStore.make(home, nodeFs)
     await Effect.runPromise(store.refresh(`${base}/good`, limits))
     const exit = await Effect.runPromiseExit(store.refresh(`${base}/${route}`, limits))
     expect(Exit.isFailure(exit)).toBe(true)
@@ -112,7 +112,7 @@ describe("catalog refresh", () => {
     })
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/refresh failed: .*not JSON.*still using bundled snapshot 2026-08-19/)
-    const current = await Effect.runPromise(CatalogStore.CatalogStore.make(home).current)
+    const current = await Effect.runPromise(CatalogStore.CatalogStore.make(home, nodeFs).current)
     expect(current.source.kind).toBe("bundled")
   })
 })

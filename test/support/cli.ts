@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { runCli as cli } from "@tollgate/runner/cli/Cli"
 import { Io } from "@tollgate/runner/cli/Io"
-import { Effect, Layer, Path, Stdio, Terminal } from "effect"
+import { Effect, FileSystem, Layer, Path, Stdio, Terminal } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
@@ -18,6 +18,11 @@ export interface CliResult {
   readonly stdout: string
   readonly stderr: string
 }
+
+/** Node's file system, for a store or a file system a test builds by hand. */
+export const nodeFs: FileSystem.FileSystem = Effect.runSync(
+  Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
+)
 
 /** A fresh, empty state dir for one test. */
 export const tempHome = (): string => mkdtempSync(join(tmpdir(), "tollgate-test-"))
@@ -73,10 +78,20 @@ export const captureIo = (opts: {
 /** Runs `runner argv…` in this process with its own state dir and environment. */
 export const runCli = async (
   argv: ReadonlyArray<string>,
-  opts: { env?: Record<string, string>; cwd?: string; isTTY?: boolean; columns?: number } = {}
+  opts: {
+    env?: Record<string, string>
+    cwd?: string
+    isTTY?: boolean
+    columns?: number
+    /** A file system in place of Node's (one that fails, say). */
+    fileSystem?: FileSystem.FileSystem
+  } = {}
 ): Promise<CliResult> => {
   const io = captureIo(opts)
-  const code = await Effect.runPromise(cli(argv).pipe(Effect.provide(Layer.mergeAll(platform, io.layer))))
+  const files = opts.fileSystem === undefined ? [] : [Layer.succeed(FileSystem.FileSystem, opts.fileSystem)]
+  const code = await Effect.runPromise(
+    cli(argv).pipe(Effect.provide(Layer.mergeAll(platform, io.layer, ...files)))
+  )
   return { code, ...io.out }
 }
 

@@ -4,7 +4,6 @@
  * shape) leaves the catalog in use untouched.
  */
 import { existsSync, readFileSync } from "node:fs"
-import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -12,12 +11,13 @@ import { type Catalog, CatalogDecodeError, decode, type Source } from "@tollgate
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Files from "./Files.ts"
 import { sha256 } from "./Hash.ts"
 import type { FetchError, FetchLimits } from "./Http.ts"
-import { stateDir, writeAtomicSync } from "./StateDir.ts"
 
 let bundledPathCache: string | undefined
 /**
@@ -49,15 +49,22 @@ export const bundled = (): Catalog => {
   return bundledCache
 }
 
-/** Decodes a catalog file on disk (a `/models` response body). */
-export const fromFile = (path: string, source?: Partial<Source>): Catalog =>
-  decode(JSON.parse(readFileSync(path, "utf8")), {
+/** Decodes a catalog file's text (a `/models` response body) read from `path`. */
+export const fromText = (text: string, path: string, source?: Partial<Source>): Catalog =>
+  decode(JSON.parse(text), {
     kind: "file",
     label: path,
     date: "",
     location: path,
     ...source
   })
+
+/** Reads and decodes a catalog file (a `/models` response body). */
+export const fromFile = Effect.fnUntraced(function* (path: string) {
+  const fs = yield* FileSystem.FileSystem
+  const text = yield* fs.readFileString(path)
+  return yield* Effect.try(() => fromText(text, path))
+})
 
 export class CatalogRefreshError extends Schema.TaggedError<CatalogRefreshError>()("CatalogRefreshError", {
   reason: Schema.Literals(["timeout", "too-large", "http", "network", "malformed", "invalid", "store"]),
@@ -76,14 +83,10 @@ const decodeStored = Schema.decodeUnknownOption(Schema.fromJsonString(StoredCata
 
 export const storedPath = (dir: string): string => join(dir, "catalog", "models.json")
 
-const loadStored = async (dir: string): Promise<Catalog | undefined> => {
+const loadStored = Effect.fnUntraced(function* (dir: string) {
   const path = storedPath(dir)
-  let text: string
-  try {
-    text = await readFile(path, "utf8")
-  } catch {
-    return undefined
-  }
+  const text = yield* Files.readTextIfAny(path).pipe(Effect.orElseSucceed(() => undefined))
+  if (text === undefined) return undefined
   const stored = Option.getOrUndefined(decodeStored(text))
   if (stored === undefined) return undefined // a damaged store falls back to the bundled snapshot
   try {
@@ -96,7 +99,7 @@ const loadStored = async (dir: string): Promise<Catalog | undefined> => {
   } catch {
     return undefined // a damaged store falls back to the bundled snapshot
   }
-}
+})
 
 export interface CatalogStoreShape {
   /** The catalog in use: the refreshed copy if there is a valid one, else the bundled snapshot. */
@@ -109,9 +112,12 @@ export interface CatalogStoreShape {
 export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShape>()(
   "@tollgate/core/CatalogStore"
 ) {
-  /** A store rooted at `dir` (the state dir). */
-  static readonly make = (dir: string): CatalogStoreShape => ({
-    current: Effect.promise(async () => (await loadStored(dir)) ?? bundled()),
+  /** A store rooted at `dir` (the state dir), on the file system `fs`. */
+  static readonly make = (dir: string, fs: FileSystem.FileSystem): CatalogStoreShape => ({
+    current: loadStored(dir).pipe(
+      Effect.map((stored) => stored ?? bundled()),
+      Effect.provideService(FileSystem.FileSystem, fs)
+    ),
     refresh: Effect.fn("CatalogStore.refresh")(function* (
       baseUrl: string,
       limits: FetchLimits = DEFAULT_LIMITS
@@ -150,17 +156,16 @@ export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShap
         sha256: sha256(text),
         body
       }
-      yield* Effect.try({
-        try: () => writeAtomicSync(storedPath(dir), JSON.stringify(stored)),
-        catch: (e) =>
-          new CatalogRefreshError({ reason: "store", message: `could not store the catalog: ${String(e)}` })
-      })
+      yield* Files.writeAtomic(storedPath(dir), JSON.stringify(stored)).pipe(
+        Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.mapError(
+          (e) =>
+            new CatalogRefreshError({ reason: "store", message: `could not store the catalog: ${e.message}` })
+        )
+      )
       return catalog
     })
   })
-
-  /** The store in the user's state dir (`$TOLLGATE_HOME`, XDG, or ~/.local/state/tollgate). */
-  static readonly layer = Layer.sync(CatalogStore, () => CatalogStore.make(stateDir()))
 
   /** A fixed catalog, for tests. */
   static readonly layerTest = (catalog: Catalog) =>

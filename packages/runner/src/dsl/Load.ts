@@ -2,7 +2,8 @@
  * Reads a pipeline YAML file into a document that knows where every value came from. Refuses
  * fast what no pipeline needs: files over 1 MiB, alias bombs, absurd nesting.
  */
-import { readFileSync, statSync } from "node:fs"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml"
 import type { Diagnostic } from "./Diagnostics.ts"
 
@@ -55,45 +56,31 @@ const diagnosticAt =
     rule
   })
 
+type LoadResult = { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] }
+
 /** Loads `file` (display name `displayName`); returns the document or the diagnostics that stop it. */
-export const loadFile = (
-  path: string,
-  displayName: string
-): { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] } => {
-  const at = diagnosticAt(displayName)
-  let size: number
-  try {
-    const st = statSync(path)
-    if (!st.isFile())
-      return {
-        loaded: undefined,
-        diagnostics: [
-          at(
-            1,
-            1,
-            `cannot read the pipeline: ${st.isDirectory() ? "it is a directory" : "not a regular file"}`,
-            "file"
-          )
-        ]
-      }
-    size = st.size
-  } catch {
-    return { loaded: undefined, diagnostics: [at(1, 1, `cannot read the pipeline: no such file`, "file")] }
-  }
+export const loadFile = Effect.fnUntraced(function* (path: string, displayName: string) {
+  const fs = yield* FileSystem.FileSystem
+  const refused = (message: string, rule = "file"): LoadResult => ({
+    loaded: undefined,
+    diagnostics: [diagnosticAt(displayName)(1, 1, message, rule)]
+  })
+  const info = yield* fs.stat(path).pipe(Effect.orElseSucceed(() => undefined))
+  if (info === undefined) return refused("cannot read the pipeline: no such file")
+  if (info.type !== "File")
+    return refused(
+      `cannot read the pipeline: ${info.type === "Directory" ? "it is a directory" : "not a regular file"}`
+    )
+  const size = Number(info.size)
   if (size > MAX_PIPELINE_BYTES)
-    return {
-      loaded: undefined,
-      diagnostics: [
-        at(
-          1,
-          1,
-          `the pipeline is ${size} bytes; pipelines are limited to ${MAX_PIPELINE_BYTES} (put data in an input file)`,
-          "file-too-large"
-        )
-      ]
-    }
-  return loadText(readFileSync(path, "utf8"), displayName)
-}
+    return refused(
+      `the pipeline is ${size} bytes; pipelines are limited to ${MAX_PIPELINE_BYTES} (put data in an input file)`,
+      "file-too-large"
+    )
+  const text = yield* fs.readFileString(path).pipe(Effect.orElseSucceed(() => undefined))
+  if (text === undefined) return refused("cannot read the pipeline: it cannot be read")
+  return loadText(text, displayName)
+})
 
 /** Parses a pipeline's text (shown as `displayName`); returns the document or the diagnostics that stop it. Pure. */
 export const loadText = (

@@ -1,6 +1,7 @@
 /** Load → schema → semantic checks → inputs: a pipeline proven well formed, or every diagnostic. */
 import { isAbsolute, relative, resolve as resolvePath } from "node:path"
 import type * as Catalog from "@tollgate/pricing/Catalog"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { type Diagnostic, sortUnique } from "./Diagnostics.ts"
 import { type InputOverride, type ResolvedInputs, resolveInputs } from "./Inputs.ts"
@@ -48,10 +49,22 @@ const displayPath = (cwd: string, abs: string) => {
 }
 
 /** Validates a pipeline file. Nothing is sent; nothing is written. */
-export const validateFile = (file: string, opts: ValidateOptions): ValidateResult => {
+export const validateFile = (file: string, opts: ValidateOptions) => {
   const path = resolvePath(opts.cwd, file)
   const display = displayPath(opts.cwd, path)
-  const { loaded, diagnostics: loadDiagnostics } = loadFile(path, display)
+  return Effect.map(loadFile(path, display), (load) => validateLoaded(path, display, load, opts))
+}
+
+/** Validates a pipeline as loaded from `path`. */
+const validateLoaded = (
+  path: string,
+  display: string,
+  {
+    loaded,
+    diagnostics: loadDiagnostics
+  }: { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] },
+  opts: ValidateOptions
+): ValidateResult => {
   const sources = new Map<string, string>()
   if (loaded === undefined) return { ok: false, diagnostics: sortUnique(loadDiagnostics), sources }
   sources.set(display, loaded.source)

@@ -2,11 +2,12 @@
  * A saved plan (`runner plan --out`): the plan's JSON with what it was made from, written here
  * and read back here, decoded before anything trusts it; and any plan JSON read for a diff.
  */
-import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
+import * as Files from "@tollgate/core/Files"
 import { sha256 } from "@tollgate/core/Fingerprint"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
@@ -37,15 +38,23 @@ export interface SavedPlan {
  * `saved_plan` (as `runner plan --out` writes). A pipeline written as JSON is a pipeline; a file
  * that cannot be read is left to the pipeline loader, which names it.
  */
-export const isSavedPlanFile = (cwd: string, file: string): boolean => {
-  if (!file.endsWith(".json")) return false
-  try {
-    const json: unknown = JSON.parse(readFileSync(resolve(cwd, file), "utf8"))
-    return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
-  } catch {
-    return false
-  }
-}
+export const isSavedPlanFile = (
+  cwd: string,
+  file: string
+): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
+  !file.endsWith(".json")
+    ? Effect.succeed(false)
+    : Files.readTextIfAny(resolve(cwd, file)).pipe(
+        Effect.map((text) => {
+          try {
+            const json: unknown = JSON.parse(text ?? "null")
+            return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
+          } catch {
+            return false
+          }
+        }),
+        Effect.orElseSucceed(() => false)
+      )
 
 /** A saved plan's text: the plan, and the pipeline and inputs it was made from. */
 export const savedPlanText = (
@@ -53,6 +62,14 @@ export const savedPlanText = (
   pipelinePath: string,
   inputs: ReadonlyArray<InputOverride>
 ): string => `${JSON.stringify({ ...plan, saved_plan: { pipeline_path: pipelinePath, inputs } }, null, 2)}\n`
+
+/** Saves a plan (`runner plan --out`) at `path`, whole or not at all. */
+export const writeSavedPlan = (
+  path: string,
+  plan: PlanJson,
+  pipelinePath: string,
+  inputs: ReadonlyArray<InputOverride>
+) => Files.writeAtomic(path, savedPlanText(plan, pipelinePath, inputs))
 
 const invalid = (file: string, what: string) =>
   new InputInvalid({
@@ -64,27 +81,22 @@ const invalid = (file: string, what: string) =>
  * before anything else is read: a saved plan (say, a pull request's) cannot make the runner
  * parse arbitrary files as a pipeline or load data files it names.
  */
-export const pipelineUnchanged = (cwd: string, saved: SavedPlan): boolean => {
-  try {
-    return sha256(readFileSync(resolve(cwd, saved.pipelinePath), "utf8")) === saved.hashes.pipeline
-  } catch {
-    return false
-  }
-}
+export const pipelineUnchanged = (
+  cwd: string,
+  saved: SavedPlan
+): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
+  Files.readTextIfAny(resolve(cwd, saved.pipelinePath)).pipe(
+    Effect.map((text) => text !== undefined && sha256(text) === saved.hashes.pipeline),
+    Effect.orElseSucceed(() => false)
+  )
 
 /** A plan file's JSON at the version this runner reads, or `InputInvalid` naming the file. */
 const readPlanJson = (cwd: string, file: string, what: string) =>
   Effect.gen(function* () {
-    const text = yield* Effect.try({
-      try: () => readFileSync(resolve(cwd, file), "utf8"),
-      catch: (e) =>
-        invalid(
-          file,
-          (e as NodeJS.ErrnoException).code === "ENOENT"
-            ? "no such file"
-            : `cannot read it (${(e as Error).message})`
-        )
-    })
+    const text = yield* Files.readTextIfAny(resolve(cwd, file)).pipe(
+      Effect.mapError((e) => invalid(file, `cannot read it (${e.message})`))
+    )
+    if (text === undefined) return yield* invalid(file, "no such file")
     const json = yield* Effect.try({
       try: (): unknown => JSON.parse(text),
       catch: () => invalid(file, "not JSON")
@@ -101,7 +113,10 @@ const readPlanJson = (cwd: string, file: string, what: string) =>
   })
 
 /** The saved plan at `file`, or `InputInvalid` naming the file and what is wrong. */
-export const readSavedPlan = (cwd: string, file: string): Effect.Effect<SavedPlan, InputInvalid> =>
+export const readSavedPlan = (
+  cwd: string,
+  file: string
+): Effect.Effect<SavedPlan, InputInvalid, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const json = yield* readPlanJson(cwd, file, "a saved plan")
     const decoded = Schema.decodeUnknownExit(SavedPlanSchema)(json)
@@ -193,7 +208,7 @@ export type PlanForReport = typeof PlanForReport.Type
 /** A plan (`runner plan --out`, or `--format json`) decoded by `schema`, or `InputInvalid` naming the file. */
 export const readPlanWith =
   <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) =>
-  (cwd: string, file: string): Effect.Effect<S["Type"], InputInvalid> =>
+  (cwd: string, file: string): Effect.Effect<S["Type"], InputInvalid, FileSystem.FileSystem> =>
     Effect.flatMap(readPlanJson(cwd, file, "a plan"), (json) => {
       const decoded = Schema.decodeUnknownExit(schema)(json)
       return Exit.isSuccess(decoded)
@@ -206,5 +221,7 @@ export const readPlanWith =
     })
 
 /** A plan for a diff. */
-export const readPlanForDiff: (cwd: string, file: string) => Effect.Effect<PlanForDiff, InputInvalid> =
-  readPlanWith(PlanForDiff)
+export const readPlanForDiff: (
+  cwd: string,
+  file: string
+) => Effect.Effect<PlanForDiff, InputInvalid, FileSystem.FileSystem> = readPlanWith(PlanForDiff)

@@ -15,20 +15,18 @@ export const validatePipeline = (
     readonly providerKind?: ProviderKind | undefined
   }
 ) =>
-  Effect.flatMap(CurrentCatalog, (catalog) => {
-    const result = validateFile(file, {
+  Effect.gen(function* () {
+    const result = yield* validateFile(file, {
       cwd: opts.cwd,
-      catalog,
+      catalog: yield* CurrentCatalog,
       inputs: opts.inputs ?? [],
       providerKind: opts.providerKind
     })
-    if (result.ok) return Effect.succeed(result.value)
+    if (result.ok) return result.value
     const n = result.diagnostics.length
-    return Effect.fail(
-      PipelineInvalid.fromDiagnostics(
-        result.diagnostics,
-        result.sources,
-        `${n} problem${n === 1 ? "" : "s"}; nothing was sent`
-      )
+    return yield* PipelineInvalid.fromDiagnostics(
+      result.diagnostics,
+      result.sources,
+      `${n} problem${n === 1 ? "" : "s"}; nothing was sent`
     )
   })

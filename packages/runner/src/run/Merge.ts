@@ -4,9 +4,10 @@
  * every split step was answered exactly once, by the shard that holds it, and hands the merge
  * their answers and spending. Reads files only.
  */
-import { readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import * as Money from "@tollgate/pricing/Money"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import { type Finished, readFinished, readMeta, readStatus, stepRecords } from "./Records.ts"
 import type { RequestRecord } from "./RequestRecord.ts"
 import { holds, label, type StepRole, shardOf } from "./Shards.ts"
@@ -18,30 +19,34 @@ interface ShardRun {
   readonly count: number
 }
 
-const runDirs = (dir: string, depth: number): string[] => {
-  let names: string[]
-  try {
-    names = readdirSync(dir).sort()
-  } catch {
-    return []
-  }
-  return names.flatMap((name) => {
-    const path = join(dir, name)
-    if (name === "run.json") return [dir]
-    if (depth === 0 || name.startsWith(".") || name === "steps") return []
-    try {
-      return statSync(path).isDirectory() ? runDirs(path, depth - 1) : []
-    } catch {
-      return []
+/** The run dirs (those holding a `run.json`) under `dir`, `depth` folders down at most. */
+const runDirs = (
+  fs: FileSystem.FileSystem,
+  dir: string,
+  depth: number
+): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.gen(function* () {
+    const names = [...(yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [])))].sort()
+    const found: string[] = []
+    for (const name of names) {
+      if (name === "run.json") found.push(dir)
+      if (name === "run.json" || depth === 0 || name.startsWith(".") || name === "steps") continue
+      const path = join(dir, name)
+      const info = yield* fs.stat(path).pipe(Effect.orElseSucceed(() => undefined))
+      if (info?.type === "Directory") found.push(...(yield* runDirs(fs, path, depth - 1)))
     }
+    return found
   })
-}
 
 /**
  * The newest run of each shard of `base` under `dir` (run ids sort by start time). `legacyBase`:
  * the base an earlier runner gave the same run (taken only when a shard of another base is there).
  */
-const shardRuns = (dir: string, base: string, legacyBase: (() => string) | undefined): ShardRun[] => {
+const shardRuns = (
+  dirs: ReadonlyArray<string>,
+  base: string,
+  legacyBase: (() => string) | undefined
+): ShardRun[] => {
   const newest = new Map<number, ShardRun & { readonly id: string }>()
   let legacy: string | undefined
   const isBase = (b: string | undefined): boolean => {
@@ -50,7 +55,7 @@ const shardRuns = (dir: string, base: string, legacyBase: (() => string) | undef
     legacy ??= legacyBase()
     return b === legacy
   }
-  for (const runDir of runDirs(dir, 3)) {
+  for (const runDir of dirs) {
     const meta = readMeta(runDir)
     if (meta?.shard === undefined || !isBase(meta.base)) continue
     const id = runDir.split(/[\\/]/).at(-1)!
@@ -126,14 +131,22 @@ const divergent = (
 }
 
 /** The shards' answers and spending, or why they cannot be merged. */
-export const joinShards = (
+export const joinShards = Effect.fnUntraced(function* (
   dir: string,
   shown: string,
   base: string,
   roles: ReadonlyMap<string, StepRole>,
   legacyBase?: () => string
+) {
+  const dirs = yield* runDirs(yield* FileSystem.FileSystem, dir, 3)
+  return joinRuns(shardRuns(dirs, base, legacyBase), shown, roles)
+})
+
+const joinRuns = (
+  runs: ReadonlyArray<ShardRun>,
+  shown: string,
+  roles: ReadonlyMap<string, StepRole>
 ): { readonly count: number; readonly seed: Finished } | string => {
-  const runs = shardRuns(dir, base, legacyBase)
   const problem = incomplete(runs, shown) ?? misplaced(runs, roles) ?? divergent(runs, roles)
   if (problem !== undefined) return problem
   const previous = new Map<string, RequestRecord>()

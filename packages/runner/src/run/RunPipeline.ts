@@ -73,18 +73,16 @@ export type RunResult =
     }
 
 /** The pipeline to plan: the file itself, or the one a saved plan names (with its inputs). */
-const resolvePlanFile = (file: string, opts: RunOptions) =>
-  isSavedPlanFile(opts.cwd, file)
-    ? Effect.flatMap(readSavedPlan(opts.cwd, file), (saved) =>
-        pipelineUnchanged(opts.cwd, saved)
-          ? Effect.succeed({ file: saved.pipelinePath, inputs: saved.inputs, saved })
-          : Effect.fail(
-              new InputInvalid({
-                message: `the saved plan ${file} is stale: the pipeline changed (or is gone) since it was made; run \`runner plan --out\` again`
-              })
-            )
-      )
-    : Effect.succeed({ file, inputs: opts.inputs ?? ([] as ReadonlyArray<InputOverride>), saved: undefined })
+const resolvePlanFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {
+  if (!(yield* isSavedPlanFile(opts.cwd, file)))
+    return { file, inputs: opts.inputs ?? ([] as ReadonlyArray<InputOverride>), saved: undefined }
+  const saved = yield* readSavedPlan(opts.cwd, file)
+  if (yield* pipelineUnchanged(opts.cwd, saved))
+    return { file: saved.pipelinePath, inputs: saved.inputs, saved }
+  return yield* new InputInvalid({
+    message: `the saved plan ${file} is stale: the pipeline changed (or is gone) since it was made; run \`runner plan --out\` again`
+  })
+})
 
 /** Refusals of a plan that passed its gates: OpenRouter without a key, an offline miss. */
 const refusal = (planned: Planned, plan: PlanJson, opts: RunOptions) => {
@@ -131,7 +129,7 @@ const openRecords = (planned: Planned, opts: RunOptions, outDir: string, display
       legacy === undefined
         ? undefined
         : () => identityOf({ ...planned.hashes, inputs: legacy() }, planned.baseUrl)
-    const joined = opts.merge ? joinShards(outDir, display, base, roles, legacyBase) : undefined
+    const joined = opts.merge ? yield* joinShards(outDir, display, base, roles, legacyBase) : undefined
     if (typeof joined === "string") return yield* new InputInvalid({ message: `runner merge: ${joined}` })
     const split: Split | undefined =
       opts.shard !== undefined

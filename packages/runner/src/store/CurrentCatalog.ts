@@ -4,6 +4,7 @@ import * as CatalogStore from "@tollgate/core/CatalogStore"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import { StateDamaged } from "../Errors.ts"
 import type { SettingsShape } from "../Settings.ts"
@@ -13,25 +14,31 @@ export class CurrentCatalog extends Context.Service<CurrentCatalog, Catalog.Cata
 ) {
   static readonly layer = (
     settings: Pick<SettingsShape, "stateDir" | "catalogFile">
-  ): Layer.Layer<CurrentCatalog, StateDamaged> => Layer.effect(CurrentCatalog, loadCatalog(settings))
+  ): Layer.Layer<CurrentCatalog, StateDamaged, FileSystem.FileSystem> =>
+    Layer.effect(CurrentCatalog, loadCatalog(settings))
   static readonly layerOf = (catalog: Catalog.Catalog) => Layer.succeed(CurrentCatalog, catalog)
 }
 
 /** The catalog store of the state dir (for refresh). */
-export const catalogStore = (settings: Pick<SettingsShape, "stateDir">): CatalogStore.CatalogStoreShape =>
-  CatalogStore.CatalogStore.make(settings.stateDir)
+export const catalogStore = (settings: Pick<SettingsShape, "stateDir">) =>
+  Effect.map(FileSystem.FileSystem, (fs) => CatalogStore.CatalogStore.make(settings.stateDir, fs))
 
 /** The catalog in use for this environment. */
 export const loadCatalog = (
   settings: Pick<SettingsShape, "stateDir" | "catalogFile">
-): Effect.Effect<Catalog.Catalog, StateDamaged> => {
+): Effect.Effect<Catalog.Catalog, StateDamaged, FileSystem.FileSystem> => {
   const file = settings.catalogFile
-  if (file === undefined) return catalogStore(settings).current
-  return Effect.try({
-    try: () => CatalogStore.fromFile(file),
-    catch: (e) =>
-      new StateDamaged({
-        message: `TOLLGATE_CATALOG=${file}: ${(e as Error).message}; point it at a models catalog (OpenRouter's /models JSON)`
-      })
-  })
+  if (file === undefined) return Effect.flatMap(catalogStore(settings), (store) => store.current)
+  return CatalogStore.fromFile(file).pipe(
+    Effect.mapError(
+      (e) =>
+        new StateDamaged({
+          message: `TOLLGATE_CATALOG=${file}: ${messageOf(e)}; point it at a models catalog (OpenRouter's /models JSON)`
+        })
+    )
+  )
 }
+
+/** A file system error's reason and path, or a decode error's message. */
+const messageOf = (e: { readonly message: string; readonly error?: unknown }): string =>
+  e.error instanceof Error ? e.error.message : e.message

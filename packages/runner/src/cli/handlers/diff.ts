@@ -76,7 +76,7 @@ export const handle = Effect.fnUntraced(function* (flags: DiffFlags) {
   const head = yield* readPlanForDiff(io.cwd, flags.head)
   const d = yield* diffOf(base, head, flags.base)
   const v = verdictFor(d, policy)
-  writeJsonFile(io, flags.jsonFile, diffJson(d, v))
+  yield* writeJsonFile(io, flags.jsonFile, diffJson(d, v))
   const exit = showDiff(io, d, v, flags.format, Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env))
   if (exit !== undefined) return yield* exit
 })

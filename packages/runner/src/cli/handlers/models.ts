@@ -26,7 +26,9 @@ export const handleRefresh = Effect.fnUntraced(function* (flags: RefreshFlags) {
     CatalogStore.DEFAULT_BASE_URL
   if (baseUrl.startsWith("echo:"))
     return yield* new InputInvalid({ message: "--base-url echo: has no catalog to refresh from" })
-  const refreshed = yield* Effect.result(catalogStore(settings).refresh(baseUrl, CatalogStore.DEFAULT_LIMITS))
+  const refreshed = yield* Effect.result(
+    (yield* catalogStore(settings)).refresh(baseUrl, CatalogStore.DEFAULT_LIMITS)
+  )
   if (refreshed._tag === "Success") return io.err(`catalog refreshed: ${describeSource(refreshed.success)}\n`)
   const current = yield* loadCatalog(settings)
   return yield* new CommandExit({

@@ -1,14 +1,13 @@
 /** `runner plan <pipeline.yaml>`: the dry run. Exit 0 within limits, 3 over one, 2 invalid. */
 import { resolve } from "node:path"
-import * as StateDir from "@tollgate/core/StateDir"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { InputInvalid } from "../../Errors.ts"
+import { FileFailed, InputInvalid } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
 import { planFile } from "../../plan/Plan.ts"
 import { type PlanJson, planJson } from "../../plan/PlanJson.ts"
-import { PlanForDiff, readPlanForDiff, savedPlanText } from "../../plan/SavedPlan.ts"
+import { PlanForDiff, readPlanForDiff, writeSavedPlan } from "../../plan/SavedPlan.ts"
 import { keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { diffJson } from "../../report/DiffReport.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../../report/PlanReport.ts"
@@ -82,12 +81,11 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   for (const w of planned.warnings) io.err(`warning: ${w}\n`)
   const json = planJson(planned)
   if (Option.isSome(flags.out))
-    StateDir.writeAtomicSync(
-      resolve(io.cwd, flags.out.value),
-      savedPlanText(json, planned.validated.path, inputs)
+    yield* writeSavedPlan(resolve(io.cwd, flags.out.value), json, planned.validated.path, inputs).pipe(
+      Effect.mapError(FileFailed.of)
     )
   if (compare === undefined) {
-    writeJsonFile(io, flags.jsonFile, json)
+    yield* writeJsonFile(io, flags.jsonFile, json)
     printPlan(io, json, flags.format)
     if (!json.ok) return yield* new CommandExit({ code: 3 })
     return
@@ -95,7 +93,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   const d = yield* diffOf(compare.base, Schema.decodeUnknownSync(PlanForDiff)(json), compare.file)
   const verdict = verdictFor(d, compare.policy)
   const withDiff = { ...json, diff: diffJson(d, verdict) }
-  writeJsonFile(io, flags.jsonFile, withDiff)
+  yield* writeJsonFile(io, flags.jsonFile, withDiff)
   if (flags.format === "json") io.out(`${JSON.stringify(withDiff, null, 2)}\n`)
   const link = Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env)
   // table: the plan, then the diff; markdown: the PR comment (the plan folded under it)

@@ -18,13 +18,7 @@ import { writeJsonFile } from "./JsonFile.ts"
 import * as F from "./Parse.ts"
 import { printPlan } from "./plan.ts"
 
-const printResult = (
-  io: IoShape,
-  result: RunResult,
-  format: "table" | "json" | "markdown",
-  jsonFile: Option.Option<string>
-) => {
-  writeJsonFile(io, jsonFile, result.kind === "gated" ? result.plan : result.summary)
+const printResult = (io: IoShape, result: RunResult, format: "table" | "json" | "markdown") => {
   if (result.kind === "gated") {
     printPlan(io, result.plan, format)
     return new CommandExit({ code: 3, message: "the plan is over a limit: nothing was sent" })
@@ -133,6 +127,7 @@ export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { read
       )
     )
   )
-  const exit = printResult(io, result, flags.format, flags.jsonFile)
+  yield* writeJsonFile(io, flags.jsonFile, result.kind === "gated" ? result.plan : result.summary)
+  const exit = printResult(io, result, flags.format)
   if (exit !== undefined) return yield* exit
 })
