@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -8,6 +9,7 @@ import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 import { describe, expect, it } from "vitest"
 import { ROOT, runBin, runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
+import { startRedis } from "./support/redis.ts"
 
 const pipelineIn = (dir: string, name: string, yaml: string) => {
   const path = join(dir, name)
@@ -412,5 +414,38 @@ describe("runner quota", () => {
     })
     expect(q.code).toBe(0)
     expect(JSON.parse(q.stdout)).toMatchObject({ free_per_day: 30, free_used_today: 0 })
+  })
+})
+
+describe("runner plan: the memo of token counts on a shared store", () => {
+  it("what one machine counted, another machine's plan answers from (the memo is the store's, not the state dir's)", async () => {
+    const redis = await startRedis()
+    const cli = (...args: string[]) =>
+      spawnSync("redis-cli", ["-u", redis.url, "--raw", ...args], { encoding: "utf8" }).stdout.trim()
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "tollgate-memo-"))
+      const file = pipelineIn(
+        dir,
+        "memo.yaml",
+        'version: 1\nname: m\ninputs:\n  xs: { type: array, default: ["alpha beta", "gamma delta epsilon"] }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, for_each: inputs.xs, prompt: "Summarize: {{ item }}", max_tokens: 50 }\n'
+      )
+      const store = ["--store", redis.url]
+      const a = tempHome()
+      const first = await planJson(file, store, { TOLLGATE_HOME: a })
+      expect(first.code).toBe(0)
+      expect(readdirSync(a)).not.toContain("token-counts.bin")
+      const records = Buffer.from(cli("GET", "tollgate:token-counts:v1"), "base64")
+      expect(records.length).toBe(2 * 12) // one record per distinct text sent
+      // the store's counts (here tampered with) are what another machine's plan uses
+      for (let k = 0; k < 2; k++) records.writeInt32LE(15, 12 * k + 8)
+      cli("SET", "tollgate:token-counts:v1", records.toString("base64"))
+      const b = await planJson(file, store, { TOLLGATE_HOME: tempHome() })
+      expect(b.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2 * 15)
+      // alone, a machine counts for itself
+      const alone = await planJson(file, [], { TOLLGATE_HOME: tempHome() })
+      expect(alone.json.steps[0].tokens.prompt.expected).toBe(first.json.steps[0].tokens.prompt.expected)
+    } finally {
+      redis.stop()
+    }
   })
 })

@@ -3,7 +3,6 @@
  * the bundled snapshot; a refresh that fails in any way (network, timeout, size, bad JSON, bad
  * shape) leaves the catalog in use untouched.
  */
-import { existsSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -18,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as Files from "./Files.ts"
 import { sha256 } from "./Hash.ts"
 import type { FetchError, FetchLimits } from "./Http.ts"
+import * as SyncFiles from "./SyncFiles.ts"
 
 let bundledPathCache: string | undefined
 /**
@@ -28,7 +28,7 @@ export const bundledPath = (): string => {
   if (bundledPathCache !== undefined) return bundledPathCache
   // the snapshot ships with @tollgate/pricing (its `data/`), resolved as a dependency
   const beside = fileURLToPath(new URL("../../pricing/data/openrouter-models.json", import.meta.url))
-  bundledPathCache = existsSync(beside)
+  bundledPathCache = SyncFiles.exists(beside)
     ? beside
     : createRequire(import.meta.url).resolve("@tollgate/pricing/data/openrouter-models.json")
   return bundledPathCache
@@ -40,7 +40,7 @@ export const DEFAULT_LIMITS: FetchLimits = { timeoutMs: 30_000, maxBytes: 32 * 1
 let bundledCache: Catalog | undefined
 /** The catalog bundled with the package (decoded once per process). */
 export const bundled = (): Catalog => {
-  bundledCache ??= decode(JSON.parse(readFileSync(bundledPath(), "utf8")), {
+  bundledCache ??= decode(JSON.parse(SyncFiles.readBytes(bundledPath()).toString("utf8")), {
     kind: "bundled",
     label: "bundled snapshot",
     date: BUNDLED_DATE,

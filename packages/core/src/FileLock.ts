@@ -6,12 +6,12 @@
  * stale from here. Breaking a stale lock is itself done under a short `.break` lock, so two
  * processes never both take it over.
  */
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
+import * as SyncFiles from "./SyncFiles.ts"
 
 /** This machine, as locks name it. */
 const HOST = hostname()
@@ -40,7 +40,7 @@ interface Holder {
 
 const holderOf = (lockPath: string): Holder | undefined => {
   try {
-    const [pid = "", host = HOST] = readFileSync(lockPath, "utf8").split(" ")
+    const [pid = "", host = HOST] = (SyncFiles.readText(lockPath) ?? "").split(" ")
     const n = Number.parseInt(pid, 10)
     return Number.isNaN(n) ? undefined : { pid: n, host }
   } catch {
@@ -55,21 +55,11 @@ const held = new Set<string>()
 const isStale = (lockPath: string, h: Holder): boolean =>
   h.host === HOST && (h.pid === process.pid ? !held.has(lockPath) : !processAlive(h.pid))
 
-const create = (lockPath: string): boolean => {
-  try {
-    const fd = openSync(lockPath, "wx")
-    writeSync(fd, `${process.pid} ${HOST}`)
-    closeSync(fd)
-    return true
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false
-    throw e
-  }
-}
+const create = (lockPath: string): boolean => SyncFiles.createExclusive(lockPath, `${process.pid} ${HOST}`)
 
 const remove = (path: string): void => {
   try {
-    unlinkSync(path)
+    SyncFiles.remove(path)
   } catch {
     // gone meanwhile
   }
@@ -80,7 +70,8 @@ const breakStale = (lockPath: string, stale: Holder, nowMs: number): void => {
   const breaker = `${lockPath}.break`
   if (!create(breaker)) {
     try {
-      if (nowMs - statSync(breaker).mtimeMs > 10_000) remove(breaker)
+      const st = SyncFiles.stat(breaker)
+      if (st !== undefined && nowMs - st.mtimeMs > 10_000) remove(breaker)
     } catch {
       // gone meanwhile
     }

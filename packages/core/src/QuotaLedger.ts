@@ -3,15 +3,14 @@
  * (OpenRouter counts them). Default store: a JSON file per key in the state dir, updated under a
  * cross-process lock and written atomically, so parallel runs on one machine lose no count.
  */
-import { mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import * as StateDir from "@tollgate/core/StateDir"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { withFileLock } from "./FileLock.ts"
+import * as SyncFiles from "./SyncFiles.ts"
 
 export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError", {
   message: Schema.String
@@ -79,13 +78,13 @@ const KEEP_DAYS = 7
 
 /** The ledger's counts; a missing file is an empty ledger, a damaged one an error (never a silent zero). */
 const read = (path: string): LedgerFile => {
-  let text: string
+  let text: string | undefined
   try {
-    text = readFileSync(path, "utf8")
+    text = SyncFiles.readText(path)
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { version: 1, days: {} }
     throw new LedgerError({ message: `cannot read the quota ledger ${path}: ${(e as Error).message}` })
   }
+  if (text === undefined) return { version: 1, days: {} }
   const decoded = decodeLedger(text)
   if (Exit.isSuccess(decoded)) return decoded.value
   throw new LedgerError({
@@ -96,7 +95,7 @@ const read = (path: string): LedgerFile => {
 const write = (path: string, file: LedgerFile) => {
   const days = Object.keys(file.days).sort().slice(-KEEP_DAYS)
   const trimmed: LedgerFile = { version: 1, days: Object.fromEntries(days.map((d) => [d, file.days[d]!])) }
-  StateDir.writeAtomicSync(path, JSON.stringify(trimmed))
+  SyncFiles.writeAtomic(path, JSON.stringify(trimmed))
 }
 
 export const ledgerPath = (stateDir: string, fingerprint: string): string =>
@@ -123,7 +122,7 @@ export const makeFile = (stateDir: string): QuotaLedgerShape => ({
       catch: asLedgerError
     })
     return Effect.try({
-      try: () => mkdirSync(dirname(path), { recursive: true }),
+      try: () => SyncFiles.makeDir(dirname(path)),
       catch: asLedgerError
     }).pipe(Effect.andThen(withFileLock(path, count)), Effect.mapError(asLedgerError))
   },

@@ -5,9 +5,7 @@
  * is ignored, reported and removed. Size is capped (bytes and entries) with least-recently-used
  * eviction: a read touches the entry's mtime.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs"
 import { basename, join } from "node:path"
-import * as StateDir from "@tollgate/core/StateDir"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -16,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
 import type { StoreLost } from "./StoreLost.ts"
+import * as SyncFiles from "./SyncFiles.ts"
 
 /** Body fields that do not change the reply. */
 const NON_SEMANTIC = new Set(["usage", "stream", "user"])
@@ -142,7 +141,7 @@ const entryPaths = (dir: string): string[] => {
 
 const listDir = (dir: string): string[] => {
   try {
-    return readdirSync(dir)
+    return SyncFiles.list(dir)
   } catch {
     return []
   }
@@ -157,17 +156,17 @@ interface EntryFile {
 const statEntries = (dir: string): EntryFile[] =>
   entryPaths(dir).flatMap((path) => {
     try {
-      const st = statSync(path)
-      return [{ path, size: st.size, mtimeMs: st.mtimeMs }]
+      const st = SyncFiles.stat(path)
+      return st === undefined ? [] : [{ path, ...st }] // else removed meanwhile
     } catch {
-      return [] // removed meanwhile
+      return []
     }
   })
 
 /** Recency is the entry file's mtime, set from `Clock` on write and on every hit. */
 const touch = (path: string, nowMs: number) => {
   try {
-    utimesSync(path, nowMs / 1000, nowMs / 1000)
+    SyncFiles.touch(path, nowMs)
   } catch {
     // evicted meanwhile: still a hit for this read
   }
@@ -183,7 +182,7 @@ interface Usage {
 
 const readUsage = (dir: string): Usage | undefined => {
   try {
-    const u = JSON.parse(readFileSync(usageFile(dir), "utf8")) as Partial<Usage>
+    const u = JSON.parse(SyncFiles.readText(usageFile(dir)) ?? "{}") as Partial<Usage>
     return Number.isFinite(u.bytes) && Number.isFinite(u.entries)
       ? { bytes: Math.max(0, u.bytes as number), entries: Math.max(0, u.entries as number) }
       : undefined
@@ -194,7 +193,7 @@ const readUsage = (dir: string): Usage | undefined => {
 
 const writeUsage = (dir: string, u: Usage) => {
   try {
-    StateDir.writeAtomicSync(usageFile(dir), JSON.stringify(u))
+    SyncFiles.writeAtomic(usageFile(dir), JSON.stringify(u))
   } catch {
     // best effort: the next process scans instead
   }
@@ -219,7 +218,7 @@ const makeEvictor = (dir: string, maxBytes: number, maxEntries: number, stats: {
     let entries = files.length
     for (const f of files) {
       if (bytes <= maxBytes * 0.9 && entries <= maxEntries * 0.9) break
-      rmSync(f.path, { force: true })
+      SyncFiles.removeAll(f.path)
       bytes -= f.size
       entries -= 1
       stats.evicted++
@@ -261,19 +260,20 @@ const readEntry = (
   onDamaged: (() => void) | undefined
 ): unknown | undefined => {
   const path = entryPath(dir, key)
-  let text: string
+  let text: string | undefined
   // a miss is the common case of a first run: asked without the cost of a thrown error
-  if (!existsSync(path)) return undefined
+  if (!SyncFiles.exists(path)) return undefined
   try {
-    text = readFileSync(path, "utf8")
+    text = SyncFiles.readText(path)
   } catch {
     return undefined
   }
+  if (text === undefined) return undefined
   const entry = entryBody(text, key)
   if (entry === undefined) {
     if (onDamaged === undefined) return undefined
     onDamaged()
-    rmSync(path, { force: true })
+    SyncFiles.removeAll(path)
     return undefined
   }
   if (opts.ttlMs !== undefined && now - entry.createdAtMs > opts.ttlMs) return undefined
@@ -309,7 +309,7 @@ export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheSha
         Effect.sync(() => {
           const text = JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies CacheEntry)
           const path = entryPath(dir, key)
-          StateDir.writeAtomicSync(path, text)
+          SyncFiles.writeAtomic(path, text)
           touch(path, now)
           stats.writes++
           admit(text.length)

@@ -1,7 +1,9 @@
-/** Data files for inputs: JSON Lines, JSON and CSV, parsed with the file's own line and column on error. Pure but for the read. */
+/** Data files for inputs: JSON Lines, JSON and CSV, parsed with the file's own line and column on error. Pure but for the read, which goes through `FileSystem`. */
 
 import { createHash } from "node:crypto"
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import type { PlatformError } from "effect/PlatformError"
 
 export class DataError extends Error {
   override readonly name = "DataError"
@@ -167,24 +169,34 @@ export const parseCsv = (text: string): DataValue => {
   return { value, lines: body.map((r) => r.line) }
 }
 
-/** A JSON Lines file read in 1 MB chunks: hashed and parsed as it streams, never whole in memory. */
-const readJsonl = (path: string): DataValue & { readonly sha256: string } => {
-  const fd = openSync(path, "r")
-  const chunk = Buffer.allocUnsafe(1 << 20)
+/**
+ * JSON Lines fed in chunks of bytes, hashed and parsed as they come, never whole in memory. A
+ * newline byte is never inside a UTF-8 character, so each chunk's whole lines decode alone,
+ * natively; the bytes after its last newline wait for the next chunk. Throws `DataError`.
+ */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+
+export const jsonlParser = () => {
   const hash = createHash("sha256")
   const into = { value: [] as unknown[], lines: [] as number[] }
   let line = 0
-  // the bytes after a chunk's last newline: a newline byte is never inside a UTF-8 character, so
-  // each chunk's whole lines decode alone, natively
   let rest = Buffer.alloc(0)
-  try {
-    let first = true
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, null)
-      if (n === 0) break
-      let part = chunk.subarray(0, n)
-      if (first && part[0] === 0xef && part[1] === 0xbb && part[2] === 0xbf) part = part.subarray(3)
-      first = false
+  let first = true
+  let head = Buffer.alloc(0)
+  return {
+    push(chunk: Buffer): void {
+      let part = chunk
+      if (first) {
+        // a byte-order mark is not data: held until its three bytes can be told apart, however the bytes come
+        part = head.length > 0 ? Buffer.concat([head, part]) : part
+        if (part.length < 3 && BOM.subarray(0, part.length).equals(part)) {
+          head = Buffer.from(part)
+          return
+        }
+        head = Buffer.alloc(0)
+        first = false
+        if (part.subarray(0, 3).equals(BOM)) part = part.subarray(3)
+      }
       hash.update(part)
       const bytes = rest.length > 0 ? Buffer.concat([rest, part]) : part
       const last = bytes.lastIndexOf(0x0a)
@@ -198,12 +210,19 @@ const readJsonl = (path: string): DataValue & { readonly sha256: string } => {
         takeLine(into, text.slice(start), ++line)
       }
       rest = Buffer.from(bytes.subarray(last + 1)) // a copy: the chunk is read into again
+    },
+    end(): DataValue & { readonly sha256: string } {
+      if (head.length > 0) {
+        // a file of one or two bytes that begin a mark: they are data
+        const held = head
+        head = Buffer.alloc(0)
+        first = false
+        this.push(held)
+      }
+      if (rest.length > 0) takeLine(into, rest.toString("utf8"), ++line)
+      return { ...into, sha256: hash.digest("hex") }
     }
-    if (rest.length > 0) takeLine(into, rest.toString("utf8"), ++line)
-  } finally {
-    closeSync(fd)
   }
-  return { ...into, sha256: hash.digest("hex") }
 }
 
 /** A data file that cannot be read at all; `reason` completes "data file x …". */
@@ -211,32 +230,43 @@ export class DataFileUnreadable extends Error {
   override readonly name = "DataFileUnreadable"
 }
 
-const unreadable = (e: unknown): DataFileUnreadable => {
-  const code = (e as NodeJS.ErrnoException).code
-  return new DataFileUnreadable(
-    code === "ENOENT"
+const unreadable = (e: PlatformError): DataFileUnreadable =>
+  new DataFileUnreadable(
+    e.reason._tag === "NotFound"
       ? "no such file"
-      : code === "EACCES"
+      : e.reason._tag === "PermissionDenied"
         ? "cannot be read (permission denied)"
-        : code === "EISDIR"
-          ? "is a directory"
-          : `cannot be read (${(e as Error).message})`
+        : `cannot be read (${e.message})`
   )
-}
 
-/**
- * Reads a data file by its extension. Throws `DataError` with the file's own line and column, or
- * `DataFileUnreadable`. Only regular files are read: a FIFO or a device would hang the plan.
- */
-export const readDataFile = (path: string): DataValue & { readonly sha256: string } => {
-  let buf: Buffer
-  try {
-    if (!statSync(path).isFile()) throw new DataFileUnreadable("is not a regular file")
-    if (path.endsWith(".jsonl")) return readJsonl(path)
-    buf = readFileSync(path)
-  } catch (e) {
-    throw e instanceof DataFileUnreadable || e instanceof DataError ? e : unreadable(e)
-  }
+/** Runs a parse: its `DataError` fails the effect; anything else is a defect. */
+const parsing = <A>(f: () => A): Effect.Effect<A, DataError> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(f())
+    } catch (e) {
+      return e instanceof DataError ? Effect.fail(e) : Effect.die(e)
+    }
+  })
+
+/** A JSON Lines file read in 1 MB chunks. */
+const readJsonl = (fs: FileSystem.FileSystem, path: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const file = yield* fs.open(path, { flag: "r" }).pipe(Effect.mapError(unreadable))
+      const parser = jsonlParser()
+      const chunk = Buffer.allocUnsafe(1 << 20)
+      for (;;) {
+        const n = yield* file.read(chunk).pipe(Effect.mapError(unreadable))
+        if (n === 0) break
+        yield* parsing(() => parser.push(chunk.subarray(0, Number(n))))
+      }
+      return yield* parsing(() => parser.end())
+    })
+  )
+
+/** A whole data file's value: JSON or CSV by its extension. */
+const parseWhole = (path: string, buf: Buffer): DataValue & { readonly sha256: string } => {
   // editors on some systems start UTF-8 files with a byte-order mark
   const bom = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf
   const body = bom ? buf.subarray(3) : buf
@@ -247,3 +277,16 @@ export const readDataFile = (path: string): DataValue & { readonly sha256: strin
   if (path.endsWith(".csv")) return { ...parseCsv(text), sha256: hash }
   throw new DataError("unsupported data file: use .jsonl, .json or .csv", 1, 1)
 }
+
+/**
+ * Reads a data file by its extension. Fails with `DataError` at the file's own line and column,
+ * or `DataFileUnreadable`. Only regular files are read: a FIFO or a device would hang the plan.
+ */
+export const readDataFile = Effect.fnUntraced(function* (path: string) {
+  const fs = yield* FileSystem.FileSystem
+  const info = yield* fs.stat(path).pipe(Effect.mapError(unreadable))
+  if (info.type !== "File") return yield* Effect.fail(new DataFileUnreadable("is not a regular file"))
+  if (path.endsWith(".jsonl")) return yield* readJsonl(fs, path)
+  const bytes = yield* fs.readFile(path).pipe(Effect.mapError(unreadable))
+  return yield* parsing(() => parseWhole(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)))
+})

@@ -1,8 +1,9 @@
 /** Input values: from `--input`, a data file (`.jsonl`, `.json`, `.csv`) or a default. */
 
-import { realpathSync } from "node:fs"
 import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path"
-import { DataError, DataFileUnreadable, readDataFile } from "./DataFiles.ts"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import { DataError, readDataFile } from "./DataFiles.ts"
 import type { Diagnostic } from "./Diagnostics.ts"
 import type { InputSpec } from "./Pipeline.ts"
 
@@ -87,35 +88,39 @@ const readData = (
   name: string,
   abs: string,
   onUnreadable: (reason: string) => void
-): unknown => {
+): Effect.Effect<unknown, never, FileSystem.FileSystem> => {
   const display = displayOf(c, abs)
-  try {
-    const { value, sha256, lines } = readDataFile(abs)
-    c.files[display] = sha256
-    c.fromFiles[name] = sha256
-    if (lines !== undefined) c.rows[name] = { file: display, lines }
-    return value
-  } catch (e) {
-    if (e instanceof DataError)
-      c.diagnostics.push({ file: display, line: e.line, col: e.col, message: e.message, rule: "input-file" })
-    else if (e instanceof DataFileUnreadable) onUnreadable(e.message)
-    else throw e
-    return undefined
-  }
+  return readDataFile(abs).pipe(
+    Effect.map(({ value, sha256, lines }): unknown => {
+      c.files[display] = sha256
+      c.fromFiles[name] = sha256
+      if (lines !== undefined) c.rows[name] = { file: display, lines }
+      return value
+    }),
+    Effect.catch((e) =>
+      Effect.sync(() => {
+        if (e instanceof DataError)
+          c.diagnostics.push({
+            file: display,
+            line: e.line,
+            col: e.col,
+            message: e.message,
+            rule: "input-file"
+          })
+        else onUnreadable(e.message)
+        return undefined
+      })
+    )
+  )
 }
 
 /** Whether `path`, symlinks resolved, is inside `dir` (also resolved). A missing path is judged as written. */
-const isInside = (dir: string, path: string): boolean => {
-  const real = (p: string) => {
-    try {
-      return realpathSync(p)
-    } catch {
-      return p
-    }
-  }
-  const rel = relative(real(dir), real(path))
+const isInside = Effect.fnUntraced(function* (dir: string, path: string) {
+  const fs = yield* FileSystem.FileSystem
+  const real = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => p))
+  const rel = relative(yield* real(dir), yield* real(path))
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))
-}
+})
 
 const unknownOverrides = (
   specs: Readonly<Record<string, InputSpec>>,
@@ -132,17 +137,17 @@ const unknownOverrides = (
     }))
 
 /** One input's value: the override, else its data file, else its default; undefined when it has none. */
-const inputValue = (
+const inputValue = Effect.fnUntraced(function* (
   c: Collector,
   name: string,
   spec: InputSpec,
   override: InputOverride | undefined,
   pipelineFile: string
-): unknown => {
+) {
   if (override !== undefined) {
     if (!override.raw.startsWith("@")) return coerce(override.raw, spec.type)
     const abs = resolvePath(c.ctx.cwd, override.raw.slice(1))
-    return readData(c, name, abs, (reason) =>
+    return yield* readData(c, name, abs, (reason) =>
       c.diagnostics.push({
         file: displayOf(c, abs),
         line: 1,
@@ -166,7 +171,7 @@ const inputValue = (
     const from = spec.from
     const abs = resolvePath(dirname(pipelineFile), from)
     // a pipeline (say, a pull request's) reads data beside it, never files elsewhere on the machine
-    if (!isInside(dirname(pipelineFile), abs)) {
+    if (!(yield* isInside(dirname(pipelineFile), abs))) {
       at(
         c,
         name,
@@ -176,14 +181,14 @@ const inputValue = (
       )
       return undefined
     }
-    return readData(c, name, abs, (reason) =>
+    return yield* readData(c, name, abs, (reason) =>
       at(c, name, "from", `input "${name}": data file ${from} ${reason}`, "input-file")
     )
   }
   if ("default" in spec) return spec.default
   at(c, name, undefined, `input "${name}" has no value: give --input ${name}=… or a default`, "missing-input")
   return undefined
-}
+})
 
 const checkType = (c: Collector, name: string, spec: InputSpec, value: unknown, overridden: boolean) => {
   if (spec.type === undefined || typeOf(value) === spec.type) return
@@ -197,12 +202,12 @@ const checkType = (c: Collector, name: string, spec: InputSpec, value: unknown, 
 }
 
 /** Every input's value, with a diagnostic for each problem (file:line:col in the pipeline or the data file). */
-export const resolveInputs = (
+export const resolveInputs = Effect.fnUntraced(function* (
   specs: Readonly<Record<string, InputSpec>>,
   pipelineFile: string,
   overrides: ReadonlyArray<InputOverride>,
   ctx: InputsContext
-): ResolvedInputs => {
+) {
   const c: Collector = {
     ctx,
     files: {},
@@ -213,10 +218,16 @@ export const resolveInputs = (
   const values: Record<string, unknown> = {}
   for (const [name, spec] of Object.entries(specs)) {
     const override = overrides.find((o) => o.name === name)
-    const value = inputValue(c, name, spec, override, pipelineFile)
+    const value = yield* inputValue(c, name, spec, override, pipelineFile)
     if (value === undefined) continue
     checkType(c, name, spec, value, override !== undefined)
     values[name] = value
   }
-  return { values, files: c.files, rows: c.rows, fromFiles: c.fromFiles, diagnostics: c.diagnostics }
-}
+  return {
+    values,
+    files: c.files,
+    rows: c.rows,
+    fromFiles: c.fromFiles,
+    diagnostics: c.diagnostics
+  } satisfies ResolvedInputs
+})

@@ -1,6 +1,7 @@
 /** ajv against schemas/pipeline.schema.json, its errors mapped to `file:line:col`. */
-import { readFileSync } from "node:fs"
+
 import { fileURLToPath } from "node:url"
+import * as SyncFiles from "@tollgate/core/SyncFiles"
 import * as Catalog from "@tollgate/pricing/Catalog"
 import { Ajv, type ErrorObject } from "ajv"
 import type { Diagnostic } from "./Diagnostics.ts"
@@ -17,7 +18,7 @@ const compiled = () => {
     .addKeyword("markdownDescription")
     .addKeyword("defaultSnippets")
     .addKeyword("patternErrorMessage")
-    .compile(JSON.parse(readFileSync(SCHEMA_PATH, "utf8")))
+    .compile(JSON.parse(SyncFiles.readBytes(SCHEMA_PATH).toString("utf8")))
   return validator
 }
 

@@ -8,7 +8,7 @@ import { type InputOverride, type ResolvedInputs, resolveInputs } from "./Inputs
 import { type Loaded, loadFile, locate } from "./Load.ts"
 import { type Pipeline, type ProviderKind, resolve } from "./Pipeline.ts"
 import { decodePipelineSpec, type PipelineSpec } from "./PipelineSpec.ts"
-import { checkSchema } from "./SchemaCheck.ts"
+import { checkSchema, type SchemaResult } from "./SchemaCheck.ts"
 import { checkSemantics } from "./Semantics.ts"
 
 export interface Validated {
@@ -52,26 +52,26 @@ const displayPath = (cwd: string, abs: string) => {
 export const validateFile = (file: string, opts: ValidateOptions) => {
   const path = resolvePath(opts.cwd, file)
   const display = displayPath(opts.cwd, path)
-  return Effect.map(loadFile(path, display), (load) => validateLoaded(path, display, load, opts))
+  return Effect.flatMap(loadFile(path, display), (load) => validateLoaded(path, display, load, opts))
 }
 
-/** Validates a pipeline as loaded from `path`. */
-const validateLoaded = (
-  path: string,
+type LoadResult = { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] }
+
+type Decoded = { readonly loaded: Loaded; readonly spec: PipelineSpec; readonly schema: SchemaResult }
+
+/** The document checked against the schema and decoded; or why it cannot be. Pure. */
+const decodeLoaded = (
   display: string,
-  {
-    loaded,
-    diagnostics: loadDiagnostics
-  }: { readonly loaded: Loaded | undefined; readonly diagnostics: Diagnostic[] },
-  opts: ValidateOptions
-): ValidateResult => {
-  const sources = new Map<string, string>()
-  if (loaded === undefined) return { ok: false, diagnostics: sortUnique(loadDiagnostics), sources }
+  { loaded, diagnostics }: LoadResult,
+  opts: ValidateOptions,
+  sources: Map<string, string>
+): Decoded | ValidateResult => {
+  if (loaded === undefined) return { ok: false, diagnostics: sortUnique(diagnostics), sources }
   sources.set(display, loaded.source)
   const schema = checkSchema(loaded)
   const decoded = schema.rest === undefined ? undefined : decodePipelineSpec(schema.rest)
   if (decoded === undefined || Exit.isFailure(decoded)) {
-    const diagnostics =
+    const refused =
       schema.diagnostics.length > 0 || decoded === undefined
         ? schema.diagnostics
         : [
@@ -83,17 +83,23 @@ const validateLoaded = (
               rule: "schema"
             }
           ]
-    return { ok: false, diagnostics: sortUnique(diagnostics), sources }
+    return { ok: false, diagnostics: sortUnique(refused), sources }
   }
   const kind = opts.providerKind
   const spec: PipelineSpec =
     kind === undefined ? decoded.value : { ...decoded.value, provider: { ...decoded.value.provider, kind } }
-  const inputs = resolveInputs(spec.inputs ?? {}, path, opts.inputs ?? [], {
-    cwd: opts.cwd,
-    pipelineDisplay: display,
-    locate: (name, field) =>
-      locate(loaded, field ? ["inputs", name, field] : ["inputs", name], field ? "value" : "key")
-  })
+  return { loaded, spec, schema }
+}
+
+/** The semantic checks over the decoded pipeline and its inputs, with the schema's problems. Pure. */
+const checked = (
+  path: string,
+  display: string,
+  { loaded, spec, schema }: Decoded,
+  inputs: ResolvedInputs,
+  opts: ValidateOptions,
+  sources: Map<string, string>
+): ValidateResult => {
   // prices the pipeline declares (`pricing:`) price models the catalog lacks or cannot price
   const catalog = opts.catalog.withDeclared(spec.pricing ?? {})
   const semantic = checkSemantics(loaded, spec, catalog, inputs.values, inputs.rows)
@@ -112,3 +118,23 @@ const validateLoaded = (
     sources
   }
 }
+
+/** Validates a pipeline as loaded from `path`: its inputs' data files are read through `FileSystem`. */
+const validateLoaded = Effect.fnUntraced(function* (
+  path: string,
+  display: string,
+  load: LoadResult,
+  opts: ValidateOptions
+) {
+  const sources = new Map<string, string>()
+  const decoded = decodeLoaded(display, load, opts, sources)
+  if ("ok" in decoded) return decoded
+  const { loaded, spec } = decoded
+  const inputs = yield* resolveInputs(spec.inputs ?? {}, path, opts.inputs ?? [], {
+    cwd: opts.cwd,
+    pipelineDisplay: display,
+    locate: (name, field) =>
+      locate(loaded, field ? ["inputs", name, field] : ["inputs", name], field ? "value" : "key")
+  })
+  return checked(path, display, decoded, inputs, opts, sources)
+})

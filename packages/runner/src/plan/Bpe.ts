@@ -6,7 +6,7 @@
  * of a tokenizer's JavaScript tables. Special tokens (`<|endoftext|>`) are counted as the text they
  * are, as a provider counts a prompt.
  */
-import { readFileSync } from "node:fs"
+import * as SyncFiles from "@tollgate/core/SyncFiles"
 
 const CONTRACTION = "(?:'(?:[sS]|[dD]|[mM]|[tT]|[lL][lL]|[vV][eE]|[rR][eE]))?"
 
@@ -21,7 +21,7 @@ export type Ranks = ReadonlyMap<string, number>
 
 /** Reads the ranks file. */
 export const loadRanks = (file: string): Ranks => {
-  const buf = readFileSync(file)
+  const buf = SyncFiles.readBytes(file)
   const ranks = new Map<string, number>()
   let pos = 0
   let rank = 0

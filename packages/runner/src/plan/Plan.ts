@@ -140,7 +140,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
     // only OpenRouter has these account calls; another endpoint is asked nothing
     ask: pipeline.providerKind === "openrouter"
   })
-  const counts = TokenCounts.open(TokenCounts.fileOf(settings.stateDir))
+  const counts = yield* TokenCounts.open(store.tokenCounts)
   const projection = yield* projectWithCache(
     {
       pipeline,
@@ -163,7 +163,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
     pipeline.cacheEnabled && opts.noCache !== true,
     v
   )
-  counts.save()
+  yield* counts.save
   return {
     validated: v,
     projection,

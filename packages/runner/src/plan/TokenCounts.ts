@@ -13,9 +13,10 @@
  * it to its cap.
  */
 import { hash } from "node:crypto"
-import { appendFileSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import * as StateDir from "@tollgate/core/StateDir"
+import * as Files from "@tollgate/core/Files"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import { CountTable } from "./CountTable.ts"
 import { expectedTokens } from "./Tokens.ts"
 
@@ -26,7 +27,8 @@ import { expectedTokens } from "./Tokens.ts"
 export const MAX_ENTRIES = 50_000
 /** "TGC1": the file's first four bytes (little-endian), its format. */
 export const MARK = 0x31434754
-const RECORD = 12
+/** Bytes per record: two key halves and a count, each an int32. */
+export const RECORD = 12
 /** Texts this short (a system prompt sent with every item) are looked up by themselves, not hashed each time. */
 const SHORT = 128
 const SHORT_MAX = 10_000
@@ -34,8 +36,8 @@ const SHORT_MAX = 10_000
 export interface TokenCounts {
   /** The expected tokens of a text, from the memo or counted (and remembered). */
   readonly expected: (text: string) => number
-  /** Writes what was added, if anything; best effort. */
-  readonly save: () => void
+  /** Writes what was added, if anything; best effort (a failed write is ignored). */
+  readonly save: Effect.Effect<void>
 }
 
 export const fileOf = (stateDir: string): string => join(stateDir, "token-counts.bin")
@@ -58,22 +60,44 @@ const keyOf = (text: string): readonly [number, number] => {
 }
 
 /**
- * The records of a memo file in file order (oldest first), or none when it is missing or not a
- * memo; `whole`: no record was cut short (else appending would misalign every later one).
+ * The records of a memo file's bytes in file order (oldest first), or none when it is missing or
+ * not a memo; `whole`: no record was cut short (else appending would misalign every later one).
  */
-export const readRecordsOf = (file: string): { readonly records: Int32Array; readonly whole: boolean } => {
-  try {
-    const buf = readFileSync(file)
-    if (buf.length < 4 || buf.readUInt32LE(0) !== MARK) return { records: new Int32Array(0), whole: false }
-    const n = Math.floor((buf.length - 4) / RECORD)
-    const records = new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + n * RECORD))
-    return { records, whole: (buf.length - 4) % RECORD === 0 }
-  } catch {
-    return { records: new Int32Array(0), whole: false }
-  }
+export const recordsOf = (
+  buf: Uint8Array | undefined
+): { readonly records: Int32Array; readonly whole: boolean } => {
+  if (buf === undefined || buf.length < 4) return { records: new Int32Array(0), whole: false }
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  if (view.getUint32(0, true) !== MARK) return { records: new Int32Array(0), whole: false }
+  const n = Math.floor((buf.length - 4) / RECORD)
+  const records = new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + n * RECORD))
+  return { records, whole: (buf.length - 4) % RECORD === 0 }
 }
 
-export const readRecords = (file: string): Int32Array => readRecordsOf(file).records
+/**
+ * Where the memo's records live: a file in the state dir (`fileStore`), or a shared store
+ * (`store/RedisTokenCounts.ts`) so every machine on it plans from what any one counted.
+ */
+export interface MemoStore {
+  /** The records in store order (oldest first); `whole`: none was cut short (else the next save replaces them). */
+  readonly read: Effect.Effect<{ readonly records: Int32Array; readonly whole: boolean }>
+  readonly append: (records: Int32Array) => Effect.Effect<void, unknown>
+  readonly replace: (records: Int32Array) => Effect.Effect<void, unknown>
+}
+
+const bytesOf = (records: Int32Array): Uint8Array =>
+  new Uint8Array(records.buffer, records.byteOffset, records.byteLength)
+
+/** The memo in a file (`token-counts.bin`), through `FileSystem`. */
+export const fileStore = (file: string, fs: FileSystem.FileSystem): MemoStore => ({
+  read: fs.readFile(file).pipe(
+    Effect.map(recordsOf),
+    Effect.orElseSucceed(() => recordsOf(undefined))
+  ),
+  append: (records) => fs.writeFile(file, bytesOf(records), { flag: "a" }),
+  replace: (records) =>
+    Files.writeAtomic(file, fileText(records)).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+})
 
 const fileText = (records: Int32Array): Buffer => {
   const head = Buffer.alloc(4)
@@ -109,10 +133,17 @@ export interface Options {
   readonly maxEntries?: number
 }
 
-/** The memo in `file`. */
-export const open = (file: string, options: Options = {}): TokenCounts => {
+/** The memo kept in `store`. */
+export const open = (store: MemoStore, options: Options = {}) =>
+  Effect.map(store.read, (read) => memoOf(store, read, options))
+
+/** The memo over the records as read; its `save` writes to `store`. */
+const memoOf = (
+  store: MemoStore,
+  { records: onDisk, whole }: { readonly records: Int32Array; readonly whole: boolean },
+  options: Options
+): TokenCounts => {
   const { count = expectedTokens, maxEntries = MAX_ENTRIES } = options
-  const { records: onDisk, whole } = readRecordsOf(file)
   const table = new CountTable(onDisk.length / 3)
   for (let k = 0; k < onDisk.length; k += 3)
     if (onDisk[k + 2]! >= 0) table.put(onDisk[k]!, onDisk[k + 1]!, onDisk[k + 2]!)
@@ -131,6 +162,21 @@ export const open = (file: string, options: Options = {}): TokenCounts => {
     added.push(a, b, n)
     return n
   }
+  const write = Effect.gen(function* () {
+    const cap = Math.max(maxEntries, table.usedCount)
+    if (exists && records + added.length / 3 <= cap) {
+      yield* store.append(new Int32Array(added))
+      records += added.length / 3
+    } else {
+      // what another process appended meanwhile is kept
+      const all = concat((yield* store.read).records, added)
+      const body = all.length / 3 > cap ? kept(all, table, maxEntries) : all
+      yield* store.replace(body)
+      exists = true
+      records = body.length / 3
+    }
+    added.length = 0
+  })
   return {
     expected: (text) => {
       if (text === "") return 0
@@ -142,24 +188,7 @@ export const open = (file: string, options: Options = {}): TokenCounts => {
       }
       return n
     },
-    save: () => {
-      if (added.length === 0) return
-      try {
-        const cap = Math.max(maxEntries, table.usedCount)
-        if (exists && records + added.length / 3 <= cap) {
-          appendFileSync(file, Buffer.from(new Int32Array(added).buffer))
-          records += added.length / 3
-        } else {
-          const all = concat(readRecords(file), added)
-          const body = all.length / 3 > cap ? kept(all, table, maxEntries) : all
-          StateDir.writeAtomicSync(file, fileText(body))
-          exists = true
-          records = body.length / 3
-        }
-        added.length = 0
-      } catch {
-        // a read-only state dir: counting again next time is the only cost
-      }
-    }
+    // a read-only state dir: counting again next time is the only cost
+    save: Effect.suspend(() => (added.length === 0 ? Effect.void : Effect.ignore(write)))
   }
 }

@@ -5,9 +5,8 @@
  * not complete is resumed in place: its finished requests are reused, never sent again. Every
  * file read back is decoded; a line cut short by a kill is simply not reused.
  */
-import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { basename, join } from "node:path"
-import * as StateDir from "@tollgate/core/StateDir"
+import * as SyncFiles from "@tollgate/core/SyncFiles"
 import * as Money from "@tollgate/pricing/Money"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -74,7 +73,7 @@ export const allRecords = (dir: string): Map<string, RequestRecord[]> =>
 /** The step record files of a run dir (`steps/*.jsonl`); none before a step finished. */
 const stepFiles = (dir: string): string[] => {
   try {
-    return readdirSync(join(dir, "steps")).filter((f) => f.endsWith(".jsonl"))
+    return SyncFiles.list(join(dir, "steps")).filter((f) => f.endsWith(".jsonl"))
   } catch {
     return []
   }
@@ -92,20 +91,20 @@ export const readSettlements = (dir: string): SettlementLine[] =>
 /** Appends settlements (never rewriting one already there). */
 export const appendSettlements = (dir: string, lines: ReadonlyArray<SettlementLine>): void => {
   if (lines.length > 0)
-    appendFileSync(settlementsFile(dir), lines.map((l) => `${JSON.stringify(l)}\n`).join(""))
+    SyncFiles.append(settlementsFile(dir), lines.map((l) => `${JSON.stringify(l)}\n`).join(""))
 }
 
 /** A file's text, or undefined when it cannot be read. */
 export const readText = (path: string): string | undefined => {
   try {
-    return readFileSync(path, "utf8")
+    return SyncFiles.readText(path)
   } catch {
     return undefined
   }
 }
 
 const writeJsonAtomic = (path: string, value: unknown) =>
-  StateDir.writeAtomicSync(path, `${JSON.stringify(value, null, 2)}\n`)
+  SyncFiles.writeAtomic(path, `${JSON.stringify(value, null, 2)}\n`)
 
 const runIdFor = (now: Date, identity: string, suffix: string) =>
   `${now
@@ -122,7 +121,7 @@ const findResumable = (
 ): string | undefined => {
   let names: string[]
   try {
-    names = readdirSync(outDir).sort().reverse()
+    names = SyncFiles.list(outDir).sort().reverse()
   } catch {
     return undefined
   }
@@ -269,14 +268,14 @@ export class Records {
   static open(outDir: string, identity: string, pipeline: string, now: Date, opts: OpenOptions): Records {
     const resumable = findResumable(outDir, identity, pipeline, opts.legacyIdentity)
     if (resumable !== undefined) {
-      mkdirSync(join(resumable, "steps"), { recursive: true })
+      SyncFiles.makeDir(join(resumable, "steps"))
       return new Records(resumable, true, opts)
     }
     const shard = opts.shard
     const suffix =
       shard !== undefined ? `-shard${shard.index}of${shard.count}` : opts.seed !== undefined ? "-merge" : ""
     const dir = join(outDir, runIdFor(now, identity, suffix))
-    mkdirSync(join(dir, "steps"), { recursive: true })
+    SyncFiles.makeDir(join(dir, "steps"))
     writeJsonAtomic(join(dir, "run.json"), {
       identity,
       pipeline,

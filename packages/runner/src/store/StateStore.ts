@@ -24,6 +24,8 @@ import * as Layer from "effect/Layer"
 import { fileOf, readFile, writeFile } from "../account/AccountCache.ts"
 import type { AccountCopiesShape } from "../account/AccountCopies.ts"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
+import type { MemoStore } from "../plan/TokenCounts.ts"
+import * as TokenCounts from "../plan/TokenCounts.ts"
 import { type Index, readIndex, updateIndex } from "./CalibrationIndex.ts"
 
 /** What plan reads (it writes nothing). */
@@ -78,6 +80,8 @@ export interface StateStoreShape {
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
   readonly calibration: CalibrationStore
   readonly accounts: AccountCopiesShape
+  /** The memo of token counts (`plan/TokenCounts.ts`). */
+  readonly tokenCounts: MemoStore
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
 
@@ -132,6 +136,7 @@ const makeFileStore = (stateDir: string, fs: FileSystem.FileSystem): StateStoreS
       read: (runsDir) => withFs(readIndex(runsDir)),
       update: (runsDir, f) => withFs(updateIndex(runsDir, f))
     },
+    tokenCounts: TokenCounts.fileStore(TokenCounts.fileOf(stateDir), fs),
     accounts: {
       read: (baseUrl, fp) => withFs(readFile(fileOf(stateDir, baseUrl, fp))),
       update: (baseUrl, fp, f) => {
