@@ -1,6 +1,7 @@
 /** `runner run` features: when, continue_on_error, JSON replies checked and retried, saved plans, damaged cache. */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { afterEach, describe, expect, it } from "vitest"
 import { runCli, tempHome } from "./support/cli.ts"
 import { writeDir } from "./support/pipelines.ts"
@@ -109,6 +110,43 @@ describe("runner run features", () => {
     expect(stale.stderr).toMatch(/stale: .*the data files.* changed since/)
   })
 
+  it("a saved plan is told by its content, whatever its name: run runs it, plan plans its pipeline again with its inputs", async () => {
+    const dir = write({
+      "p.yaml":
+        'version: 1\nname: saved\ninputs:\n  rows: { type: array, from: rows.jsonl }\n  n: { type: number, default: 1 }\nsteps:\n  - { id: a, for_each: inputs.rows, model: openai/gpt-4o-mini, prompt: "{{ item.t }} {{ inputs.n }}", max_tokens: 5 }\n',
+      "rows.jsonl": '{"t": "one"}\n{"t": "two"}\n'
+    })
+    const env = { TOLLGATE_HOME: tempHome() }
+    const plan = (file: string) => runCli(["plan", file, "--format", "json"], { cwd: dir, env })
+    const saved = await runCli(
+      ["plan", "p.yaml", "--input", "n=7", "--out", "nightly.plan", "--format", "json"],
+      {
+        cwd: dir,
+        env
+      }
+    )
+    expect(saved.code).toBe(0)
+    // planned again: the saved inputs (n=7), the same figures
+    const again = await plan("nightly.plan")
+    expect(again.code, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout).cost_usd).toEqual(JSON.parse(saved.stdout).cost_usd)
+    expect(JSON.parse(again.stdout).hashes).toEqual(JSON.parse(saved.stdout).hashes)
+    // the data changed: planned as it is now, and said
+    writeFileSync(join(dir, "rows.jsonl"), '{"t": "one"}\n{"t": "two"}\n{"t": "three"}\n')
+    const moved = await plan("nightly.plan")
+    expect(moved.code).toBe(0)
+    expect(JSON.parse(moved.stdout).requests.max).toBe(3)
+    expect(moved.stderr).toMatch(/warning: .*data files.* changed since nightly\.plan was saved/)
+    // run by content too: a saved plan not named .json is not read as a pipeline
+    const ran = await runIn(dir, ["nightly.plan", "--echo"], env)
+    expect(ran.code).toBe(2)
+    expect(ran.stderr).toMatch(/the saved plan nightly\.plan is stale/)
+    writeFileSync(join(dir, "rows.jsonl"), '{"t": "one"}\n{"t": "two"}\n')
+    const ok = await runIn(dir, ["nightly.plan", "--echo"], env)
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout).actual.requests).toBe(2)
+  })
+
   it("a damaged cache entry is ignored, reported, and the request sent again", async () => {
     const s = await sim()
     const home = tempHome()
@@ -117,9 +155,9 @@ describe("runner run features", () => {
         "version: 1\nname: c\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, prompt: hello, max_tokens: 5 }\n"
     })
     expect((await runIn(dir, ["p.yaml", "--base-url", s.url], { TOLLGATE_HOME: home })).code).toBe(0)
-    const shard = readdirSync(join(home, "cache"))[0]!
-    const file = join(home, "cache", shard, readdirSync(join(home, "cache", shard))[0]!)
-    writeFileSync(file, "{ damaged")
+    const db = new DatabaseSync(join(home, "cache", "cache.db"))
+    expect(db.prepare("UPDATE entries SET body = '{ damaged'").run().changes).toBe(1)
+    db.close()
     const again = await runIn(dir, ["p.yaml", "--base-url", s.url], { TOLLGATE_HOME: home })
     expect(again.code).toBe(0)
     expect(JSON.parse(again.stdout).cache.corrupt).toBe(1)

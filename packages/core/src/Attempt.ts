@@ -12,7 +12,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type { BudgetExceeded, Reservation } from "./Budget.ts"
-import { decodeReply } from "./ChatReply.ts"
+import { type ChatReply, decodeReply } from "./ChatReply.ts"
 import type { EngineContext } from "./EngineContext.ts"
 import type { Ticket } from "./InFlight.ts"
 import { type Completion, type Job, labelOf, RequestFailed, RunStopped } from "./Job.ts"
@@ -198,11 +198,11 @@ const onReply = Effect.fnUntraced(function* (
   job: Job,
   key: string | undefined,
   sent: Sent & { readonly outcome: { readonly _tag: "Response" } },
+  reply: ChatReply,
   state: RequestState,
   at: number
 ) {
   const body = sent.outcome.body
-  const reply = decodeReply(body)
   const { counts, cost: reported } = readUsage(reply)
   const catalogCost = catalogCostOf(job, reply, counts, new Date(at))
   const actual = reported ?? catalogCost ?? job.worstCost
@@ -276,7 +276,7 @@ const onNoReply = (ctx: EngineContext, job: Job, sent: Sent, state: RequestState
 
 /** A request bigger than the provider's whole in-flight budget: what would fit. */
 const tooBigMessage = (d: Extract<Decision, { _tag: "Stop" }>, job: Job): string => {
-  const maxTokens = Number((job.request.body as { max_tokens?: unknown }).max_tokens)
+  const maxTokens = Number(job.request.body.max_tokens)
   const requested = /requested up to (\d+)/i.exec(d.message)
   const fit =
     d.affordTokens !== undefined && requested !== null && Number.isFinite(maxTokens)
@@ -299,8 +299,7 @@ const stopMessage = (d: Extract<Decision, { _tag: "Stop" }>, job: Job, at: numbe
 
 /** A failure said plainly: a request no endpoint would serve at the plan's prices names them. */
 const failMessage = (job: Job, d: Extract<Decision, { _tag: "Fail" }>): string => {
-  const cap = (job.request.body as { provider?: { max_price?: { prompt?: number; completion?: number } } })
-    .provider?.max_price
+  const cap = job.request.body.provider?.max_price
   if (d.status !== 404 || cap === undefined) return d.message
   return `no endpoint serves this request at or under the plan's prices (max_price $${cap.prompt}/M prompt, $${cap.completion}/M completion tokens): ${d.message}; allow a markup with provider.routing.price_markup (the plan then prices it)`
 }
@@ -417,7 +416,13 @@ const attemptPaced = (
     if (sent === "late") return yield* attemptPaced(ctx, job, key, target, state, ticket)
     const at = yield* Clock.currentTimeMillis
     const random = yield* Random.next
-    const decision = classify(sent.outcome, { attempt: state.attempt, nowMs: at, random, config: ctx.retry })
+    // the body decoded once: its error decides the retry, the rest is the answer
+    const reply = sent.outcome._tag === "Response" ? decodeReply(sent.outcome.body) : undefined
+    const decision = classify(
+      sent.outcome,
+      { attempt: state.attempt, nowMs: at, random, config: ctx.retry },
+      reply?.error
+    )
     if (sent.outcome._tag === "Response") {
       const headers = rateHeaders(sent.outcome.headers)
       yield* orStop(ctx, ctx.limits.observe(target, headers))
@@ -429,8 +434,8 @@ const attemptPaced = (
       }
     }
     state.lastStatus = sent.outcome._tag === "Response" ? sent.outcome.status : undefined
-    if (decision._tag === "Success" && sent.outcome._tag === "Response")
-      return yield* onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, state, at)
+    if (decision._tag === "Success" && sent.outcome._tag === "Response" && reply !== undefined)
+      return yield* onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, reply, state, at)
     yield* onNoReply(ctx, job, sent, state, at)
     if (decision._tag === "Success") return yield* failed(job, state, "transport reported success")
     // a 429 we did not see coming: the provider is stricter than we thought; the bucket learns

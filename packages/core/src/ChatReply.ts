@@ -6,6 +6,7 @@
  */
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { errorOf, type ProviderError } from "./ProviderError.ts"
 
 const Count = Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))
 
@@ -33,6 +34,8 @@ export interface ChatReply {
   readonly model: string | undefined
   /** Its first choice (absent: no choices, or one of a shape we do not know). */
   readonly choice: typeof ChoiceSchema.Type | undefined
+  /** The body's `error` object (some providers send one with a 200). */
+  readonly error: ProviderError | undefined
   readonly usage:
     | {
         readonly promptTokens: number
@@ -62,6 +65,7 @@ export const decodeReply = (body: unknown): ChatReply => {
     id: text(field(body, "id")),
     model: text(field(body, "model")),
     choice: Array.isArray(choices) ? Option.getOrUndefined(decodeChoice(choices[0])) : undefined,
+    error: errorOf(body),
     usage:
       usage === undefined
         ? undefined

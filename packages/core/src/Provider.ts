@@ -16,11 +16,17 @@ export type Outcome =
       readonly message: string
     }
 
+/** The fields of a chat body the engine reads back (to explain a refusal); the rest passes through. */
+export interface ChatBody extends Readonly<Record<string, unknown>> {
+  readonly max_tokens?: number
+  readonly provider?: { readonly max_price?: { readonly prompt: number; readonly completion: number } }
+}
+
 export interface ChatRequest {
   /** `https://openrouter.ai/api/v1`, or any OpenAI-compatible base URL. */
   readonly baseUrl: string
   /** The JSON body of `POST {baseUrl}/chat/completions` (model or models, messages, max_tokens, …). */
-  readonly body: Readonly<Record<string, unknown>>
+  readonly body: ChatBody
   readonly timeoutMs: number
 }
 

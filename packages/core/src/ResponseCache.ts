@@ -1,20 +1,17 @@
 /**
  * Replies keyed by everything that shapes them (base URL, model or fallback list, messages,
  * parameters) and never by the API key. Errors are never cached. A hit costs $0 and no quota.
- * Default store: one JSON file per entry in the state dir, written atomically; a damaged entry
- * is ignored, reported and removed. Size is capped (bytes and entries) with least-recently-used
- * eviction: a read touches the entry's mtime.
+ * Default store: a SQLite database in the state dir (`CacheDb.ts`); a damaged entry is ignored,
+ * reported and removed. Size is capped (bytes and entries) with least-recently-used eviction: a
+ * hit records its use.
  */
-import { basename, join } from "node:path"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
+import { type CacheDb, cacheDbOf } from "./CacheDb.ts"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
 import type { StoreLost } from "./StoreLost.ts"
-import * as SyncFiles from "./SyncFiles.ts"
 
 /** Body fields that do not change the reply. */
 const NON_SEMANTIC = new Set(["usage", "stream", "user"])
@@ -58,7 +55,7 @@ export class ResponseCache extends Context.Service<ResponseCache, ResponseCacheS
 ) {
   static readonly layerMemory = (opts: CacheOptions = {}) => Layer.sync(ResponseCache, () => makeMemory(opts))
   static readonly layerFile = (dir: string, opts: CacheOptions = {}) =>
-    Layer.sync(ResponseCache, () => makeFile(dir, opts))
+    Layer.effect(ResponseCache, scopedFile(dir, opts))
   /** A cache that never hits and stores nothing (`--no-cache`). */
   static readonly layerDisabled = Layer.succeed(ResponseCache, {
     get: () => Effect.succeed(undefined),
@@ -108,215 +105,93 @@ export const makeMemory = (opts: CacheOptions = {}): ResponseCacheShape => {
   }
 }
 
-/** One stored entry (a file, or a Redis value), decoded before use: anything else is a damaged entry. */
-export const CacheEntry = Schema.Struct({
-  v: Schema.Literal(1),
-  key: Schema.String,
-  created_at_ms: Schema.Number,
-  body: Schema.Unknown
-})
-export type CacheEntry = typeof CacheEntry.Type
-const decodeEntry = Schema.decodeUnknownOption(Schema.fromJsonString(CacheEntry))
-
-/** The body of a stored entry's text when it decodes and is the entry for `key`; undefined when damaged. */
-export const entryBody = (
-  text: string,
-  key: string
-): { readonly body: unknown; readonly createdAtMs: number } | undefined => {
-  const entry = Option.getOrUndefined(decodeEntry(text))
-  return entry !== undefined && entry.key === key
-    ? { body: entry.body, createdAtMs: entry.created_at_ms }
-    : undefined
-}
-
-export const entryPath = (dir: string, key: string): string => join(dir, key.slice(0, 2), `${key}.json`)
-
-/** Paths of every entry file under a cache dir (`<dir>/<shard>/<key>.json`). */
-const entryPaths = (dir: string): string[] => {
-  const out: string[] = []
-  for (const shard of listDir(dir))
-    for (const name of listDir(join(dir, shard))) if (name.endsWith(".json")) out.push(join(dir, shard, name))
-  return out
-}
-
-const listDir = (dir: string): string[] => {
-  try {
-    return SyncFiles.list(dir)
-  } catch {
-    return []
-  }
-}
-
-interface EntryFile {
-  readonly path: string
-  readonly size: number
-  readonly mtimeMs: number
-}
-
-const statEntries = (dir: string): EntryFile[] =>
-  entryPaths(dir).flatMap((path) => {
-    try {
-      const st = SyncFiles.stat(path)
-      return st === undefined ? [] : [{ path, ...st }] // else removed meanwhile
-    } catch {
-      return []
-    }
-  })
-
-/** Recency is the entry file's mtime, set from `Clock` on write and on every hit. */
-const touch = (path: string, nowMs: number) => {
-  try {
-    SyncFiles.touch(path, nowMs)
-  } catch {
-    // evicted meanwhile: still a hit for this read
-  }
-}
-
-/** The cache's size as last known (`<dir>/usage.json`): entries and bytes, so a process need not scan to learn it. */
-const usageFile = (dir: string) => join(dir, "usage.json")
-
-interface Usage {
-  readonly bytes: number
-  readonly entries: number
-}
-
-const readUsage = (dir: string): Usage | undefined => {
-  try {
-    const u = JSON.parse(SyncFiles.readText(usageFile(dir)) ?? "{}") as Partial<Usage>
-    return Number.isFinite(u.bytes) && Number.isFinite(u.entries)
-      ? { bytes: Math.max(0, u.bytes as number), entries: Math.max(0, u.entries as number) }
-      : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const writeUsage = (dir: string, u: Usage) => {
-  try {
-    SyncFiles.writeAtomic(usageFile(dir), JSON.stringify(u))
-  } catch {
-    // best effort: the next process scans instead
-  }
-}
-
-/** Writes between two updates of `usage.json` by one process. */
-const USAGE_EVERY = 64
+export { CacheEntry, entryBody } from "./CacheEntry.ts"
 
 /**
- * Keeps a file cache within its caps: over one, drops least recently used down to 90% of both.
- * The size is kept in `usage.json` (each process adds what it wrote, every 64 writes), so a new
- * process learns it in one read, not a scan of every entry; an eviction scans, and writes the
- * true size back. Processes writing at once may lose a few counts, which only lets the cache
- * pass a cap a little until the next eviction corrects it.
+ * The cache in a SQLite database under `dir` (`CacheDb.ts`), shared by the processes of a
+ * machine; opened on first use, let go by `close`.
  */
-const makeEvictor = (dir: string, maxBytes: number, maxEntries: number, stats: { evicted: number }) => {
-  let usage: Usage | undefined
-  let pending: Usage = { bytes: 0, entries: 0 }
-  const evict = () => {
-    const files = statEntries(dir).sort((a, b) => a.mtimeMs - b.mtimeMs)
-    let bytes = files.reduce((a, f) => a + f.size, 0)
-    let entries = files.length
-    for (const f of files) {
-      if (bytes <= maxBytes * 0.9 && entries <= maxEntries * 0.9) break
-      SyncFiles.removeAll(f.path)
-      bytes -= f.size
-      entries -= 1
-      stats.evicted++
-    }
-    usage = { bytes, entries }
-    pending = { bytes: 0, entries: 0 }
-    writeUsage(dir, usage)
-  }
-  const scanned = (): Usage => {
-    const files = statEntries(dir)
-    const u = { bytes: files.reduce((a, f) => a + f.size, 0), entries: files.length }
-    writeUsage(dir, u)
-    return u
-  }
-  return (addedBytes: number) => {
-    const known = usage ?? readUsage(dir)
-    if (known === undefined)
-      usage = scanned() // the entry just written is in the scan
-    else {
-      usage = { bytes: known.bytes + addedBytes, entries: known.entries + 1 }
-      pending = { bytes: pending.bytes + addedBytes, entries: pending.entries + 1 }
-    }
-    if (usage.bytes > maxBytes || usage.entries > maxEntries) return evict()
-    if (pending.entries < USAGE_EVERY) return
-    // what other processes added since counts too: add ours to the file's figure
-    const shared = readUsage(dir) ?? { bytes: 0, entries: 0 }
-    usage = { bytes: shared.bytes + pending.bytes, entries: shared.entries + pending.entries }
-    pending = { bytes: 0, entries: 0 }
-    writeUsage(dir, usage)
-  }
-}
-
-/** An entry's body when present, intact and fresh; a damaged one is reported and removed on `get`. */
-const readEntry = (
+export const makeFile = (
   dir: string,
-  key: string,
-  opts: CacheOptions,
-  now: number,
-  onDamaged: (() => void) | undefined
-): unknown | undefined => {
-  const path = entryPath(dir, key)
-  let text: string | undefined
-  // a miss is the common case of a first run: asked without the cost of a thrown error
-  if (!SyncFiles.exists(path)) return undefined
-  try {
-    text = SyncFiles.readText(path)
-  } catch {
-    return undefined
-  }
-  if (text === undefined) return undefined
-  const entry = entryBody(text, key)
-  if (entry === undefined) {
-    if (onDamaged === undefined) return undefined
-    onDamaged()
-    SyncFiles.removeAll(path)
-    return undefined
-  }
-  if (opts.ttlMs !== undefined && now - entry.createdAtMs > opts.ttlMs) return undefined
-  if (onDamaged !== undefined) touch(path, now)
-  return entry.body
-}
-
-/** A file-system cache under `dir` (e.g. `<state>/cache`). Safe to share between processes. */
-export const makeFile = (dir: string, opts: CacheOptions = {}): ResponseCacheShape => {
+  opts: CacheOptions = {}
+): ResponseCacheShape & { readonly close: () => void } => {
   const stats = mutableStats()
-  const admit = makeEvictor(
-    dir,
-    opts.maxBytes ?? DEFAULT_MAX_BYTES,
-    opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-    stats
-  )
-  const damaged = () => {
-    stats.corrupt++
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
+  const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES
+  // a state dir that cannot hold the database (read-only, a file): a cache that holds nothing
+  let held: ReturnType<typeof cacheDbOf> | null | undefined
+  const open = (): CacheDb | undefined => {
+    if (held === undefined)
+      try {
+        held = cacheDbOf(dir)
+      } catch {
+        held = null
+      }
+    return held?.db
+  }
+  /** The entry's body when present, intact and fresh; `use`: a hit counts as a use, a damaged entry is reported and removed. */
+  const read = (key: string, now: number, use: boolean): { readonly body: unknown } | undefined => {
+    const d = open()
+    const e = d?.get(key)
+    if (d === undefined || e === undefined) return undefined
+    let body: unknown
+    try {
+      body = JSON.parse(e.body)
+    } catch {
+      if (!use) return undefined
+      stats.corrupt++
+      d.remove(key)
+      return undefined
+    }
+    if (opts.ttlMs !== undefined && now - e.createdAtMs > opts.ttlMs) return undefined
+    if (use) d.touch(key, now)
+    return { body }
+  }
+  /** Over a cap: the least recently used go, down to 90% of both caps (the size is read exactly only then). */
+  const admit = (d: CacheDb) => {
+    const guess = d.estimate()
+    if (guess.bytes <= maxBytes && guess.entries <= maxEntries) return
+    let u = d.usage()
+    if (u.bytes <= maxBytes && u.entries <= maxEntries) return
+    while (u.bytes > maxBytes * 0.9 || u.entries > maxEntries * 0.9) {
+      const gone = d.evictOldest(u.entries > maxEntries * 0.9 ? u.entries - Math.floor(maxEntries * 0.9) : 16)
+      stats.evicted += gone
+      if (gone === 0) return
+      u = d.usage()
+    }
   }
   return {
     get: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        const body = readEntry(dir, key, opts, now, damaged)
-        if (body === undefined) stats.misses++
+        const hit = read(key, now, true)
+        if (hit === undefined) stats.misses++
         else stats.hits++
-        return body
+        return hit?.body
       }),
     // a lookup only reads; the next `get` reports and removes a damaged entry
-    has: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => readEntry(dir, key, opts, now, undefined) !== undefined),
+    has: (key) => Effect.map(Clock.currentTimeMillis, (now) => read(key, now, false) !== undefined),
     set: (key, body) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          const text = JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies CacheEntry)
-          const path = entryPath(dir, key)
-          SyncFiles.writeAtomic(path, text)
-          touch(path, now)
+          const d = open()
+          if (d === undefined) return
+          d.put(key, JSON.stringify(body), now)
           stats.writes++
-          admit(text.length)
+          admit(d)
         }).pipe(Effect.catchCause(() => Effect.void))
       ),
     stats: Effect.sync(() => ({ ...stats })),
-    // names only: no stat per entry, so a plan over a large cache lists it quickly
-    keys: Effect.sync(() => new Set(entryPaths(dir).map((p) => basename(p, ".json"))))
+    keys: Effect.sync(() => open()?.keys() ?? new Set<string>()),
+    close: () => {
+      held?.release()
+      held = undefined
+    }
   }
 }
+
+/** The file cache for the enclosing scope. */
+export const scopedFile = (dir: string, opts: CacheOptions = {}) =>
+  Effect.acquireRelease(
+    Effect.sync(() => makeFile(dir, opts)),
+    (c) => Effect.sync(() => c.close())
+  )

@@ -2,8 +2,10 @@
  * What to do with a provider outcome: retry after a delay, fail this request, or stop the run.
  * Pure: the caller supplies the clock reading and a random number for jitter.
  */
+
 import * as Policy from "@tollgate/pricing/Policy"
 import type { Outcome } from "./Provider.ts"
+import { errorOf, type LimitMetadata, type ProviderError } from "./ProviderError.ts"
 
 export type { Outcome }
 
@@ -53,21 +55,6 @@ export type Decision =
       /** For `request-too-big`: the tokens the provider said it could afford. */
       readonly affordTokens?: number | undefined
     }
-
-/** The `error` object OpenRouter puts in a body, also on some 200s. */
-export const errorOf = (
-  body: unknown
-): { code: number | undefined; message: string; metadata: unknown } | undefined => {
-  if (typeof body !== "object" || body === null || !("error" in body)) return undefined
-  const e = (body as { error: unknown }).error
-  if (typeof e !== "object" || e === null) return { code: undefined, message: String(e), metadata: undefined }
-  const rec = e as Record<string, unknown>
-  return {
-    code: typeof rec.code === "number" ? rec.code : undefined,
-    message: typeof rec.message === "string" ? rec.message : JSON.stringify(e),
-    metadata: rec.metadata
-  }
-}
 
 const header = (h: Readonly<Record<string, string | undefined>>, name: string): string | undefined => {
   const direct = h[name] ?? h[name.toLowerCase()]
@@ -168,31 +155,6 @@ const waitTooLong = (status: number, message: string, waitMs: number): Decision 
   message: `${message} (provider asks to wait ${Math.round(waitMs / 1000)} s, beyond our limit)`
 })
 
-/** OpenRouter's `error.metadata` fields that tell one credit limit from another. */
-interface LimitMetadata {
-  readonly reason?: string | undefined
-  readonly limitSource?: string | undefined
-  readonly scope?: string | undefined
-  readonly limitUsd?: number | undefined
-  readonly spendUsd?: number | undefined
-  readonly resetsAt?: string | undefined
-}
-
-const limitMetadata = (metadata: unknown): LimitMetadata => {
-  if (typeof metadata !== "object" || metadata === null) return {}
-  const m = metadata as Record<string, unknown>
-  const str = (v: unknown) => (typeof v === "string" ? v : undefined)
-  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined)
-  return {
-    reason: str(m.reason),
-    limitSource: str(m.limit_source),
-    scope: str(m.scope),
-    limitUsd: num(m.limit_usd),
-    spendUsd: num(m.spend_usd),
-    resetsAt: str(m.resets_at)
-  }
-}
-
 /** The budget layers a 403 (or 402) may name: guardrail, workspace, member, the key's limit. */
 const BUDGET_LAYERS: Readonly<Record<string, string>> = {
   openrouter_guardrail_budget: "guardrail budget",
@@ -251,6 +213,7 @@ const classify402 = (
 
 /**
  * Classifies one attempt's outcome. `attempt` is 1-based; the caller enforces `max_attempts`.
+ * `error`: the body's error object, as the caller decoded it with the rest of the reply.
  */
 export const classify = (
   outcome: Outcome,
@@ -259,7 +222,8 @@ export const classify = (
     readonly nowMs: number
     readonly random: number
     readonly config?: RetryConfig
-  }
+  },
+  error: ProviderError | undefined = outcome._tag === "Response" ? errorOf(outcome.body) : undefined
 ): Decision => {
   const config = ctx.config ?? defaultRetryConfig
   const backoff = () => backoffMs(ctx.attempt, ctx.random, config)
@@ -272,7 +236,7 @@ export const classify = (
       message: outcome.message
     }
   }
-  const err = errorOf(outcome.body)
+  const err = error
   // Some errors arrive with status 200 and an error object in the body.
   const status =
     outcome.status >= 200 && outcome.status < 300 && err !== undefined ? (err.code ?? 500) : outcome.status
@@ -302,7 +266,7 @@ export const classify = (
       limitHint: statedLimit(message, outcome.headers)
     }
   }
-  const meta = limitMetadata(err?.metadata)
+  const meta = err?.metadata ?? {}
   if (status === 402)
     return classify402(meta, message, outcome.headers, {
       nowMs: ctx.nowMs,

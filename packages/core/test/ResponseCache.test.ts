@@ -1,21 +1,31 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { cacheKey, entryPath, makeFile, makeMemory } from "../src/ResponseCache.ts"
+import { DB_FILE } from "../src/CacheDb.ts"
+import { cacheKey, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
 const body = { model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }
 
-/** Entry files of a cache dir (its two-character shard folders). */
-const entryFiles = (dir: string) =>
-  readdirSync(dir)
-    .filter((s) => /^[0-9a-f]{2}$/.test(s))
-    .flatMap((s) => readdirSync(join(dir, s)))
-
-const usageOf = (dir: string) =>
-  JSON.parse(readFileSync(join(dir, "usage.json"), "utf8")) as { entries: number }
+/** Runs SQL on a cache's database through a handle of its own (as another process would). */
+const rows = (dir: string, query: string, ...params: string[]) => {
+  const db = new DatabaseSync(join(dir, DB_FILE))
+  try {
+    return db
+      .prepare(query)
+      .all(...params)
+      .map((r) => ({ ...r }))
+  } finally {
+    db.close()
+  }
+}
+const sql = (dir: string, query: string, ...params: string[]) => void rows(dir, query, ...params)
+/** The end of this turn of the event loop, when the cache commits what it grouped. */
+const committed = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+const count = (dir: string) => (rows(dir, "SELECT count(*) AS n FROM entries")[0] as { n: number }).n
 
 describe("ResponseCache", () => {
   it("the key covers base URL, model, messages and params, ignores key order and `usage`", () => {
@@ -34,7 +44,7 @@ describe("ResponseCache", () => {
     assert.notStrictEqual(k, cacheKey("http://a/v1", { ...body, temperature: 0.5 }))
   })
 
-  it.effect("file store: hit, TTL expiry, corrupt entries skipped and reported", () =>
+  it.effect("file store: hit, TTL expiry, damaged entries skipped, reported and removed", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
       const cache = makeFile(dir, { ttlMs: 60_000 })
@@ -46,65 +56,83 @@ describe("ResponseCache", () => {
       assert.isUndefined(yield* cache.get(k))
       const k2 = cacheKey("http://a", { ...body, seed: 2 })
       yield* cache.set(k2, { choices: [2] })
-      writeFileSync(entryPath(dir, k2), "{ not json")
+      yield* committed // writes are grouped into one commit at the end of the event loop's turn
+      sql(dir, "UPDATE entries SET body = '{ not json' WHERE key = ?", k2)
+      assert.isFalse(yield* cache.has(k2))
       assert.isUndefined(yield* cache.get(k2))
       assert.strictEqual((yield* cache.stats).corrupt, 1)
-      // an entry whose content names another key is damaged too
-      const k3 = cacheKey("http://a", { ...body, seed: 3 })
-      yield* cache.set(k3, { choices: [3] })
-      writeFileSync(entryPath(dir, k3), JSON.stringify({ v: 1, key: k, created_at_ms: 0, body: {} }))
-      assert.isUndefined(yield* cache.get(k3))
-      assert.strictEqual((yield* cache.stats).corrupt, 2)
+      assert.deepStrictEqual(rows(dir, "SELECT key FROM entries WHERE key = ?", k2), [])
     })
   )
 
-  it.effect("file store: entry cap evicts the least recently used", () =>
+  it.effect("file store: the entry cap evicts the least recently used", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
       const cache = makeFile(dir, { maxEntries: 10 })
       const keys = Array.from({ length: 12 }, (_, i) => cacheKey("http://a", { ...body, seed: i }))
       for (const [i, k] of keys.entries()) {
         yield* cache.set(k, { i })
-        yield* TestClock.adjust(1000) // recency is Clock time, to the second on any file system
+        yield* TestClock.adjust(1000)
         if (i === 0) continue
         yield* cache.get(keys[0]!) // keep the first one recently used
       }
-      const files = entryFiles(dir)
-      assert.isAtMost(files.length, 10)
+      yield* committed
+      assert.isAtMost(count(dir), 10)
       assert.isDefined(yield* cache.get(keys[0]!))
       assert.isUndefined(yield* cache.get(keys[1]!))
       assert.isAbove((yield* cache.stats).evicted, 0)
+      // the size the database keeps is the true one
+      assert.deepStrictEqual(rows(dir, "SELECT entries FROM usage"), [{ entries: count(dir) }])
     })
   )
 
-  it.effect(
-    "file store: a new process learns the size from the index, not a scan; an eviction writes the truth back",
-    () =>
-      Effect.gen(function* () {
-        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
-        const first = makeFile(dir, { maxEntries: 10 })
-        for (let i = 0; i < 5; i++) yield* first.set(cacheKey("http://a", { ...body, seed: i }), { i })
-        // the first write of an empty cache scanned it once (finding that entry) and wrote the index; later writes are added every 64
-        assert.strictEqual(usageOf(dir).entries, 1)
-        // the index says the cache is over its cap: a new process believes it, and its first set evicts,
-        // which scans, finds 6, removes none, and writes the true size
-        writeFileSync(join(dir, "usage.json"), JSON.stringify({ entries: 100, bytes: 0 }))
-        const next = makeFile(dir, { maxEntries: 10 })
-        yield* next.set(cacheKey("http://a", { ...body, seed: 99 }), { i: 99 })
-        assert.strictEqual(usageOf(dir).entries, 6)
-        assert.strictEqual(entryFiles(dir).length, 6)
-        assert.strictEqual((yield* next.stats).evicted, 0)
-      })
-  )
-
-  it.effect("file store: byte cap holds", () =>
+  it.effect("file store: the byte cap holds, and the kept size is the entries' sum", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
       const cache = makeFile(dir, { maxBytes: 20_000 })
       for (let i = 0; i < 50; i++)
         yield* cache.set(cacheKey("http://a", { ...body, seed: i }), { pad: "x".repeat(1000) })
-      const files = entryFiles(dir)
-      assert.isAtMost(files.length * 1100, 22_000)
+      yield* committed
+      const [sum] = rows(dir, "SELECT sum(size) AS bytes FROM entries") as Array<{ bytes: number }>
+      assert.isAtMost(sum!.bytes, 20_000)
+      assert.deepStrictEqual(rows(dir, "SELECT bytes FROM usage"), [{ bytes: sum!.bytes }])
+    })
+  )
+
+  it.effect(
+    "file store: a cache an earlier runner kept as files is taken in (it hits), and its files removed",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+        const k = cacheKey("http://a", body)
+        const k2 = cacheKey("http://a", { ...body, seed: 2 })
+        const legacy = (key: string, text: string) => {
+          mkdirSync(join(dir, key.slice(0, 2)), { recursive: true })
+          writeFileSync(join(dir, key.slice(0, 2), `${key}.json`), text)
+        }
+        legacy(k, JSON.stringify({ v: 1, key: k, created_at_ms: 0, body: { choices: ["old"] } }))
+        legacy(k2, "{ damaged")
+        writeFileSync(join(dir, "usage.json"), JSON.stringify({ entries: 2, bytes: 100 }))
+        const cache = makeFile(dir)
+        assert.deepStrictEqual(yield* cache.get(k), { choices: ["old"] })
+        assert.isUndefined(yield* cache.get(k2))
+        assert.deepStrictEqual(
+          readdirSync(dir).filter((f) => !f.startsWith("cache.db")),
+          []
+        )
+      })
+  )
+
+  it.effect("file store: sets grouped into one commit are all written when the cache is let go", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+      const cache = makeFile(dir)
+      for (let i = 0; i < 3; i++) yield* cache.set(cacheKey("http://a", { ...body, seed: i }), { i })
+      cache.close() // in the same turn: nothing was committed yet
+      assert.strictEqual(count(dir), 3)
+      const again = makeFile(dir)
+      assert.deepStrictEqual(yield* again.get(cacheKey("http://a", { ...body, seed: 2 })), { i: 2 })
+      again.close()
     })
   )
 

@@ -19,6 +19,14 @@ if ((arg === "--version" || arg === "-v") && process.argv.length === 3) {
   process.exit(0)
 }
 
+// Node 22 calls node:sqlite (the response cache's database) experimental on first use; the line
+// would only alarm a user, and the cache works the same on Node 22 and 24
+const emitWarning = process.emitWarning
+process.emitWarning = (warning, ...rest) =>
+  /SQLite is an experimental feature/.test(String(warning?.message ?? warning))
+    ? undefined
+    : emitWarning.call(process, warning, ...rest)
+
 module.enableCompileCache?.()
 const source = new URL("../src/bin.ts", import.meta.url)
 const bundle = new URL("../dist/bundle/bin.js", import.meta.url)

@@ -17,7 +17,7 @@ import type { InputOverride } from "./dsl/Inputs.ts"
 import type { Validated } from "./dsl/ValidateFile.ts"
 import type { RunnerError } from "./Errors.ts"
 import { type MainOptions, mainLayer } from "./MainLayer.ts"
-import { planFile } from "./plan/Plan.ts"
+import { planPipelineOrSaved } from "./plan/Plan.ts"
 import { type PlanJson, planJson } from "./plan/PlanJson.ts"
 import { validatePipeline } from "./plan/ValidPipeline.ts"
 import { keyVariablesOf } from "./providers/KeyRoute.ts"
@@ -100,8 +100,12 @@ export const validate = (
 
 /** The dry run: requests, tokens, cost, time, quota and gate violations (`ok: false`). Sends nothing. */
 export const plan = (file: string, options: PlanOptions = {}): Effect.Effect<PlanJson, RunnerError> =>
-  planFile(file, { ...resolved(options), maxCostUsd: options.maxCostUsd, noCache: options.noCache }).pipe(
-    Effect.map(planJson),
+  planPipelineOrSaved(file, {
+    ...resolved(options),
+    maxCostUsd: options.maxCostUsd,
+    noCache: options.noCache
+  }).pipe(
+    Effect.map(({ planned }) => planJson(planned)),
     Effect.provide(layerOf(options))
   )
 

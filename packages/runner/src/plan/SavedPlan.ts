@@ -34,27 +34,55 @@ export interface SavedPlan {
 }
 
 /**
- * Whether a file is a saved plan rather than a pipeline, by its content: a JSON object with
- * `saved_plan` (as `runner plan --out` writes). A pipeline written as JSON is a pipeline; a file
- * that cannot be read is left to the pipeline loader, which names it.
+ * Whether a file is a saved plan rather than a pipeline, by its content whatever its name: a
+ * JSON object with `saved_plan` (as `runner plan --out` writes). A pipeline written as JSON is a
+ * pipeline; a file that cannot be read is left to the pipeline loader, which names it.
  */
 export const isSavedPlanFile = (
   cwd: string,
   file: string
 ): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
-  !file.endsWith(".json")
-    ? Effect.succeed(false)
-    : Files.readTextIfAny(resolve(cwd, file)).pipe(
-        Effect.map((text) => {
-          try {
-            const json: unknown = JSON.parse(text ?? "null")
-            return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
-          } catch {
-            return false
-          }
-        }),
-        Effect.orElseSucceed(() => false)
-      )
+  Files.readTextIfAny(resolve(cwd, file)).pipe(
+    Effect.map((text) => {
+      // a YAML pipeline is told apart without parsing it as JSON
+      if (text === undefined || !text.trimStart().startsWith("{")) return false
+      try {
+        const json: unknown = JSON.parse(text)
+        return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
+      } catch {
+        return false
+      }
+    }),
+    Effect.orElseSucceed(() => false)
+  )
+
+/** What to plan for `file`: the file itself, or the pipeline a saved plan names, with its inputs. */
+export interface PlanTarget {
+  readonly file: string
+  readonly inputs: ReadonlyArray<InputOverride>
+  /** The saved plan `file` is, if it is one. */
+  readonly saved: SavedPlan | undefined
+}
+
+/**
+ * The pipeline `file` stands for (`plan` and `run` alike): itself, or the one a saved plan names,
+ * refused when that pipeline changed since (a saved plan, say a pull request's, never makes the
+ * runner read another file as a pipeline).
+ */
+export const planTarget = Effect.fnUntraced(function* (
+  cwd: string,
+  file: string,
+  inputs: ReadonlyArray<InputOverride> | undefined
+) {
+  if (!(yield* isSavedPlanFile(cwd, file)))
+    return { file, inputs: inputs ?? [], saved: undefined } satisfies PlanTarget as PlanTarget
+  const saved = yield* readSavedPlan(cwd, file)
+  if (yield* pipelineUnchanged(cwd, saved))
+    return { file: saved.pipelinePath, inputs: saved.inputs, saved } satisfies PlanTarget as PlanTarget
+  return yield* new InputInvalid({
+    message: `the saved plan ${file} is stale: the pipeline changed (or is gone) since it was made; run \`runner plan --out\` again`
+  })
+})
 
 /** A saved plan's text: the plan, and the pipeline and inputs it was made from. */
 export const savedPlanText = (

@@ -10,13 +10,12 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import { Account } from "../account/Account.ts"
-import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
 import { addSamples, withSettled } from "../plan/Calibration.ts"
 import { changesSince, identityOf, legacyInputsHash } from "../plan/Hashes.ts"
 import { type Planned, type PlanOptions, planFile } from "../plan/Plan.ts"
 import { type PlanJson, planJson } from "../plan/PlanJson.ts"
-import { isSavedPlanFile, pipelineUnchanged, readSavedPlan } from "../plan/SavedPlan.ts"
+import { planTarget } from "../plan/SavedPlan.ts"
 import { isOpenRouter, keyFor, keyMayGo, keyWithheld } from "../providers/KeyRoute.ts"
 import { StateStore } from "../store/StateStore.ts"
 import type { OnEvent } from "./Events.ts"
@@ -71,18 +70,6 @@ export type RunResult =
       /** Free requests a day the provider's replies named, when higher than the plan assumed. */
       readonly higherTier?: number | undefined
     }
-
-/** The pipeline to plan: the file itself, or the one a saved plan names (with its inputs). */
-const resolvePlanFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {
-  if (!(yield* isSavedPlanFile(opts.cwd, file)))
-    return { file, inputs: opts.inputs ?? ([] as ReadonlyArray<InputOverride>), saved: undefined }
-  const saved = yield* readSavedPlan(opts.cwd, file)
-  if (yield* pipelineUnchanged(opts.cwd, saved))
-    return { file: saved.pipelinePath, inputs: saved.inputs, saved }
-  return yield* new InputInvalid({
-    message: `the saved plan ${file} is stale: the pipeline changed (or is gone) since it was made; run \`runner plan --out\` again`
-  })
-})
 
 /** Refusals of a plan that passed its gates: OpenRouter without a key, an offline miss. */
 const refusal = (planned: Planned, plan: PlanJson, opts: RunOptions) => {
@@ -294,7 +281,7 @@ const settleAfter = (
 
 /** Plans `file` (a pipeline, or a saved plan.json), gates, runs. */
 export const runFile = Effect.fnUntraced(function* (file: string, opts: RunOptions) {
-  const target = yield* resolvePlanFile(file, opts)
+  const target = yield* planTarget(opts.cwd, file, opts.inputs)
   const planWith = (deadline: string | undefined) =>
     Effect.map(
       planFile(target.file, {

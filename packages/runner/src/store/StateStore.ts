@@ -14,13 +14,14 @@ import {
   makeMemory as makeMemoryLedger,
   QuotaLedger
 } from "@tollgate/core/QuotaLedger"
-import { type CacheOptions, makeFile as makeFileCache, ResponseCache } from "@tollgate/core/ResponseCache"
+import { type CacheOptions, ResponseCache, scopedFile } from "@tollgate/core/ResponseCache"
 import type * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { fileOf, readFile, writeFile } from "../account/AccountCache.ts"
 import type { AccountCopiesShape } from "../account/AccountCopies.ts"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
@@ -77,7 +78,8 @@ export interface StateStoreShape {
   readonly shared: boolean
   /** What in the store's settings could lose shared state (eviction, no persistence), said once per run. */
   readonly warnings: ReadonlyArray<string>
-  readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads>
+  /** The ledger and cache a plan reads, for the enclosing scope. */
+  readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads, never, Scope.Scope>
   readonly calibration: CalibrationStore
   readonly accounts: AccountCopiesShape
   /** The memo of token counts (`plan/TokenCounts.ts`). */
@@ -145,11 +147,11 @@ const makeFileStore = (stateDir: string, fs: FileSystem.FileSystem): StateStoreS
       }
     },
     planReads: (cache) =>
-      Effect.succeed({
+      Effect.map(scopedFile(cacheDir, cache), (c) => ({
         ledger: makeFileLedger(stateDir),
-        cache: makeFileCache(cacheDir, cache),
+        cache: c,
         verifyHits: true
-      }),
+      })),
     runLayer: (cfg) =>
       cfg.local
         ? localRunLayer(cfg, cacheLayer(cfg.cache))

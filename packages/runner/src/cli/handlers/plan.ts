@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { FileFailed, InputInvalid } from "../../Errors.ts"
 import { mainLayer } from "../../MainLayer.ts"
-import { planFile } from "../../plan/Plan.ts"
+import { planPipelineOrSaved } from "../../plan/Plan.ts"
 import { type PlanJson, planJson } from "../../plan/PlanJson.ts"
 import { PlanForDiff, readPlanForDiff, writeSavedPlan } from "../../plan/SavedPlan.ts"
 import { keyVariablesOf } from "../../providers/KeyRoute.ts"
@@ -67,7 +67,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   const settings = yield* settingsOf(io.env)
   const { inputs, maxCostUsd, store, baseUrl, deadline } = yield* F.parsePlanFlags(flags, settings)
   const compare = yield* comparison(io, flags)
-  const planned = yield* planFile(flags.pipeline, {
+  const { planned, inputs: planInputs } = yield* planPipelineOrSaved(flags.pipeline, {
     cwd: io.cwd,
     keys: keyVariablesOf(io.env),
     inputs,
@@ -81,7 +81,7 @@ export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
   for (const w of planned.warnings) io.err(`warning: ${w}\n`)
   const json = planJson(planned)
   if (Option.isSome(flags.out))
-    yield* writeSavedPlan(resolve(io.cwd, flags.out.value), json, planned.validated.path, inputs).pipe(
+    yield* writeSavedPlan(resolve(io.cwd, flags.out.value), json, planned.validated.path, planInputs).pipe(
       Effect.mapError(FileFailed.of)
     )
   if (compare === undefined) {

@@ -80,7 +80,7 @@ export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
       facts,
       warnings
     }
-  }).pipe(Effect.provide(mainLayer({ settings, store })))
+  }).pipe(Effect.scoped, Effect.provide(mainLayer({ settings, store })))
   for (const w of warnings) io.err(`warning: ${w}\n`)
   const day = Policy.utcDay(now)
   const resets = Policy.isoInstant(Policy.nextUtcMidnight(now))

@@ -1,0 +1,293 @@
+/**
+ * The response cache in the state dir: one SQLite database (`cache.db`, Node's built-in
+ * `node:sqlite`), shared by the processes of one machine (write-ahead log, a busy wait of up to
+ * 5 s). A get, a set and an eviction are index lookups, whatever the cache holds: its size is kept
+ * by triggers in one row, and eviction takes the least recently used from an index on last use.
+ * Like the other per-request state it is synchronous (see `SyncFiles.ts`).
+ *
+ * A cache written by an earlier runner (one JSON file per entry under two-character folders) is
+ * taken in on first open, then its files removed: an upgrade pays for no answer again.
+ */
+
+import { createRequire } from "node:module"
+import { basename, join, resolve } from "node:path"
+import type { DatabaseSync, StatementSync } from "node:sqlite"
+import { entryBody } from "./CacheEntry.ts"
+import * as SyncFiles from "./SyncFiles.ts"
+
+export const DB_FILE = "cache.db"
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  key TEXT PRIMARY KEY,
+  created_at_ms INTEGER NOT NULL,
+  used_at_ms INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used_at_ms);
+CREATE TABLE IF NOT EXISTS uses (key TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 0), entries INTEGER NOT NULL, bytes INTEGER NOT NULL);
+INSERT OR IGNORE INTO usage VALUES (0, 0, 0);
+CREATE TRIGGER IF NOT EXISTS entry_added AFTER INSERT ON entries BEGIN
+  UPDATE usage SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS entry_removed AFTER DELETE ON entries BEGIN
+  UPDATE usage SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0;
+END;
+CREATE TRIGGER IF NOT EXISTS entry_replaced AFTER UPDATE OF size ON entries BEGIN
+  UPDATE usage SET bytes = bytes + NEW.size - OLD.size WHERE id = 0;
+END;
+`
+
+/** One entry as stored: its body's JSON text, when it was written (Clock ms). */
+export interface StoredEntry {
+  readonly body: string
+  readonly createdAtMs: number
+}
+
+export interface CacheUsage {
+  readonly entries: number
+  readonly bytes: number
+}
+
+/**
+ * The database, its writes grouped: a set and a hit's use are held in memory and committed
+ * together in one transaction at the end of the current turn of the event loop (or at once when
+ * 256 are waiting, and before anything reads the whole table or closes it). One commit is a trip
+ * through the write-ahead log of ~50 µs here; grouped, a write is a few µs. A process killed
+ * before a commit loses those few entries of the cache, never an answer: the run's records hold
+ * every answer paid for.
+ */
+export interface CacheDb {
+  /** The entry, from what waits to be written or from the database. */
+  readonly get: (key: string) => StoredEntry | undefined
+  readonly touch: (key: string, nowMs: number) => void
+  readonly put: (key: string, body: string, nowMs: number) => void
+  readonly remove: (key: string) => void
+  /** The size, exact (what waits is written first). */
+  readonly usage: () => CacheUsage
+  /** The size as of the last commit plus what waits to be written (no IO; an upper bound). */
+  readonly estimate: () => CacheUsage
+  /** Removes the `n` least recently used entries; returns how many went. */
+  readonly evictOldest: (n: number) => number
+  readonly keys: () => ReadonlySet<string>
+  /** Writes what waits, now. */
+  readonly flush: () => void
+}
+
+/** `node:sqlite`, loaded on first use (Node 22 also prints that it is experimental: the CLI hides that line). */
+const sqlite = (): typeof import("node:sqlite") =>
+  createRequire(import.meta.url)("node:sqlite") as typeof import("node:sqlite")
+
+const opened = new Map<string, { readonly db: CacheDb; readonly close: () => void; users: number }>()
+
+/**
+ * The cache database under `dir`, opened (created when missing) once per process however many
+ * use it at once, and closed when the last lets go (`release`): a long-lived process leaves no
+ * file open. Throws when the dir cannot hold it.
+ */
+export const cacheDbOf = (dir: string): { readonly db: CacheDb; readonly release: () => void } => {
+  const path = resolve(dir)
+  let entry = opened.get(path)
+  if (entry === undefined) {
+    entry = { ...openCacheDb(path), users: 0 }
+    opened.set(path, entry)
+  }
+  entry.users++
+  const held = entry
+  let released = false
+  return {
+    db: held.db,
+    release: () => {
+      if (released) return
+      released = true
+      if (--held.users > 0) return
+      opened.delete(path)
+      held.close()
+    }
+  }
+}
+
+const openCacheDb = (dir: string): { readonly db: CacheDb; readonly close: () => void } => {
+  SyncFiles.makeDir(dir)
+  const db = new (sqlite().DatabaseSync)(join(dir, DB_FILE))
+  db.exec("PRAGMA busy_timeout = 5000")
+  db.exec("PRAGMA journal_mode = WAL")
+  db.exec("PRAGMA synchronous = NORMAL")
+  // reads from memory-mapped pages, not a system call per page
+  db.exec("PRAGMA mmap_size = 268435456")
+  db.exec(SCHEMA)
+  takeInFiles(db, dir)
+  const cache = statements(db)
+  return {
+    db: cache,
+    close: () => {
+      try {
+        cache.flush()
+      } finally {
+        db.close()
+      }
+    }
+  }
+}
+
+/** Writes waiting for a commit at once, at most. */
+const GROUP = 256
+/** Uses noted before they are folded into the entries even with no eviction (the table stays small). */
+const FOLD_AFTER = 10_000
+
+const statements = (db: DatabaseSync): CacheDb => {
+  const q = (sql: string): StatementSync => db.prepare(sql)
+  const select = q("SELECT body, created_at_ms AS createdAtMs FROM entries WHERE key = ?")
+  // a hit is noted at the end of a small table (one append), not by rewriting its entry's row and
+  // index; the notes are folded into the entries' last use before an eviction reads it
+  const useRow = q("INSERT INTO uses (key, at_ms) VALUES (?, ?)")
+  const foldUses = q(
+    `UPDATE entries SET used_at_ms = u.at_ms FROM (SELECT key, max(at_ms) AS at_ms FROM uses GROUP BY key) AS u
+     WHERE entries.key = u.key AND u.at_ms > entries.used_at_ms`
+  )
+  const dropUses = q("DELETE FROM uses")
+  const putRow = q(
+    `INSERT INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET created_at_ms = excluded.created_at_ms,
+       used_at_ms = excluded.used_at_ms, size = excluded.size, body = excluded.body`
+  )
+  const removeRow = q("DELETE FROM entries WHERE key = ?")
+  const usageRow = q("SELECT entries, bytes FROM usage WHERE id = 0")
+  const evict = q(
+    "DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries ORDER BY used_at_ms LIMIT ?)"
+  )
+  const allKeys = q("SELECT key FROM entries")
+  const puts = new Map<string, { readonly body: string; readonly atMs: number; readonly size: number }>()
+  const touches = new Map<string, number>()
+  let committed = usageRow.get() as unknown as CacheUsage
+  let waitingBytes = 0
+  let scheduled = false
+  /** Uses noted since the last fold (by this process). */
+  let notes = 0
+  const fold = () => {
+    foldUses.run()
+    dropUses.run()
+    notes = 0
+  }
+  const flush = () => {
+    if (puts.size === 0 && touches.size === 0) return
+    db.exec("BEGIN IMMEDIATE")
+    try {
+      for (const [key, p] of puts) putRow.run(key, p.atMs, p.atMs, p.size, p.body)
+      for (const [key, at] of touches) useRow.run(key, at)
+      if ((notes += touches.size) >= FOLD_AFTER) fold()
+      db.exec("COMMIT")
+    } catch (e) {
+      db.exec("ROLLBACK")
+      throw e
+    } finally {
+      puts.clear()
+      touches.clear()
+      waitingBytes = 0
+    }
+    committed = usageRow.get() as unknown as CacheUsage
+  }
+  const later = () => {
+    if (puts.size + touches.size >= GROUP) return flush()
+    if (scheduled) return
+    scheduled = true
+    setImmediate(() => {
+      scheduled = false
+      try {
+        flush()
+      } catch {
+        // best effort: the cache only saves a later run a request
+      }
+    })
+  }
+  return {
+    get: (key) => {
+      const p = puts.get(key)
+      return p !== undefined
+        ? { body: p.body, createdAtMs: p.atMs }
+        : (select.get(key) as StoredEntry | undefined)
+    },
+    touch: (key, nowMs) => {
+      touches.set(key, nowMs)
+      later()
+    },
+    put: (key, body, nowMs) => {
+      const size = Buffer.byteLength(body)
+      puts.set(key, { body, atMs: nowMs, size })
+      touches.delete(key)
+      waitingBytes += size
+      later()
+    },
+    remove: (key) => {
+      puts.delete(key)
+      touches.delete(key)
+      removeRow.run(key)
+    },
+    usage: () => {
+      flush()
+      committed = usageRow.get() as unknown as CacheUsage
+      return committed
+    },
+    estimate: () => ({ entries: committed.entries + puts.size, bytes: committed.bytes + waitingBytes }),
+    evictOldest: (n) => {
+      flush()
+      db.exec("BEGIN IMMEDIATE")
+      try {
+        fold()
+        const gone = Number(evict.run(n).changes)
+        db.exec("COMMIT")
+        return gone
+      } catch (e) {
+        db.exec("ROLLBACK")
+        throw e
+      }
+    },
+    keys: () => {
+      flush()
+      return new Set((allKeys.all() as Array<{ key: string }>).map((r) => r.key))
+    },
+    flush
+  }
+}
+
+/** Entries an earlier runner wrote as files (`<dir>/<2 hex>/<key>.json`), taken in and removed. */
+const takeInFiles = (db: DatabaseSync, dir: string): void => {
+  const shards = SyncFiles.list(dir).filter((s) => /^[0-9a-f]{2}$/.test(s))
+  if (shards.length === 0) return
+  const put = db.prepare(
+    "INSERT OR IGNORE INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)"
+  )
+  const taken: string[] = []
+  db.exec("BEGIN")
+  try {
+    for (const shard of shards)
+      for (const name of SyncFiles.list(join(dir, shard))) {
+        const path = join(dir, shard, name)
+        const entry = legacyEntry(path, basename(name, ".json"))
+        if (entry !== undefined)
+          put.run(entry.key, entry.createdAtMs, entry.usedAtMs, Buffer.byteLength(entry.body), entry.body)
+        taken.push(path)
+      }
+    db.exec("COMMIT")
+  } catch (e) {
+    db.exec("ROLLBACK")
+    throw e
+  }
+  for (const path of taken) SyncFiles.remove(path)
+  for (const shard of shards) SyncFiles.removeAll(join(dir, shard))
+  SyncFiles.remove(join(dir, "usage.json"))
+}
+
+/** An earlier runner's entry file, when it is intact. */
+const legacyEntry = (path: string, key: string) => {
+  const entry = entryBody(SyncFiles.readText(path) ?? "", key)
+  if (entry === undefined) return undefined
+  return {
+    key,
+    createdAtMs: entry.createdAtMs,
+    usedAtMs: SyncFiles.stat(path)?.mtimeMs ?? entry.createdAtMs,
+    body: JSON.stringify(entry.body)
+  }
+}
