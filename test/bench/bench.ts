@@ -279,7 +279,7 @@ if (want("cache")) {
 // (linear) beside the tokenizer as is (quadratic in the run's length), on the same 64 KB.
 if (want("tokens")) {
   const { countTokens } = await import("gpt-tokenizer/encoding/o200k_base")
-  const { expectedTokens } = await import("@tollgate/runner/plan/Tokens")
+  const { expectedTokens } = await import("@tollgate/runner/plan/TokenEstimate")
   const { randomBytes } = await import("node:crypto")
   // one character repeated: the tokenizer's worst case (a run of "=" padding, a line of dashes)
   const text = "x".repeat(64 * 1024)

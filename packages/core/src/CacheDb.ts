@@ -177,7 +177,8 @@ const statements = (db: DatabaseSync): CacheDb => {
     try {
       for (const [key, p] of puts) putRow.run(key, p.atMs, p.atMs, p.size, p.body)
       for (const [key, at] of touches) useRow.run(key, at)
-      if ((notes += touches.size) >= FOLD_AFTER) fold()
+      notes += touches.size
+      if (notes >= FOLD_AFTER) fold()
       db.exec("COMMIT")
     } catch (e) {
       db.exec("ROLLBACK")

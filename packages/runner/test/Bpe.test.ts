@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { counter, loadRanks } from "@tollgate/runner/plan/Bpe"
-import { RANKS_FILE } from "@tollgate/runner/plan/Tokens"
+import { RANKS_FILE } from "@tollgate/runner/plan/TokenEstimate"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 import { describe, expect, it } from "vitest"
 

@@ -7,7 +7,6 @@ import { Money } from "@tollgate/pricing"
 import type { Lookup } from "@tollgate/runner/providers/GenerationApi"
 import { resettled } from "@tollgate/runner/run/Reconcile"
 import { readFinished } from "@tollgate/runner/run/Records"
-import { settleTargets } from "@tollgate/runner/run/Settle"
 import {
   billedRequests,
   driftJson,
@@ -18,6 +17,7 @@ import {
   type Target,
   unsettled
 } from "@tollgate/runner/run/Settlement"
+import { settleTargets } from "@tollgate/runner/run/SettleWithProvider"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 

@@ -6,7 +6,7 @@
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import type { Step } from "../dsl/Pipeline.ts"
-import { type DayCapacity, freeCapacity, less, type Placement, place } from "./Overflow.ts"
+import { type DayCapacity, freeCapacity, less, type Placement, place } from "./OverflowPlacement.ts"
 import type { StepProjection } from "./StepProjection.ts"
 
 export interface Costs {

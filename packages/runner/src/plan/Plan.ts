@@ -23,11 +23,11 @@ import type { KeyVariables } from "../providers/KeyRoute.ts"
 import { Settings, type SettingsShape } from "../Settings.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
-import { changesSince, hashesOf, type PlanHashes } from "./Hashes.ts"
+import { changesSince, hashesOf, type PlanHashes } from "./PlanHashes.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
 import { planTarget } from "./SavedPlan.ts"
 import { RenderFailed } from "./StepProjection.ts"
-import * as TokenCounts from "./TokenCounts.ts"
+import * as TokenMemo from "./TokenMemo.ts"
 import { validatePipeline } from "./ValidPipeline.ts"
 
 export interface PlanOptions {
@@ -141,7 +141,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
     // only OpenRouter has these account calls; another endpoint is asked nothing
     ask: pipeline.providerKind === "openrouter"
   })
-  const counts = yield* TokenCounts.open(store.tokenCounts)
+  const counts = yield* TokenMemo.open(store.tokenMemo)
   const projection = yield* projectWithCache(
     {
       pipeline,

@@ -11,7 +11,7 @@ import type * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
-import type { PlanHashes } from "./Hashes.ts"
+import type { PlanHashes } from "./PlanHashes.ts"
 import { FORMAT_VERSION, type PlanJson } from "./PlanJson.ts"
 
 const SavedPlanSchema = Schema.Struct({

@@ -7,7 +7,7 @@ import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Cost from "@tollgate/pricing/Cost"
 import * as Money from "@tollgate/pricing/Money"
 import type { Message } from "../dsl/Pipeline.ts"
-import { maxTokens, PER_MESSAGE_MAX } from "./Tokens.ts"
+import { maxTokens, PER_MESSAGE_MAX } from "./TokenEstimate.ts"
 
 /** One price tier of a model (from `min_prompt_tokens`), with float rates to compare tiers quickly. */
 interface Tier {

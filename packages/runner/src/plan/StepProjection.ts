@@ -18,7 +18,7 @@ import {
   PER_MESSAGE_EXPECTED,
   PER_MESSAGE_MAX,
   PER_REQUEST_EXPECTED
-} from "./Tokens.ts"
+} from "./TokenEstimate.ts"
 import { hasMarker, markerFor, splitMarkers, Upstream } from "./Upstream.ts"
 
 export interface Range {

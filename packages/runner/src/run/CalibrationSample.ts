@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import type { Sample } from "../plan/Calibration.ts"
-import { expectedRequestTokens } from "../plan/Tokens.ts"
+import { expectedRequestTokens } from "../plan/TokenEstimate.ts"
 import { isTruncated } from "./Reply.ts"
 import type { RunContext } from "./RunContext.ts"
 

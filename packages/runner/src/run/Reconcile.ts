@@ -10,8 +10,8 @@ import * as Effect from "effect/Effect"
 import { FileFailed, InputInvalid } from "../Errors.ts"
 import { isOpenRouter, type KeyVariables, keyFor } from "../providers/KeyRoute.ts"
 import { readMeta } from "./Records.ts"
-import { type RunDirSettlement, type SettleOptions, settleWithProvider } from "./Settle.ts"
 import { type Drift, driftJson, driftOf } from "./Settlement.ts"
+import { type RunDirSettlement, type SettleOptions, settleWithProvider } from "./SettleWithProvider.ts"
 
 export interface ReconcileOptions extends SettleOptions {
   readonly dir: string

@@ -10,7 +10,7 @@ import type { Redis } from "effect/persistence"
 import { StoreUnavailable } from "../Errors.ts"
 import { makeAccounts } from "./RedisAccounts.ts"
 import { makeCalibration } from "./RedisCalibration.ts"
-import { makeTokenCounts } from "./RedisTokenCounts.ts"
+import { makeTokenMemo } from "./RedisTokenMemo.ts"
 import { localRunLayer, StateStore, type StateStoreShape } from "./StateStore.ts"
 import { parseStoreUrl, redactUrl } from "./StoreUrl.ts"
 
@@ -30,7 +30,7 @@ const make = (
   warnings: ReadonlyArray<string>,
   calibration: Effect.Success<typeof makeCalibration>,
   accounts: Effect.Success<typeof makeAccounts>,
-  tokenCounts: Effect.Success<typeof makeTokenCounts>
+  tokenMemo: Effect.Success<typeof makeTokenMemo>
 ): StateStoreShape => {
   const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
   return {
@@ -40,7 +40,7 @@ const make = (
     // one index for the store, whichever out-dir a run writes its records to
     calibration: { read: () => calibration.read, update: (_, f) => calibration.update(f) },
     accounts,
-    tokenCounts,
+    tokenMemo,
     planReads: (cache) =>
       Effect.all({
         ledger: provide(RedisStores.makeLedger),
@@ -96,7 +96,7 @@ export const layer = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
         yield* Effect.provide(RedisStores.durabilityWarnings, redis),
         yield* Effect.provide(makeCalibration, redis),
         yield* Effect.provide(makeAccounts, redis),
-        yield* Effect.provide(makeTokenCounts, redis)
+        yield* Effect.provide(makeTokenMemo, redis)
       )
     })
   )

@@ -25,8 +25,8 @@ import type * as Scope from "effect/Scope"
 import { fileOf, readFile, writeFile } from "../account/AccountCache.ts"
 import type { AccountCopiesShape } from "../account/AccountCopies.ts"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
-import type { MemoStore } from "../plan/TokenCounts.ts"
-import * as TokenCounts from "../plan/TokenCounts.ts"
+import type { MemoStore } from "../plan/TokenMemo.ts"
+import * as TokenMemo from "../plan/TokenMemo.ts"
 import { type Index, readIndex, updateIndex } from "./CalibrationIndex.ts"
 
 /** What plan reads (it writes nothing). */
@@ -82,8 +82,8 @@ export interface StateStoreShape {
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads, never, Scope.Scope>
   readonly calibration: CalibrationStore
   readonly accounts: AccountCopiesShape
-  /** The memo of token counts (`plan/TokenCounts.ts`). */
-  readonly tokenCounts: MemoStore
+  /** The memo of token counts (`plan/TokenMemo.ts`). */
+  readonly tokenMemo: MemoStore
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
 
@@ -138,7 +138,7 @@ const makeFileStore = (stateDir: string, fs: FileSystem.FileSystem): StateStoreS
       read: (runsDir) => withFs(readIndex(runsDir)),
       update: (runsDir, f) => withFs(updateIndex(runsDir, f))
     },
-    tokenCounts: TokenCounts.fileStore(TokenCounts.fileOf(stateDir), fs),
+    tokenMemo: TokenMemo.fileStore(TokenMemo.fileOf(stateDir), fs),
     accounts: {
       read: (baseUrl, fp) => withFs(readFile(fileOf(stateDir, baseUrl, fp))),
       update: (baseUrl, fp, f) => {

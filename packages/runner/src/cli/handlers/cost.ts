@@ -49,7 +49,7 @@ export interface CostFlags {
   readonly format: Format
 }
 
-export const handle = Effect.fnUntraced(function* (flags: CostFlags) {
+export const handle = Effect.fn("runner cost")(function* (flags: CostFlags) {
   const io = yield* Io
   const usage: Cost.Usage = {
     promptTokens: yield* required("prompt-tokens", yield* parseCount("prompt-tokens", flags.promptTokens)),

@@ -69,7 +69,7 @@ export interface DiffFlags {
   readonly jsonFile: Option.Option<string>
 }
 
-export const handle = Effect.fnUntraced(function* (flags: DiffFlags) {
+export const handle = Effect.fn("runner diff")(function* (flags: DiffFlags) {
   const io = yield* Io
   const policy = yield* F.parseFailOn(flags.failOnIncrease, flags.failOn)
   const base = yield* readPlanForDiff(io.cwd, flags.base)

@@ -68,7 +68,7 @@ export const NOTES = `${[
   .map((text) => JSON.stringify({ text }))
   .join("\n")}\n`
 
-export const handle = Effect.fnUntraced(function* (flags: InitFlags) {
+export const handle = Effect.fn("runner init")(function* (flags: InitFlags) {
   yield* write(flags).pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? FileFailed.of(e) : e)))
 })
 

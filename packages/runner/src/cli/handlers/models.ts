@@ -17,7 +17,7 @@ export interface RefreshFlags {
   readonly baseUrl: Option.Option<string>
 }
 
-export const handleRefresh = Effect.fnUntraced(function* (flags: RefreshFlags) {
+export const handleRefresh = Effect.fn("runner models refresh")(function* (flags: RefreshFlags) {
   const io = yield* Io
   const settings = yield* settingsOf(io.env)
   // the legacy OPENROUTER_BASE_URL still names a catalog to refresh from
@@ -43,7 +43,7 @@ export interface ModelsFlags {
   readonly format: Format
 }
 
-export const handle = Effect.fnUntraced(function* (flags: ModelsFlags) {
+export const handle = Effect.fn("runner models")(function* (flags: ModelsFlags) {
   const io = yield* Io
   const catalog = yield* loadCatalog(yield* settingsOf(io.env))
   const policy = Policy.defaultPolicy

@@ -62,7 +62,7 @@ const comparison = (io: IoShape, flags: PlanFlags) =>
     return { file: flags.compare.value, base: yield* readPlanForDiff(io.cwd, flags.compare.value), policy }
   })
 
-export const handle = Effect.fnUntraced(function* (flags: PlanFlags) {
+export const handle = Effect.fn("runner plan")(function* (flags: PlanFlags) {
   const io = yield* Io
   const settings = yield* settingsOf(io.env)
   const { inputs, maxCostUsd, store, baseUrl, deadline } = yield* F.parsePlanFlags(flags, settings)

@@ -50,7 +50,7 @@ export interface QuotaFlags {
   readonly store: Option.Option<string>
 }
 
-export const handle = Effect.fnUntraced(function* (flags: QuotaFlags) {
+export const handle = Effect.fn("runner quota")(function* (flags: QuotaFlags) {
   const io = yield* Io
   const credits = yield* F.parseUsd("credits-purchased", flags.creditsPurchased)
   const settings = yield* settingsOf(io.env)

@@ -7,7 +7,7 @@ import { keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { Providers } from "../../providers/Providers.ts"
 import { reconcileJson, renderReconcile, renderReconcileMarkdown } from "../../report/ReconcileReport.ts"
 import { reconcile } from "../../run/Reconcile.ts"
-import { SETTLE_TIMEOUT_MS } from "../../run/Settle.ts"
+import { SETTLE_TIMEOUT_MS } from "../../run/SettleWithProvider.ts"
 import { settingsOf } from "../../Settings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
@@ -22,7 +22,7 @@ export interface ReconcileFlags {
   readonly format: Format
 }
 
-export const handle = Effect.fnUntraced(function* (flags: ReconcileFlags) {
+export const handle = Effect.fn("runner reconcile")(function* (flags: ReconcileFlags) {
   const io = yield* Io
   const baseUrl = yield* F.parseBaseUrl(flags.baseUrl, yield* settingsOf(io.env))
   const timeoutMs = (yield* F.parseDurationFlag("settle-timeout", flags.settleTimeout)) ?? SETTLE_TIMEOUT_MS

@@ -17,7 +17,7 @@ export interface ReportFlags {
 
 const readPlan = readPlanWith(PlanForReport)
 
-export const handle = Effect.fnUntraced(function* (flags: ReportFlags) {
+export const handle = Effect.fn("runner report")(function* (flags: ReportFlags) {
   const io = yield* Io
   const path = resolve(io.cwd, flags.target)
   const kind = yield* Files.kindOf(path).pipe(Effect.mapError(FileFailed.of))

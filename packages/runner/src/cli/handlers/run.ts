@@ -67,7 +67,10 @@ const parseShardFlag = (flag: Option.Option<string>) => {
   return typeof shard === "string" ? Effect.fail(new InputInvalid({ message: shard })) : Effect.succeed(shard)
 }
 
-export const handle = Effect.fnUntraced(function* (flags: RunFlags, mode: { readonly merge?: boolean } = {}) {
+export const handle = Effect.fn("runner run")(function* (
+  flags: RunFlags,
+  mode: { readonly merge?: boolean } = {}
+) {
   const io = yield* Io
   const settings = yield* settingsOf(io.env)
   const { inputs, maxCostUsd, store, baseUrl, deadline } = yield* F.parsePlanFlags(flags, settings)

@@ -16,7 +16,7 @@ export interface ShowFlags {
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`
 
-export const handle = Effect.fnUntraced(function* (flags: ShowFlags) {
+export const handle = Effect.fn("runner show")(function* (flags: ShowFlags) {
   const io = yield* Io
   const run = yield* readRunDir(resolve(io.cwd, flags.dir), flags.dir)
   const ids = stepIdsOf(run)

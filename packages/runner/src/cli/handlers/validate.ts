@@ -12,7 +12,7 @@ export interface ValidateFlags {
   readonly format: "text" | "json"
 }
 
-export const handle = Effect.fnUntraced(function* (flags: ValidateFlags) {
+export const handle = Effect.fn("runner validate")(function* (flags: ValidateFlags) {
   const io = yield* Io
   const inputs = yield* parseInputs(flags.input)
   const v = yield* validatePipeline(flags.pipeline, { cwd: io.cwd, inputs }).pipe(

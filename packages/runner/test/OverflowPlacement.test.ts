@@ -1,7 +1,7 @@
 /** Free first with a deadline: the free capacity of each day before it, and where each request goes. Pure. */
 
 import { parseDeadline } from "@tollgate/runner/dsl/Deadline"
-import { freeCapacity, less, place } from "@tollgate/runner/plan/Overflow"
+import { freeCapacity, less, place } from "@tollgate/runner/plan/OverflowPlacement"
 import { describe, expect, it } from "vitest"
 
 const at = (iso: string) => Date.parse(iso)

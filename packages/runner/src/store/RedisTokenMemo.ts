@@ -7,7 +7,7 @@
 import { PREFIX } from "@tollgate/core/RedisStores"
 import * as Effect from "effect/Effect"
 import { Redis } from "effect/persistence"
-import { type MemoStore, RECORD } from "../plan/TokenCounts.ts"
+import { type MemoStore, RECORD } from "../plan/TokenMemo.ts"
 
 const KEY = `${PREFIX}token-counts:v1`
 
@@ -22,7 +22,7 @@ const recordsOf = (text: string | null): { readonly records: Int32Array; readonl
   return { records, whole: n > 0 && bytes.length % RECORD === 0 }
 }
 
-export const makeTokenCounts = Effect.gen(function* () {
+export const makeTokenMemo = Effect.gen(function* () {
   const redis = yield* Redis.Redis
   return {
     read: redis.send<string | null>("GET", KEY).pipe(

@@ -18,7 +18,7 @@ import * as Files from "@tollgate/core/Files"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { CountTable } from "./CountTable.ts"
-import { expectedTokens } from "./Tokens.ts"
+import { expectedTokens } from "./TokenEstimate.ts"
 
 /**
  * The memo keeps the most recently used counts, up to this many (about 600 KB on disk), and always
@@ -33,7 +33,7 @@ export const RECORD = 12
 const SHORT = 128
 const SHORT_MAX = 10_000
 
-export interface TokenCounts {
+export interface TokenMemo {
   /** The expected tokens of a text, from the memo or counted (and remembered). */
   readonly expected: (text: string) => number
   /** Writes what was added, if anything; best effort (a failed write is ignored). */
@@ -76,7 +76,7 @@ export const recordsOf = (
 
 /**
  * Where the memo's records live: a file in the state dir (`fileStore`), or a shared store
- * (`store/RedisTokenCounts.ts`) so every machine on it plans from what any one counted.
+ * (`store/RedisTokenMemo.ts`) so every machine on it plans from what any one counted.
  */
 export interface MemoStore {
   /** The records in store order (oldest first); `whole`: none was cut short (else the next save replaces them). */
@@ -142,7 +142,7 @@ const memoOf = (
   store: MemoStore,
   { records: onDisk, whole }: { readonly records: Int32Array; readonly whole: boolean },
   options: Options
-): TokenCounts => {
+): TokenMemo => {
   const { count = expectedTokens, maxEntries = MAX_ENTRIES } = options
   const table = new CountTable(onDisk.length / 3)
   for (let k = 0; k < onDisk.length; k += 3)

@@ -1,4 +1,4 @@
-import { expectedTokens, MAX_RUN, maxTokens } from "@tollgate/runner/plan/Tokens"
+import { expectedTokens, MAX_RUN, maxTokens } from "@tollgate/runner/plan/TokenEstimate"
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base"
 import { describe, expect, it } from "vitest"
 
