@@ -83,8 +83,16 @@ export class StepPricing {
     this.peakPrompt = Math.max(this.peakPrompt, promptMax)
   }
 
+  /** With one model of one tier (the common case), it is the dearest whatever the request. */
+  private only: { value: number; key: string; model: Catalog.Model; rates: Catalog.Rates } | undefined
+
   /** The model and tier that make a request of `promptMax` tokens dearest. */
   private dearest(promptMax: number) {
+    if (this.tiers.length === 1 && this.tiers[0]!.length === 1) {
+      const t = this.tiers[0]![0]!
+      this.only ??= { value: 0, key: `0:${t.threshold}`, model: this.models[0]!, rates: t.rates }
+      return this.only
+    }
     let best = { value: -1, key: "", model: this.models[0]!, rates: this.models[0]!.rates }
     this.tiers.forEach((ts, mi) => {
       const tier = ts.reduce((t, x) => (promptMax >= x.threshold ? x : t), ts[0]!)

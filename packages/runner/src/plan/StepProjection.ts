@@ -139,10 +139,12 @@ interface Counted {
 const countText = (
   text: string,
   ctx: StepContext,
-  boundOnly: boolean
+  boundOnly: boolean,
+  mayHaveMarkers: boolean
 ): { e: number; u: number; p: number; m: number; marked: boolean } => {
   const tokens = boundOnly ? () => 0 : (ctx.tokens ?? expectedTokens)
-  if (!hasMarker(text)) return { e: tokens(text), u: 0, p: 0, m: maxTokens(text), marked: false }
+  if (!mayHaveMarkers || !hasMarker(text))
+    return { e: tokens(text), u: 0, p: 0, m: maxTokens(text), marked: false }
   const { upstream, rest } = splitMarkers(text)
   const e = tokens(rest)
   let u = 0
@@ -158,15 +160,23 @@ const countText = (
   return { e, u, p, m, marked: true }
 }
 
-/** One request's prompt tokens (with chat framing), and its messages when fully known. */
-const countMessages = (messages: ReadonlyArray<Message>, ctx: StepContext, boundOnly = false): Counted => {
+/**
+ * One request's prompt tokens (with chat framing), and its messages when fully known.
+ * `mayHaveMarkers`: the step's prompts read an upstream step (else no text is searched for one).
+ */
+const countMessages = (
+  messages: ReadonlyArray<Message>,
+  ctx: StepContext,
+  mayHaveMarkers: boolean,
+  boundOnly = false
+): Counted => {
   let expected = PER_REQUEST_EXPECTED
   let upstream = 0
   let upstreamP90 = 0
   let max = 0
   let complete = true
   for (const m of messages) {
-    const c = countText(m.content, ctx, boundOnly)
+    const c = countText(m.content, ctx, boundOnly, mayHaveMarkers)
     expected += PER_MESSAGE_EXPECTED + c.e
     upstream += c.u
     upstreamP90 += c.p
@@ -238,7 +248,10 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   // messages without template syntax are rendered once
   const templates = step.messages.map((m) => (/\{[{%]/.test(m.content) ? parse(m.content) : m.content))
   const packed = step.forEach !== undefined && step.pack > 1
-  const requests = new StepRequests(step, models, perItem, ctx)
+  // an upstream output reaches a text through a prompt, or as the items of a `for_each` over it
+  const mayHaveMarkers =
+    readsUpstream || (step.forEach !== undefined && stepsReadBy(step.forEach, "expression").length > 0)
+  const requests = new StepRequests(step, models, perItem, ctx, mayHaveMarkers)
   let group: Message[][] = []
   for (const [index, item] of items.entries()) {
     const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
@@ -284,11 +297,21 @@ class StepRequests {
   private readonly perItem: PerItem
   private readonly ctx: StepContext
 
-  constructor(step: Step, models: ReadonlyArray<Catalog.Model>, perItem: PerItem, ctx: StepContext) {
+  /** The step reads an upstream step's output, in a prompt or its items (only then can a text hold a marker). */
+  private readonly readsUpstream: boolean
+
+  constructor(
+    step: Step,
+    models: ReadonlyArray<Catalog.Model>,
+    perItem: PerItem,
+    ctx: StepContext,
+    readsUpstream: boolean
+  ) {
     this.step = step
     this.models = models
     this.perItem = perItem
     this.ctx = ctx
+    this.readsUpstream = readsUpstream
   }
 
   /** Requests of `size` items are priced together: one `max_tokens` and one expected completion. */
@@ -316,7 +339,7 @@ class StepRequests {
   /** One request: an item's messages, or a pack of items' (`mayBeCached`: look it up in the cache). */
   add(group: ReadonlyArray<ReadonlyArray<Message>>, mayBeCached: boolean): void {
     const size = group.length
-    const c = countMessages(this.messagesOf(group), this.ctx)
+    const c = countMessages(this.messagesOf(group), this.ctx, this.readsUpstream)
     if (mayBeCached && c.rendered !== undefined) {
       const body = size === 1 ? buildBody(this.step, c.rendered) : packBody(this.step, c.rendered, size)
       const key = this.ctx.cacheKey(body)
@@ -350,7 +373,7 @@ class StepRequests {
     this.completionMax += (size === 1 ? this.step.maxTokens : packMaxTokens(this.step, size)) * attempts
     if (size === 1) return
     for (const half of halves(group))
-      this.bound(half, countMessages(this.messagesOf(half), this.ctx, true).max, false)
+      this.bound(half, countMessages(this.messagesOf(half), this.ctx, this.readsUpstream, true).max, false)
   }
 
   summarize(requests: number, countKnown: boolean, skipped: boolean): StepProjection {
