@@ -58,11 +58,20 @@ const stub = (answer?: (body: Record<string, unknown>, n: number) => Outcome | u
   return { sent, providers }
 }
 
-const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<string, string> = {}) => {
-  const dir = mkdtempSync(join(tmpdir(), "tg-runpath-"))
+const run = (
+  yaml: string,
+  providers: Layer.Layer<Providers>,
+  opts: {
+    /** Where the pipeline and its runs are, and the state dir: a second run in the same ones resumes or hits the cache. */
+    readonly dir?: string
+    readonly home?: string
+    readonly outDir?: string
+    readonly cache?: boolean
+  } = {}
+) => {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "tg-runpath-"))
   writeFileSync(join(dir, "p.yaml"), yaml)
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
-  const home = mkdtempSync(join(tmpdir(), "tg-runpath-home-"))
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), "tg-runpath-home-"))
   const layer = Layer.mergeAll(
     Layer.succeed(Settings, {
       stateDir: home,
@@ -86,13 +95,15 @@ const run = (yaml: string, providers: Layer.Layer<Providers>, files: Record<stri
     CurrentCatalog.layerOf(CatalogStore.bundled())
   )
   return Effect.runPromise(
-    runFile("p.yaml", { cwd: dir, keys: keyVariablesOf({}), outDir: "runs", noCache: true }).pipe(
-      Effect.provide(layer),
-      Effect.provide(NodeFileSystem.layer)
-    )
+    runFile("p.yaml", {
+      cwd: dir,
+      keys: keyVariablesOf({}),
+      outDir: opts.outDir ?? "runs",
+      noCache: opts.cache !== true
+    }).pipe(Effect.provide(layer), Effect.provide(NodeFileSystem.layer))
   ).then((r: RunResult) => {
     if (r.kind !== "ran") throw new Error("gated")
-    return { ...r, dir }
+    return { ...r, dir, home }
   })
 }
 
@@ -186,5 +197,53 @@ describe("the run path over a stub provider", () => {
     )
     expect(on.summary.steps[1]!.actual.completed).toBe(1)
     expect(on.summary.steps[0]!.actual.failed).toBe(3)
+  })
+
+  it("a run stopped by the provider resumes: what was answered is reused, not bought again", async () => {
+    // out of credits from the 4th request on: the run stops, the first three answered
+    const broke = stub((_, n) =>
+      n > 3
+        ? { _tag: "Response", status: 402, headers: {}, body: { error: { message: "no credits" } } }
+        : undefined
+    )
+    const first = await run(
+      fan(8, "").replace("inputs:", "limits: { concurrency: 1 }\ninputs:"),
+      broke.providers
+    ).catch((e) => e)
+    expect(first.summary?.status ?? "stopped").not.toBe("completed")
+    const dir = first.dir as string
+    const paid = broke.sent.length - 1 // the refused request cost nothing
+    expect(paid).toBe(3)
+    const again = stub()
+    const r = await run(
+      fan(8, "").replace("inputs:", "limits: { concurrency: 1 }\ninputs:"),
+      again.providers,
+      {
+        dir,
+        home: first.home as string
+      }
+    )
+    expect(r.exitCode).toBe(0)
+    expect(r.summary.actual.reused).toBe(3)
+    expect(again.sent).toHaveLength(5)
+    // this process paid for the five it sent; the three bought before are not bought again
+    expect(r.summary.actual.cost_usd_exact).toBe("0.0005")
+    expect(r.summary.steps[0]!.actual.completed).toBe(8)
+  })
+
+  it("with the cache on, a second run of the same pipeline sends nothing: every answer a hit, at no cost", async () => {
+    const once = stub()
+    const first = await run(fan(5), once.providers, { cache: true })
+    expect(once.sent).toHaveLength(5)
+    const twice = stub()
+    const r = await run(fan(5), twice.providers, {
+      cache: true,
+      dir: first.dir,
+      home: first.home,
+      outDir: "runs2"
+    })
+    expect(twice.sent).toHaveLength(0)
+    expect(r.summary.actual.cached).toBe(5)
+    expect(r.summary.actual.cost_usd_exact).toBe("0")
   })
 })
