@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
- * The `runner` executable: the only file that touches the real process. It wires the platform's
- * CLI services and the process `Io`, runs the command line once, and exits with its code. It
+ * The `runner` executable: the process's edge. It wires the platform's services (Node's file
+ * system among them) and the process `Io` (`cli/Io.ts`: the streams, the environment, the
+ * signals), keeps the heap near what a run holds (`cli/HeapBound.ts`), runs the command line
+ * once, and exits with its code. Nothing further in reads the process. It
  * does not use `NodeRuntime.runMain`: a first SIGINT must let requests in flight settle and be
  * recorded (the run stops sending), not interrupt them; `Io.layerProcess` owns the signals.
  */
