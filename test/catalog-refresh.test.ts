@@ -6,6 +6,7 @@ import { CatalogStore } from "@tollgate/core"
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { nodeFs, runCli, tempHome } from "./support/cli.ts"
+import { startRedis } from "./support/redis.ts"
 
 const older = readFileSync(
   new URL("../packages/pricing/test/fixtures/openrouter-models-2026-02-27-raw.json", import.meta.url),
@@ -59,7 +60,7 @@ const limits = { timeoutMs: 500, maxBytes: Buffer.byteLength(older) + 100 }
 describe("catalog refresh", () => {
   it("a good catalog is stored and used from then on; the CLI says which catalog", async () => {
     const home = tempHome()
-    const store = CatalogStore.CatalogStore.make(home, nodeFs)
+    const store = CatalogStore.CatalogStore.make(CatalogStore.fileStorage(home, nodeFs))
     const fresh = await Effect.runPromise(store.refresh(`${base}/good`, limits))
     expect(fresh.size).toBe(344)
     const current = await Effect.runPromise(store.current)
@@ -77,7 +78,7 @@ describe("catalog refresh", () => {
     ["error", "http"]
   ])("%s: fails with reason %s and keeps the catalog in use", async (route, reason) => {
     const home = tempHome()
-    const store = CatalogStore.CatalogStore.make(home, nodeFs)
+    const store = CatalogStore.CatalogStore.make(CatalogStore.fileStorage(home, nodeFs))
     await Effect.runPromise(store.refresh(`${base}/good`, limits))
     const exit = await Effect.runPromiseExit(store.refresh(`${base}/${route}`, limits))
     expect(Exit.isFailure(exit)).toBe(true)
@@ -112,7 +113,39 @@ describe("catalog refresh", () => {
     })
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/refresh failed: .*not JSON.*still using bundled snapshot 2026-08-19/)
-    const current = await Effect.runPromise(CatalogStore.CatalogStore.make(home, nodeFs).current)
+    const current = await Effect.runPromise(
+      CatalogStore.CatalogStore.make(CatalogStore.fileStorage(home, nodeFs)).current
+    )
     expect(current.source.kind).toBe("bundled")
+  })
+
+  it("on a shared store, a refresh on one machine is the catalog another machine plans with; alone it has the snapshot", async () => {
+    const redis = await startRedis()
+    try {
+      const store = { TOLLGATE_STORE: redis.url }
+      const a = await runCli(["models", "refresh", "--base-url", `${base}/good`], {
+        env: { TOLLGATE_HOME: tempHome(), ...store }
+      })
+      expect(a.code, a.stderr).toBe(0)
+      const cost = (env: Record<string, string>) =>
+        runCli(
+          [
+            "cost",
+            "openai/gpt-4o-mini",
+            "--prompt-tokens",
+            "1",
+            "--completion-tokens",
+            "1",
+            "--format",
+            "json"
+          ],
+          { env: { TOLLGATE_HOME: tempHome(), ...env } }
+        )
+      const b = await cost(store)
+      expect(JSON.parse(b.stdout).catalog).toMatchObject({ source: "refreshed", models: 344 })
+      expect(JSON.parse((await cost({})).stdout).catalog).toMatchObject({ source: "bundled" })
+    } finally {
+      redis.stop()
+    }
   })
 })

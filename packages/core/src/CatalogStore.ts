@@ -83,9 +83,28 @@ const decodeStored = Schema.decodeUnknownOption(Schema.fromJsonString(StoredCata
 
 export const storedPath = (dir: string): string => join(dir, "catalog", "models.json")
 
-const loadStored = Effect.fnUntraced(function* (dir: string) {
-  const path = storedPath(dir)
-  const text = yield* Files.readTextIfAny(path).pipe(Effect.orElseSucceed(() => undefined))
+/** Where a refreshed catalog is kept: a file in the state dir, or a shared store. */
+export interface CatalogStorage {
+  /** The stored text; `undefined` when there is none or it cannot be read. */
+  readonly read: Effect.Effect<string | undefined>
+  readonly write: (text: string) => Effect.Effect<void, { readonly message: string }>
+  /** Where it is, as a catalog's source names it. */
+  readonly location: string
+}
+
+/** The refreshed catalog in the state dir (`catalog/models.json`), through `FileSystem`. */
+export const fileStorage = (dir: string, fs: FileSystem.FileSystem): CatalogStorage => ({
+  read: Files.readTextIfAny(storedPath(dir)).pipe(
+    Effect.orElseSucceed(() => undefined),
+    Effect.provideService(FileSystem.FileSystem, fs)
+  ),
+  write: (text) =>
+    Files.writeAtomic(storedPath(dir), text).pipe(Effect.provideService(FileSystem.FileSystem, fs)),
+  location: storedPath(dir)
+})
+
+const loadStored = Effect.fnUntraced(function* (storage: CatalogStorage) {
+  const text = yield* storage.read
   if (text === undefined) return undefined
   const stored = Option.getOrUndefined(decodeStored(text))
   if (stored === undefined) return undefined // a damaged store falls back to the bundled snapshot
@@ -94,7 +113,7 @@ const loadStored = Effect.fnUntraced(function* (dir: string) {
       kind: "refreshed",
       label: `refreshed from ${stored.base_url}`,
       date: stored.fetched_at,
-      location: path
+      location: storage.location
     })
   } catch {
     return undefined // a damaged store falls back to the bundled snapshot
@@ -112,12 +131,9 @@ export interface CatalogStoreShape {
 export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShape>()(
   "@tollgate/core/CatalogStore"
 ) {
-  /** A store rooted at `dir` (the state dir), on the file system `fs`. */
-  static readonly make = (dir: string, fs: FileSystem.FileSystem): CatalogStoreShape => ({
-    current: loadStored(dir).pipe(
-      Effect.map((stored) => stored ?? bundled()),
-      Effect.provideService(FileSystem.FileSystem, fs)
-    ),
+  /** A store keeping its refreshed catalog in `storage` (`fileStorage`: the state dir). */
+  static readonly make = (storage: CatalogStorage): CatalogStoreShape => ({
+    current: Effect.map(loadStored(storage), (stored) => stored ?? bundled()),
     refresh: Effect.fn("CatalogStore.refresh")(function* (
       baseUrl: string,
       limits: FetchLimits = DEFAULT_LIMITS
@@ -141,7 +157,7 @@ export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShap
             kind: "refreshed",
             label: `refreshed from ${baseUrl}`,
             date: fetchedAt,
-            location: storedPath(dir)
+            location: storage.location
           }),
         catch: (e) =>
           new CatalogRefreshError({
@@ -156,11 +172,13 @@ export class CatalogStore extends Context.Service<CatalogStore, CatalogStoreShap
         sha256: sha256(text),
         body
       }
-      yield* Files.writeAtomic(storedPath(dir), JSON.stringify(stored)).pipe(
-        Effect.provideService(FileSystem.FileSystem, fs),
+      yield* storage.write(JSON.stringify(stored)).pipe(
         Effect.mapError(
           (e) =>
-            new CatalogRefreshError({ reason: "store", message: `could not store the catalog: ${e.message}` })
+            new CatalogRefreshError({
+              reason: "store",
+              message: `could not store the catalog: ${e.message}`
+            })
         )
       )
       return catalog

@@ -46,15 +46,20 @@ const copiesOf = Layer.effect(
 
 export type MainServices = CurrentCatalog | StateStore | Providers | Account | Settings
 
+/** The state store: Redis with a store URL, else the state dir. */
+export const storeLayer = (
+  settings: SettingsShape,
+  store: string | undefined
+): Layer.Layer<StateStore, StoreUnavailable | StateDamaged, FileSystem.FileSystem> =>
+  store !== undefined ? redisStore(store) : StateStore.layerFile(settings.stateDir)
+
 export const mainLayer = (
   o: MainOptions
 ): Layer.Layer<MainServices, StoreUnavailable | StateDamaged, FileSystem.FileSystem> => {
   const providers = o.offline === true ? Providers.layerOffline : Providers.layerAuto
-  const store: Layer.Layer<StateStore, StoreUnavailable | StateDamaged, FileSystem.FileSystem> =
-    o.store !== undefined ? redisStore(o.store) : StateStore.layerFile(o.settings.stateDir)
   return Layer.mergeAll(
     Layer.succeed(Settings, o.settings),
     o.catalog !== undefined ? CurrentCatalog.layerOf(o.catalog) : CurrentCatalog.layer(o.settings),
-    Account.layer.pipe(Layer.provideMerge(providers), Layer.provide(copiesOf), Layer.provideMerge(store))
-  )
+    Account.layer.pipe(Layer.provideMerge(providers), Layer.provide(copiesOf))
+  ).pipe(Layer.provideMerge(storeLayer(o.settings, o.store)))
 }

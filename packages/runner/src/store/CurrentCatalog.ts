@@ -1,34 +1,31 @@
-/** The catalog in use: `TOLLGATE_CATALOG` (a file), else the state dir's refreshed copy, else the bundled snapshot. */
+/** The catalog in use: `TOLLGATE_CATALOG` (a file), else the state store's refreshed copy, else the bundled snapshot. */
 
 import * as CatalogStore from "@tollgate/core/CatalogStore"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FileSystem from "effect/FileSystem"
+import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import { StateDamaged } from "../Errors.ts"
 import type { SettingsShape } from "../Settings.ts"
+import { StateStore } from "./StateStore.ts"
 
 export class CurrentCatalog extends Context.Service<CurrentCatalog, Catalog.Catalog>()(
   "@tollgate/runner/store/CurrentCatalog"
 ) {
   static readonly layer = (
-    settings: Pick<SettingsShape, "stateDir" | "catalogFile">
-  ): Layer.Layer<CurrentCatalog, StateDamaged, FileSystem.FileSystem> =>
+    settings: Pick<SettingsShape, "catalogFile">
+  ): Layer.Layer<CurrentCatalog, StateDamaged, FileSystem.FileSystem | StateStore> =>
     Layer.effect(CurrentCatalog, loadCatalog(settings))
   static readonly layerOf = (catalog: Catalog.Catalog) => Layer.succeed(CurrentCatalog, catalog)
 }
 
-/** The catalog store of the state dir (for refresh). */
-export const catalogStore = (settings: Pick<SettingsShape, "stateDir">) =>
-  Effect.map(FileSystem.FileSystem, (fs) => CatalogStore.CatalogStore.make(settings.stateDir, fs))
-
 /** The catalog in use for this environment. */
 export const loadCatalog = (
-  settings: Pick<SettingsShape, "stateDir" | "catalogFile">
-): Effect.Effect<Catalog.Catalog, StateDamaged, FileSystem.FileSystem> => {
+  settings: Pick<SettingsShape, "catalogFile">
+): Effect.Effect<Catalog.Catalog, StateDamaged, FileSystem.FileSystem | StateStore> => {
   const file = settings.catalogFile
-  if (file === undefined) return Effect.flatMap(catalogStore(settings), (store) => store.current)
+  if (file === undefined) return Effect.flatMap(StateStore, (store) => store.catalog.current)
   return CatalogStore.fromFile(file).pipe(
     Effect.mapError(
       (e) =>

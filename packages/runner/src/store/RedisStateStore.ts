@@ -1,6 +1,7 @@
 /** The state store in Redis (`--store redis://…`). Loaded only when a store URL is given. */
 import * as NodeRedis from "@effect/platform-node/NodeRedis"
 import { Budget } from "@tollgate/core/Budget"
+import { type CatalogStorage, CatalogStore } from "@tollgate/core/CatalogStore"
 import * as RedisStores from "@tollgate/core/RedisStores"
 import { ResponseCache } from "@tollgate/core/ResponseCache"
 import type * as Context from "effect/Context"
@@ -10,6 +11,7 @@ import type { Redis } from "effect/persistence"
 import { StoreUnavailable } from "../Errors.ts"
 import { makeAccounts } from "./RedisAccounts.ts"
 import { makeCalibration } from "./RedisCalibration.ts"
+import { makeCatalogStorage } from "./RedisCatalogStorage.ts"
 import { makeTokenMemo } from "./RedisTokenMemo.ts"
 import { localRunLayer, StateStore, type StateStoreShape } from "./StateStore.ts"
 import { parseStoreUrl, redactUrl } from "./StoreUrl.ts"
@@ -30,7 +32,8 @@ const make = (
   warnings: ReadonlyArray<string>,
   calibration: Effect.Success<typeof makeCalibration>,
   accounts: Effect.Success<typeof makeAccounts>,
-  tokenMemo: Effect.Success<typeof makeTokenMemo>
+  tokenMemo: Effect.Success<typeof makeTokenMemo>,
+  catalog: CatalogStorage
 ): StateStoreShape => {
   const provide = <A, E>(e: Effect.Effect<A, E, Redis.Redis>) => Effect.provide(e, redis)
   return {
@@ -41,6 +44,7 @@ const make = (
     calibration: { read: () => calibration.read, update: (_, f) => calibration.update(f) },
     accounts,
     tokenMemo,
+    catalog: CatalogStore.make(catalog),
     planReads: (cache) =>
       Effect.all({
         ledger: provide(RedisStores.makeLedger),
@@ -96,7 +100,8 @@ export const layer = (url: string): Layer.Layer<StateStore, StoreUnavailable> =>
         yield* Effect.provide(RedisStores.durabilityWarnings, redis),
         yield* Effect.provide(makeCalibration, redis),
         yield* Effect.provide(makeAccounts, redis),
-        yield* Effect.provide(makeTokenMemo, redis)
+        yield* Effect.provide(makeTokenMemo, redis),
+        yield* Effect.provide(makeCatalogStorage(`the store ${redactUrl(url)}`), redis)
       )
     })
   )

@@ -4,9 +4,11 @@
  * machine using it. One connection serves the plan's reads and the run's layers. The Redis
  * client is loaded only when a store URL is given.
  */
+
 import { join } from "node:path"
 import type { BudgetLimits } from "@tollgate/core/Budget"
 import { Budget } from "@tollgate/core/Budget"
+import * as CatalogStore from "@tollgate/core/CatalogStore"
 import * as Files from "@tollgate/core/Files"
 import { Limits } from "@tollgate/core/Limits"
 import {
@@ -82,6 +84,8 @@ export interface StateStoreShape {
   readonly planReads: (cache: CacheOptions) => Effect.Effect<PlanReads, never, Scope.Scope>
   readonly calibration: CalibrationStore
   readonly accounts: AccountCopiesShape
+  /** The refreshed catalog (`runner models refresh`), else the bundled snapshot. */
+  readonly catalog: CatalogStore.CatalogStoreShape
   /** The memo of token counts (`plan/TokenMemo.ts`). */
   readonly tokenMemo: MemoStore
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
@@ -139,6 +143,7 @@ const makeFileStore = (stateDir: string, fs: FileSystem.FileSystem): StateStoreS
       update: (runsDir, f) => withFs(updateIndex(runsDir, f))
     },
     tokenMemo: TokenMemo.fileStore(TokenMemo.fileOf(stateDir), fs),
+    catalog: CatalogStore.CatalogStore.make(CatalogStore.fileStorage(stateDir, fs)),
     accounts: {
       read: (baseUrl, fp) => withFs(readFile(fileOf(stateDir, baseUrl, fp))),
       update: (baseUrl, fp, f) => {

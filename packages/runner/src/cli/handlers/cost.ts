@@ -5,6 +5,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
+import { storeLayer } from "../../MainLayer.ts"
 import { costJson, renderCost } from "../../report/CostReport.ts"
 import { describeSource } from "../../report/Format.ts"
 import { settingsOf } from "../../Settings.ts"
@@ -60,7 +61,8 @@ export const handle = Effect.fn("runner cost")(function* (flags: CostFlags) {
     reasoningTokens: yield* parseCount("reasoning-tokens", flags.reasoningTokens),
     cachedTokens: yield* parseCount("cached-tokens", flags.cachedTokens)
   }
-  const catalog = yield* loadCatalog(yield* settingsOf(io.env))
+  const settings = yield* settingsOf(io.env)
+  const catalog = yield* loadCatalog(settings).pipe(Effect.provide(storeLayer(settings, settings.store)))
   const { resolved, result } = yield* priced(catalog, flags.model, usage)
   if (flags.format === "json")
     io.out(`${JSON.stringify(costJson(catalog, resolved, usage, result), null, 2)}\n`)

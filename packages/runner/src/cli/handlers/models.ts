@@ -4,10 +4,12 @@ import * as Policy from "@tollgate/pricing/Policy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
+import { storeLayer } from "../../MainLayer.ts"
 import { describeSource } from "../../report/Format.ts"
 import { modelsJson, renderModels } from "../../report/ModelsReport.ts"
 import { settingsOf } from "../../Settings.ts"
-import { catalogStore, loadCatalog } from "../../store/CurrentCatalog.ts"
+import { loadCatalog } from "../../store/CurrentCatalog.ts"
+import { StateStore } from "../../store/StateStore.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
@@ -26,15 +28,18 @@ export const handleRefresh = Effect.fn("runner models refresh")(function* (flags
     CatalogStore.DEFAULT_BASE_URL
   if (baseUrl.startsWith("echo:"))
     return yield* new InputInvalid({ message: "--base-url echo: has no catalog to refresh from" })
-  const refreshed = yield* Effect.result(
-    (yield* catalogStore(settings)).refresh(baseUrl, CatalogStore.DEFAULT_LIMITS)
-  )
-  if (refreshed._tag === "Success") return io.err(`catalog refreshed: ${describeSource(refreshed.success)}\n`)
-  const current = yield* loadCatalog(settings)
-  return yield* new CommandExit({
-    code: 1,
-    message: `error: refresh failed: ${refreshed.failure.message}; still using ${describeSource(current)}`
-  })
+  // the catalog is the state store's: with TOLLGATE_STORE, every machine on it plans with this one
+  return yield* Effect.gen(function* () {
+    const store = yield* StateStore
+    const refreshed = yield* Effect.result(store.catalog.refresh(baseUrl, CatalogStore.DEFAULT_LIMITS))
+    if (refreshed._tag === "Success")
+      return io.err(`catalog refreshed: ${describeSource(refreshed.success)}\n`)
+    const current = yield* loadCatalog(settings)
+    return yield* new CommandExit({
+      code: 1,
+      message: `error: refresh failed: ${refreshed.failure.message}; still using ${describeSource(current)}`
+    })
+  }).pipe(Effect.provide(storeLayer(settings, settings.store)))
 })
 
 export interface ModelsFlags {
@@ -45,7 +50,8 @@ export interface ModelsFlags {
 
 export const handle = Effect.fn("runner models")(function* (flags: ModelsFlags) {
   const io = yield* Io
-  const catalog = yield* loadCatalog(yield* settingsOf(io.env))
+  const settings = yield* settingsOf(io.env)
+  const catalog = yield* loadCatalog(settings).pipe(Effect.provide(storeLayer(settings, settings.store)))
   const policy = Policy.defaultPolicy
   const found = Option.isSome(flags.search) ? catalog.search(flags.search.value) : catalog.models
   const list = [...(flags.free ? found.filter((m) => m.free) : found)].sort((a, b) =>
