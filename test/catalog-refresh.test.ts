@@ -57,6 +57,26 @@ afterAll(() => {
 
 const limits = { timeoutMs: 500, maxBytes: Buffer.byteLength(older) + 100 }
 
+/** `runner cost` of one request, as JSON: it names the catalog it priced with. */
+const catalogOfCost = async (env: Record<string, string>) =>
+  JSON.parse(
+    (
+      await runCli(
+        [
+          "cost",
+          "openai/gpt-4o-mini",
+          "--prompt-tokens",
+          "1",
+          "--completion-tokens",
+          "1",
+          "--format",
+          "json"
+        ],
+        { env }
+      )
+    ).stdout
+  ) as { catalog: { source: string; models: number } }
+
 describe("catalog refresh", () => {
   it("a good catalog is stored and used from then on; the CLI says which catalog", async () => {
     const home = tempHome()
@@ -97,13 +117,10 @@ describe("catalog refresh", () => {
     expect(r.stderr).toMatch(
       /catalog refreshed: refreshed from http:\/\/127\.0\.0\.1:\d+\/good \d{4}-\d\d-\d\dT.* \(344 models\)/
     )
-    const cost = await runCli(
-      ["cost", "openai/gpt-4o-mini", "--prompt-tokens", "1", "--completion-tokens", "1", "--format", "json"],
-      {
-        env: { TOLLGATE_HOME: home }
-      }
-    )
-    expect(JSON.parse(cost.stdout).catalog).toMatchObject({ source: "refreshed", models: 344 })
+    expect((await catalogOfCost({ TOLLGATE_HOME: home })).catalog).toMatchObject({
+      source: "refreshed",
+      models: 344
+    })
   })
 
   it("with nothing refreshed, a failed refresh leaves the bundled snapshot in use; exit 1 names it", async () => {
@@ -127,23 +144,11 @@ describe("catalog refresh", () => {
         env: { TOLLGATE_HOME: tempHome(), ...store }
       })
       expect(a.code, a.stderr).toBe(0)
-      const cost = (env: Record<string, string>) =>
-        runCli(
-          [
-            "cost",
-            "openai/gpt-4o-mini",
-            "--prompt-tokens",
-            "1",
-            "--completion-tokens",
-            "1",
-            "--format",
-            "json"
-          ],
-          { env: { TOLLGATE_HOME: tempHome(), ...env } }
-        )
-      const b = await cost(store)
-      expect(JSON.parse(b.stdout).catalog).toMatchObject({ source: "refreshed", models: 344 })
-      expect(JSON.parse((await cost({})).stdout).catalog).toMatchObject({ source: "bundled" })
+      const b = await catalogOfCost({ TOLLGATE_HOME: tempHome(), ...store })
+      expect(b.catalog).toMatchObject({ source: "refreshed", models: 344 })
+      expect((await catalogOfCost({ TOLLGATE_HOME: tempHome() })).catalog).toMatchObject({
+        source: "bundled"
+      })
     } finally {
       redis.stop()
     }
