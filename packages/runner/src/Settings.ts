@@ -27,6 +27,12 @@ export interface SettingsShape {
   /** `$TOLLGATE_CACHE_MAX_MB` and `$TOLLGATE_CACHE_MAX_ENTRIES`: the response cache's caps. */
   readonly cacheMaxMb: number | undefined
   readonly cacheMaxEntries: number | undefined
+  /** `$TOLLGATE_DEBUG` set: a defect's report shows where it happened. */
+  readonly debug?: boolean | undefined
+  /** `$TERM` is `dumb`: no live progress block. */
+  readonly dumbTerminal?: boolean | undefined
+  /** In GitHub Actions: this workflow run's page (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`). */
+  readonly actionsRunUrl?: string | undefined
 }
 
 export class Settings extends Context.Service<Settings, SettingsShape>()("@tollgate/runner/Settings") {}
@@ -41,7 +47,12 @@ const SettingsConfig = Config.all({
   legacyBaseUrl: optional(Config.String("OPENROUTER_BASE_URL")),
   catalogFile: optional(Config.String("TOLLGATE_CATALOG")),
   cacheMaxMb: optional(Config.Number("TOLLGATE_CACHE_MAX_MB")),
-  cacheMaxEntries: optional(Config.Int("TOLLGATE_CACHE_MAX_ENTRIES"))
+  cacheMaxEntries: optional(Config.Int("TOLLGATE_CACHE_MAX_ENTRIES")),
+  debug: optional(Config.String("TOLLGATE_DEBUG")),
+  term: optional(Config.String("TERM")),
+  githubServer: optional(Config.String("GITHUB_SERVER_URL")),
+  githubRepository: optional(Config.String("GITHUB_REPOSITORY")),
+  githubRunId: optional(Config.String("GITHUB_RUN_ID"))
 })
 
 /** `SchemaError(Expected … \n at ["NAME"])` as one line naming the variable. */
@@ -65,6 +76,12 @@ export const settingsOf = (
       legacyBaseUrl: c.legacyBaseUrl,
       catalogFile: c.catalogFile,
       cacheMaxMb: c.cacheMaxMb,
-      cacheMaxEntries: c.cacheMaxEntries
+      cacheMaxEntries: c.cacheMaxEntries,
+      debug: c.debug !== undefined,
+      dumbTerminal: c.term === "dumb",
+      actionsRunUrl:
+        c.githubServer && c.githubRepository && c.githubRunId
+          ? `${c.githubServer}/${c.githubRepository}/actions/runs/${c.githubRunId}`
+          : undefined
     }))
   )

@@ -11,6 +11,7 @@ import { renderPlanMarkdown, renderPlanTable } from "@tollgate/runner/report/Pla
 import { renderSummary, renderSummaryMarkdown } from "@tollgate/runner/report/RunReport"
 import { renderMarkdownTable, renderTable } from "@tollgate/runner/report/Table"
 import type { RunSummary } from "@tollgate/runner/run/Summary"
+import { settingsOf } from "@tollgate/runner/Settings"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 
@@ -352,7 +353,9 @@ describe("progress", () => {
 
   it("TERM=dumb on a terminal gets plain lines: no escape codes, no redraws", () => {
     const { io, stderr } = ioWith({ stderrIsTTY: true, columns: 80, env: { TERM: "dumb" } })
-    const p = new Progress(io, { quiet: false, now: () => 0 })
+    // the settings read TERM from the environment, once, at the edge
+    const { dumbTerminal } = Effect.runSync(settingsOf(io.env))
+    const p = new Progress(io, { quiet: false, now: () => 0, dumbTerminal })
     p.event({ type: "run-start", pipeline: "x", requests: 2, max_cost_usd: null })
     p.event({ type: "step-start", step: "a", total: 2 })
     p.event({ type: "attempt", step: "a", item: 0, attempt: 1, at: 0, worst: "0" })

@@ -23,6 +23,7 @@ import { report as reportCommand } from "./commands/report.ts"
 import { run } from "./commands/run.ts"
 import { show } from "./commands/show.ts"
 import { validate } from "./commands/validate.ts"
+import { provideEdgeSettings } from "./EdgeSettings.ts"
 import {
   type CommandError,
   errorDocument,
@@ -119,6 +120,7 @@ export const runCli = (argv: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const io = yield* Io
     const exit = yield* Command.runWith(root, { version: yield* version })(argv).pipe(
+      provideEdgeSettings,
       Effect.provide(presenter(io)),
       // the CLI prints its own messages: Effect's logger (e.g. a Redis client's warnings) stays quiet
       Effect.provideService(References.MinimumLogLevel, "None"),

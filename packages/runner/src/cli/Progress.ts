@@ -38,11 +38,19 @@ export class Progress {
   private drawn = 0
   private lastDraw = 0
 
-  constructor(io: IoShape, opts: { readonly quiet: boolean; readonly now: () => number }) {
+  constructor(
+    io: IoShape,
+    opts: {
+      readonly quiet: boolean
+      readonly now: () => number
+      /** `TERM=dumb` (the settings say): an editor's output pane, a pipe logger. */
+      readonly dumbTerminal?: boolean | undefined
+    }
+  ) {
     this.io = io
     this.now = opts.now
-    // a dumb terminal (TERM=dumb: an editor's output pane, a pipe logger) cannot redraw a line: plain lines
-    this.live = io.stderrIsTTY && !opts.quiet && io.env.TERM !== "dumb"
+    // a dumb terminal cannot redraw a line: plain lines
+    this.live = io.stderrIsTTY && !opts.quiet && opts.dumbTerminal !== true
     this.quiet = opts.quiet
   }
 

@@ -63,12 +63,6 @@ export const parseFailOn = (
       )
 }
 
-/** The GitHub Actions run a PR comment links to, from its variables, when they are all set. */
-export const actionsRunLink = (env: Readonly<Record<string, string | undefined>>): string | undefined =>
-  env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-    ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-    : undefined
-
 /** A duration flag (`30s`, `2m`, `500ms`), or `InputInvalid` naming it. */
 export const parseDurationFlag = (
   flag: string,

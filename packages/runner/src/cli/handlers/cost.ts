@@ -8,8 +8,8 @@ import { InputInvalid } from "../../Errors.ts"
 import { storeLayer } from "../../MainLayer.ts"
 import { costJson, renderCost } from "../../report/CostReport.ts"
 import { describeSource } from "../../report/Format.ts"
-import { settingsOf } from "../../Settings.ts"
 import { loadCatalog } from "../../store/CurrentCatalog.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
 import * as F from "./Parse.ts"
@@ -61,7 +61,7 @@ export const handle = Effect.fn("runner cost")(function* (flags: CostFlags) {
     reasoningTokens: yield* parseCount("reasoning-tokens", flags.reasoningTokens),
     cachedTokens: yield* parseCount("cached-tokens", flags.cachedTokens)
   }
-  const settings = yield* settingsOf(io.env)
+  const settings = yield* edgeSettings
   const catalog = yield* loadCatalog(settings).pipe(Effect.provide(storeLayer(settings, settings.store)))
   const { resolved, result } = yield* priced(catalog, flags.model, usage)
   if (flags.format === "json")

@@ -13,6 +13,7 @@ import {
 import { type PlanForDiff, readPlanForDiff } from "../../plan/SavedPlan.ts"
 import { diffJson, renderDiffMarkdown, renderDiffTable } from "../../report/DiffReport.ts"
 import { money } from "../../report/Format.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
@@ -77,6 +78,12 @@ export const handle = Effect.fn("runner diff")(function* (flags: DiffFlags) {
   const d = yield* diffOf(base, head, flags.base)
   const v = verdictFor(d, policy)
   yield* writeJsonFile(io, flags.jsonFile, diffJson(d, v))
-  const exit = showDiff(io, d, v, flags.format, Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env))
+  const exit = showDiff(
+    io,
+    d,
+    v,
+    flags.format,
+    Option.getOrUndefined(flags.link) ?? (yield* edgeSettings).actionsRunUrl
+  )
   if (exit !== undefined) return yield* exit
 })

@@ -7,9 +7,9 @@ import { InputInvalid } from "../../Errors.ts"
 import { storeLayer } from "../../MainLayer.ts"
 import { describeSource } from "../../report/Format.ts"
 import { modelsJson, renderModels } from "../../report/ModelsReport.ts"
-import { settingsOf } from "../../Settings.ts"
 import { loadCatalog } from "../../store/CurrentCatalog.ts"
 import { StateStore } from "../../store/StateStore.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
@@ -21,7 +21,7 @@ export interface RefreshFlags {
 
 export const handleRefresh = Effect.fn("runner models refresh")(function* (flags: RefreshFlags) {
   const io = yield* Io
-  const settings = yield* settingsOf(io.env)
+  const settings = yield* edgeSettings
   // the legacy OPENROUTER_BASE_URL still names a catalog to refresh from
   const baseUrl =
     (yield* parseBaseUrl(flags.baseUrl, { baseUrl: settings.baseUrl ?? settings.legacyBaseUrl })) ??
@@ -50,7 +50,7 @@ export interface ModelsFlags {
 
 export const handle = Effect.fn("runner models")(function* (flags: ModelsFlags) {
   const io = yield* Io
-  const settings = yield* settingsOf(io.env)
+  const settings = yield* edgeSettings
   const catalog = yield* loadCatalog(settings).pipe(Effect.provide(storeLayer(settings, settings.store)))
   const policy = Policy.defaultPolicy
   const found = Option.isSome(flags.search) ? catalog.search(flags.search.value) : catalog.models

@@ -11,7 +11,7 @@ import { PlanForDiff, readPlanForDiff, writeSavedPlan } from "../../plan/SavedPl
 import { keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { diffJson } from "../../report/DiffReport.ts"
 import { renderPlanMarkdown, renderPlanTable } from "../../report/PlanReport.ts"
-import { settingsOf } from "../../Settings.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
@@ -64,7 +64,7 @@ const comparison = (io: IoShape, flags: PlanFlags) =>
 
 export const handle = Effect.fn("runner plan")(function* (flags: PlanFlags) {
   const io = yield* Io
-  const settings = yield* settingsOf(io.env)
+  const settings = yield* edgeSettings
   const { inputs, maxCostUsd, store, baseUrl, deadline } = yield* F.parsePlanFlags(flags, settings)
   const compare = yield* comparison(io, flags)
   const { planned, inputs: planInputs } = yield* planPipelineOrSaved(flags.pipeline, {
@@ -95,7 +95,7 @@ export const handle = Effect.fn("runner plan")(function* (flags: PlanFlags) {
   const withDiff = { ...json, diff: diffJson(d, verdict) }
   yield* writeJsonFile(io, flags.jsonFile, withDiff)
   if (flags.format === "json") io.out(`${JSON.stringify(withDiff, null, 2)}\n`)
-  const link = Option.getOrUndefined(flags.link) ?? F.actionsRunLink(io.env)
+  const link = Option.getOrUndefined(flags.link) ?? (yield* edgeSettings).actionsRunUrl
   // table: the plan, then the diff; markdown: the PR comment (the plan folded under it)
   if (flags.format === "table") printPlan(io, json, "table")
   const exit = flags.format === "json" ? policyExit(verdict) : showDiff(io, d, verdict, flags.format, link)

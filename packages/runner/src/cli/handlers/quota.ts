@@ -12,8 +12,8 @@ import { accountJson } from "../../plan/PlanJson.ts"
 import { validatePipeline } from "../../plan/ValidPipeline.ts"
 import { fingerprintOfKey, keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { accountLine } from "../../report/PlanReport.ts"
-import { settingsOf } from "../../Settings.ts"
 import { StateStore, usedToday } from "../../store/StateStore.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
 import * as F from "./Parse.ts"
@@ -53,7 +53,7 @@ export interface QuotaFlags {
 export const handle = Effect.fn("runner quota")(function* (flags: QuotaFlags) {
   const io = yield* Io
   const credits = yield* F.parseUsd("credits-purchased", flags.creditsPurchased)
-  const settings = yield* settingsOf(io.env)
+  const settings = yield* edgeSettings
   const store = yield* F.parseStore(flags.store, settings)
   const given = yield* F.parseBaseUrl(Option.none(), settings)
   const now = new Date(yield* Clock.currentTimeMillis)

@@ -8,7 +8,7 @@ import { Providers } from "../../providers/Providers.ts"
 import { reconcileJson, renderReconcile, renderReconcileMarkdown } from "../../report/ReconcileReport.ts"
 import { reconcile } from "../../run/Reconcile.ts"
 import { SETTLE_TIMEOUT_MS } from "../../run/SettleWithProvider.ts"
-import { settingsOf } from "../../Settings.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
@@ -24,7 +24,7 @@ export interface ReconcileFlags {
 
 export const handle = Effect.fn("runner reconcile")(function* (flags: ReconcileFlags) {
   const io = yield* Io
-  const baseUrl = yield* F.parseBaseUrl(flags.baseUrl, yield* settingsOf(io.env))
+  const baseUrl = yield* F.parseBaseUrl(flags.baseUrl, yield* edgeSettings)
   const timeoutMs = (yield* F.parseDurationFlag("settle-timeout", flags.settleTimeout)) ?? SETTLE_TIMEOUT_MS
   const r = yield* reconcile({
     dir: resolve(io.cwd, flags.dir),

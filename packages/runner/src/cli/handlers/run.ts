@@ -9,7 +9,7 @@ import { keyVariablesOf } from "../../providers/KeyRoute.ts"
 import { renderSummary, renderSummaryMarkdown } from "../../report/RunReport.ts"
 import { type RunResult, runFile } from "../../run/RunPipeline.ts"
 import { parseShard } from "../../run/Shards.ts"
-import { settingsOf } from "../../Settings.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import { CommandExit } from "../Failures.ts"
 import type { Format } from "../Flags.ts"
 import { Io, type IoShape } from "../Io.ts"
@@ -72,7 +72,7 @@ export const handle = Effect.fn("runner run")(function* (
   mode: { readonly merge?: boolean } = {}
 ) {
   const io = yield* Io
-  const settings = yield* settingsOf(io.env)
+  const settings = yield* edgeSettings
   const { inputs, maxCostUsd, store, baseUrl, deadline } = yield* F.parsePlanFlags(flags, settings)
   const concurrency = yield* F.parseWhole("concurrency", flags.concurrency, {
     min: 1,
@@ -83,7 +83,8 @@ export const handle = Effect.fn("runner run")(function* (
   const clock = yield* Clock.Clock
   const progress = new Progress(io, {
     quiet: flags.format === "json",
-    now: () => clock.currentTimeMillisUnsafe()
+    now: () => clock.currentTimeMillisUnsafe(),
+    dumbTerminal: settings.dumbTerminal
   })
   // a live display moves on a timer too: the clock, the ETA and a wait's countdown
   const ticker = progress.live

@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import { mainLayer } from "../../MainLayer.ts"
 import { validatePipeline } from "../../plan/ValidPipeline.ts"
-import { settingsOf } from "../../Settings.ts"
+import { edgeSettings } from "../EdgeSettings.ts"
 import { Io } from "../Io.ts"
 import { parseInputs } from "./Parse.ts"
 
@@ -16,7 +16,7 @@ export const handle = Effect.fn("runner validate")(function* (flags: ValidateFla
   const io = yield* Io
   const inputs = yield* parseInputs(flags.input)
   const v = yield* validatePipeline(flags.pipeline, { cwd: io.cwd, inputs }).pipe(
-    Effect.provide(mainLayer({ settings: yield* settingsOf(io.env) }))
+    Effect.provide(mainLayer({ settings: yield* edgeSettings }))
   )
   const n = v.pipeline.steps.length
   if (flags.format === "json")
