@@ -27,8 +27,6 @@ export interface SettingsShape {
   /** `$TOLLGATE_CACHE_MAX_MB` and `$TOLLGATE_CACHE_MAX_ENTRIES`: the response cache's caps. */
   readonly cacheMaxMb: number | undefined
   readonly cacheMaxEntries: number | undefined
-  /** `$TOLLGATE_DEBUG` set: a defect's report shows where it happened. */
-  readonly debug?: boolean | undefined
   /** `$TERM` is `dumb`: no live progress block. */
   readonly dumbTerminal?: boolean | undefined
   /** In GitHub Actions: this workflow run's page (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`). */
@@ -48,7 +46,6 @@ const SettingsConfig = Config.all({
   catalogFile: optional(Config.String("TOLLGATE_CATALOG")),
   cacheMaxMb: optional(Config.Number("TOLLGATE_CACHE_MAX_MB")),
   cacheMaxEntries: optional(Config.Int("TOLLGATE_CACHE_MAX_ENTRIES")),
-  debug: optional(Config.String("TOLLGATE_DEBUG")),
   term: optional(Config.String("TERM")),
   githubServer: optional(Config.String("GITHUB_SERVER_URL")),
   githubRepository: optional(Config.String("GITHUB_REPOSITORY")),
@@ -77,7 +74,6 @@ export const settingsOf = (
       catalogFile: c.catalogFile,
       cacheMaxMb: c.cacheMaxMb,
       cacheMaxEntries: c.cacheMaxEntries,
-      debug: c.debug !== undefined,
       dumbTerminal: c.term === "dumb",
       actionsRunUrl:
         c.githubServer && c.githubRepository && c.githubRunId

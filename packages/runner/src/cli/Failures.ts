@@ -82,7 +82,10 @@ export const failureDocument = (e: CommandError): string | undefined =>
         e._tag === "PipelineInvalid" ? e.diagnostics : undefined
       )
 
-/** A defect (a bug): one line, the stack only with `TOLLGATE_DEBUG`. */
+/**
+ * A defect (a bug): one line, the stack only with `TOLLGATE_DEBUG`, read here from the `Io`
+ * itself: a defect may come before the settings could be read, or from reading them.
+ */
 export const reportDefect = (io: IoShape, cause: Cause.Cause<unknown>): number => {
   const e = Cause.squash(cause)
   const message = e instanceof Error ? e.message : String(e)
