@@ -4,22 +4,23 @@ import { join } from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { expectedTokens } from "@tollgate/runner/plan/TokenEstimate"
 import * as TokenMemo from "@tollgate/runner/plan/TokenMemo"
+import * as MemoStore from "@tollgate/runner/store/TokenMemoStore"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { describe, expect, it } from "vitest"
 
 /** The counts in a memo file, in file order (its records: two key halves and a count each). */
 const countsIn = (file: string): number[] => {
-  const records = TokenMemo.recordsOf(readFileSync(file)).records
+  const records = MemoStore.recordsOf(readFileSync(file)).records
   return Array.from({ length: records.length / 3 }, (_, k) => records[3 * k + 2]!)
 }
 
 const nodeFs = Effect.runSync(Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer))
 const open = (file: string, options?: TokenMemo.Options) =>
-  Effect.runPromise(TokenMemo.open(TokenMemo.fileStore(file, nodeFs), options))
+  Effect.runPromise(TokenMemo.open(MemoStore.fileStore(file, nodeFs), options))
 const save = (memo: TokenMemo.TokenMemo) => Effect.runPromise(memo.save)
 
-const memoFile = () => TokenMemo.fileOf(mkdtempSync(join(tmpdir(), "tollgate-counts-")))
+const memoFile = () => MemoStore.fileOf(mkdtempSync(join(tmpdir(), "tollgate-counts-")))
 
 /** A counter that counts its calls (the tokenizer's answers, so results stay real). */
 const counter = () => {
@@ -60,7 +61,7 @@ describe("the memo of token counts", () => {
   })
 
   const mark = Buffer.alloc(4)
-  mark.writeUInt32LE(TokenMemo.MARK)
+  mark.writeUInt32LE(MemoStore.MARK)
   it.each([
     ["not a memo", Buffer.from("{ half")],
     ["another format", Buffer.concat([Buffer.from("TGC9"), Buffer.alloc(12, 1)])],
@@ -76,7 +77,7 @@ describe("the memo of token counts", () => {
       expect(memo.expected("hello there")).toBe(expectedTokens("hello there"))
       expect(c.calls).toEqual(["hello there"])
       await save(memo)
-      expect(readFileSync(file).readUInt32LE(0)).toBe(TokenMemo.MARK)
+      expect(readFileSync(file).readUInt32LE(0)).toBe(MemoStore.MARK)
       expect(countsIn(file)).toEqual([expectedTokens("hello there")])
     }
   )
@@ -148,7 +149,7 @@ describe("the memo of token counts", () => {
   it("a state dir it cannot write to costs nothing but the memo", async () => {
     const blocker = join(mkdtempSync(join(tmpdir(), "tollgate-counts-")), "a-file")
     writeFileSync(blocker, "") // the state dir's path names a file: no write can succeed, even as root
-    const memo = await open(TokenMemo.fileOf(blocker))
+    const memo = await open(MemoStore.fileOf(blocker))
     expect(memo.expected("hello")).toBe(expectedTokens("hello"))
     await expect(save(memo)).resolves.toBeUndefined()
   })

@@ -23,9 +23,8 @@ import type { KeyVariables } from "../providers/KeyRoute.ts"
 import { Settings, type SettingsShape } from "../Settings.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 import { type PlanReads, StateStore, usedToday } from "../store/StateStore.ts"
-import { changesSince, hashesOf, type PlanHashes } from "./PlanHashes.ts"
+import { hashesOf, type PlanHashes } from "./PlanHashes.ts"
 import { type ProjectInput, type Projection, project } from "./Project.ts"
-import { planTarget } from "./SavedPlan.ts"
 import { RenderFailed } from "./StepProjection.ts"
 import * as TokenMemo from "./TokenMemo.ts"
 import { validatePipeline } from "./ValidPipeline.ts"
@@ -187,21 +186,3 @@ const deadlineOf = (text: string | undefined, now: Date): number | undefined =>
 /** Validates and projects a pipeline file. */
 export const planFile = (file: string, opts: PlanOptions) =>
   Effect.flatMap(validatePipeline(file, opts), (v) => planValidated(v, opts))
-
-/**
- * Plans `file`: a pipeline, or a saved plan (told by its content), whose pipeline is planned
- * again with the inputs it was saved with; what changed since it was saved is said as a warning.
- */
-export const planPipelineOrSaved = Effect.fnUntraced(function* (file: string, opts: PlanOptions) {
-  const target = yield* planTarget(opts.cwd, file, opts.inputs)
-  const planned = yield* planFile(target.file, { ...opts, inputs: target.inputs })
-  const changed = target.saved === undefined ? [] : changesSince(target.saved.hashes, planned.hashes)
-  const warnings =
-    changed.length === 0
-      ? planned.warnings
-      : [
-          ...planned.warnings,
-          `${changed.join(", ")} changed since ${file} was saved: planned as they are now`
-        ]
-  return { planned: { ...planned, warnings }, inputs: target.inputs }
-})

@@ -13,10 +13,8 @@
  * it to its cap.
  */
 import { hash } from "node:crypto"
-import { join } from "node:path"
-import * as Files from "@tollgate/core/Files"
 import * as Effect from "effect/Effect"
-import * as FileSystem from "effect/FileSystem"
+import { type MemoStore, recordsOf } from "../store/TokenMemoStore.ts"
 import { CountTable } from "./CountTable.ts"
 import { expectedTokens } from "./TokenEstimate.ts"
 
@@ -25,10 +23,6 @@ import { expectedTokens } from "./TokenEstimate.ts"
  * every count the latest plan used, so a plan of more texts than that is all memo the next time.
  */
 export const MAX_ENTRIES = 50_000
-/** "TGC1": the file's first four bytes (little-endian), its format. */
-export const MARK = 0x31434754
-/** Bytes per record: two key halves and a count, each an int32. */
-export const RECORD = 12
 /** Texts this short (a system prompt sent with every item) are looked up by themselves, not hashed each time. */
 const SHORT = 128
 const SHORT_MAX = 10_000
@@ -39,8 +33,6 @@ export interface TokenMemo {
   /** Writes what was added, if anything; best effort (a failed write is ignored). */
   readonly save: Effect.Effect<void>
 }
-
-export const fileOf = (stateDir: string): string => join(stateDir, "token-counts.bin")
 
 const B64 = new Uint8Array(128)
 for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].entries())
@@ -57,52 +49,6 @@ const bits30 = (d: string, at: number): number =>
 const keyOf = (text: string): readonly [number, number] => {
   const d = hash("sha256", text, "base64url")
   return [bits30(d, 0), bits30(d, 5)]
-}
-
-/**
- * The records of a memo file's bytes in file order (oldest first), or none when it is missing or
- * not a memo; `whole`: no record was cut short (else appending would misalign every later one).
- */
-export const recordsOf = (
-  buf: Uint8Array | undefined
-): { readonly records: Int32Array; readonly whole: boolean } => {
-  if (buf === undefined || buf.length < 4) return { records: new Int32Array(0), whole: false }
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  if (view.getUint32(0, true) !== MARK) return { records: new Int32Array(0), whole: false }
-  const n = Math.floor((buf.length - 4) / RECORD)
-  const records = new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 4 + n * RECORD))
-  return { records, whole: (buf.length - 4) % RECORD === 0 }
-}
-
-/**
- * Where the memo's records live: a file in the state dir (`fileStore`), or a shared store
- * (`store/RedisTokenMemo.ts`) so every machine on it plans from what any one counted.
- */
-export interface MemoStore {
-  /** The records in store order (oldest first); `whole`: none was cut short (else the next save replaces them). */
-  readonly read: Effect.Effect<{ readonly records: Int32Array; readonly whole: boolean }>
-  readonly append: (records: Int32Array) => Effect.Effect<void, unknown>
-  readonly replace: (records: Int32Array) => Effect.Effect<void, unknown>
-}
-
-const bytesOf = (records: Int32Array): Uint8Array =>
-  new Uint8Array(records.buffer, records.byteOffset, records.byteLength)
-
-/** The memo in a file (`token-counts.bin`), through `FileSystem`. */
-export const fileStore = (file: string, fs: FileSystem.FileSystem): MemoStore => ({
-  read: fs.readFile(file).pipe(
-    Effect.map(recordsOf),
-    Effect.orElseSucceed(() => recordsOf(undefined))
-  ),
-  append: (records) => fs.writeFile(file, bytesOf(records), { flag: "a" }),
-  replace: (records) =>
-    Files.writeAtomic(file, fileText(records)).pipe(Effect.provideService(FileSystem.FileSystem, fs))
-})
-
-const fileText = (records: Int32Array): Buffer => {
-  const head = Buffer.alloc(4)
-  head.writeUInt32LE(MARK)
-  return Buffer.concat([head, Buffer.from(records.buffer, records.byteOffset, records.byteLength)])
 }
 
 /**

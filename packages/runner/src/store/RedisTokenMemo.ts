@@ -7,7 +7,7 @@
 import { PREFIX } from "@tollgate/core/RedisStores"
 import * as Effect from "effect/Effect"
 import { Redis } from "effect/persistence"
-import { type MemoStore, RECORD } from "../plan/TokenMemo.ts"
+import { type MemoStore, RECORD } from "./TokenMemoStore.ts"
 
 const KEY = `${PREFIX}token-counts:v1`
 

@@ -27,9 +27,8 @@ import type * as Scope from "effect/Scope"
 import { fileOf, readFile, writeFile } from "../account/AccountCache.ts"
 import type { AccountCopiesShape } from "../account/AccountCopies.ts"
 import { StateDamaged, type StoreUnavailable } from "../Errors.ts"
-import type { MemoStore } from "../plan/TokenMemo.ts"
-import * as TokenMemo from "../plan/TokenMemo.ts"
 import { type Index, readIndex, updateIndex } from "./CalibrationIndex.ts"
+import * as TokenMemo from "./TokenMemoStore.ts"
 
 /** What plan reads (it writes nothing). */
 export interface PlanReads {
@@ -87,7 +86,7 @@ export interface StateStoreShape {
   /** The refreshed catalog (`runner models refresh`), else the bundled snapshot. */
   readonly catalog: CatalogStore.CatalogStoreShape
   /** The memo of token counts (`plan/TokenMemo.ts`). */
-  readonly tokenMemo: MemoStore
+  readonly tokenMemo: TokenMemo.MemoStore
   readonly runLayer: (cfg: RunStoreConfig) => Layer.Layer<RunServices, StoreUnavailable>
 }
 
