@@ -112,22 +112,21 @@ export const unlock = (lockPath: string): void => {
 }
 
 /** Takes the lock, waiting (1 ms doubling to 25 ms, jittered) while a running process holds it, up to `timeoutMs`. */
-const acquire = (path: string, lockPath: string, timeoutMs: number) =>
-  Effect.gen(function* () {
-    const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
-    let wait = 1
-    for (;;) {
-      const now = yield* Clock.currentTimeMillis
-      const taken = tryLock(lockPath, now)
-      if (taken.ok) return
-      if (now > deadline)
-        return yield* new LockTimeout({
-          message: `${path} is locked by process ${taken.holder}, still running after ${timeoutMs / 1000} s; if it is stuck, stop it`
-        })
-      yield* Effect.sleep(wait + (yield* Random.next) * wait)
-      wait = Math.min(wait * 2, 25)
-    }
-  })
+const acquire = Effect.fn("FileLock.acquire")(function* (path: string, lockPath: string, timeoutMs: number) {
+  const deadline = (yield* Clock.currentTimeMillis) + timeoutMs
+  let wait = 1
+  for (;;) {
+    const now = yield* Clock.currentTimeMillis
+    const taken = tryLock(lockPath, now)
+    if (taken.ok) return
+    if (now > deadline)
+      return yield* new LockTimeout({
+        message: `${path} is locked by process ${taken.holder}, still running after ${timeoutMs / 1000} s; if it is stuck, stop it`
+      })
+    yield* Effect.sleep(wait + (yield* Random.next) * wait)
+    wait = Math.min(wait * 2, 25)
+  }
+})
 
 /** Runs `use` holding the lock on `path` (`<path>.lock`), released however `use` ends. */
 export const withFileLock = <A, E, R>(

@@ -131,48 +131,47 @@ return learned`
 ).withReturnType<number>()
 
 /** The rate store over the `Redis` service in context. */
-export const makeRateStore = (prefix: string) =>
-  Effect.gen(function* () {
-    const redis = yield* Redis.Redis
-    const take = redis.eval(takeScript)
-    const pause = redis.eval(pauseScript)
-    const touch = redis.eval(touchScript)
-    const tighten = redis.eval(tightenScript)
-    return {
-      take: (buckets, id) =>
-        take(
-          buckets.flatMap((b) => keysOf(prefix, b)),
-          id,
-          buckets.flatMap((b) => [b.limit, b.windowMs])
-        ).pipe(
-          Effect.map(
-            ([ok, delay, which, paused]): Take =>
-              Number(ok) === 1
-                ? { ok: true }
-                : {
-                    ok: false,
-                    delayMs: Number(delay),
-                    bucket: Number(which) - 1,
-                    paused: Number(paused) === 1
-                  }
-          ),
-          Effect.mapError(storeLost)
+export const makeRateStore = Effect.fn("RedisRateStore.make")(function* (prefix: string) {
+  const redis = yield* Redis.Redis
+  const take = redis.eval(takeScript)
+  const pause = redis.eval(pauseScript)
+  const touch = redis.eval(touchScript)
+  const tighten = redis.eval(tightenScript)
+  return {
+    take: (buckets, id) =>
+      take(
+        buckets.flatMap((b) => keysOf(prefix, b)),
+        id,
+        buckets.flatMap((b) => [b.limit, b.windowMs])
+      ).pipe(
+        Effect.map(
+          ([ok, delay, which, paused]): Take =>
+            Number(ok) === 1
+              ? { ok: true }
+              : {
+                  ok: false,
+                  delayMs: Number(delay),
+                  bucket: Number(which) - 1,
+                  paused: Number(paused) === 1
+                }
         ),
-      touch: (buckets, id) =>
-        touch(
-          buckets.map((b) => keysOf(prefix, b)[0]),
-          id,
-          buckets.map((b) => b.windowMs)
-        ).pipe(Effect.ignore),
-      release: (buckets, id) =>
-        Effect.forEach(buckets, (b) => Effect.ignore(redis.send("ZREM", keysOf(prefix, b)[0], id)), {
-          discard: true
-        }),
-      pause: (b, waitMs) => Effect.ignore(pause(keysOf(prefix, b)[1], waitMs)),
-      tighten: (b, e) =>
-        tighten(keysOf(prefix, b), b.limit, b.windowMs, e.refusedId ?? "", e.hint ?? 0).pipe(
-          Effect.map(Number),
-          Effect.mapError(storeLost)
-        )
-    } satisfies RateStore
-  })
+        Effect.mapError(storeLost)
+      ),
+    touch: (buckets, id) =>
+      touch(
+        buckets.map((b) => keysOf(prefix, b)[0]),
+        id,
+        buckets.map((b) => b.windowMs)
+      ).pipe(Effect.ignore),
+    release: (buckets, id) =>
+      Effect.forEach(buckets, (b) => Effect.ignore(redis.send("ZREM", keysOf(prefix, b)[0], id)), {
+        discard: true
+      }),
+    pause: (b, waitMs) => Effect.ignore(pause(keysOf(prefix, b)[1], waitMs)),
+    tighten: (b, e) =>
+      tighten(keysOf(prefix, b), b.limit, b.windowMs, e.refusedId ?? "", e.hint ?? 0).pipe(
+        Effect.map(Number),
+        Effect.mapError(storeLost)
+      )
+  } satisfies RateStore
+})

@@ -146,64 +146,63 @@ export const durabilityWarnings = Effect.gen(function* () {
  * The response cache in Redis: one key per entry, expiring after the TTL (30 days when none is
  * set). Size beyond that is the Redis server's to bound (`maxmemory` with `allkeys-lru`).
  */
-export const makeCache = (opts: CacheOptions = {}) =>
-  Effect.gen(function* () {
-    const redis = yield* Redis.Redis
-    const stats = { hits: 0, misses: 0, writes: 0, corrupt: 0, evicted: 0 }
-    const ttl = opts.ttlMs ?? DEFAULT_CACHE_TTL_MS
-    const k = (key: string) => `${PREFIX}cache:${key}`
-    const read = (key: string, report: boolean) =>
-      redis.send<string | null>("GET", k(key)).pipe(
-        Effect.mapError(storeLost),
-        Effect.flatMap((text) => {
-          if (text === null) return Effect.succeed(undefined)
-          const entry = entryBody(text, key)
-          if (entry !== undefined) return Effect.succeed(entry.body)
-          if (!report) return Effect.succeed(undefined)
-          stats.corrupt++
-          return Effect.as(Effect.ignore(redis.send("DEL", k(key))), undefined)
-        })
-      )
-    return {
-      get: (key) =>
-        Effect.tap(read(key, true), (body) =>
-          Effect.sync(() => {
-            if (body === undefined) stats.misses++
-            else stats.hits++
-          })
-        ),
-      has: (key) => Effect.map(read(key, false), (body) => body !== undefined),
-      set: (key, body) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          redis
-            .send(
-              "SET",
-              k(key),
-              JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies CacheEntry),
-              "PX",
-              String(ttl)
-            )
-            .pipe(
-              Effect.tap(() => Effect.sync(() => void stats.writes++)),
-              Effect.mapError(storeLost),
-              Effect.asVoid
-            )
-        ),
-      stats: Effect.sync(() => ({ ...stats })),
-      keys: Effect.gen(function* () {
-        const out = new Set<string>()
-        let cursor = "0"
-        do {
-          const [next, batch] = yield* redis
-            .send<[string, string[]]>("SCAN", cursor, "MATCH", `${PREFIX}cache:*`, "COUNT", "1000")
-            .pipe(Effect.orElseSucceed(() => ["0", []] as [string, string[]]))
-          for (const name of batch) out.add(name.slice(`${PREFIX}cache:`.length))
-          cursor = next
-        } while (cursor !== "0")
-        return out
+export const makeCache = Effect.fn("RedisStores.makeCache")(function* (opts: CacheOptions = {}) {
+  const redis = yield* Redis.Redis
+  const stats = { hits: 0, misses: 0, writes: 0, corrupt: 0, evicted: 0 }
+  const ttl = opts.ttlMs ?? DEFAULT_CACHE_TTL_MS
+  const k = (key: string) => `${PREFIX}cache:${key}`
+  const read = (key: string, report: boolean) =>
+    redis.send<string | null>("GET", k(key)).pipe(
+      Effect.mapError(storeLost),
+      Effect.flatMap((text) => {
+        if (text === null) return Effect.succeed(undefined)
+        const entry = entryBody(text, key)
+        if (entry !== undefined) return Effect.succeed(entry.body)
+        if (!report) return Effect.succeed(undefined)
+        stats.corrupt++
+        return Effect.as(Effect.ignore(redis.send("DEL", k(key))), undefined)
       })
-    } satisfies ResponseCacheShape
-  })
+    )
+  return {
+    get: (key) =>
+      Effect.tap(read(key, true), (body) =>
+        Effect.sync(() => {
+          if (body === undefined) stats.misses++
+          else stats.hits++
+        })
+      ),
+    has: (key) => Effect.map(read(key, false), (body) => body !== undefined),
+    set: (key, body) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        redis
+          .send(
+            "SET",
+            k(key),
+            JSON.stringify({ v: 1, key, created_at_ms: now, body } satisfies CacheEntry),
+            "PX",
+            String(ttl)
+          )
+          .pipe(
+            Effect.tap(() => Effect.sync(() => void stats.writes++)),
+            Effect.mapError(storeLost),
+            Effect.asVoid
+          )
+      ),
+    stats: Effect.sync(() => ({ ...stats })),
+    keys: Effect.gen(function* () {
+      const out = new Set<string>()
+      let cursor = "0"
+      do {
+        const [next, batch] = yield* redis
+          .send<[string, string[]]>("SCAN", cursor, "MATCH", `${PREFIX}cache:*`, "COUNT", "1000")
+          .pipe(Effect.orElseSucceed(() => ["0", []] as [string, string[]]))
+        for (const name of batch) out.add(name.slice(`${PREFIX}cache:`.length))
+        cursor = next
+      } while (cursor !== "0")
+      return out
+    })
+  } satisfies ResponseCacheShape
+})
 
 /** Limits, ledger and cache over Redis (the `Redis` service must be provided). */
 export const layers = (policy: Policy.Policy, balanceUsd: number | undefined, cache: CacheOptions | false) =>
@@ -255,55 +254,57 @@ return 1`
  * never pass `maxCostUsd`. Request counts stay per run. A run killed mid-request leaves its
  * reservation held until the day's pool expires: the pool errs on the side of spending less.
  */
-export const makeSharedBudget = (pool: string, limits: BudgetLimits) =>
-  Effect.gen(function* () {
-    const redis = yield* Redis.Redis
-    const reserveMoney = redis.eval(reserveScript)
-    const settleMoney = redis.eval(settleScript)
-    const local = makeMemoryBudget({ ...limits, maxCostUsd: undefined })
-    // the pool's day is the run's clock's (`Clock`), as the quota ledger's is
-    const key = (nowMs: number) => `${PREFIX}budget:${pool}:${Policy.utcDay(new Date(nowMs))}`
-    const max = limits.maxCostUsd
-    // the day's key is remembered with the amount: a request settling after midnight settles the day it reserved
-    const held = new Map<number, { readonly nanos: bigint; readonly key: string }>()
-    return {
-      reserve: (amount, opts) =>
-        Effect.gen(function* () {
-          const r = yield* local.reserve(amount, opts)
-          if (max === undefined) return r
-          const nanos = toNanoCeil(amount)
-          const dayKey = key(yield* Clock.currentTimeMillis)
-          const [ok, spent, reserved] = yield* reserveMoney(
-            dayKey,
-            nanos.toString(),
-            toNanoCeil(max).toString(),
-            3 * 86_400
-          ).pipe(Effect.mapError(storeLost))
-          if (Number(ok) !== 1) {
-            yield* local.release(r, { sent: false })
-            return yield* new BudgetExceeded({
-              limit: "max_cost_usd",
-              message: `the shared budget "${pool}" cannot hold the next request (up to ${Money.format(amount)}): $${Number(spent) / 1e9} spent and $${Number(reserved) / 1e9} in flight across runs today, of ${Money.format(max)}`
-            })
-          }
-          held.set(r.id, { nanos, key: dayKey })
-          return r
-        }),
-      settle: (r, actual) =>
-        Effect.gen(function* () {
-          const h = held.get(r.id)
-          held.delete(r.id)
-          if (h !== undefined)
-            yield* Effect.ignore(settleMoney(h.key, h.nanos.toString(), toNanoCeil(actual).toString()))
-          yield* local.settle(r, actual)
-        }),
-      release: (r, opts) =>
-        Effect.gen(function* () {
-          const h = held.get(r.id)
-          held.delete(r.id)
-          if (h !== undefined) yield* Effect.ignore(settleMoney(h.key, h.nanos.toString(), "0"))
-          yield* local.release(r, opts)
-        }),
-      snapshot: local.snapshot
-    } satisfies BudgetShape
-  })
+export const makeSharedBudget = Effect.fn("RedisStores.makeSharedBudget")(function* (
+  pool: string,
+  limits: BudgetLimits
+) {
+  const redis = yield* Redis.Redis
+  const reserveMoney = redis.eval(reserveScript)
+  const settleMoney = redis.eval(settleScript)
+  const local = makeMemoryBudget({ ...limits, maxCostUsd: undefined })
+  // the pool's day is the run's clock's (`Clock`), as the quota ledger's is
+  const key = (nowMs: number) => `${PREFIX}budget:${pool}:${Policy.utcDay(new Date(nowMs))}`
+  const max = limits.maxCostUsd
+  // the day's key is remembered with the amount: a request settling after midnight settles the day it reserved
+  const held = new Map<number, { readonly nanos: bigint; readonly key: string }>()
+  return {
+    reserve: (amount, opts) =>
+      Effect.gen(function* () {
+        const r = yield* local.reserve(amount, opts)
+        if (max === undefined) return r
+        const nanos = toNanoCeil(amount)
+        const dayKey = key(yield* Clock.currentTimeMillis)
+        const [ok, spent, reserved] = yield* reserveMoney(
+          dayKey,
+          nanos.toString(),
+          toNanoCeil(max).toString(),
+          3 * 86_400
+        ).pipe(Effect.mapError(storeLost))
+        if (Number(ok) !== 1) {
+          yield* local.release(r, { sent: false })
+          return yield* new BudgetExceeded({
+            limit: "max_cost_usd",
+            message: `the shared budget "${pool}" cannot hold the next request (up to ${Money.format(amount)}): $${Number(spent) / 1e9} spent and $${Number(reserved) / 1e9} in flight across runs today, of ${Money.format(max)}`
+          })
+        }
+        held.set(r.id, { nanos, key: dayKey })
+        return r
+      }),
+    settle: (r, actual) =>
+      Effect.gen(function* () {
+        const h = held.get(r.id)
+        held.delete(r.id)
+        if (h !== undefined)
+          yield* Effect.ignore(settleMoney(h.key, h.nanos.toString(), toNanoCeil(actual).toString()))
+        yield* local.settle(r, actual)
+      }),
+    release: (r, opts) =>
+      Effect.gen(function* () {
+        const h = held.get(r.id)
+        held.delete(r.id)
+        if (h !== undefined) yield* Effect.ignore(settleMoney(h.key, h.nanos.toString(), "0"))
+        yield* local.release(r, opts)
+      }),
+    snapshot: local.snapshot
+  } satisfies BudgetShape
+})

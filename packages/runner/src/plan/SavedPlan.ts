@@ -119,39 +119,34 @@ export const pipelineUnchanged = (
   )
 
 /** A plan file's JSON at the version this runner reads, or `InputInvalid` naming the file. */
-const readPlanJson = (cwd: string, file: string, what: string) =>
-  Effect.gen(function* () {
-    const text = yield* Files.readTextIfAny(resolve(cwd, file)).pipe(
-      Effect.mapError((e) => invalid(file, `cannot read it (${e.message})`))
-    )
-    if (text === undefined) return yield* invalid(file, "no such file")
-    const json = yield* Effect.try({
-      try: (): unknown => JSON.parse(text),
-      catch: () => invalid(file, "not JSON")
-    })
-    const version = (json as { format_version?: unknown } | null)?.format_version
-    if (version !== FORMAT_VERSION)
-      return yield* invalid(
-        file,
-        version === undefined
-          ? `not ${what} (no format_version)`
-          : `format_version ${JSON.stringify(version)} is not ${FORMAT_VERSION}, the version this runner reads (made by another version of the runner: plan it again with this one)`
-      )
-    return json
+const readPlanJson = Effect.fn("SavedPlan.readPlanJson")(function* (cwd: string, file: string, what: string) {
+  const text = yield* Files.readTextIfAny(resolve(cwd, file)).pipe(
+    Effect.mapError((e) => invalid(file, `cannot read it (${e.message})`))
+  )
+  if (text === undefined) return yield* invalid(file, "no such file")
+  const json = yield* Effect.try({
+    try: (): unknown => JSON.parse(text),
+    catch: () => invalid(file, "not JSON")
   })
+  const version = (json as { format_version?: unknown } | null)?.format_version
+  if (version !== FORMAT_VERSION)
+    return yield* invalid(
+      file,
+      version === undefined
+        ? `not ${what} (no format_version)`
+        : `format_version ${JSON.stringify(version)} is not ${FORMAT_VERSION}, the version this runner reads (made by another version of the runner: plan it again with this one)`
+    )
+  return json
+})
 
 /** The saved plan at `file`, or `InputInvalid` naming the file and what is wrong. */
-export const readSavedPlan = (
-  cwd: string,
-  file: string
-): Effect.Effect<SavedPlan, InputInvalid, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
-    const json = yield* readPlanJson(cwd, file, "a saved plan")
-    const decoded = Schema.decodeUnknownExit(SavedPlanSchema)(json)
-    if (Exit.isFailure(decoded)) return yield* invalid(file, "not a saved plan (no saved_plan and hashes)")
-    const v = decoded.value
-    return { pipelinePath: v.saved_plan.pipeline_path, inputs: v.saved_plan.inputs, hashes: v.hashes }
-  })
+export const readSavedPlan = Effect.fn("SavedPlan.read")(function* (cwd: string, file: string) {
+  const json = yield* readPlanJson(cwd, file, "a saved plan")
+  const decoded = Schema.decodeUnknownExit(SavedPlanSchema)(json)
+  if (Exit.isFailure(decoded)) return yield* invalid(file, "not a saved plan (no saved_plan and hashes)")
+  const v = decoded.value
+  return { pipelinePath: v.saved_plan.pipeline_path, inputs: v.saved_plan.inputs, hashes: v.hashes }
+})
 
 export const Cost = Schema.Struct({ expected: Schema.Number, p90: Schema.Number, max: Schema.Number })
 const Price = Schema.NullOr(Schema.Number)

@@ -7,26 +7,25 @@ import { PipelineInvalid } from "../Errors.ts"
 import { CurrentCatalog } from "../store/CurrentCatalog.ts"
 
 /** Validates a pipeline file: the `Validated` pipeline, or `PipelineInvalid` with every diagnostic. */
-export const validatePipeline = (
+export const validatePipeline = Effect.fn("ValidPipeline.validate")(function* (
   file: string,
   opts: {
     readonly cwd: string
     readonly inputs?: ReadonlyArray<InputOverride> | undefined
     readonly providerKind?: ProviderKind | undefined
   }
-) =>
-  Effect.gen(function* () {
-    const result = yield* validateFile(file, {
-      cwd: opts.cwd,
-      catalog: yield* CurrentCatalog,
-      inputs: opts.inputs ?? [],
-      providerKind: opts.providerKind
-    })
-    if (result.ok) return result.value
-    const n = result.diagnostics.length
-    return yield* PipelineInvalid.fromDiagnostics(
-      result.diagnostics,
-      result.sources,
-      `${n} problem${n === 1 ? "" : "s"}; nothing was sent`
-    )
+) {
+  const result = yield* validateFile(file, {
+    cwd: opts.cwd,
+    catalog: yield* CurrentCatalog,
+    inputs: opts.inputs ?? [],
+    providerKind: opts.providerKind
   })
+  if (result.ok) return result.value
+  const n = result.diagnostics.length
+  return yield* PipelineInvalid.fromDiagnostics(
+    result.diagnostics,
+    result.sources,
+    `${n} problem${n === 1 ? "" : "s"}; nothing was sent`
+  )
+})

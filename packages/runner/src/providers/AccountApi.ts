@@ -107,32 +107,31 @@ const creditsInfo = (r: typeof CreditsResponse.Type): CreditsInfo => ({
 })
 
 /** The key's facts and, with a management key, the account's credits; each failure a warning. */
-export const discover = (s: DiscoverSettings): Effect.Effect<Discovered> =>
-  Effect.gen(function* () {
-    const [key, credits] = yield* Effect.all(
-      [
-        Effect.result(Effect.map(call("GET", s.baseUrl, "/key", s.apiKey, KeyResponse), keyInfo)),
-        s.managementKey === undefined
-          ? Effect.succeed(undefined)
-          : Effect.result(
-              Effect.map(call("GET", s.baseUrl, "/credits", s.managementKey, CreditsResponse), creditsInfo)
-            )
-      ],
-      { concurrency: 2 }
-    )
-    const warnings: string[] = []
-    const value = <A>(r: typeof key | typeof credits, what: string): A | undefined => {
-      if (r === undefined) return undefined
-      if (r._tag === "Success") return r.success as A
-      warnings.push(`could not read ${what} (${r.failure}); using the declared or default figures`)
-      return undefined
-    }
-    return {
-      key: value<KeyInfo>(key, "the key's limits from the provider"),
-      credits: value<CreditsInfo>(credits, "the account's credits from the provider"),
-      warnings
-    }
-  })
+export const discover = Effect.fn("AccountApi.discover")(function* (s: DiscoverSettings) {
+  const [key, credits] = yield* Effect.all(
+    [
+      Effect.result(Effect.map(call("GET", s.baseUrl, "/key", s.apiKey, KeyResponse), keyInfo)),
+      s.managementKey === undefined
+        ? Effect.succeed(undefined)
+        : Effect.result(
+            Effect.map(call("GET", s.baseUrl, "/credits", s.managementKey, CreditsResponse), creditsInfo)
+          )
+    ],
+    { concurrency: 2 }
+  )
+  const warnings: string[] = []
+  const value = <A>(r: typeof key | typeof credits, what: string): A | undefined => {
+    if (r === undefined) return undefined
+    if (r._tag === "Success") return r.success as A
+    warnings.push(`could not read ${what} (${r.failure}); using the declared or default figures`)
+    return undefined
+  }
+  return {
+    key: value<KeyInfo>(key, "the key's limits from the provider"),
+    credits: value<CreditsInfo>(credits, "the account's credits from the provider"),
+    warnings
+  }
+})
 
 const MintedResponse = Schema.Struct({
   data: Schema.Struct({ hash: Schema.String, limit: Schema.optionalKey(Usd) }),

@@ -23,7 +23,7 @@ export interface StepJob {
   /** A reply's check, and the step's output from it. */
   readonly check: (reply: ChatReply) => Checked
   /** A packed step's reply, split into its items' outputs (or why it does not split). */
-  readonly split: ((reply: ChatReply, size: number) => unknown[] | string) | undefined
+  readonly split: ((reply: ChatReply, size: number) => ReadonlyArray<unknown> | string) | undefined
   readonly scope: Record<string, unknown>
   /** The provider's daily free cap fails a request rather than stopping the run (an overflow step's free route). */
   readonly freeQuotaFails?: boolean

@@ -6,6 +6,8 @@
 import { type ChatReply, contentOf } from "@tollgate/core/ChatReply"
 import type { Checked } from "@tollgate/core/Job"
 import { Ajv } from "ajv"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { Step } from "../dsl/Pipeline.ts"
 
 /** Strips a ```json fence a model may wrap JSON in. */
@@ -80,11 +82,10 @@ export const replyCheck = (step: Step): ((reply: ChatReply) => Checked) => {
 }
 
 /** Accepts `{"answers": [...]}`, or a bare array (a model that left the object out). */
-const answersIn = (parsed: unknown): unknown[] | undefined => {
-  if (Array.isArray(parsed)) return parsed
-  const answers = (parsed as { answers?: unknown } | null)?.answers
-  return Array.isArray(answers) ? answers : undefined
-}
+const answersIn = (parsed: unknown): ReadonlyArray<unknown> | undefined =>
+  Array.isArray(parsed) ? parsed : Option.getOrUndefined(decodeAnswers(parsed))?.answers
+
+const decodeAnswers = Schema.decodeUnknownOption(Schema.Struct({ answers: Schema.Array(Schema.Unknown) }))
 
 /** A text answer as the unpacked step would have it: a string (a bare number or boolean, as text). */
 const textAnswer = (a: unknown): string | undefined =>
@@ -96,7 +97,7 @@ const textAnswer = (a: unknown): string | undefined =>
  */
 export const packCheck = (step: Step) => {
   const validate = step.format === "json" && step.schema !== undefined ? ajv.compile(step.schema) : undefined
-  return (reply: ChatReply, size: number): unknown[] | string => {
+  return (reply: ChatReply, size: number): ReadonlyArray<unknown> | string => {
     const problem = messageProblem(step, reply)
     if (problem !== undefined) return problem
     let parsed: unknown
@@ -111,7 +112,9 @@ export const packCheck = (step: Step) => {
     if (step.format !== "json") {
       const texts = answers.map(textAnswer)
       const bad = texts.indexOf(undefined)
-      return bad < 0 ? (texts as string[]) : `answer ${bad + 1} of the packed reply is not text`
+      return bad < 0
+        ? texts.filter((t) => t !== undefined)
+        : `answer ${bad + 1} of the packed reply is not text`
     }
     if (validate === undefined) return answers
     const checked = answers.map((a) => matches(validate, a))

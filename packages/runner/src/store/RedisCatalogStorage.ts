@@ -10,15 +10,14 @@ import { Redis } from "effect/persistence"
 
 const KEY = `${PREFIX}catalog`
 
-export const makeCatalogStorage = (description: string) =>
-  Effect.gen(function* () {
-    const redis = yield* Redis.Redis
-    return {
-      read: redis.send<string | null>("GET", KEY).pipe(
-        Effect.map((text) => text ?? undefined),
-        Effect.orElseSucceed(() => undefined)
-      ),
-      write: (text) => Effect.asVoid(redis.send("SET", KEY, text)),
-      location: `${description} (${KEY})`
-    } satisfies CatalogStorage
-  })
+export const makeCatalogStorage = Effect.fn("RedisCatalogStorage.make")(function* (description: string) {
+  const redis = yield* Redis.Redis
+  return {
+    read: redis.send<string | null>("GET", KEY).pipe(
+      Effect.map((text) => text ?? undefined),
+      Effect.orElseSucceed(() => undefined)
+    ),
+    write: (text) => Effect.asVoid(redis.send("SET", KEY, text)),
+    location: `${description} (${KEY})`
+  } satisfies CatalogStorage
+})

@@ -49,18 +49,17 @@ export interface PlanFlags {
 }
 
 /** `--compare`: the base plan read, and the policy, before anything is planned. */
-const comparison = (io: IoShape, flags: PlanFlags) =>
-  Effect.gen(function* () {
-    const policy = yield* F.parseFailOn(flags.failOnIncrease, flags.failOn)
-    if (Option.isNone(flags.compare)) {
-      if (policy !== undefined)
-        return yield* new InputInvalid({
-          message: "--fail-on-increase needs --compare BASE.json (or runner diff)"
-        })
-      return undefined
-    }
-    return { file: flags.compare.value, base: yield* readPlanForDiff(io.cwd, flags.compare.value), policy }
-  })
+const comparison = Effect.fn("runner plan --compare")(function* (io: IoShape, flags: PlanFlags) {
+  const policy = yield* F.parseFailOn(flags.failOnIncrease, flags.failOn)
+  if (Option.isNone(flags.compare)) {
+    if (policy !== undefined)
+      return yield* new InputInvalid({
+        message: "--fail-on-increase needs --compare BASE.json (or runner diff)"
+      })
+    return undefined
+  }
+  return { file: flags.compare.value, base: yield* readPlanForDiff(io.cwd, flags.compare.value), policy }
+})
 
 export const handle = Effect.fn("runner plan")(function* (flags: PlanFlags) {
   const io = yield* Io
