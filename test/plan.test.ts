@@ -434,11 +434,11 @@ describe("runner plan: the memo of token counts on a shared store", () => {
       const first = await planJson(file, store, { TOLLGATE_HOME: a })
       expect(first.code).toBe(0)
       expect(readdirSync(a)).not.toContain("token-counts.bin")
-      const records = Buffer.from(cli("GET", "tollgate:token-counts:v1"), "base64")
+      const records = Buffer.from(cli("GET", "tollgate:token-counts:v2"), "base64")
       expect(records.length).toBe(2 * 12) // one record per distinct text sent
       // the store's counts (here tampered with) are what another machine's plan uses
       for (let k = 0; k < 2; k++) records.writeInt32LE(15, 12 * k + 8)
-      cli("SET", "tollgate:token-counts:v1", records.toString("base64"))
+      cli("SET", "tollgate:token-counts:v2", records.toString("base64"))
       const b = await planJson(file, store, { TOLLGATE_HOME: tempHome() })
       expect(b.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2 * 15)
       // alone, a machine counts for itself

@@ -65,6 +65,7 @@ describe("the memo of token counts", () => {
   it.each([
     ["not a memo", Buffer.from("{ half")],
     ["another format", Buffer.concat([Buffer.from("TGC9"), Buffer.alloc(12, 1)])],
+    ["the earlier format, keyed by SHA-256", Buffer.concat([Buffer.from("TGC1"), Buffer.alloc(12, 1)])],
     ["only part of a record", Buffer.concat([mark, Buffer.alloc(7, 1)])]
   ])(
     "a damaged memo (%s) reads as empty: texts are counted again, and the memo is rewritten",

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import { Redis } from "effect/persistence"
 import { type MemoStore, RECORD } from "./TokenMemoStore.ts"
 
-const KEY = `${PREFIX}token-counts:v1`
+const KEY = `${PREFIX}token-counts:v2`
 
 const textOf = (records: Int32Array): string =>
   Buffer.from(records.buffer, records.byteOffset, records.byteLength).toString("base64")

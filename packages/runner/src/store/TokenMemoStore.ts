@@ -1,6 +1,6 @@
 /**
  * Where the memo of token counts (`plan/TokenMemo.ts`) keeps its records, and their form: a 4-byte
- * mark and 12-byte records (a 60-bit key from the text's sha256 as two int32, and the count). The
+ * mark and 12-byte records (a 60-bit key from the text's SHA-1 as two int32, and the count). The
  * file form is `token-counts.bin` in the state dir, through `FileSystem`; the Redis form is
  * `RedisTokenMemo.ts`.
  */
@@ -9,8 +9,11 @@ import * as Files from "@tollgate/core/Files"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 
-/** "TGC1": the file's first four bytes (little-endian), its format. */
-export const MARK = 0x31434754
+/**
+ * "TGC2": the file's first four bytes (little-endian), its format. A "TGC1" memo (keys from SHA-256)
+ * reads as empty and is rewritten: its texts are counted once more.
+ */
+export const MARK = 0x32434754
 /** Bytes per record: two key halves and a count, each an int32. */
 export const RECORD = 12
 export const fileOf = (stateDir: string): string => join(stateDir, "token-counts.bin")
