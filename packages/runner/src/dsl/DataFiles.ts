@@ -198,10 +198,20 @@ export const jsonlParser = () => {
         if (part.subarray(0, 3).equals(BOM)) part = part.subarray(3)
       }
       hash.update(part)
-      const bytes = rest.length > 0 ? Buffer.concat([rest, part]) : part
-      const last = bytes.lastIndexOf(0x0a)
-      if (last >= 0) {
-        const text = bytes.toString("utf8", 0, last)
+      let from = 0
+      if (rest.length > 0) {
+        // the line the last chunk began ends in this one (only its bytes are joined, not the chunk)
+        const nl = part.indexOf(0x0a)
+        if (nl < 0) {
+          rest = Buffer.concat([rest, part])
+          return
+        }
+        takeLine(into, Buffer.concat([rest, part.subarray(0, nl)]).toString("utf8"), ++line)
+        from = nl + 1
+      }
+      const last = part.lastIndexOf(0x0a)
+      if (last >= from) {
+        const text = part.toString("utf8", from, last)
         let start = 0
         for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
           takeLine(into, text.slice(start, end), ++line)
@@ -209,7 +219,8 @@ export const jsonlParser = () => {
         }
         takeLine(into, text.slice(start), ++line)
       }
-      rest = Buffer.from(bytes.subarray(last + 1)) // a copy: the chunk is read into again
+      // a copy: the chunk is read into again
+      rest = Buffer.from(part.subarray(Math.max(from, last + 1)))
     },
     end(): DataValue & { readonly sha256: string } {
       if (head.length > 0) {
