@@ -3,6 +3,7 @@
  * (a read-only mount, a full disk) ends with one line naming the file, exit 1, and writes nothing;
  * one that reads from elsewhere is read from. Before, such a failure was a defect ("internal error").
  */
+import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, type FileSystem } from "effect"
@@ -50,7 +51,7 @@ describe("files through the FileSystem service", () => {
     expect(existsSync(join(dir, "pipeline.yaml"))).toBe(false)
   })
 
-  it("runner plan --out and --json-file on a read-only file system: exit 1 naming the file, no temp file left", async () => {
+  it("runner plan --out and --json-file on a read-only file system: exit 1 naming the file", async () => {
     const dir = writeDir({ "p.yaml": PIPELINE })
     for (const flag of ["--out", "--json-file"]) {
       const r = await runCli(["plan", "p.yaml", flag, "saved.json"], { cwd: dir, fileSystem: readOnly })
@@ -58,6 +59,21 @@ describe("files through the FileSystem service", () => {
       expect(r.stderr).toContain(join(dir, "saved.json"))
       expect(r.stderr).not.toContain("internal error")
     }
+    expect(readdirSync(dir)).toEqual(["p.yaml"])
+  })
+
+  it("a write whose last step (the rename) fails leaves no temp file, and says which file", async () => {
+    const dir = writeDir({ "p.yaml": PIPELINE })
+    const noRename: FileSystem.FileSystem = {
+      ...node,
+      rename: (from) =>
+        Effect.fail(
+          systemError({ _tag: "Busy", module: "FileSystem", method: "rename", pathOrDescriptor: from })
+        )
+    }
+    const r = await runCli(["plan", "p.yaml", "--out", "saved.json"], { cwd: dir, fileSystem: noRename })
+    expect(r.code, r.stderr).toBe(1)
+    expect(r.stderr).toContain("saved.json")
     expect(readdirSync(dir)).toEqual(["p.yaml"])
   })
 
@@ -75,5 +91,15 @@ describe("files through the FileSystem service", () => {
     expect(r.code).toBe(2)
     expect(r.stdout + r.stderr).toMatch(/p\.yaml:\d+:\d+/)
     expect((await runCli(["validate", "p.yaml"], { cwd: dir })).code).toBe(0)
+  })
+
+  it("a FIFO named as the pipeline is refused as not a regular file, not read (it would hang)", async () => {
+    const dir = writeDir({})
+    expect(spawnSync("mkfifo", [join(dir, "p.yaml")]).status).toBe(0)
+    for (const command of ["plan", "run"]) {
+      const r = await runCli([command, "p.yaml", "--echo"].slice(0, command === "run" ? 3 : 2), { cwd: dir })
+      expect(r.code).toBe(2)
+      expect(r.stdout + r.stderr).toContain("not a regular file")
+    }
   })
 })

@@ -46,14 +46,21 @@ export const runOnTestClock = (
   const program = Effect.gen(function* () {
     yield* TestClock.setTime(opts.at ?? Date.now())
     const fiber = yield* Effect.forkChild(cli(argv))
+    // a test that failed while the run waits does not leave this loop driving a clock forever
+    const giveUpAt = Date.now() + 120_000
     while (fiber.pollUnsafe() === undefined) {
+      if (Date.now() > giveUpAt) {
+        yield* Fiber.interrupt(fiber)
+        break
+      }
       const to = jumpTo
       jumpTo = undefined
       yield* to !== undefined ? TestClock.setTime(to) : TestClock.adjust(stepMs)
       // real time for the replies on loopback and the records' deferred writes
       yield* Effect.promise(() => pause(1))
     }
-    return yield* Fiber.join(fiber)
+    const exit = yield* Fiber.await(fiber)
+    return exit._tag === "Success" ? exit.value : 1
   })
   const done = Effect.runPromise(
     program.pipe(Effect.provide(Layer.mergeAll(platform, io.layer, TestClock.layer())), Effect.scoped)

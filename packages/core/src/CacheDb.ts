@@ -1,8 +1,10 @@
 /**
  * The response cache in the state dir: one SQLite database (`cache.db`, Node's built-in
- * `node:sqlite`), shared by the processes of one machine (write-ahead log, a busy wait of up to
- * 5 s). A get, a set and an eviction are index lookups, whatever the cache holds: its size is kept
- * by triggers in one row, and eviction takes the least recently used from an index on last use.
+ * `node:sqlite`), shared by the processes of one machine (write-ahead log). The cache is best
+ * effort: a read that fails is a miss, and a commit another process keeps out past a 1 s wait is
+ * dropped (none is tried for 30 s), so a locked database never fails a run or blocks it long.
+ * A get, a set and an eviction are index lookups, whatever the cache holds: its size is kept by
+ * triggers in one row, and eviction takes the least recently used from an index on last use.
  * Like the other per-request state it is synchronous (see `SyncFiles.ts`).
  *
  * A cache written by an earlier runner (one JSON file per entry under two-character folders) is
@@ -110,21 +112,15 @@ export const cacheDbOf = (dir: string): { readonly db: CacheDb; readonly release
 }
 
 const openCacheDb = (dir: string): { readonly db: CacheDb; readonly close: () => void } => {
-  SyncFiles.makeDir(dir)
-  const db = new (sqlite().DatabaseSync)(join(dir, DB_FILE))
-  db.exec("PRAGMA busy_timeout = 5000")
-  db.exec("PRAGMA journal_mode = WAL")
-  db.exec("PRAGMA synchronous = NORMAL")
-  // reads from memory-mapped pages, not a system call per page
-  db.exec("PRAGMA mmap_size = 268435456")
-  db.exec(SCHEMA)
-  takeInFiles(db, dir)
+  const db = openWritable(dir) ?? openReadOnly(dir)
   const cache = statements(db)
   return {
     db: cache,
     close: () => {
       try {
         cache.flush()
+      } catch {
+        // best effort: the cache only saves a later run a request
       } finally {
         db.close()
       }
@@ -132,8 +128,40 @@ const openCacheDb = (dir: string): { readonly db: CacheDb; readonly close: () =>
   }
 }
 
+/** The database, created when missing, with an earlier runner's files taken in; undefined when the dir is read-only. */
+const openWritable = (dir: string): DatabaseSync | undefined => {
+  let db: DatabaseSync | undefined
+  try {
+    SyncFiles.makeDir(dir)
+    const legacy = legacyEntries(dir)
+    db = new (sqlite().DatabaseSync)(join(dir, DB_FILE))
+    // a wait for another process's commit blocks the event loop: kept short, and a failure is a miss
+    db.exec("PRAGMA busy_timeout = 1000")
+    db.exec("PRAGMA journal_mode = WAL")
+    db.exec("PRAGMA synchronous = NORMAL")
+    // reads from memory-mapped pages, not a system call per page
+    db.exec("PRAGMA mmap_size = 268435456")
+    db.exec(SCHEMA)
+    takeIn(db, dir, legacy)
+    return db
+  } catch (e) {
+    db?.close()
+    if (SyncFiles.exists(join(dir, DB_FILE))) return undefined
+    throw e
+  }
+}
+
+/** A database that cannot be written (a read-only state dir): its entries still hit. */
+const openReadOnly = (dir: string): DatabaseSync => {
+  const db = new (sqlite().DatabaseSync)(join(dir, DB_FILE), { readOnly: true })
+  db.exec("PRAGMA busy_timeout = 1000")
+  return db
+}
+
 /** Writes waiting for a commit at once, at most. */
 const GROUP = 256
+/** How long no commit is tried after one found the database locked past its wait. */
+const PAUSE_MS = 30_000
 /** Uses noted before they are folded into the entries even with no eviction (the table stays small). */
 const FOLD_AFTER = 10_000
 
@@ -171,9 +199,26 @@ const statements = (db: DatabaseSync): CacheDb => {
     dropUses.run()
     notes = 0
   }
+  /** After a commit that could not be made (the lock held past the wait), none is tried for a while. */
+  let pausedUntil = 0
   const flush = () => {
     if (puts.size === 0 && touches.size === 0) return
-    db.exec("BEGIN IMMEDIATE")
+    if (performance.now() < pausedUntil) {
+      // best effort: what waits is dropped rather than block the event loop again
+      puts.clear()
+      touches.clear()
+      waitingBytes = 0
+      return
+    }
+    try {
+      db.exec("BEGIN IMMEDIATE")
+    } catch (e) {
+      pausedUntil = performance.now() + PAUSE_MS
+      puts.clear()
+      touches.clear()
+      waitingBytes = 0
+      throw e
+    }
     try {
       for (const [key, p] of puts) putRow.run(key, p.atMs, p.atMs, p.size, p.body)
       for (const [key, at] of touches) useRow.run(key, at)
@@ -191,7 +236,8 @@ const statements = (db: DatabaseSync): CacheDb => {
     committed = usageRow.get() as unknown as CacheUsage
   }
   const later = () => {
-    if (puts.size + touches.size >= GROUP) return flush()
+    // many answers waiting are written at once; uses never make a caller wait for a commit
+    if (puts.size >= GROUP) return flush()
     if (scheduled) return
     scheduled = true
     setImmediate(() => {
@@ -253,31 +299,45 @@ const statements = (db: DatabaseSync): CacheDb => {
   }
 }
 
-/** Entries an earlier runner wrote as files (`<dir>/<2 hex>/<key>.json`), taken in and removed. */
-const takeInFiles = (db: DatabaseSync, dir: string): void => {
+interface LegacyFiles {
+  readonly shards: ReadonlyArray<string>
+  readonly paths: ReadonlyArray<string>
+  readonly entries: ReadonlyArray<NonNullable<ReturnType<typeof legacyEntry>>>
+}
+
+/** Entries an earlier runner wrote as files (`<dir>/<2 hex>/<key>.json`), read before any lock is taken. */
+const legacyEntries = (dir: string): LegacyFiles | undefined => {
   const shards = SyncFiles.list(dir).filter((s) => /^[0-9a-f]{2}$/.test(s))
-  if (shards.length === 0) return
+  if (shards.length === 0) return undefined
+  const paths: string[] = []
+  const entries: Array<NonNullable<ReturnType<typeof legacyEntry>>> = []
+  for (const shard of shards)
+    for (const name of SyncFiles.list(join(dir, shard))) {
+      const path = join(dir, shard, name)
+      const entry = legacyEntry(path, basename(name, ".json"))
+      if (entry !== undefined) entries.push(entry)
+      paths.push(path)
+    }
+  return { shards, paths, entries }
+}
+
+/** The earlier runner's entries written in one short transaction, then its files removed. */
+const takeIn = (db: DatabaseSync, dir: string, legacy: LegacyFiles | undefined): void => {
+  if (legacy === undefined) return
   const put = db.prepare(
     "INSERT OR IGNORE INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)"
   )
-  const taken: string[] = []
-  db.exec("BEGIN")
+  db.exec("BEGIN IMMEDIATE")
   try {
-    for (const shard of shards)
-      for (const name of SyncFiles.list(join(dir, shard))) {
-        const path = join(dir, shard, name)
-        const entry = legacyEntry(path, basename(name, ".json"))
-        if (entry !== undefined)
-          put.run(entry.key, entry.createdAtMs, entry.usedAtMs, Buffer.byteLength(entry.body), entry.body)
-        taken.push(path)
-      }
+    for (const e of legacy.entries)
+      put.run(e.key, e.createdAtMs, e.usedAtMs, Buffer.byteLength(e.body), e.body)
     db.exec("COMMIT")
   } catch (e) {
     db.exec("ROLLBACK")
     throw e
   }
-  for (const path of taken) SyncFiles.remove(path)
-  for (const shard of shards) SyncFiles.removeAll(join(dir, shard))
+  for (const path of legacy.paths) SyncFiles.remove(path)
+  for (const shard of legacy.shards) SyncFiles.removeAll(join(dir, shard))
   SyncFiles.remove(join(dir, "usage.json"))
 }
 

@@ -26,7 +26,8 @@ export const writeAtomic = Effect.fnUntraced(function* (path: string, text: stri
       Effect.andThen(fs.makeDirectory(dirname(path), { recursive: true }), write)
     )
   )
-  yield* fs.rename(tmp, path)
+  // a rename that fails leaves no temp file behind
+  yield* fs.rename(tmp, path).pipe(Effect.tapError(() => Effect.ignore(fs.remove(tmp))))
 })
 
 /** The file's text, or `undefined` when there is no such file. */

@@ -132,15 +132,25 @@ export const makeFile = (
   /** The entry's body when present, intact and fresh; `use`: a hit counts as a use, a damaged entry is reported and removed. */
   const read = (key: string, now: number, use: boolean): { readonly body: unknown } | undefined => {
     const d = open()
-    const e = d?.get(key)
-    if (d === undefined || e === undefined) return undefined
+    if (d === undefined) return undefined
+    let e: ReturnType<CacheDb["get"]>
+    try {
+      e = d.get(key)
+    } catch {
+      return undefined // the database busy past its wait, or damaged: a miss
+    }
+    if (e === undefined) return undefined
     let body: unknown
     try {
       body = JSON.parse(e.body)
     } catch {
       if (!use) return undefined
       stats.corrupt++
-      d.remove(key)
+      try {
+        d.remove(key)
+      } catch {
+        // removed by the next get that can
+      }
       return undefined
     }
     if (opts.ttlMs !== undefined && now - e.createdAtMs > opts.ttlMs) return undefined
@@ -154,7 +164,10 @@ export const makeFile = (
     let u = d.usage()
     if (u.bytes <= maxBytes && u.entries <= maxEntries) return
     while (u.bytes > maxBytes * 0.9 || u.entries > maxEntries * 0.9) {
-      const gone = d.evictOldest(u.entries > maxEntries * 0.9 ? u.entries - Math.floor(maxEntries * 0.9) : 16)
+      // over the entry cap: that many; over the byte cap: as many as the average entry says
+      const overEntries = u.entries - Math.floor(maxEntries * 0.9)
+      const overBytes = Math.ceil((u.bytes - maxBytes * 0.9) / Math.max(1, u.bytes / Math.max(1, u.entries)))
+      const gone = d.evictOldest(Math.max(1, overEntries, overBytes))
       stats.evicted += gone
       if (gone === 0) return
       u = d.usage()
@@ -181,7 +194,13 @@ export const makeFile = (
         }).pipe(Effect.catchCause(() => Effect.void))
       ),
     stats: Effect.sync(() => ({ ...stats })),
-    keys: Effect.sync(() => open()?.keys() ?? new Set<string>()),
+    keys: Effect.sync(() => {
+      try {
+        return open()?.keys() ?? new Set<string>()
+      } catch {
+        return new Set<string>() // the database busy past its wait: nothing the plan can count on
+      }
+    }),
     close: () => {
       held?.release()
       held = undefined

@@ -136,6 +136,37 @@ describe("ResponseCache", () => {
     })
   )
 
+  it.effect(
+    "file store: while another process holds the write lock past the wait, sets are dropped, never a failure, and letting go does not throw",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+        const cache = makeFile(dir)
+        const k = cacheKey("http://a", body)
+        yield* cache.set(k, { choices: [1] })
+        yield* committed
+        // another process holds the write lock
+        const other = new DatabaseSync(join(dir, DB_FILE))
+        other.exec("PRAGMA busy_timeout = 5000")
+        other.exec("BEGIN IMMEDIATE")
+        other.exec("DELETE FROM uses")
+        try {
+          const fresh = makeFile(dir) // a new reader of the same dir shares this process's handle
+          // readers are not blocked: a hit is a hit
+          assert.deepStrictEqual(yield* fresh.get(k), { choices: [1] })
+          // 300 sets: the 256th commits at once, waits out the lock, fails, and is dropped
+          for (let i = 0; i < 300; i++)
+            yield* fresh.set(cacheKey("http://a", { ...body, seed: 100 + i }), { i })
+          assert.doesNotThrow(() => fresh.close())
+          assert.doesNotThrow(() => cache.close())
+        } finally {
+          other.exec("ROLLBACK")
+          other.close()
+        }
+      }),
+    20_000
+  )
+
   it.effect("memory store: LRU by entries", () =>
     Effect.gen(function* () {
       const cache = makeMemory({ maxEntries: 2 })

@@ -13,7 +13,7 @@ import { AccountCopies } from "./account/AccountCopies.ts"
 import type { StateDamaged, StoreUnavailable } from "./Errors.ts"
 import { Providers } from "./providers/Providers.ts"
 import { Settings, type SettingsShape } from "./Settings.ts"
-import { CurrentCatalog } from "./store/CurrentCatalog.ts"
+import { CurrentCatalog, catalogFromFile, loadCatalog } from "./store/CurrentCatalog.ts"
 import { StateStore } from "./store/StateStore.ts"
 
 export interface MainOptions {
@@ -52,6 +52,12 @@ export const storeLayer = (
   store: string | undefined
 ): Layer.Layer<StateStore, StoreUnavailable | StateDamaged, FileSystem.FileSystem> =>
   store !== undefined ? redisStore(store) : StateStore.layerFile(settings.stateDir)
+
+/** The catalog in use for a command that needs nothing else: the store is opened only when no `TOLLGATE_CATALOG` is set. */
+export const catalogFor = (settings: SettingsShape) =>
+  settings.catalogFile !== undefined
+    ? catalogFromFile(settings.catalogFile)
+    : loadCatalog(settings).pipe(Effect.provide(storeLayer(settings, settings.store)))
 
 export const mainLayer = (
   o: MainOptions

@@ -7,7 +7,7 @@ import * as Files from "@tollgate/core/Files"
 import { sha256 } from "@tollgate/core/Fingerprint"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as FileSystem from "effect/FileSystem"
+import * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
 import type { InputOverride } from "../dsl/Inputs.ts"
 import { InputInvalid } from "../Errors.ts"
@@ -42,19 +42,25 @@ export const isSavedPlanFile = (
   cwd: string,
   file: string
 ): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
-  Files.readTextIfAny(resolve(cwd, file)).pipe(
-    Effect.map((text) => {
-      // a YAML pipeline is told apart without parsing it as JSON
-      if (text === undefined || !text.trimStart().startsWith("{")) return false
-      try {
-        const json: unknown = JSON.parse(text)
-        return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
-      } catch {
-        return false
-      }
-    }),
-    Effect.orElseSucceed(() => false)
-  )
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = resolve(cwd, file)
+    // only a regular file of a plan's size is read: a FIFO, a device or a data dump is left to the loader
+    const info = yield* fs.stat(path)
+    if (info.type !== "File" || Number(info.size) > MAX_SAVED_PLAN_BYTES) return false
+    const text = yield* fs.readFileString(path)
+    // a YAML pipeline is told apart without parsing it as JSON
+    if (!text.trimStart().startsWith("{")) return false
+    try {
+      const json: unknown = JSON.parse(text)
+      return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
+    } catch {
+      return false
+    }
+  }).pipe(Effect.orElseSucceed(() => false))
+
+/** The largest file read to tell whether it is a saved plan (a plan is per step, not per item: far smaller). */
+const MAX_SAVED_PLAN_BYTES = 64 * 1024 * 1024
 
 /** What to plan for `file`: the file itself, or the pipeline a saved plan names, with its inputs. */
 export interface PlanTarget {

@@ -248,9 +248,12 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   // messages without template syntax are rendered once
   const templates = step.messages.map((m) => (/\{[{%]/.test(m.content) ? parse(m.content) : m.content))
   const packed = step.forEach !== undefined && step.pack > 1
-  // an upstream output reaches a text through a prompt, or as the items of a `for_each` over it
+  // an upstream output reaches a text through a prompt or the items of a `for_each`: any that
+  // names `steps` at all (`{% for p in steps %}` reads them without naming one) is searched
+  const namesSteps = (text: string) => /\bsteps\b/.test(text)
   const mayHaveMarkers =
-    readsUpstream || (step.forEach !== undefined && stepsReadBy(step.forEach, "expression").length > 0)
+    step.messages.some((m) => namesSteps(m.content)) ||
+    (step.forEach !== undefined && namesSteps(step.forEach))
   const requests = new StepRequests(step, models, perItem, ctx, mayHaveMarkers)
   let group: Message[][] = []
   for (const [index, item] of items.entries()) {

@@ -23,10 +23,16 @@ export class CurrentCatalog extends Context.Service<CurrentCatalog, Catalog.Cata
 /** The catalog in use for this environment. */
 export const loadCatalog = (
   settings: Pick<SettingsShape, "catalogFile">
-): Effect.Effect<Catalog.Catalog, StateDamaged, FileSystem.FileSystem | StateStore> => {
-  const file = settings.catalogFile
-  if (file === undefined) return Effect.flatMap(StateStore, (store) => store.catalog.current)
-  return CatalogStore.fromFile(file).pipe(
+): Effect.Effect<Catalog.Catalog, StateDamaged, FileSystem.FileSystem | StateStore> =>
+  settings.catalogFile !== undefined
+    ? catalogFromFile(settings.catalogFile)
+    : Effect.flatMap(StateStore, (store) => store.catalog.current)
+
+/** `TOLLGATE_CATALOG`: a models catalog file, read and decoded, or `StateDamaged` naming it. */
+export const catalogFromFile = (
+  file: string
+): Effect.Effect<Catalog.Catalog, StateDamaged, FileSystem.FileSystem> =>
+  CatalogStore.fromFile(file).pipe(
     Effect.mapError(
       (e) =>
         new StateDamaged({
@@ -34,7 +40,6 @@ export const loadCatalog = (
         })
     )
   )
-}
 
 /** A file system error's reason and path, or a decode error's message. */
 const messageOf = (e: { readonly message: string; readonly error?: unknown }): string =>

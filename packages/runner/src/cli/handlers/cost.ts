@@ -5,10 +5,9 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
-import { storeLayer } from "../../MainLayer.ts"
+import { catalogFor } from "../../MainLayer.ts"
 import { costJson, renderCost } from "../../report/CostReport.ts"
 import { describeSource } from "../../report/Format.ts"
-import { loadCatalog } from "../../store/CurrentCatalog.ts"
 import { edgeSettings } from "../EdgeSettings.ts"
 import type { Format } from "../Flags.ts"
 import { Io } from "../Io.ts"
@@ -62,7 +61,7 @@ export const handle = Effect.fn("runner cost")(function* (flags: CostFlags) {
     cachedTokens: yield* parseCount("cached-tokens", flags.cachedTokens)
   }
   const settings = yield* edgeSettings
-  const catalog = yield* loadCatalog(settings).pipe(Effect.provide(storeLayer(settings, settings.store)))
+  const catalog = yield* catalogFor(settings)
   const { resolved, result } = yield* priced(catalog, flags.model, usage)
   if (flags.format === "json")
     io.out(`${JSON.stringify(costJson(catalog, resolved, usage, result), null, 2)}\n`)

@@ -4,7 +4,7 @@ import * as Policy from "@tollgate/pricing/Policy"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InputInvalid } from "../../Errors.ts"
-import { storeLayer } from "../../MainLayer.ts"
+import { catalogFor, storeLayer } from "../../MainLayer.ts"
 import { describeSource } from "../../report/Format.ts"
 import { modelsJson, renderModels } from "../../report/ModelsReport.ts"
 import { loadCatalog } from "../../store/CurrentCatalog.ts"
@@ -51,7 +51,7 @@ export interface ModelsFlags {
 export const handle = Effect.fn("runner models")(function* (flags: ModelsFlags) {
   const io = yield* Io
   const settings = yield* edgeSettings
-  const catalog = yield* loadCatalog(settings).pipe(Effect.provide(storeLayer(settings, settings.store)))
+  const catalog = yield* catalogFor(settings)
   const policy = Policy.defaultPolicy
   const found = Option.isSome(flags.search) ? catalog.search(flags.search.value) : catalog.models
   const list = [...(flags.free ? found.filter((m) => m.free) : found)].sort((a, b) =>
