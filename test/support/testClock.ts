@@ -22,6 +22,15 @@ export interface ClockedRun {
   readonly stderr: () => string
 }
 
+/**
+ * The real time, or half an hour earlier when 00:00 UTC is less than a quarter of an hour away: a
+ * run that paces its first requests must not cross the daily reset before the test moves it.
+ */
+const awayFromMidnight = (nowMs: number): number => {
+  const toMidnight = 86_400_000 - (nowMs % 86_400_000)
+  return toMidnight < 15 * 60_000 ? nowMs - 30 * 60_000 : nowMs
+}
+
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Runs `runner argv…` on a `TestClock` driven by the test. */
@@ -44,7 +53,7 @@ export const runOnTestClock = (
   })
   const stepMs = opts.speed ?? 10
   const program = Effect.gen(function* () {
-    yield* TestClock.setTime(opts.at ?? Date.now())
+    yield* TestClock.setTime(opts.at ?? awayFromMidnight(Date.now()))
     const fiber = yield* Effect.forkChild(cli(argv))
     // a test that failed while the run waits does not leave this loop driving a clock forever
     const giveUpAt = Date.now() + 120_000
