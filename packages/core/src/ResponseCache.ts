@@ -107,6 +107,9 @@ export const makeMemory = (opts: CacheOptions = {}): ResponseCacheShape => {
 
 export { CacheEntry, entryBody } from "./CacheEntry.ts"
 
+/** How long (Clock ms) a cache that could not be opened holds nothing before it is asked again. */
+const REOPEN_AFTER_MS = 5_000
+
 /**
  * The cache in a SQLite database under `dir` (`CacheDb.ts`), shared by the processes of a
  * machine; opened on first use, let go by `close`.
@@ -119,19 +122,22 @@ export const makeFile = (
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES
   // a state dir that cannot hold the database (read-only, a file): a cache that holds nothing
-  let held: ReturnType<typeof cacheDbOf> | null | undefined
-  const open = (): CacheDb | undefined => {
-    if (held === undefined)
+  // a database that cannot be opened now (a read-only dir, another process importing) holds
+  // nothing for a few seconds, then is asked again: one bad moment does not cost the whole run its cache
+  let held: ReturnType<typeof cacheDbOf> | undefined
+  let failedAt = Number.NEGATIVE_INFINITY
+  const open = (nowMs: number): CacheDb | undefined => {
+    if (held === undefined && nowMs - failedAt > REOPEN_AFTER_MS)
       try {
         held = cacheDbOf(dir)
       } catch {
-        held = null
+        failedAt = nowMs
       }
     return held?.db
   }
   /** The entry's body when present, intact and fresh; `use`: a hit counts as a use, a damaged entry is reported and removed. */
   const read = (key: string, now: number, use: boolean): { readonly body: unknown } | undefined => {
-    const d = open()
+    const d = open(now)
     if (d === undefined) return undefined
     let e: ReturnType<CacheDb["get"]>
     try {
@@ -186,7 +192,7 @@ export const makeFile = (
     set: (key, body) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          const d = open()
+          const d = open(now)
           if (d === undefined) return
           d.put(key, JSON.stringify(body), now)
           stats.writes++
@@ -194,9 +200,9 @@ export const makeFile = (
         }).pipe(Effect.catchCause(() => Effect.void))
       ),
     stats: Effect.sync(() => ({ ...stats })),
-    keys: Effect.sync(() => {
+    keys: Effect.map(Clock.currentTimeMillis, (now) => {
       try {
-        return open()?.keys() ?? new Set<string>()
+        return open(now)?.keys() ?? new Set<string>()
       } catch {
         return new Set<string>() // the database busy past its wait: nothing the plan can count on
       }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -165,6 +165,26 @@ describe("ResponseCache", () => {
         }
       }),
     20_000
+  )
+
+  it.effect("file store: a cache that cannot be opened holds nothing for a while, then is asked again", () =>
+    Effect.gen(function* () {
+      const parent = mkdtempSync(join(tmpdir(), "tg-cache-"))
+      const dir = join(parent, "cache")
+      writeFileSync(dir, "") // a file where the cache's folder should be: it cannot open
+      const cache = makeFile(dir)
+      const k = cacheKey("http://a", body)
+      yield* cache.set(k, { choices: [1] })
+      assert.isUndefined(yield* cache.get(k))
+      rmSync(dir)
+      // still within the pause: not asked again yet
+      yield* cache.set(k, { choices: [1] })
+      assert.isUndefined(yield* cache.get(k))
+      yield* TestClock.adjust(6_000)
+      yield* cache.set(k, { choices: [2] })
+      assert.deepStrictEqual(yield* cache.get(k), { choices: [2] })
+      cache.close()
+    })
   )
 
   it.effect("memory store: LRU by entries", () =>
