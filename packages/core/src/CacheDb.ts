@@ -165,83 +165,108 @@ const PAUSE_MS = 30_000
 /** Uses noted before they are folded into the entries even with no eviction (the table stays small). */
 const FOLD_AFTER = 10_000
 
-const statements = (db: DatabaseSync): CacheDb => {
-  const q = (sql: string): StatementSync => db.prepare(sql)
-  const select = q("SELECT body, created_at_ms AS createdAtMs FROM entries WHERE key = ?")
-  // a hit is noted at the end of a small table (one append), not by rewriting its entry's row and
-  // index; the notes are folded into the entries' last use before an eviction reads it
-  const useRow = q("INSERT INTO uses (key, at_ms) VALUES (?, ?)")
-  const foldUses = q(
-    `UPDATE entries SET used_at_ms = u.at_ms FROM (SELECT key, max(at_ms) AS at_ms FROM uses GROUP BY key) AS u
-     WHERE entries.key = u.key AND u.at_ms > entries.used_at_ms`
-  )
-  const dropUses = q("DELETE FROM uses")
-  const putRow = q(
-    `INSERT INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (key) DO UPDATE SET created_at_ms = excluded.created_at_ms,
-       used_at_ms = excluded.used_at_ms, size = excluded.size, body = excluded.body`
-  )
-  const removeRow = q("DELETE FROM entries WHERE key = ?")
-  const usageRow = q("SELECT entries, bytes FROM usage WHERE id = 0")
-  const evict = q(
-    "DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries ORDER BY used_at_ms LIMIT ?)"
-  )
-  const allKeys = q("SELECT key FROM entries")
-  const puts = new Map<string, { readonly body: string; readonly atMs: number; readonly size: number }>()
-  const touches = new Map<string, number>()
-  let committed = usageRow.get() as unknown as CacheUsage
-  let waitingBytes = 0
-  let scheduled = false
-  /** Uses noted since the last fold (by this process). */
-  let notes = 0
-  const fold = () => {
-    foldUses.run()
-    dropUses.run()
-    notes = 0
+/** Runs `f` in one write transaction: committed, or rolled back and thrown. */
+const inTransaction = <A>(db: DatabaseSync, f: () => A): A => {
+  db.exec("BEGIN IMMEDIATE")
+  try {
+    const a = f()
+    db.exec("COMMIT")
+    return a
+  } catch (e) {
+    db.exec("ROLLBACK")
+    throw e
   }
-  /** After a commit that could not be made (the lock held past the wait), none is tried for a while. */
-  let pausedUntil = 0
+}
+
+/** The statements the cache runs, prepared once per handle. */
+const queriesOf = (db: DatabaseSync) => {
+  const q = (sql: string): StatementSync => db.prepare(sql)
+  return {
+    select: q("SELECT body, created_at_ms AS createdAtMs FROM entries WHERE key = ?"),
+    // a hit is noted at the end of a small table (one append), not by rewriting its entry's row and
+    // index; the notes are folded into the entries' last use before an eviction reads it
+    use: q("INSERT INTO uses (key, at_ms) VALUES (?, ?)"),
+    foldUses: q(
+      `UPDATE entries SET used_at_ms = u.at_ms FROM (SELECT key, max(at_ms) AS at_ms FROM uses GROUP BY key) AS u
+       WHERE entries.key = u.key AND u.at_ms > entries.used_at_ms`
+    ),
+    dropUses: q("DELETE FROM uses"),
+    put: q(
+      `INSERT INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET created_at_ms = excluded.created_at_ms,
+         used_at_ms = excluded.used_at_ms, size = excluded.size, body = excluded.body`
+    ),
+    remove: q("DELETE FROM entries WHERE key = ?"),
+    usage: q("SELECT entries, bytes FROM usage WHERE id = 0"),
+    evict: q("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries ORDER BY used_at_ms LIMIT ?)"),
+    keys: q("SELECT key FROM entries")
+  }
+}
+
+/** The writes waiting for the next commit: answers to store, and uses to note. */
+class Waiting {
+  readonly puts = new Map<string, { readonly body: string; readonly atMs: number; readonly size: number }>()
+  readonly uses = new Map<string, number>()
+  bytes = 0
+
+  get empty(): boolean {
+    return this.puts.size === 0 && this.uses.size === 0
+  }
+
+  put(key: string, body: string, atMs: number): void {
+    const size = Buffer.byteLength(body)
+    this.puts.set(key, { body, atMs, size })
+    this.uses.delete(key)
+    this.bytes += size
+  }
+
+  drop(): void {
+    this.puts.clear()
+    this.uses.clear()
+    this.bytes = 0
+  }
+}
+
+/**
+ * The writes that wait, committed together: at the end of the event loop's turn, at once when
+ * `GROUP` answers wait, or when asked (`flush`). After a commit that could not be made (the lock
+ * held past the wait), none is tried for `PAUSE_MS`: what waits is dropped rather than block the
+ * event loop again (best effort). `committed`: the size as of the last commit.
+ */
+const groupCommits = (db: DatabaseSync, q: ReturnType<typeof queriesOf>, waiting: Waiting) => {
+  const usageNow = () => q.usage.get() as unknown as CacheUsage
+  const state = { committed: usageNow(), scheduled: false, pausedUntil: 0, notes: 0 }
+  /** Uses folded into the entries' last use (before an eviction, or every `FOLD_AFTER` of them). */
+  const fold = () => {
+    q.foldUses.run()
+    q.dropUses.run()
+    state.notes = 0
+  }
   const flush = () => {
-    if (puts.size === 0 && touches.size === 0) return
-    if (performance.now() < pausedUntil) {
-      // best effort: what waits is dropped rather than block the event loop again
-      puts.clear()
-      touches.clear()
-      waitingBytes = 0
-      return
-    }
+    if (waiting.empty) return
+    if (performance.now() < state.pausedUntil) return waiting.drop()
     try {
-      db.exec("BEGIN IMMEDIATE")
+      inTransaction(db, () => {
+        for (const [key, p] of waiting.puts) q.put.run(key, p.atMs, p.atMs, p.size, p.body)
+        for (const [key, at] of waiting.uses) q.use.run(key, at)
+        state.notes += waiting.uses.size
+        if (state.notes >= FOLD_AFTER) fold()
+      })
     } catch (e) {
-      pausedUntil = performance.now() + PAUSE_MS
-      puts.clear()
-      touches.clear()
-      waitingBytes = 0
-      throw e
-    }
-    try {
-      for (const [key, p] of puts) putRow.run(key, p.atMs, p.atMs, p.size, p.body)
-      for (const [key, at] of touches) useRow.run(key, at)
-      notes += touches.size
-      if (notes >= FOLD_AFTER) fold()
-      db.exec("COMMIT")
-    } catch (e) {
-      db.exec("ROLLBACK")
+      state.pausedUntil = performance.now() + PAUSE_MS
       throw e
     } finally {
-      puts.clear()
-      touches.clear()
-      waitingBytes = 0
+      waiting.drop()
     }
-    committed = usageRow.get() as unknown as CacheUsage
+    state.committed = usageNow()
   }
   const later = () => {
     // many answers waiting are written at once; uses never make a caller wait for a commit
-    if (puts.size >= GROUP) return flush()
-    if (scheduled) return
-    scheduled = true
+    if (waiting.puts.size >= GROUP) return flush()
+    if (state.scheduled) return
+    state.scheduled = true
     setImmediate(() => {
-      scheduled = false
+      state.scheduled = false
       try {
         flush()
       } catch {
@@ -249,51 +274,54 @@ const statements = (db: DatabaseSync): CacheDb => {
       }
     })
   }
+  const usage = () => {
+    flush()
+    state.committed = usageNow()
+    return state.committed
+  }
+  return { flush, later, fold, usage, committed: () => state.committed }
+}
+
+const statements = (db: DatabaseSync): CacheDb => {
+  const q = queriesOf(db)
+  const waiting = new Waiting()
+  const commits = groupCommits(db, q, waiting)
+  const { flush, later } = commits
   return {
     get: (key) => {
-      const p = puts.get(key)
+      const p = waiting.puts.get(key)
       return p !== undefined
         ? { body: p.body, createdAtMs: p.atMs }
-        : (select.get(key) as StoredEntry | undefined)
+        : (q.select.get(key) as StoredEntry | undefined)
     },
     touch: (key, nowMs) => {
-      touches.set(key, nowMs)
+      waiting.uses.set(key, nowMs)
       later()
     },
     put: (key, body, nowMs) => {
-      const size = Buffer.byteLength(body)
-      puts.set(key, { body, atMs: nowMs, size })
-      touches.delete(key)
-      waitingBytes += size
+      waiting.put(key, body, nowMs)
       later()
     },
     remove: (key) => {
-      puts.delete(key)
-      touches.delete(key)
-      removeRow.run(key)
+      waiting.puts.delete(key)
+      waiting.uses.delete(key)
+      q.remove.run(key)
     },
-    usage: () => {
-      flush()
-      committed = usageRow.get() as unknown as CacheUsage
-      return committed
-    },
-    estimate: () => ({ entries: committed.entries + puts.size, bytes: committed.bytes + waitingBytes }),
+    usage: commits.usage,
+    estimate: () => ({
+      entries: commits.committed().entries + waiting.puts.size,
+      bytes: commits.committed().bytes + waiting.bytes
+    }),
     evictOldest: (n) => {
       flush()
-      db.exec("BEGIN IMMEDIATE")
-      try {
-        fold()
-        const gone = Number(evict.run(n).changes)
-        db.exec("COMMIT")
-        return gone
-      } catch (e) {
-        db.exec("ROLLBACK")
-        throw e
-      }
+      return inTransaction(db, () => {
+        commits.fold()
+        return Number(q.evict.run(n).changes)
+      })
     },
     keys: () => {
       flush()
-      return new Set((allKeys.all() as Array<{ key: string }>).map((r) => r.key))
+      return new Set((q.keys.all() as Array<{ key: string }>).map((r) => r.key))
     },
     flush
   }
@@ -327,15 +355,10 @@ const takeIn = (db: DatabaseSync, dir: string, legacy: LegacyFiles | undefined):
   const put = db.prepare(
     "INSERT OR IGNORE INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)"
   )
-  db.exec("BEGIN IMMEDIATE")
-  try {
+  inTransaction(db, () => {
     for (const e of legacy.entries)
       put.run(e.key, e.createdAtMs, e.usedAtMs, Buffer.byteLength(e.body), e.body)
-    db.exec("COMMIT")
-  } catch (e) {
-    db.exec("ROLLBACK")
-    throw e
-  }
+  })
   for (const path of legacy.paths) SyncFiles.remove(path)
   for (const shard of legacy.shards) SyncFiles.removeAll(join(dir, shard))
   SyncFiles.remove(join(dir, "usage.json"))

@@ -111,6 +111,89 @@ export { CacheEntry, entryBody } from "./CacheEntry.ts"
 const REOPEN_AFTER_MS = 5_000
 
 /**
+ * The database under `dir`, opened on first use. One that cannot be opened now (a read-only dir,
+ * another process importing) holds nothing for a few seconds, then is asked again: one bad moment
+ * does not cost a whole run its cache.
+ */
+const lazyDb = (dir: string) => {
+  let held: ReturnType<typeof cacheDbOf> | undefined
+  let failedAt = Number.NEGATIVE_INFINITY
+  return {
+    open: (nowMs: number): CacheDb | undefined => {
+      if (held === undefined && nowMs - failedAt > REOPEN_AFTER_MS)
+        try {
+          held = cacheDbOf(dir)
+        } catch {
+          failedAt = nowMs
+        }
+      return held?.db
+    },
+    close: () => {
+      held?.release()
+      held = undefined
+    }
+  }
+}
+
+/**
+ * An entry's body when present, intact and fresh. `onDamaged` (a `get`): a hit counts as a use,
+ * and a damaged entry is reported and removed; without it (`has`) a lookup only reads.
+ */
+const readEntry = (
+  d: CacheDb,
+  key: string,
+  now: number,
+  ttlMs: number | undefined,
+  onDamaged: (() => void) | undefined
+): { readonly body: unknown } | undefined => {
+  let e: ReturnType<CacheDb["get"]>
+  try {
+    e = d.get(key)
+  } catch {
+    return undefined // the database busy past its wait, or damaged: a miss
+  }
+  if (e === undefined) return undefined
+  let body: unknown
+  try {
+    body = JSON.parse(e.body)
+  } catch {
+    if (onDamaged === undefined) return undefined
+    onDamaged()
+    try {
+      d.remove(key)
+    } catch {
+      // removed by the next get that can
+    }
+    return undefined
+  }
+  if (ttlMs !== undefined && now - e.createdAtMs > ttlMs) return undefined
+  if (onDamaged !== undefined) d.touch(key, now)
+  return { body }
+}
+
+/**
+ * Over a cap, the least recently used go, down to 90% of both caps (the size is read exactly only
+ * then); returns how many went.
+ */
+const evictOverCaps = (d: CacheDb, maxBytes: number, maxEntries: number): number => {
+  const guess = d.estimate()
+  if (guess.bytes <= maxBytes && guess.entries <= maxEntries) return 0
+  let u = d.usage()
+  if (u.bytes <= maxBytes && u.entries <= maxEntries) return 0
+  let evicted = 0
+  while (u.bytes > maxBytes * 0.9 || u.entries > maxEntries * 0.9) {
+    // over the entry cap: that many; over the byte cap: as many as the average entry says
+    const overEntries = u.entries - Math.floor(maxEntries * 0.9)
+    const overBytes = Math.ceil((u.bytes - maxBytes * 0.9) / Math.max(1, u.bytes / Math.max(1, u.entries)))
+    const gone = d.evictOldest(Math.max(1, overEntries, overBytes))
+    evicted += gone
+    if (gone === 0) break
+    u = d.usage()
+  }
+  return evicted
+}
+
+/**
  * The cache in a SQLite database under `dir` (`CacheDb.ts`), shared by the processes of a
  * machine; opened on first use, let go by `close`.
  */
@@ -121,96 +204,43 @@ export const makeFile = (
   const stats = mutableStats()
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES
-  // a state dir that cannot hold the database (read-only, a file): a cache that holds nothing
-  // a database that cannot be opened now (a read-only dir, another process importing) holds
-  // nothing for a few seconds, then is asked again: one bad moment does not cost the whole run its cache
-  let held: ReturnType<typeof cacheDbOf> | undefined
-  let failedAt = Number.NEGATIVE_INFINITY
-  const open = (nowMs: number): CacheDb | undefined => {
-    if (held === undefined && nowMs - failedAt > REOPEN_AFTER_MS)
-      try {
-        held = cacheDbOf(dir)
-      } catch {
-        failedAt = nowMs
-      }
-    return held?.db
+  const db = lazyDb(dir)
+  const damaged = () => {
+    stats.corrupt++
   }
-  /** The entry's body when present, intact and fresh; `use`: a hit counts as a use, a damaged entry is reported and removed. */
-  const read = (key: string, now: number, use: boolean): { readonly body: unknown } | undefined => {
-    const d = open(now)
-    if (d === undefined) return undefined
-    let e: ReturnType<CacheDb["get"]>
-    try {
-      e = d.get(key)
-    } catch {
-      return undefined // the database busy past its wait, or damaged: a miss
-    }
-    if (e === undefined) return undefined
-    let body: unknown
-    try {
-      body = JSON.parse(e.body)
-    } catch {
-      if (!use) return undefined
-      stats.corrupt++
-      try {
-        d.remove(key)
-      } catch {
-        // removed by the next get that can
-      }
-      return undefined
-    }
-    if (opts.ttlMs !== undefined && now - e.createdAtMs > opts.ttlMs) return undefined
-    if (use) d.touch(key, now)
-    return { body }
-  }
-  /** Over a cap: the least recently used go, down to 90% of both caps (the size is read exactly only then). */
-  const admit = (d: CacheDb) => {
-    const guess = d.estimate()
-    if (guess.bytes <= maxBytes && guess.entries <= maxEntries) return
-    let u = d.usage()
-    if (u.bytes <= maxBytes && u.entries <= maxEntries) return
-    while (u.bytes > maxBytes * 0.9 || u.entries > maxEntries * 0.9) {
-      // over the entry cap: that many; over the byte cap: as many as the average entry says
-      const overEntries = u.entries - Math.floor(maxEntries * 0.9)
-      const overBytes = Math.ceil((u.bytes - maxBytes * 0.9) / Math.max(1, u.bytes / Math.max(1, u.entries)))
-      const gone = d.evictOldest(Math.max(1, overEntries, overBytes))
-      stats.evicted += gone
-      if (gone === 0) return
-      u = d.usage()
-    }
+  const read = (key: string, now: number, onDamaged: (() => void) | undefined) => {
+    const d = db.open(now)
+    return d === undefined ? undefined : readEntry(d, key, now, opts.ttlMs, onDamaged)
   }
   return {
     get: (key) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        const hit = read(key, now, true)
+        const hit = read(key, now, damaged)
         if (hit === undefined) stats.misses++
         else stats.hits++
         return hit?.body
       }),
     // a lookup only reads; the next `get` reports and removes a damaged entry
-    has: (key) => Effect.map(Clock.currentTimeMillis, (now) => read(key, now, false) !== undefined),
+    has: (key) => Effect.map(Clock.currentTimeMillis, (now) => read(key, now, undefined) !== undefined),
     set: (key, body) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          const d = open(now)
+          const d = db.open(now)
           if (d === undefined) return
           d.put(key, JSON.stringify(body), now)
           stats.writes++
-          admit(d)
+          stats.evicted += evictOverCaps(d, maxBytes, maxEntries)
         }).pipe(Effect.catchCause(() => Effect.void))
       ),
     stats: Effect.sync(() => ({ ...stats })),
     keys: Effect.map(Clock.currentTimeMillis, (now) => {
       try {
-        return open(now)?.keys() ?? new Set<string>()
+        return db.open(now)?.keys() ?? new Set<string>()
       } catch {
         return new Set<string>() // the database busy past its wait: nothing the plan can count on
       }
     }),
-    close: () => {
-      held?.release()
-      held = undefined
-    }
+    close: db.close
   }
 }
 

@@ -34,30 +34,32 @@ export interface SavedPlan {
 }
 
 /**
- * Whether a file is a saved plan rather than a pipeline, by its content whatever its name: a
- * JSON object with `saved_plan` (as `runner plan --out` writes). A pipeline written as JSON is a
- * pipeline; a file that cannot be read is left to the pipeline loader, which names it.
+ * A file's JSON when it is a saved plan rather than a pipeline, told by its content whatever its
+ * name: a JSON object with `saved_plan` (as `runner plan --out` writes). A pipeline written as
+ * JSON is a pipeline; a file that cannot be read is left to the pipeline loader, which names it.
  */
-export const isSavedPlanFile = (
+const savedPlanJson = (
   cwd: string,
   file: string
-): Effect.Effect<boolean, never, FileSystem.FileSystem> =>
+): Effect.Effect<object | undefined, never, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = resolve(cwd, file)
     // only a regular file of a plan's size is read: a FIFO, a device or a data dump is left to the loader
     const info = yield* fs.stat(path)
-    if (info.type !== "File" || Number(info.size) > MAX_SAVED_PLAN_BYTES) return false
+    if (info.type !== "File" || Number(info.size) > MAX_SAVED_PLAN_BYTES) return undefined
     const text = yield* fs.readFileString(path)
     // a YAML pipeline is told apart without parsing it as JSON
-    if (!text.trimStart().startsWith("{")) return false
+    if (!text.trimStart().startsWith("{")) return undefined
     try {
       const json: unknown = JSON.parse(text)
       return typeof json === "object" && json !== null && !Array.isArray(json) && "saved_plan" in json
+        ? json
+        : undefined
     } catch {
-      return false
+      return undefined
     }
-  }).pipe(Effect.orElseSucceed(() => false))
+  }).pipe(Effect.orElseSucceed(() => undefined))
 
 /** The largest file read to tell whether it is a saved plan (a plan is per step, not per item: far smaller). */
 const MAX_SAVED_PLAN_BYTES = 64 * 1024 * 1024
@@ -80,9 +82,11 @@ export const planTarget = Effect.fnUntraced(function* (
   file: string,
   inputs: ReadonlyArray<InputOverride> | undefined
 ) {
-  if (!(yield* isSavedPlanFile(cwd, file)))
+  // read once: told apart, then decoded
+  const json = yield* savedPlanJson(cwd, file)
+  if (json === undefined)
     return { file, inputs: inputs ?? [], saved: undefined } satisfies PlanTarget as PlanTarget
-  const saved = yield* readSavedPlan(cwd, file)
+  const saved = yield* decodeSavedPlan(file, json)
   if (yield* pipelineUnchanged(cwd, saved))
     return { file: saved.pipelinePath, inputs: saved.inputs, saved } satisfies PlanTarget as PlanTarget
   return yield* new InputInvalid({
@@ -134,20 +138,25 @@ const readPlanJson = Effect.fn("SavedPlan.readPlanJson")(function* (cwd: string,
     try: (): unknown => JSON.parse(text),
     catch: () => invalid(file, "not JSON")
   })
+  return yield* atOurVersion(file, json, what)
+})
+
+/** A plan's JSON when it is at the version this runner reads, or `InputInvalid` naming the file. */
+const atOurVersion = (file: string, json: unknown, what: string): Effect.Effect<unknown, InputInvalid> => {
   const version = (json as { format_version?: unknown } | null)?.format_version
   if (version !== FORMAT_VERSION)
-    return yield* invalid(
+    return invalid(
       file,
       version === undefined
         ? `not ${what} (no format_version)`
         : `format_version ${JSON.stringify(version)} is not ${FORMAT_VERSION}, the version this runner reads (made by another version of the runner: plan it again with this one)`
     )
-  return json
-})
+  return Effect.succeed(json)
+}
 
-/** The saved plan at `file`, or `InputInvalid` naming the file and what is wrong. */
-export const readSavedPlan = Effect.fn("SavedPlan.read")(function* (cwd: string, file: string) {
-  const json = yield* readPlanJson(cwd, file, "a saved plan")
+/** The saved plan `file` holds (its JSON as read), or `InputInvalid` naming the file and what is wrong. */
+const decodeSavedPlan = Effect.fn("SavedPlan.decode")(function* (file: string, read: object) {
+  const json = yield* atOurVersion(file, read, "a saved plan")
   const decoded = Schema.decodeUnknownExit(SavedPlanSchema)(json)
   if (Exit.isFailure(decoded)) return yield* invalid(file, "not a saved plan (no saved_plan and hashes)")
   const v = decoded.value
