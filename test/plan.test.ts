@@ -362,21 +362,48 @@ describe("runner plan: the memo of token counts", () => {
     const first = await planJson(file, [], { TOLLGATE_HOME: home })
     expect(first.code).toBe(0)
     const memo = readFileSync(join(home, "token-counts.bin"))
-    expect((memo.length - 4) / 12).toBe(2) // one record per distinct text sent
+    // one record per distinct text sent, then the step's series: each request's count, and its length
+    expect((memo.length - 4) / 12).toBe(2 + 2 + 1)
     const second = await planJson(file, [], { TOLLGATE_HOME: home })
     expect(second.json).toEqual(first.json)
     expect(first.json.steps[0].tokens.prompt.expected).toBe(
       2 * 3 + 2 * 4 + countTokens("Summarize: alpha beta") + countTokens("Summarize: gamma delta epsilon")
     )
 
-    // the plan reads its counts from the memo (here tampered with): the expectation moves, the bound does not
-    for (let k = 0; k < 2; k++) memo.writeInt32LE(15, 4 + 12 * k + 8)
+    // the plan reads the step's counts from the memo (here tampered with): the expectation moves, the bound does not
+    for (let k = 2; k < 4; k++) {
+      const at = 4 + 12 * k + 8
+      memo.writeInt32LE((memo.readInt32LE(at) & ~0x7fff) | 30, at)
+    }
     writeFileSync(join(home, "token-counts.bin"), memo)
     const third = await planJson(file, [], { TOLLGATE_HOME: home })
-    expect(third.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2 * 15)
+    expect(third.json.steps[0].tokens.prompt.expected).toBe(2 * 30)
     expect(third.json.steps[0].tokens.prompt.max).toBe(first.json.steps[0].tokens.prompt.max)
     expect(third.json.cost_usd.max).toBe(first.json.cost_usd.max)
     expect(third.json.cost_usd.expected).toBeGreaterThan(first.json.cost_usd.expected)
+  })
+
+  it("a changed row is counted again: the remembered counts answer only for the same data", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tollgate-memo-data-"))
+    const rows = (last: string) => `{"t": "alpha beta"}\n{"t": "${last}"}\n`
+    writeFileSync(join(dataDir, "rows.jsonl"), rows("gamma"))
+    const data = pipelineIn(
+      dataDir,
+      "data.yaml",
+      'version: 1\nname: d\ninputs:\n  xs: { type: array, from: rows.jsonl }\nsteps:\n  - { id: a, model: openai/gpt-4o-mini, for_each: inputs.xs, prompt: "Summarize: {{ item.t }}", max_tokens: 50 }\n'
+    )
+    const home = tempHome()
+    const first = await planJson(data, [], { TOLLGATE_HOME: home })
+    const longer = "gamma delta epsilon zeta eta theta iota kappa"
+    writeFileSync(join(dataDir, "rows.jsonl"), rows(longer))
+    const second = await planJson(data, [], { TOLLGATE_HOME: home })
+    const framing = 2 * 3 + 2 * 4
+    expect(first.json.steps[0].tokens.prompt.expected).toBe(
+      framing + countTokens("Summarize: alpha beta") + countTokens("Summarize: gamma")
+    )
+    expect(second.json.steps[0].tokens.prompt.expected).toBe(
+      framing + countTokens("Summarize: alpha beta") + countTokens(`Summarize: ${longer}`)
+    )
   })
 })
 
@@ -435,12 +462,13 @@ describe("runner plan: the memo of token counts on a shared store", () => {
       expect(first.code).toBe(0)
       expect(readdirSync(a)).not.toContain("token-counts.bin")
       const records = Buffer.from(cli("GET", "tollgate:token-counts:v2"), "base64")
-      expect(records.length).toBe(2 * 12) // one record per distinct text sent
+      expect(records.length).toBe((2 + 2 + 1) * 12) // each distinct text sent, then the step's series
       // the store's counts (here tampered with) are what another machine's plan uses
-      for (let k = 0; k < 2; k++) records.writeInt32LE(15, 12 * k + 8)
+      for (let k = 2; k < 4; k++)
+        records.writeInt32LE((records.readInt32LE(12 * k + 8) & ~0x7fff) | 30, 12 * k + 8)
       cli("SET", "tollgate:token-counts:v2", records.toString("base64"))
       const b = await planJson(file, store, { TOLLGATE_HOME: tempHome() })
-      expect(b.json.steps[0].tokens.prompt.expected).toBe(2 * 3 + 2 * 4 + 2 * 15)
+      expect(b.json.steps[0].tokens.prompt.expected).toBe(2 * 30)
       // alone, a machine counts for itself
       const alone = await planJson(file, [], { TOLLGATE_HOME: tempHome() })
       expect(alone.json.steps[0].tokens.prompt.expected).toBe(first.json.steps[0].tokens.prompt.expected)

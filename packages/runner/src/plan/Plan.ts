@@ -141,6 +141,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
     ask: pipeline.providerKind === "openrouter"
   })
   const counts = yield* TokenMemo.open(store.tokenMemo)
+  const hashes = hashesOf(v, catalog)
   const projection = yield* projectWithCache(
     {
       pipeline,
@@ -157,6 +158,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
       account,
       maxCostOverride: opts.maxCostUsd,
       tokens: counts.expected,
+      stepCounts: { series: counts.series, inputsDigest: hashes.inputs },
       deadlineMs: deadlineOf(opts.deadline ?? pipeline.deadline, now)
     },
     reads,
@@ -170,7 +172,7 @@ export const planValidated = Effect.fn("Plan.planValidated")(function* (v: Valid
     policy,
     fingerprint,
     baseUrl,
-    hashes: hashesOf(v, catalog),
+    hashes,
     catalog,
     account,
     warnings,

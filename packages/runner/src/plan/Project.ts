@@ -14,7 +14,7 @@ import { type FreeDay, freeDays } from "./Days.ts"
 import { type Budget, type Violation, violations } from "./Gates.ts"
 import { type OverflowPlan, planOverflow } from "./OverflowProjection.ts"
 import { minDurationMs } from "./Pacing.ts"
-import { type Known, projectStep, type StepProjection } from "./StepProjection.ts"
+import { type Known, projectStep, type StepContext, type StepProjection } from "./StepProjection.ts"
 
 export type { Violation } from "./Gates.ts"
 export type { Range, StepProjection } from "./StepProjection.ts"
@@ -39,6 +39,8 @@ export interface ProjectInput {
   readonly maxCostOverride?: number | undefined
   /** Expected tokens of a text (default: counted with the tokenizer; plan passes its memo). */
   readonly tokens?: ((text: string) => number) | undefined
+  /** Fan-out steps' counted requests, remembered (the plan passes its memo's; `StepCounts.ts`). */
+  readonly stepCounts?: StepContext["stepCounts"]
   /** When the job must be done (epoch ms): free first, overflow steps pay for the rest. */
   readonly deadlineMs?: number | undefined
 }

@@ -11,6 +11,7 @@ import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { evaluate, isTruthy, parse, renderFast } from "../dsl/Templates.ts"
 import * as Calibration from "./Calibration.ts"
+import * as StepCounts from "./StepCounts.ts"
 import { StepPricing } from "./StepPricing.ts"
 import {
   expectedTokens,
@@ -19,6 +20,7 @@ import {
   PER_MESSAGE_MAX,
   PER_REQUEST_EXPECTED
 } from "./TokenEstimate.ts"
+import type { Series } from "./TokenMemo.ts"
 import { hasMarker, markerFor, splitMarkers, Upstream } from "./Upstream.ts"
 
 export interface Range {
@@ -83,6 +85,8 @@ export interface StepContext {
   readonly now: Date
   /** Expected tokens of a text (default: counted with the tokenizer). */
   readonly tokens?: ((text: string) => number) | undefined
+  /** Fan-out steps' counted requests, remembered under the inputs' digest (the plan passes its memo's). */
+  readonly stepCounts?: { readonly series: Series; readonly inputsDigest: string } | undefined
 }
 
 /** The scope templates see at plan time: inputs as they are, upstream outputs as markers. */
@@ -255,13 +259,30 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
     step.messages.some((m) => namesSteps(m.content)) ||
     (step.forEach !== undefined && namesSteps(step.forEach))
   const requests = new StepRequests(step, models, perItem, ctx, mayHaveMarkers)
-  let group: Message[][] = []
-  for (const [index, item] of items.entries()) {
-    const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
-    group.push(renderItem(step, templates, itemScope))
-    if (group.length < (packed ? step.pack : 1) && index < items.length - 1) continue
-    requests.add(group, step.cache && !readsUpstream && ctx.cached.size > 0)
-    group = []
+  const mayBeCached = step.cache && !readsUpstream && ctx.cached.size > 0
+  // remembered counts stand for rendering only where no request is looked up in the cache
+  const memo = ctx.stepCounts
+  const countsKey =
+    memo === undefined || mayBeCached ? undefined : StepCounts.keyOf(step, memo.inputsDigest, mayHaveMarkers)
+  const remembered = countsKey === undefined ? undefined : memo?.series.get(countsKey, items.length)
+  if (remembered !== undefined) requests.addRemembered(remembered)
+  else {
+    const counted = countsKey === undefined ? undefined : new Int32Array(items.length)
+    let whole = counted !== undefined
+    let group: Message[][] = []
+    for (const [index, item] of items.entries()) {
+      const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
+      group.push(renderItem(step, templates, itemScope))
+      if (group.length < (packed ? step.pack : 1) && index < items.length - 1) continue
+      const c = requests.add(group, mayBeCached)
+      if (whole) {
+        const n = StepCounts.pack(c.expected, c.max)
+        if (n === undefined) whole = false
+        else counted![index] = n
+      }
+      group = []
+    }
+    if (whole && countsKey !== undefined) memo?.series.put(countsKey, counted!)
   }
   return {
     projection: requests.summarize(items.length, countKnown, skipped),
@@ -339,8 +360,11 @@ class StepRequests {
     return group.length === 1 ? group[0]! : packMessages(this.step, group, hasMarker)
   }
 
-  /** One request: an item's messages, or a pack of items' (`mayBeCached`: look it up in the cache). */
-  add(group: ReadonlyArray<ReadonlyArray<Message>>, mayBeCached: boolean): void {
+  /**
+   * One request: an item's messages, or a pack of items' (`mayBeCached`: look it up in the cache).
+   * Returns its counted tokens.
+   */
+  add(group: ReadonlyArray<ReadonlyArray<Message>>, mayBeCached: boolean): Counted {
     const size = group.length
     const c = countMessages(this.messagesOf(group), this.ctx, this.readsUpstream)
     if (mayBeCached && c.rendered !== undefined) {
@@ -348,9 +372,25 @@ class StepRequests {
       const key = this.ctx.cacheKey(body)
       if (this.ctx.cached.has(key)) {
         this.cachedKeys.push(key)
-        return
+        return c
       }
     }
+    this.tally(c, size)
+    this.bound(group, c.max, true)
+    return c
+  }
+
+  /** Single-item requests as counted before (`StepCounts.ts`), none of them in the cache. */
+  addRemembered(counts: Int32Array): void {
+    for (const n of counts) {
+      const { expected, max } = StepCounts.unpack(n)
+      this.tally({ expected, upstream: 0, upstreamP90: 0, max }, 1)
+      this.boundOf(1, max, true)
+    }
+  }
+
+  /** A request that is sent: its expected, likely-high and bounding tokens, priced. */
+  private tally(c: Omit<Counted, "rendered">, size: number): void {
     this.sent++
     // what the model's own tokenizer bills, as earlier runs measured it; never past the bound. The
     // upstream outputs in the prompt are text this model's tokenizer counts too: the ratio covers them
@@ -364,16 +404,20 @@ class StepRequests {
     this.completionExpected += this.perItem.expected * size
     this.completionP90 += this.perItem.p90 * size
     this.pricingFor(size).add(expected, c.max, p90)
-    this.bound(group, c.max, true)
   }
 
-  /** The bound of a request of `promptMax` tokens (the first attempt is in `add`), and of its halves. */
-  private bound(group: ReadonlyArray<ReadonlyArray<Message>>, promptMax: number, first: boolean): void {
-    const size = group.length
+  /** The bound of a request of `size` items and `promptMax` tokens (the first attempt is in `tally`). */
+  private boundOf(size: number, promptMax: number, first: boolean): void {
     const pricing = this.pricingFor(size)
     const attempts = this.attempts(size)
     for (let i = first ? 1 : 0; i < attempts; i++) pricing.addBound(promptMax)
     this.completionMax += (size === 1 ? this.step.maxTokens : packMaxTokens(this.step, size)) * attempts
+  }
+
+  /** The bound of a request (`boundOf`), and of its halves: what its replies failing to split would send. */
+  private bound(group: ReadonlyArray<ReadonlyArray<Message>>, promptMax: number, first: boolean): void {
+    const size = group.length
+    this.boundOf(size, promptMax, first)
     if (size === 1) return
     for (const half of halves(group))
       this.bound(half, countMessages(this.messagesOf(half), this.ctx, this.readsUpstream, true).max, false)

@@ -14,7 +14,7 @@
  */
 import { hash } from "node:crypto"
 import * as Effect from "effect/Effect"
-import { type MemoStore, recordsOf } from "../store/TokenMemoStore.ts"
+import type { MemoStore } from "../store/TokenMemoStore.ts"
 import { CountTable } from "./CountTable.ts"
 import { expectedTokens } from "./TokenEstimate.ts"
 
@@ -30,6 +30,8 @@ const SHORT_MAX = 10_000
 export interface TokenMemo {
   /** The expected tokens of a text, from the memo or counted (and remembered). */
   readonly expected: (text: string) => number
+  /** Series of counts by a key (a step's requests: `StepCounts.ts`), kept as the counts are. */
+  readonly series: Series
   /** Writes what was added, if anything; best effort (a failed write is ignored). */
   readonly save: Effect.Effect<void>
 }
@@ -76,6 +78,18 @@ const concat = (a: Int32Array, b: ReadonlyArray<number>): Int32Array => {
   return out
 }
 
+/**
+ * Non-negative numbers remembered in order under a key: its length at the key's own place, each
+ * value at the places after it (60-bit keys: a series meets a text's key as two texts meet).
+ */
+export interface Series {
+  /** The series remembered under `key`, when it is whole and `length` long. */
+  readonly get: (key: string, length: number) => Int32Array | undefined
+  readonly put: (key: string, values: Int32Array) => void
+}
+
+const MASK30 = (1 << 30) - 1
+
 export interface Options {
   /** The counter behind the memo (default: the tokenizer). */
   readonly count?: (text: string) => number
@@ -101,15 +115,36 @@ const memoOf = (
   let exists = onDisk.length > 0 && whole
   const added: number[] = []
   const short = new Map<string, number>()
+  const remember = (a: number, b: number, n: number) => {
+    table.put(a, b, n)
+    table.use(a, b)
+    added.push(a, b, n)
+  }
   const lookUp = (text: string): number => {
     const [a, b] = keyOf(text)
     const known = table.use(a, b)
     if (known >= 0) return known
     const n = count(text)
-    table.put(a, b, n)
-    table.use(a, b)
-    added.push(a, b, n)
+    remember(a, b, n)
     return n
+  }
+  const series: Series = {
+    get: (key, length) => {
+      const [a, b] = keyOf(key)
+      if (table.use(a, b) !== length) return undefined
+      const values = new Int32Array(length)
+      for (let i = 0; i < length; i++) {
+        const n = table.use(a, (b + 1 + i) & MASK30)
+        if (n < 0) return undefined
+        values[i] = n
+      }
+      return values
+    },
+    put: (key, values) => {
+      const [a, b] = keyOf(key)
+      for (let i = 0; i < values.length; i++) remember(a, (b + 1 + i) & MASK30, values[i]!)
+      remember(a, b, values.length)
+    }
   }
   const write = Effect.gen(function* () {
     const cap = Math.max(maxEntries, table.usedCount)
@@ -137,6 +172,7 @@ const memoOf = (
       }
       return n
     },
+    series,
     // a read-only state dir: counting again next time is the only cost
     save: Effect.suspend(() => (added.length === 0 ? Effect.void : Effect.ignore(write)))
   }

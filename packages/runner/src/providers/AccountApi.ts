@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { bearer } from "./KeyRoute.ts"
-import type { BudgetLayer, CreditsInfo, Discovered, KeyInfo } from "./ProviderAccount.ts"
+import type { BudgetLayer, CreditsInfo, KeyInfo } from "./ProviderAccount.ts"
 import { redact } from "./Redact.ts"
 
 const LIMITS: Http.FetchLimits = { timeoutMs: 5_000, maxBytes: 1024 * 1024 }

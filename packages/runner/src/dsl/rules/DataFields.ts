@@ -47,7 +47,8 @@ const missingIn = (
   field: string,
   rows: ReadonlyArray<unknown>
 ): Diagnostic[] => {
-  const missing = rows.flatMap((row, i) => (hasField(row, field) ? [] : [i]))
+  const missing: number[] = []
+  for (let i = 0; i < rows.length; i++) if (!hasField(rows[i], field)) missing.push(i)
   if (missing.length === 0) return []
   const where = ctx.inputRows?.[name]
   const loopVar = s.as ?? "item"
