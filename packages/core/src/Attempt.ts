@@ -188,6 +188,8 @@ const sendInSlot = Effect.fnUntraced(function* (
     worst: Money.toPlain(job.worstCost),
     ...(job.free ? { free: true } : {})
   })
+  // the attempt is on record before it goes out: a resume counts it
+  yield* ctx.recorded
   const outcome = yield* ctx.provider.send(job.request)
   return { reservation, outcome, slot } satisfies Sent
 })

@@ -138,6 +138,7 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
     cache: yield* ResponseCache,
     inFlight: InFlight.make(),
     emit,
+    recorded: config.recorded ?? Effect.void,
     dailyLimit: config.dailyLimit ?? Policy.freeRequestsPerDay(config.policy, config.creditsPurchasedUsd),
     retry: config.retry ?? defaultRetryConfig,
     stopper: yield* makeStopper(emit),

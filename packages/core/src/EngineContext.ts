@@ -1,5 +1,6 @@
 /** Everything one request's attempts work with: the run's services, its policy and its stop switch. */
 import type * as Policy from "@tollgate/pricing/Policy"
+import type * as Effect from "effect/Effect"
 import type * as Ref from "effect/Ref"
 import type { BudgetShape } from "./Budget.ts"
 import type { EngineEvent } from "./EngineEvent.ts"
@@ -19,6 +20,11 @@ export interface EngineConfig {
   readonly dailyLimit?: number | undefined
   readonly retry?: RetryConfig | undefined
   readonly onEvent?: ((e: EngineEvent) => void) | undefined
+  /**
+   * Done once the events `onEvent` was given are durable (the run's records gather them): a
+   * request goes out only after its attempt's event is. Default: nothing to wait for.
+   */
+  readonly recorded?: Effect.Effect<void> | undefined
 }
 
 export interface EngineContext {
@@ -31,6 +37,8 @@ export interface EngineContext {
   /** The provider's in-flight spending budget for paid requests, as learned from its refusals. */
   readonly inFlight: InFlightShape
   readonly emit: (e: EngineEvent) => void
+  /** Done once what `emit` was given is durable (`EngineConfig.recorded`). */
+  readonly recorded: Effect.Effect<void>
   /** Free-model requests a day for this account. */
   readonly dailyLimit: number
   readonly retry: RetryConfig

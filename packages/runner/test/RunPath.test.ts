@@ -4,7 +4,7 @@
  * end-to-end suites prove the promises with real processes; these check the path's behaviour.
  */
 
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -176,6 +176,39 @@ describe("the run path over a stub provider", () => {
     expect(r.summary.steps[0]!.actual.completed).toBe(10)
     expect(r.summary.actual.requests).toBe(sent.length)
     expect(r.summary.actual.cost_usd_exact).toBe((sent.length / 10_000).toString())
+  })
+
+  it("every request goes out only once its attempt is in the run's events file (a resume counts it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-runpath-"))
+    /** Attempts of each item on disk when the provider is asked. */
+    const onDisk: number[] = []
+    const attemptsOf = (item: number) => {
+      const [run] = readdirSync(join(dir, "runs")).filter((name) => !name.startsWith("."))
+      const lines = readFileSync(join(dir, "runs", run!, "events.ndjson"), "utf8")
+        .trim()
+        .split("\n")
+      return lines.map((l) => JSON.parse(l)).filter((e) => e.type === "attempt" && e.item === item).length
+    }
+    const retried = new Set<number>()
+    const { sent, providers } = stub((body, n) => {
+      const item = Number(/item (\d+)/.exec(JSON.stringify(body.messages))![1])
+      onDisk.push(attemptsOf(item))
+      // every third request is refused once: its second attempt must be on disk before it goes too
+      if (n % 3 !== 0 || retried.has(item)) return undefined
+      retried.add(item)
+      return { _tag: "Response", status: 500, headers: {}, body: { error: { message: "busy" } } }
+    })
+    const r = await run(fan(40).replace("inputs:", "limits: { concurrency: 8 }\ninputs:"), providers, { dir })
+    expect(r.exitCode).toBe(0)
+    expect(sent.length).toBe(40 + retried.size)
+    expect(retried.size).toBeGreaterThan(0)
+    // each send found its own attempt written: the first send of an item its first, a retry its second
+    const seen = new Map<number, number>()
+    for (const [i, s] of sent.entries()) {
+      const item = Number(/item (\d+)/.exec(JSON.stringify(s.body.messages))![1])
+      seen.set(item, (seen.get(item) ?? 0) + 1)
+      expect(onDisk[i]).toBe(seen.get(item))
+    }
   })
 
   it("a failed step stops the run unless it continues on error", async () => {

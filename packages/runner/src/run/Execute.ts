@@ -136,7 +136,8 @@ const engineLayer = Effect.fnUntraced(function* (opts: ExecuteOptions, account: 
     dailyLimit: account
       ? Math.max(0, planned.account.freePerDay.value - planned.projection.quota.freeUsedElsewhere)
       : undefined,
-    onEvent: opts.onEvent
+    onEvent: opts.onEvent,
+    recorded: opts.records.durable
   }).pipe(Layer.provideMerge(Layer.mergeAll(services, provider)))
 })
 

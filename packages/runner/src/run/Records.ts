@@ -8,6 +8,7 @@
 import { basename, join } from "node:path"
 import * as SyncFiles from "@tollgate/core/SyncFiles"
 import * as Money from "@tollgate/pricing/Money"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { AppendLog } from "./AppendLog.ts"
@@ -199,14 +200,20 @@ export interface OpenOptions {
 }
 
 /**
- * Events written as they happen, before the next thing is done: an attempt (it is written before
- * its request goes out, so a resume counts what a killed process had in flight) and a free-quota
- * count the store may hold unanswered. The others (a response's bill, waits, cache hits) are
- * gathered and written with the next of these, or once the event loop turns: losing one to a kill
- * only leaves its attempt counted at its worst case.
+ * Events written as they happen, before the next thing is done: a free-quota count the store may
+ * hold unanswered, a stop, a step's start and end. Every other line (an attempt, a response's
+ * bill, a request's record) is gathered and written with the others of the same turn, once its
+ * work is done (a microtask): one `write` a file for everything a turn of the event loop produced,
+ * where a write a line cost more than the rest of a request's bookkeeping. An attempt's request
+ * still goes out only once its event is written (the engine waits for `durable`), so a resume
+ * counts what a killed process had in flight.
  */
 const writtenAtOnce = (e: RunEvent): boolean =>
-  e.type !== "response" && e.type !== "wait" && e.type !== "waiting" && e.type !== "cache-hit"
+  e.type !== "attempt" &&
+  e.type !== "response" &&
+  e.type !== "wait" &&
+  e.type !== "waiting" &&
+  e.type !== "cache-hit"
 
 export class Records {
   readonly dir: string
@@ -226,9 +233,13 @@ export class Records {
   private readonly own: ReadonlyMap<string, RequestRecord>
   private readonly log = new AppendLog()
   private readonly now: () => number
-  /** Events gathered for one write (see `writtenAtOnce`). */
-  private pending = ""
-  private flushScheduled = false
+  /** Lines gathered for one write a file, by path (see `writtenAtOnce`). */
+  private readonly gathered = new Map<string, string>()
+  /** An attempt's event is among them: its request waits for the write (`durable`). */
+  private attemptGathered = false
+  private writeQueued = false
+  /** Requests waiting for their attempt's event to be written. */
+  private readonly waiting: Array<(written: Effect.Effect<void>) => void> = []
   /** Where events and each step's records go, joined once. */
   private readonly eventsPath: string
   private readonly stepPaths = new Map<string, string>()
@@ -292,26 +303,57 @@ export class Records {
   /** Appends an event, stamped with its own `at` when it has one, else the run's clock. */
   event(e: RunEvent): void {
     const at = "at" in e && typeof e.at === "number" ? e.at : this.now()
-    this.pending += `${JSON.stringify({ ts: new Date(at).toISOString(), ...e })}\n`
-    if (writtenAtOnce(e)) this.flush()
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true
-      setImmediate(() => {
-        try {
-          this.flush()
-        } catch {
-          // the events stay gathered: the next one written at once tries again, and fails the run
-        }
-      })
-    }
+    this.gather(this.eventsPath, `${JSON.stringify({ ts: new Date(at).toISOString(), ...e })}\n`)
+    if (e.type === "attempt") this.attemptGathered = true
+    else if (writtenAtOnce(e)) this.writeGathered()
   }
 
-  /** Writes the gathered events in one append. */
-  private flush(): void {
-    this.flushScheduled = false
-    if (this.pending === "") return
-    this.log.append(this.eventsPath, this.pending)
-    this.pending = ""
+  /**
+   * Done once every attempt's event gathered so far is written: a request goes out only after
+   * that. Dies when the write fails (the request is not sent).
+   */
+  readonly durable: Effect.Effect<void> = Effect.suspend(() =>
+    this.attemptGathered
+      ? Effect.callback<void>((resume) => {
+          this.waiting.push(resume)
+          this.queueWrite()
+        })
+      : Effect.void
+  )
+
+  private gather(path: string, line: string): void {
+    this.gathered.set(path, (this.gathered.get(path) ?? "") + line)
+    this.queueWrite()
+  }
+
+  /** Writes what is gathered once the work of this turn is done (the lines stay gathered if it fails). */
+  private queueWrite(): void {
+    if (this.writeQueued) return
+    this.writeQueued = true
+    setImmediate(() => {
+      try {
+        this.writeGathered()
+      } catch {
+        // the lines stay gathered: the next write tries again; those waiting were told
+      }
+    })
+  }
+
+  /** Writes every gathered line, one append a file; throws when a write fails. */
+  writeGathered(): void {
+    this.writeQueued = false
+    const waiting = this.waiting.splice(0)
+    try {
+      for (const [path, text] of this.gathered) {
+        this.log.append(path, text)
+        this.gathered.delete(path)
+      }
+      this.attemptGathered = false
+    } catch (e) {
+      for (const resume of waiting) resume(Effect.die(e))
+      throw e
+    }
+    for (const resume of waiting) resume(Effect.void)
   }
 
   request(stepId: string, r: RequestRecord): void {
@@ -321,12 +363,12 @@ export class Records {
       path = join(this.dir, "steps", `${stepId}.jsonl`)
       this.stepPaths.set(stepId, path)
     }
-    this.log.append(path, `${JSON.stringify(r)}\n`)
+    this.gather(path, `${JSON.stringify(r)}\n`)
   }
 
   /** Closes the files the run appends to (the run's scope does, when it ends). */
   close(): void {
-    this.flush()
+    this.writeGathered()
     this.log.close()
   }
 

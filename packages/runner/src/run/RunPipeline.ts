@@ -201,6 +201,8 @@ const runPlanned = Effect.fn("Run.runPlanned")(function* (
     split,
     startedAt
   })
+  // the step records are read back from here on: every line of the run is written first
+  records.writeGathered()
   const settled = yield* settleAfter(planned, records.dir, apiKey, outcome, opts)
   yield* learnFrom(planned, outcome, settled?.lines ?? [], outDir)
   const summary = summaryOf(plan, outcome, records, new Date(yield* Clock.currentTimeMillis), settled)
