@@ -56,14 +56,32 @@ export const withSettled = (
 export const stepKey = (pipeline: string, step: string, model: string): string =>
   `${pipeline}/${step}/${model}`
 
-/** The index with a run's samples added. */
+/** A step's history as a run's samples extend it (trimmed to `MAX_SAMPLES` when done). */
+interface Growing {
+  completion: number[]
+  capped: boolean[]
+  prompt: StepHistory["prompt"]
+}
+
+const growing = (before: StepHistory | undefined): Growing => ({
+  completion: [...(before?.completion ?? [])],
+  // an index from before capping was kept reads as uncapped
+  capped: [...(before?.capped ?? before?.completion.map(() => false) ?? [])],
+  prompt: before?.prompt
+})
+
+/** The index with a run's samples added: each step's history built once (a run may add 100,000 samples). */
 export const addSamples = (index: Index, samples: ReadonlyArray<Sample>): Index => {
   const models: Record<string, ModelTokens> = { ...index.models }
   const steps: Record<string, StepHistory> = { ...index.steps }
+  const grown = new Map<string, Growing>()
   for (const s of samples) {
     const key = stepKey(s.pipeline, s.step, s.model)
-    const before = steps[key]
-    let prompt = before?.prompt
+    let g = grown.get(key)
+    if (g === undefined) {
+      g = growing(steps[key])
+      grown.set(key, g)
+    }
     if (s.expectedPrompt > 0 && s.billedPrompt > 0) {
       const m = models[s.model] ?? { billed: 0, expected: 0, requests: 0 }
       models[s.model] = {
@@ -71,22 +89,26 @@ export const addSamples = (index: Index, samples: ReadonlyArray<Sample>): Index 
         expected: m.expected + s.expectedPrompt,
         requests: m.requests + 1
       }
-      prompt = {
-        billed: (prompt?.billed ?? 0) + s.billedPrompt,
-        expected: (prompt?.expected ?? 0) + s.expectedPrompt
+      g.prompt = {
+        billed: (g.prompt?.billed ?? 0) + s.billedPrompt,
+        expected: (g.prompt?.expected ?? 0) + s.expectedPrompt
       }
     }
-    const completion = before?.completion ?? []
-    // an index from before capping was kept reads as uncapped
-    const capped = before?.capped ?? completion.map(() => false)
-    steps[key] = {
-      completion: [...completion, ...Array.from({ length: s.items }, () => s.completionPerItem)].slice(
-        -MAX_SAMPLES
-      ),
-      capped: [...capped, ...Array.from({ length: s.items }, () => s.capped === true)].slice(-MAX_SAMPLES),
-      ...(prompt !== undefined ? { prompt } : {})
+    for (let i = 0; i < s.items; i++) {
+      g.completion.push(s.completionPerItem)
+      g.capped.push(s.capped === true)
+    }
+    if (g.completion.length > 2 * MAX_SAMPLES) {
+      g.completion = g.completion.slice(-MAX_SAMPLES)
+      g.capped = g.capped.slice(-MAX_SAMPLES)
     }
   }
+  for (const [key, g] of grown)
+    steps[key] = {
+      completion: g.completion.slice(-MAX_SAMPLES),
+      capped: g.capped.slice(-MAX_SAMPLES),
+      ...(g.prompt !== undefined ? { prompt: g.prompt } : {})
+    }
   return { version: 1, models, steps }
 }
 

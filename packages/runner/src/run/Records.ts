@@ -303,9 +303,19 @@ export class Records {
   /** Appends an event, stamped with its own `at` when it has one, else the run's clock. */
   event(e: RunEvent): void {
     const at = "at" in e && typeof e.at === "number" ? e.at : this.now()
-    this.gather(this.eventsPath, `${JSON.stringify({ ts: new Date(at).toISOString(), ...e })}\n`)
+    this.gather(this.eventsPath, this.lineOf(at, e))
     if (e.type === "attempt") this.attemptGathered = true
     else if (writtenAtOnce(e)) this.writeGathered()
+  }
+
+  /** The last stamp made: events come in bursts of the same millisecond. */
+  private stamp = { at: Number.NaN, iso: "" }
+
+  /** An event's line: `{"ts": …, …the event}`, as `JSON.stringify` of the two joined writes it. */
+  private lineOf(at: number, e: RunEvent): string {
+    if (at !== this.stamp.at) this.stamp = { at, iso: new Date(at).toISOString() }
+    const rest = JSON.stringify(e)
+    return `{"ts":"${this.stamp.iso}"${rest === "{}" ? "" : ","}${rest.slice(1)}\n`
   }
 
   /**
