@@ -1,4 +1,4 @@
 /** The one sha256 helper: hex digest of a text (content hashes, cache keys, key fingerprints). */
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 
-export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex")
+export const sha256 = (text: string): string => hash("sha256", text, "hex")

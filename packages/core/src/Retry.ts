@@ -56,13 +56,22 @@ export type Decision =
       readonly affordTokens?: number | undefined
     }
 
-const header = (h: Readonly<Record<string, string | undefined>>, name: string): string | undefined => {
-  const direct = h[name] ?? h[name.toLowerCase()]
-  if (direct !== undefined) return direct
-  const lower = name.toLowerCase()
-  for (const [k, v] of Object.entries(h)) if (k.toLowerCase() === lower) return v
-  return undefined
+type Headers = Readonly<Record<string, string | undefined>>
+
+/** Headers by lower-case name, made once per reply (several are read from each, most of them absent). */
+const lowered = new WeakMap<Headers, Headers>()
+const lowerCased = (h: Headers): Headers => {
+  let l = lowered.get(h)
+  if (l === undefined) {
+    const out: Record<string, string | undefined> = {}
+    for (const k in h) out[k.toLowerCase()] ??= h[k]
+    l = out
+    lowered.set(h, l)
+  }
+  return l
 }
+
+const header = (h: Headers, name: string): string | undefined => h[name] ?? lowerCased(h)[name.toLowerCase()]
 
 /** An OpenAI-style duration (`1s`, `6m0s`, `20ms`, `1h2m3.5s`) in ms; undefined if it is not one. */
 export const durationMs = (text: string): number | undefined => {
