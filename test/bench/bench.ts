@@ -55,8 +55,9 @@ if (want("cost")) {
 
 // Plan at scale, fresh and warm, beside the tokenizer alone, at 1k / 10k / 100k items (test/bench/plan.ts).
 if (want("plan")) {
-  const { planBench } = await import("./plan.ts")
+  const { planBench, planProcesses } = await import("./plan.ts")
   await planBench(record, [1_000, 10_000, 100_000])
+  await planProcesses(record)
 }
 
 // A million-item plan as a runner process, with its peak RSS (test/bench/plan.ts).

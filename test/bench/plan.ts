@@ -13,6 +13,7 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { CatalogStore } from "@tollgate/core"
 import { Promises } from "@tollgate/runner"
+import { bundledRunner } from "./bundle.ts"
 
 type Record = (name: string, value: string, detail: string) => void
 const BIN = fileURLToPath(new URL("../../packages/runner/bin/runner.js", import.meta.url))
@@ -95,13 +96,12 @@ export const planBench = async (record: Record, sizes: ReadonlyArray<number>): P
   }
 }
 
-/** A `runner plan` process of a million items, fresh, with its peak RSS, beside the tokenizer alone. */
-export const planMillion = async (record: Record, n = 1_000_000): Promise<void> => {
-  const dir = bigPipeline(n)
+/** One `runner plan` process of the pipeline in `dir` (state in `dir/state`): wall ms and peak RSS in MB. */
+const planProcess = (dir: string, bin = BIN): { ms: number; rssMb: number } => {
   const t0 = performance.now()
   const r = spawnSync(
     "/usr/bin/time",
-    ["-f", "%M", process.execPath, BIN, "plan", "big.yaml", "--format", "json"],
+    ["-f", "%M", process.execPath, bin, "plan", "big.yaml", "--format", "json"],
     {
       cwd: dir,
       env: { PATH: process.env.PATH ?? "", TOLLGATE_HOME: join(dir, "state") },
@@ -112,7 +112,28 @@ export const planMillion = async (record: Record, n = 1_000_000): Promise<void> 
   const ms = performance.now() - t0
   if (r.status !== 0) throw new Error(`runner plan exited ${r.status}: ${r.stderr.slice(-500)}`)
   const lines = r.stderr.trim().split("\n")
-  const rssMb = Number(lines[lines.length - 1]) / 1024
+  return { ms, rssMb: Number(lines[lines.length - 1]) / 1024 }
+}
+
+/**
+ * A `runner plan` process of the installed CLI's bundle over 100,000 items, fresh and then warm
+ * (the same state dir), start-up included.
+ */
+export const planProcesses = async (record: Record, n = 100_000): Promise<void> => {
+  const dir = bigPipeline(n)
+  const bin = bundledRunner()
+  const fresh = planProcess(dir, bin)
+  const warm = planProcess(dir, bin)
+  record(
+    `plan ${n.toLocaleString("en-US")} (runner processes)`,
+    `${s(fresh.ms)} / ${s(warm.ms)}`,
+    `fresh / warm, start-up included: warm ${(warm.ms / fresh.ms).toFixed(2)}× fresh (goal ≤ 0.5×); peak RSS ${fresh.rssMb.toFixed(0)} / ${warm.rssMb.toFixed(0)} MB`
+  )
+}
+
+/** A `runner plan` process of a million items, fresh, with its peak RSS, beside the tokenizer alone. */
+export const planMillion = async (record: Record, n = 1_000_000): Promise<void> => {
+  const { ms, rssMb } = planProcess(bigPipeline(n))
   const floor = await floorOf(n)
   record(
     `plan ${n.toLocaleString("en-US")} (a runner process)`,
