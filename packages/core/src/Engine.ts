@@ -13,7 +13,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { attemptOnce, failed, newRequestState, orStop } from "./Attempt.ts"
+import { attemptOnce, failed, newRequestState, orStop, type Retryable } from "./Attempt.ts"
 import { Budget } from "./Budget.ts"
 import { decodeReply } from "./ChatReply.ts"
 import type { EngineConfig, EngineContext } from "./EngineContext.ts"
@@ -57,8 +57,20 @@ export interface EngineShape {
 const attemptAll = (ctx: EngineContext, job: Job, key: string | undefined) => {
   const target: Target = { fingerprint: ctx.fingerprint, modelId: job.models[0]?.id ?? "", free: job.free }
   const state = newRequestState()
-  return attemptOnce(ctx, job, key, target, state).pipe(
-    Effect.retry(retrySchedule(ctx, job, target, state)),
+  const attempt = attemptOnce(ctx, job, key, target, state)
+  // most requests succeed at once: the schedule is made only for one that did not, and it sees
+  // that first failure as it would have (its first attempt is the failure, replayed)
+  const retried = (first: Retryable) => {
+    let replay: Retryable | undefined = first
+    const again = Effect.suspend(() => {
+      const e = replay
+      replay = undefined
+      return e === undefined ? attempt : Effect.fail(e)
+    })
+    return Effect.retry(again, retrySchedule(ctx, job, target, state))
+  }
+  return attempt.pipe(
+    Effect.catchTag("Retryable", retried),
     Effect.catchTag("Retryable", (e) =>
       Effect.fail(
         failed(

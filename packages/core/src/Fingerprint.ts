@@ -15,7 +15,36 @@ const scalar = (v: unknown, inArray: boolean): string | undefined => {
 }
 
 /** An array index as a key ("0", "17"): JavaScript lists such keys first, in numeric order. */
-const isIndex = (k: string): boolean => /^(?:0|[1-9]\d*)$/.test(k) && Number(k) < 4_294_967_295
+const isIndex = (k: string): boolean => {
+  const c = k.charCodeAt(0)
+  return c >= 48 && c <= 57 && /^(?:0|[1-9]\d*)$/.test(k) && Number(k) < 4_294_967_295
+}
+
+/**
+ * `keys` sorted in place as `sort()` sorts strings (by UTF-16 code units): by insertion for the few
+ * keys a request's objects have, which allocates nothing (`sort()` allocated a work area each time).
+ */
+const sortInPlace = (keys: string[]): string[] => {
+  if (keys.length > 16) return keys.sort()
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!
+    let j = i - 1
+    for (; j >= 0 && keys[j]! > k; j--) keys[j + 1] = keys[j]!
+    keys[j + 1] = k
+  }
+  return keys
+}
+
+/** A key as JSON (`"role"`), kept for the keys that come back in every request. */
+const quotedKeys = new Map<string, string>()
+const quoted = (k: string): string => {
+  let q = quotedKeys.get(k)
+  if (q === undefined) {
+    q = JSON.stringify(k)
+    if (quotedKeys.size < 1024) quotedKeys.set(k, q)
+  }
+  return q
+}
 
 /**
  * An object's keys sorted, in the order an object built with them in that order lists them (as
@@ -24,9 +53,9 @@ const isIndex = (k: string): boolean => /^(?:0|[1-9]\d*)$/.test(k) && Number(k) 
 const sortedKeys = (o: object): string[] => {
   const keys = Object.keys(o)
   // index keys are listed first: when the first is not one, none is
-  if (keys.length === 0 || !isIndex(keys[0]!)) return keys.sort()
+  if (keys.length === 0 || !isIndex(keys[0]!)) return sortInPlace(keys)
   const index = keys.filter(isIndex)
-  return [...index, ...keys.filter((k) => !isIndex(k)).sort()]
+  return [...index, ...sortInPlace(keys.filter((k) => !isIndex(k)))]
 }
 
 /** One value's canonical JSON, or undefined where `JSON.stringify` would leave the property out. */
@@ -44,7 +73,7 @@ const canonical = (v: unknown, inArray: boolean): string | undefined => {
   let out = ""
   for (const k of sortedKeys(o)) {
     const part = canonical(o[k], false)
-    if (part !== undefined) out += `${out === "" ? "" : ","}${JSON.stringify(k)}:${part}`
+    if (part !== undefined) out += `${out === "" ? "" : ","}${quoted(k)}:${part}`
   }
   return `{${out}}`
 }

@@ -45,6 +45,8 @@ const metadataOf = (v: unknown): LimitMetadata => {
 
 /** The body's `error`, or undefined when it has none (a body that is not an object has none). */
 export const errorOf = (body: unknown): ProviderError | undefined => {
+  // most bodies are answers: told apart without decoding (copying) the whole body
+  if (typeof body !== "object" || body === null || !("error" in body)) return undefined
   const b = Option.getOrUndefined(decodeObject(body))
   if (b === undefined || !("error" in b)) return undefined
   const e = Option.getOrUndefined(decodeObject(b.error))

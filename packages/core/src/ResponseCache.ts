@@ -18,7 +18,9 @@ const NON_SEMANTIC = new Set(["usage", "stream", "user"])
 
 /** The cache key of a chat request: sha256 over base URL and the canonical body. */
 export const cacheKey = (baseUrl: string, body: Readonly<Record<string, unknown>>): string => {
-  const semantic = Object.fromEntries(Object.entries(body).filter(([k]) => !NON_SEMANTIC.has(k)))
+  // no prototype: a `__proto__` key is a key like any other, as it was in `Object.fromEntries`
+  const semantic: Record<string, unknown> = Object.create(null)
+  for (const k of Object.keys(body)) if (!NON_SEMANTIC.has(k)) semantic[k] = body[k]
   return sha256(canonicalJson({ v: 1, base_url: baseUrl.replace(/\/+$/, ""), body: semantic }))
 }
 

@@ -1,8 +1,7 @@
 /** A fresh reply as a calibration sample: what we expected of its prompt, what was billed, how long it was. */
 import type { Completion } from "@tollgate/core/Engine"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
+import * as MutableList from "effect/MutableList"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import type { Sample } from "../plan/Calibration.ts"
 import { expectedRequestTokens } from "../plan/TokenEstimate.ts"
@@ -38,5 +37,5 @@ export const sample = (
     capped: isTruncated(completion.reply) || usage.completionTokens >= maxTokens,
     ...(id !== undefined ? { generationId: id } : {})
   }
-  return Ref.update(c.samples, Chunk.append(s))
+  return Effect.sync(() => MutableList.append(c.samples, s))
 }

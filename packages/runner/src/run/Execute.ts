@@ -9,10 +9,10 @@ import { type CacheStats, ResponseCache } from "@tollgate/core/ResponseCache"
 import * as Scheduler from "@tollgate/core/Scheduler"
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as MutableList from "effect/MutableList"
 import type * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Semaphore from "effect/Semaphore"
@@ -207,9 +207,7 @@ export const execute = Effect.fn("Execute.execute")(function* (opts: ExecuteOpti
     ),
     stepOutputs: yield* Ref.make<StepOutputs>({}),
     split: opts.split,
-    calibration: account
-      ? { samples: yield* Ref.make(Chunk.empty<Sample>()), tokens: opts.planned.tokens }
-      : undefined,
+    calibration: account ? { samples: MutableList.make<Sample>(), tokens: opts.planned.tokens } : undefined,
     failure: yield* Ref.make<RunFailure | undefined>(undefined)
   }
   const { run, stopped, cacheStats, learnedFreePerDay } = yield* runSteps(opts, ctx).pipe(
@@ -232,8 +230,7 @@ export const execute = Effect.fn("Execute.execute")(function* (opts: ExecuteOpti
     cost: Money.sum([...steps.values()].map((a) => a.cost)),
     cacheStats,
     fromProvider: account,
-    samples:
-      ctx.calibration === undefined ? [] : Chunk.toReadonlyArray(yield* Ref.get(ctx.calibration.samples)),
+    samples: ctx.calibration === undefined ? [] : MutableList.toArray(ctx.calibration.samples),
     resetAtMs: s.status === "stopped" ? stopped?.resetAtMs : undefined,
     learnedFreePerDay: account ? learnedFreePerDay : undefined
   } satisfies RunOutcome

@@ -1,10 +1,12 @@
 /**
  * What the steps of one run share: the plan, the engine, the records, and the results so far.
  * What changes as the run goes (each step's tally, the outputs later steps read, the first
- * failure, the calibration samples) is held in `Ref`s, never mutated behind `readonly`.
+ * failure) is held in `Ref`s, never mutated behind `readonly`; the calibration samples, one a
+ * request and only ever appended to, are a `MutableList` (a persistent chunk built a tree node
+ * for each, ~1.4 KB a request).
  */
 import type { EngineShape } from "@tollgate/core/Engine"
-import type * as Chunk from "effect/Chunk"
+import type * as MutableList from "effect/MutableList"
 import type * as Ref from "effect/Ref"
 import type * as Semaphore from "effect/Semaphore"
 import type { Sample } from "../plan/Calibration.ts"
@@ -16,7 +18,7 @@ import type { StepActual } from "./Tally.ts"
 
 /** The samples a run gathers for calibration, and how it counts expected tokens (the plan's memo). */
 export interface Calibrating {
-  readonly samples: Ref.Ref<Chunk.Chunk<Sample>>
+  readonly samples: MutableList.MutableList<Sample>
   readonly tokens: (text: string) => number
 }
 
