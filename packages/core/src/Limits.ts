@@ -94,13 +94,15 @@ export const make = (
   const newSlot = (t: Target): Slot => ({ id: newId(), buckets: buckets(t), target: t })
   const tryAcquire = (t: Target) => {
     const slot = newSlot(t)
+    // no bucket paces it (most paid models): nothing to count, no store to ask
+    if (slot.buckets.length === 0) return Effect.succeed(slot)
     return Effect.map(store.take(slot.buckets, slot.id), (r) => (r.ok ? slot : undefined))
   }
   return {
     buckets,
     tryAcquire,
     touch: (slot) => (slot.buckets.length === 0 ? Effect.void : store.touch(slot.buckets, slot.id)),
-    release: (slot) => store.release(slot.buckets, slot.id),
+    release: (slot) => (slot.buckets.length === 0 ? Effect.void : store.release(slot.buckets, slot.id)),
     pause: (t, untilMs) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.forEach(buckets(t), (b) => store.pause(b, untilMs - now), { discard: true })
@@ -119,26 +121,26 @@ export const make = (
             store.release(slot.buckets.slice(1), slot.id)
           )
     },
-    observe: (t, h) =>
-      Effect.gen(function* () {
-        const b = buckets(t)[0]
+    observe: (t, h) => {
+      const b = buckets(t)[0]
+      // no bucket to learn into, or nothing stated: nothing to do (most replies)
+      if (b === undefined || h.resetAtMs === undefined) return Effect.void
+      return Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         // a reset within two windows is this window's limit; a later one (the daily cap) is the ledger's
-        if (
-          b === undefined ||
-          h.resetAtMs === undefined ||
-          h.resetAtMs <= now ||
-          h.resetAtMs > now + 2 * b.windowMs
-        )
-          return
+        if (h.resetAtMs === undefined || h.resetAtMs <= now || h.resetAtMs > now + 2 * b.windowMs) return
         if (h.limit !== undefined && h.limit < b.limit)
           yield* store.tighten(b, { refusedId: undefined, hint: h.limit })
         if (h.remaining === 0) yield* store.pause(b, h.resetAtMs - now)
-      }),
-    acquire: (t, onWait) =>
-      Effect.gen(function* () {
+      })
+    },
+    acquire: (t, onWait) => {
+      const unpaced = newSlot(t)
+      if (unpaced.buckets.length === 0)
+        return Effect.succeed({ slot: unpaced, waitedMs: 0, reason: undefined })
+      return Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
-        const slot = newSlot(t)
+        const slot = unpaced
         let reason: string | undefined
         for (;;) {
           const r = yield* store.take(slot.buckets, slot.id)
@@ -151,6 +153,7 @@ export const make = (
         const end = yield* Clock.currentTimeMillis
         return { slot, waitedMs: end - start, reason }
       })
+    }
   }
 }
 
