@@ -12,7 +12,7 @@ import { BIN, tempHome } from "./support/cli.ts"
 import { fanOut } from "./support/pipelines.ts"
 
 /** Runs the real executable with a preload that notes each start: its pid and Node flags. */
-const started = (argv: ReadonlyArray<string>, nodeOptions?: string) => {
+const started = (argv: ReadonlyArray<string>, nodeOptions?: string, extra: Record<string, string> = {}) => {
   const dir = mkdtempSync(join(tmpdir(), "tg-young-"))
   const log = join(dir, "starts.log")
   const preload = join(dir, "note.mjs")
@@ -27,7 +27,8 @@ const started = (argv: ReadonlyArray<string>, nodeOptions?: string) => {
     env: {
       PATH: process.env.PATH ?? "",
       TOLLGATE_HOME: tempHome(),
-      ...(nodeOptions !== undefined ? { NODE_OPTIONS: nodeOptions } : {})
+      ...(nodeOptions !== undefined ? { NODE_OPTIONS: nodeOptions } : {}),
+      ...extra
     },
     encoding: "utf8"
   })
@@ -49,12 +50,17 @@ describe("a run's young generation", () => {
     expect(r.starts[1]!.flags).toContain("--max-semi-space-size=8")
   })
 
-  it("other commands start once; a size the user set is kept", () => {
+  it("other commands start once; a size the user set is kept; TOLLGATE_REEXEC=0 turns it off", () => {
     const plan = started(["plan"])
     expect(plan.code).toBe(0)
     expect(plan.starts).toHaveLength(1)
     const own = started(["run", "--echo", "--no-cache", "--out-dir", "runs"], "--max-semi-space-size=4")
     expect(own.code).toBe(0)
     expect(own.starts).toHaveLength(1)
+    const off = started(["run", "--echo", "--no-cache", "--out-dir", "runs"], undefined, {
+      TOLLGATE_REEXEC: "0"
+    })
+    expect(off.code).toBe(0)
+    expect(off.starts).toHaveLength(1)
   })
 })

@@ -29,8 +29,13 @@ export const unpack = (n: number): { readonly expected: number; readonly max: nu
   max: n >>> EXPECTED_BITS
 })
 
-/** A template that reads the clock (`"now" | date`) renders differently each time: never remembered. */
-const readsClock = (text: string): boolean => /\b(now|today)\b/.test(text)
+/**
+ * A template that may render differently with the same inputs is never remembered: one that
+ * names the clock (`"now"`, `"today"`), or formats a date (a data value of "today", or the
+ * machine's time zone, moves its text), or draws at random (`sample`, `shuffle`).
+ */
+const readsClock = (text: string): boolean =>
+  /\b(now|today)\b/.test(text) || /\|\s*(date|date_to_\w+|sample|shuffle|random)\b/.test(text)
 
 /**
  * The key of a step's series, or undefined when its texts are not decided by the step and the

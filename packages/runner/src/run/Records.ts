@@ -208,6 +208,9 @@ export interface OpenOptions {
  * still goes out only once its event is written (the engine waits for `durable`), so a resume
  * counts what a killed process had in flight.
  */
+/** How long after a failed write the gathered lines are tried again. */
+const RETRY_WRITE_MS = 100
+
 const writtenAtOnce = (e: RunEvent): boolean =>
   e.type !== "attempt" &&
   e.type !== "response" &&
@@ -344,7 +347,9 @@ export class Records {
       try {
         this.writeGathered()
       } catch {
-        // the lines stay gathered: the next write tries again; those waiting were told
+        // the lines stay gathered and those waiting were told; tried again shortly, so paid
+        // answers do not wait in memory for the next attempt or the run's end
+        setTimeout(() => this.queueWrite(), RETRY_WRITE_MS).unref()
       }
     })
   }
@@ -378,8 +383,11 @@ export class Records {
 
   /** Closes the files the run appends to (the run's scope does, when it ends). */
   close(): void {
-    this.writeGathered()
-    this.log.close()
+    try {
+      this.writeGathered()
+    } finally {
+      this.log.close()
+    }
   }
 
   writeOutputs(outputs: unknown): void {
