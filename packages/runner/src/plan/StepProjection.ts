@@ -233,6 +233,38 @@ const contextLengthOf = (models: ReadonlyArray<Catalog.Model>): number | undefin
   return known.length === 0 ? undefined : Math.min(...known)
 }
 
+/**
+ * Renders each item's messages (a pack's together) and counts each request into `requests`.
+ * Returns each request's counts packed (`StepCounts.ts`) when `remember` is asked and every one fits.
+ */
+const renderAll = (o: {
+  readonly step: Step
+  readonly templates: ReadonlyArray<Template[] | string>
+  readonly scope: Record<string, unknown>
+  readonly items: ReadonlyArray<unknown>
+  readonly requests: StepRequests
+  readonly mayBeCached: boolean
+  readonly remember: string | undefined
+}): Int32Array | undefined => {
+  const { step, templates, scope, items } = o
+  const size = step.forEach !== undefined && step.pack > 1 ? step.pack : 1
+  let counted = o.remember === undefined ? undefined : new Int32Array(items.length)
+  let group: Message[][] = []
+  for (const [index, item] of items.entries()) {
+    const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
+    group.push(renderItem(step, templates, itemScope))
+    if (group.length < size && index < items.length - 1) continue
+    const c = o.requests.add(group, o.mayBeCached)
+    if (counted !== undefined) {
+      const n = StepCounts.pack(c.expected, c.max)
+      if (n === undefined) counted = undefined
+      else counted[index] = n
+    }
+    group = []
+  }
+  return counted
+}
+
 /** The step's projection, and what later steps may know of it. */
 export const projectStep = (step: Step, ctx: StepContext): { projection: StepProjection; known: Known } => {
   const models = step.models.map((id) => ctx.catalog.resolveOrThrow(id).model)
@@ -267,22 +299,8 @@ export const projectStep = (step: Step, ctx: StepContext): { projection: StepPro
   const remembered = countsKey === undefined ? undefined : memo?.series.get(countsKey, items.length)
   if (remembered !== undefined) requests.addRemembered(remembered)
   else {
-    const counted = countsKey === undefined ? undefined : new Int32Array(items.length)
-    let whole = counted !== undefined
-    let group: Message[][] = []
-    for (const [index, item] of items.entries()) {
-      const itemScope = step.forEach !== undefined ? { ...scope, [step.as]: item, index } : scope
-      group.push(renderItem(step, templates, itemScope))
-      if (group.length < (packed ? step.pack : 1) && index < items.length - 1) continue
-      const c = requests.add(group, mayBeCached)
-      if (whole) {
-        const n = StepCounts.pack(c.expected, c.max)
-        if (n === undefined) whole = false
-        else counted![index] = n
-      }
-      group = []
-    }
-    if (whole && countsKey !== undefined) memo?.series.put(countsKey, counted!)
+    const counted = renderAll({ step, templates, scope, items, requests, mayBeCached, remember: countsKey })
+    if (counted !== undefined && countsKey !== undefined) memo?.series.put(countsKey, counted)
   }
   return {
     projection: requests.summarize(items.length, countKnown, skipped),
