@@ -88,7 +88,7 @@ describe("a fan-out step's remembered counts", () => {
 
   it.each([
     ["a prompt that reads the clock", fan('{{ "now" | date: "%Y" }} {{ item }}')],
-    ["a prompt that formats a date (a row's \"today\" moves it)", fan('{{ item | date: "%Y" }} {{ item }}')],
+    ['a prompt that formats a date (a row\'s "today" moves it)', fan('{{ item | date: "%Y" }} {{ item }}')],
     ["a packed step", fan("Summarize: {{ item }}", "\n    pack: 4")]
   ])("%s is never remembered: every plan renders it", (_, yaml) => {
     const store = memoryStore()
