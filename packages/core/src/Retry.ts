@@ -56,11 +56,11 @@ export type Decision =
       readonly affordTokens?: number | undefined
     }
 
-type Headers = Readonly<Record<string, string | undefined>>
+type HeaderMap = Readonly<Record<string, string | undefined>>
 
 /** Headers by lower-case name, made once per reply (several are read from each, most of them absent). */
-const lowered = new WeakMap<Headers, Headers>()
-const lowerCased = (h: Headers): Headers => {
+const lowered = new WeakMap<HeaderMap, HeaderMap>()
+const lowerCased = (h: HeaderMap): HeaderMap => {
   let l = lowered.get(h)
   if (l === undefined) {
     const out: Record<string, string | undefined> = {}
@@ -71,7 +71,7 @@ const lowerCased = (h: Headers): Headers => {
   return l
 }
 
-const header = (h: Headers, name: string): string | undefined => h[name] ?? lowerCased(h)[name.toLowerCase()]
+const header = (h: HeaderMap, name: string): string | undefined => h[name] ?? lowerCased(h)[name.toLowerCase()]
 
 /** An OpenAI-style duration (`1s`, `6m0s`, `20ms`, `1h2m3.5s`) in ms; undefined if it is not one. */
 export const durationMs = (text: string): number | undefined => {
