@@ -71,7 +71,8 @@ const lowerCased = (h: HeaderMap): HeaderMap => {
   return l
 }
 
-const header = (h: HeaderMap, name: string): string | undefined => h[name] ?? lowerCased(h)[name.toLowerCase()]
+const header = (h: HeaderMap, name: string): string | undefined =>
+  h[name] ?? lowerCased(h)[name.toLowerCase()]
 
 /** An OpenAI-style duration (`1s`, `6m0s`, `20ms`, `1h2m3.5s`) in ms; undefined if it is not one. */
 export const durationMs = (text: string): number | undefined => {
