@@ -241,6 +241,8 @@ export class Records {
   /** An attempt's event is among them: its request waits for the write (`durable`). */
   private attemptGathered = false
   private writeQueued = false
+  /** Closed with the run's scope: no write is queued after that (a failed one is not retried). */
+  private closed = false
   /** Requests waiting for their attempt's event to be written. */
   private readonly waiting: Array<(written: Effect.Effect<void>) => void> = []
   /** Where events and each step's records go, joined once. */
@@ -326,12 +328,14 @@ export class Records {
    * that. Dies when the write fails (the request is not sent).
    */
   readonly durable: Effect.Effect<void> = Effect.suspend(() =>
-    this.attemptGathered
-      ? Effect.callback<void>((resume) => {
-          this.waiting.push(resume)
-          this.queueWrite()
-        })
-      : Effect.void
+    !this.attemptGathered
+      ? Effect.void
+      : this.closed
+        ? Effect.die(new Error(`the records of run ${this.id} are closed`))
+        : Effect.callback<void>((resume) => {
+            this.waiting.push(resume)
+            this.queueWrite()
+          })
   )
 
   private gather(path: string, line: string): void {
@@ -341,7 +345,7 @@ export class Records {
 
   /** Writes what is gathered once the work of this turn is done (the lines stay gathered if it fails). */
   private queueWrite(): void {
-    if (this.writeQueued) return
+    if (this.writeQueued || this.closed) return
     this.writeQueued = true
     setImmediate(() => {
       try {
@@ -383,6 +387,7 @@ export class Records {
 
   /** Closes the files the run appends to (the run's scope does, when it ends). */
   close(): void {
+    this.closed = true
     try {
       this.writeGathered()
     } finally {
