@@ -202,21 +202,21 @@ export interface OpenOptions {
 /**
  * Events written as they happen, before the next thing is done: a free-quota count the store may
  * hold unanswered, a stop, a step's start and end. Every other line (an attempt, a response's
- * bill, a request's record) is gathered and written with the others of the same turn, once its
- * work is done (a microtask): one `write` a file for everything a turn of the event loop produced,
+ * bill, a request's record) is gathered and written with the others of the same turn of the event
+ * loop, once its work is done (`setImmediate`): one `write` a file for everything a turn produced,
  * where a write a line cost more than the rest of a request's bookkeeping. An attempt's request
  * still goes out only once its event is written (the engine waits for `durable`), so a resume
  * counts what a killed process had in flight.
  */
-/** How long after a failed write the gathered lines are tried again. */
-const RETRY_WRITE_MS = 100
-
 const writtenAtOnce = (e: RunEvent): boolean =>
   e.type !== "attempt" &&
   e.type !== "response" &&
   e.type !== "wait" &&
   e.type !== "waiting" &&
   e.type !== "cache-hit"
+
+/** How long after a failed write the gathered lines are tried again. */
+const RETRY_WRITE_MS = 100
 
 export class Records {
   readonly dir: string
