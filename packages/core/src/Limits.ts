@@ -123,24 +123,24 @@ export const make = (
     },
     observe: (t, h) => {
       const b = buckets(t)[0]
+      const reset = h.resetAtMs
       // no bucket to learn into, or nothing stated: nothing to do (most replies)
-      if (b === undefined || h.resetAtMs === undefined) return Effect.void
+      if (b === undefined || reset === undefined) return Effect.void
       return Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         // a reset within two windows is this window's limit; a later one (the daily cap) is the ledger's
-        if (h.resetAtMs === undefined || h.resetAtMs <= now || h.resetAtMs > now + 2 * b.windowMs) return
+        if (reset <= now || reset > now + 2 * b.windowMs) return
         if (h.limit !== undefined && h.limit < b.limit)
           yield* store.tighten(b, { refusedId: undefined, hint: h.limit })
-        if (h.remaining === 0) yield* store.pause(b, h.resetAtMs - now)
+        if (h.remaining === 0) yield* store.pause(b, reset - now)
       })
     },
     acquire: (t, onWait) => {
-      const unpaced = newSlot(t)
-      if (unpaced.buckets.length === 0)
-        return Effect.succeed({ slot: unpaced, waitedMs: 0, reason: undefined })
+      const slot = newSlot(t)
+      // no bucket paces it: its slot is free now
+      if (slot.buckets.length === 0) return Effect.succeed({ slot, waitedMs: 0, reason: undefined })
       return Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
-        const slot = unpaced
         let reason: string | undefined
         for (;;) {
           const r = yield* store.take(slot.buckets, slot.id)

@@ -48,7 +48,7 @@ export const errorOf = (body: unknown): ProviderError | undefined => {
   // most bodies are answers: told apart without decoding (copying) the whole body
   if (typeof body !== "object" || body === null || !("error" in body)) return undefined
   const b = Option.getOrUndefined(decodeObject(body))
-  if (b === undefined || !("error" in b)) return undefined
+  if (b === undefined) return undefined
   const e = Option.getOrUndefined(decodeObject(b.error))
   if (e === undefined) return { code: undefined, message: String(b.error), metadata: {} }
   return {

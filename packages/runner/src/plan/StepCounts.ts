@@ -39,10 +39,10 @@ const readsClock = (text: string): boolean =>
 
 /**
  * The key of a step's series, or undefined when its texts are not decided by the step and the
- * inputs alone (not a fan-out, packed, reading an upstream step or the clock).
+ * inputs alone (not a fan-out, packed, naming an upstream step, or reading the clock).
  */
-export const keyOf = (step: Step, inputsDigest: string, readsUpstream: boolean): string | undefined => {
-  if (step.forEach === undefined || step.pack > 1 || readsUpstream) return undefined
+export const keyOf = (step: Step, inputsDigest: string, mayHaveMarkers: boolean): string | undefined => {
+  if (step.forEach === undefined || step.pack > 1 || mayHaveMarkers) return undefined
   if (step.messages.some((m) => readsClock(m.content)) || readsClock(step.forEach)) return undefined
   const what = [
     VERSION,

@@ -339,21 +339,21 @@ class StepRequests {
   private readonly perItem: PerItem
   private readonly ctx: StepContext
 
-  /** The step reads an upstream step's output, in a prompt or its items (only then can a text hold a marker). */
-  private readonly readsUpstream: boolean
+  /** The step's prompts or items name `steps` (only then can a text hold an upstream marker). */
+  private readonly mayHaveMarkers: boolean
 
   constructor(
     step: Step,
     models: ReadonlyArray<Catalog.Model>,
     perItem: PerItem,
     ctx: StepContext,
-    readsUpstream: boolean
+    mayHaveMarkers: boolean
   ) {
     this.step = step
     this.models = models
     this.perItem = perItem
     this.ctx = ctx
-    this.readsUpstream = readsUpstream
+    this.mayHaveMarkers = mayHaveMarkers
   }
 
   /** Requests of `size` items are priced together: one `max_tokens` and one expected completion. */
@@ -384,7 +384,7 @@ class StepRequests {
    */
   add(group: ReadonlyArray<ReadonlyArray<Message>>, mayBeCached: boolean): Counted {
     const size = group.length
-    const c = countMessages(this.messagesOf(group), this.ctx, this.readsUpstream)
+    const c = countMessages(this.messagesOf(group), this.ctx, this.mayHaveMarkers)
     if (mayBeCached && c.rendered !== undefined) {
       const body = size === 1 ? buildBody(this.step, c.rendered) : packBody(this.step, c.rendered, size)
       const key = this.ctx.cacheKey(body)
@@ -438,7 +438,7 @@ class StepRequests {
     this.boundOf(size, promptMax, first)
     if (size === 1) return
     for (const half of halves(group))
-      this.bound(half, countMessages(this.messagesOf(half), this.ctx, this.readsUpstream, true).max, false)
+      this.bound(half, countMessages(this.messagesOf(half), this.ctx, this.mayHaveMarkers, true).max, false)
   }
 
   summarize(requests: number, countKnown: boolean, skipped: boolean): StepProjection {
