@@ -93,8 +93,20 @@ const lateAfterMs = (slot: Slot): number =>
   slot.buckets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...slot.buckets.map((b) => b.windowMs)) / 2
 
 /** Waits for the target's pacing slot (a stop cuts the wait short); returns it and when it came. */
-const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, target: Target) {
-  const waitStart = yield* Clock.currentTimeMillis
+const acquireSlot = (ctx: EngineContext, job: Job, target: Target): Effect.Effect<HeldSlot, RunStopped> =>
+  Effect.clockWith((clock) => {
+    const at = clock.currentTimeMillisUnsafe()
+    // no bucket paces it (most paid models): its slot is free now, with no wait for a stop to cut short
+    const unpaced = ctx.limits.unpaced(target)
+    return unpaced !== undefined ? Effect.succeed({ slot: unpaced, at }) : waitForSlot(ctx, job, target, at)
+  })
+
+const waitForSlot = Effect.fnUntraced(function* (
+  ctx: EngineContext,
+  job: Job,
+  target: Target,
+  waitStart: number
+) {
   const wait = yield* ctx.stopper.untilStopped(
     orStop(
       ctx,
@@ -109,13 +121,9 @@ const acquireSlot = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, t
   return { slot: wait.slot, at }
 })
 
-/** The slot is still good within `lateAfterMs`; after that the request takes a place now, or goes round again. */
-const freshSlot = Effect.fnUntraced(function* (ctx: EngineContext, target: Target, held: HeldSlot) {
-  const now = yield* Clock.currentTimeMillis
-  if (now - held.at <= lateAfterMs(held.slot)) return held.slot
-  yield* ctx.limits.release(held.slot)
-  return yield* orStop(ctx, ctx.limits.tryAcquire(target))
-})
+/** A slot held past `lateAfterMs` gives its place back: the request takes a place now, or goes round again. */
+const retakeSlot = (ctx: EngineContext, target: Target, held: HeldSlot) =>
+  Effect.andThen(ctx.limits.release(held.slot), orStop(ctx, ctx.limits.tryAcquire(target)))
 
 /**
  * The stop for a budget limit. `max_free_requests` is the run's share of each day's free quota:
@@ -133,11 +141,15 @@ const budgetStop = (e: BudgetExceeded, now: number): RunStopped => {
 }
 
 /** Reserves the worst case; for a free model, one request of today's quota. Either may stop the run. */
-const reserve = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, now: number) {
-  const reservation = yield* orStop(ctx, ctx.budget.reserve(job.worstCost, { free: job.free })).pipe(
+const reserve = (ctx: EngineContext, job: Job, now: number): Effect.Effect<Reservation, RunStopped> => {
+  const reserved = orStop(ctx, ctx.budget.reserve(job.worstCost, { free: job.free })).pipe(
     Effect.catchTag("BudgetExceeded", (e) => stopWith(ctx, budgetStop(e, now)))
   )
-  if (!job.free) return reservation
+  return job.free ? Effect.flatMap(reserved, (r) => countFree(ctx, r, now)) : reserved
+}
+
+/** A free request counted in today's quota; the reservation given back when the quota is used up. */
+const countFree = Effect.fnUntraced(function* (ctx: EngineContext, reservation: Reservation, now: number) {
   const day = Policy.utcDay(new Date(now))
   const id = globalThis.crypto.randomUUID()
   const consumed = yield* ctx.ledger.consume(ctx.fingerprint, day, 1, ctx.dailyLimit, id).pipe(
@@ -163,39 +175,64 @@ const reserve = Effect.fnUntraced(function* (ctx: EngineContext, job: Job, now: 
 })
 
 /** Inside the in-flight bound: reserve, count and send, unless the slot has passed meanwhile. */
-const sendInSlot = Effect.fnUntraced(function* (
+const sendInSlot = (
   ctx: EngineContext,
   job: Job,
   target: Target,
   held: HeldSlot,
   state: RequestState,
-  ticket?: Ticket | undefined
-) {
-  yield* ctx.stopper.check
-  const slot = yield* freshSlot(ctx, target, held)
-  if (slot === undefined) return "late" as const
-  const now = yield* Clock.currentTimeMillis
-  const reservation = yield* reserve(ctx, job, now)
-  state.attempt++
-  // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
-  yield* ctx.limits.touch(slot)
-  if (ticket !== undefined) yield* ctx.inFlight.markSent(ticket)
-  ctx.emit({
-    type: "attempt",
-    ...job.ref,
-    attempt: state.attempt,
-    at: yield* Clock.currentTimeMillis,
-    worst: Money.toPlain(job.worstCost),
-    ...(job.free ? { free: true } : {})
+  ticket: Ticket | undefined
+): Effect.Effect<Sent | "late", RunStopped> =>
+  Effect.clockWith((clock) => {
+    const stopped = ctx.stopper.current()
+    if (stopped !== undefined) return Effect.fail(stopped)
+    const now = clock.currentTimeMillisUnsafe()
+    if (now - held.at <= lateAfterMs(held.slot)) return goOut(ctx, job, held.slot, state, ticket, now)
+    return Effect.flatMap(
+      retakeSlot(ctx, target, held),
+      (slot): Effect.Effect<Sent | "late", RunStopped> =>
+        slot === undefined ? Effect.succeed("late") : goOut(ctx, job, slot, state, ticket, now)
+    )
   })
-  // the attempt is on record before it goes out: a resume counts it
-  yield* ctx.recorded
-  const outcome = yield* ctx.provider.send(job.request)
-  return { reservation, outcome, slot } satisfies Sent
-})
+
+/** Reserves, counts the attempt, puts it on record, and sends it. */
+const goOut = (
+  ctx: EngineContext,
+  job: Job,
+  slot: Slot,
+  state: RequestState,
+  ticket: Ticket | undefined,
+  now: number
+): Effect.Effect<Sent, RunStopped> =>
+  Effect.flatMap(reserve(ctx, job, now), (reservation) => {
+    state.attempt++
+    // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
+    const counted =
+      ticket === undefined
+        ? ctx.limits.touch(slot)
+        : Effect.andThen(ctx.limits.touch(slot), ctx.inFlight.markSent(ticket))
+    return Effect.andThen(
+      counted,
+      Effect.clockWith((clock) => {
+        ctx.emit({
+          type: "attempt",
+          ...job.ref,
+          attempt: state.attempt,
+          at: clock.currentTimeMillisUnsafe(),
+          worst: Money.toPlain(job.worstCost),
+          ...(job.free ? { free: true } : {})
+        })
+        // the attempt is on record before it goes out: a resume counts it
+        return Effect.andThen(
+          ctx.recorded,
+          Effect.map(ctx.provider.send(job.request), (outcome): Sent => ({ reservation, outcome, slot }))
+        )
+      })
+    )
+  })
 
 /** A 2xx reply: settle its cost, then accept it or, when its check fails, ask for a retry. */
-const onReply = Effect.fnUntraced(function* (
+const onReply = (
   ctx: EngineContext,
   job: Job,
   key: string | undefined,
@@ -203,56 +240,62 @@ const onReply = Effect.fnUntraced(function* (
   reply: ChatReply,
   state: RequestState,
   at: number
-) {
+): Effect.Effect<Completion, Retryable> => {
   const body = sent.outcome.body
   const { counts, cost: reported } = readUsage(reply)
   const catalogCost = catalogCostOf(job, reply, counts, new Date(at))
   const actual = reported ?? catalogCost ?? job.worstCost
-  yield* ctx.budget.settle(sent.reservation, actual)
-  state.spent = Money.add(state.spent, actual)
-  if (reported === undefined && catalogCost !== undefined)
-    state.estimatedCatalog = Money.add(state.estimatedCatalog, actual)
-  if (reported === undefined && catalogCost === undefined)
-    state.estimatedBound = Money.add(state.estimatedBound, actual)
-  const status = sent.outcome.status
-  ctx.emit({
-    type: "response",
-    ...job.ref,
-    attempt: state.attempt,
-    status,
-    at,
-    cost: Money.toPlain(actual)
-  })
-  const checked = job.check?.(reply)
-  if (checked?._tag === "problem") {
-    state.lastMessage = checked.problem
-    return yield* new Retryable({
-      reason: "invalid-reply",
-      delayMs: 0,
-      providerWait: false,
-      message: checked.problem,
-      at
+  return Effect.flatMap(ctx.budget.settle(sent.reservation, actual), () => {
+    state.spent = Money.add(state.spent, actual)
+    if (reported === undefined && catalogCost !== undefined)
+      state.estimatedCatalog = Money.add(state.estimatedCatalog, actual)
+    if (reported === undefined && catalogCost === undefined)
+      state.estimatedBound = Money.add(state.estimatedBound, actual)
+    const status = sent.outcome.status
+    ctx.emit({
+      type: "response",
+      ...job.ref,
+      attempt: state.attempt,
+      status,
+      at,
+      cost: Money.toPlain(actual)
     })
-  }
-  // the reply is paid for: a lost store stops the run, but this answer is still returned and recorded
-  if (key !== undefined)
-    yield* ctx.cache.set(key, body).pipe(Effect.catchTag("StoreLost", (e) => ctx.stopper.stop(storeStop(e))))
-  return {
-    body,
-    reply,
-    output: checked?.output,
-    cached: false,
-    attempts: state.attempt,
-    abandoned: state.abandoned,
-    rateLimited: state.rateLimited,
-    cost: state.spent,
-    costSource: reported !== undefined ? "usage" : catalogCost !== undefined ? "catalog" : "bound",
-    catalogCost,
-    estimated: { catalog: state.estimatedCatalog, bound: state.estimatedBound },
-    usage: counts,
-    model: reply.model
-  } satisfies Completion
-})
+    const checked = job.check?.(reply)
+    if (checked?._tag === "problem") {
+      state.lastMessage = checked.problem
+      return Effect.fail(
+        new Retryable({
+          reason: "invalid-reply",
+          delayMs: 0,
+          providerWait: false,
+          message: checked.problem,
+          at
+        })
+      )
+    }
+    const completion: Completion = {
+      body,
+      reply,
+      output: checked?.output,
+      cached: false,
+      attempts: state.attempt,
+      abandoned: state.abandoned,
+      rateLimited: state.rateLimited,
+      cost: state.spent,
+      costSource: reported !== undefined ? "usage" : catalogCost !== undefined ? "catalog" : "bound",
+      catalogCost,
+      estimated: { catalog: state.estimatedCatalog, bound: state.estimatedBound },
+      usage: counts,
+      model: reply.model
+    }
+    if (key === undefined) return Effect.succeed(completion)
+    // the reply is paid for: a lost store stops the run, but this answer is still returned and recorded
+    return ctx.cache.set(key, body).pipe(
+      Effect.catchTag("StoreLost", (e) => ctx.stopper.stop(storeStop(e))),
+      Effect.as(completion)
+    )
+  })
+}
 
 /**
  * Not a usable reply. A request abandoned mid-flight (timeout, reset) may still be billed, so the
@@ -382,6 +425,15 @@ export const freeTierOf = (
     ? limit
     : undefined
 
+/** Room in the provider's in-flight budget: at once when it fits, else a wait a stop cuts short. */
+const admitted = (ctx: EngineContext, amount: Money.Usd) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const ticket = ctx.inFlight.tryAdmit(amount, now)
+    return ticket !== undefined
+      ? Effect.succeed(ticket)
+      : ctx.stopper.untilStopped(ctx.inFlight.admit(amount))
+  })
+
 /**
  * One attempt, from pacing slot to settled cost. A paid request first waits for room in the
  * provider's in-flight spending budget (as learned), and holds its worst case there until settled.
@@ -396,7 +448,7 @@ export const attemptOnce = (
   job.free || Money.isZero(job.worstCost)
     ? attemptPaced(ctx, job, key, target, state, undefined)
     : Effect.acquireUseRelease(
-        ctx.stopper.untilStopped(ctx.inFlight.admit(job.worstCost)),
+        admitted(ctx, job.worstCost),
         (ticket) => attemptPaced(ctx, job, key, target, state, ticket),
         (ticket) => ctx.inFlight.release(ticket)
       )
@@ -409,15 +461,35 @@ const attemptPaced = (
   state: RequestState,
   ticket: Ticket | undefined
 ): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
-  Effect.gen(function* () {
-    yield* ctx.stopper.check
-    const held = yield* acquireSlot(ctx, job, target)
-    // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
-    // by a slow rate limit does not hold permits other steps could use while it sleeps
-    const sent = yield* (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state, ticket))
-    if (sent === "late") return yield* attemptPaced(ctx, job, key, target, state, ticket)
-    const at = yield* Clock.currentTimeMillis
-    const random = yield* Random.next
+  Effect.suspend(() => {
+    const stopped = ctx.stopper.current()
+    if (stopped !== undefined) return Effect.fail(stopped)
+    return Effect.flatMap(acquireSlot(ctx, job, target), (held) =>
+      Effect.flatMap(
+        // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
+        // by a slow rate limit does not hold permits other steps could use while it sleeps
+        (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state, ticket)),
+        (sent) =>
+          sent === "late"
+            ? attemptPaced(ctx, job, key, target, state, ticket)
+            : afterSend(ctx, job, key, target, state, ticket, sent)
+      )
+    )
+  })
+
+/** What came back: the reply settled and checked, or the failure the retry policy makes of it. */
+const afterSend = (
+  ctx: EngineContext,
+  job: Job,
+  key: string | undefined,
+  target: Target,
+  state: RequestState,
+  ticket: Ticket | undefined,
+  sent: Sent
+): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
+  Effect.withFiber((fiber) => {
+    const at = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    const random = fiber.getRef(Random.Random).nextDoubleUnsafe()
     // the body decoded once: its error decides the retry, the rest is the answer
     const reply = sent.outcome._tag === "Response" ? decodeReply(sent.outcome.body) : undefined
     const decision = classify(
@@ -425,33 +497,61 @@ const attemptPaced = (
       { attempt: state.attempt, nowMs: at, random, config: ctx.retry },
       reply?.error
     )
-    if (sent.outcome._tag === "Response") {
-      const headers = rateHeaders(sent.outcome.headers)
-      yield* orStop(ctx, ctx.limits.observe(target, headers))
-      const dailyCap = decision._tag === "Stop" && decision.reason === "daily-free-quota"
-      const tier = freeTierOf(job, sent.outcome.status, headers.limit, dailyCap)
-      if (tier !== undefined) {
-        yield* Ref.set(ctx.learnedTier, tier)
-        ctx.emit({ type: "free-tier", perDay: tier, at })
-      }
-    }
     state.lastStatus = sent.outcome._tag === "Response" ? sent.outcome.status : undefined
-    if (decision._tag === "Success" && sent.outcome._tag === "Response" && reply !== undefined)
-      return yield* onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, reply, state, at)
-    yield* onNoReply(ctx, job, sent, state, at)
-    if (decision._tag === "Success") return yield* failed(job, state, "transport reported success")
-    // a 429 we did not see coming: the provider is stricter than we thought; the bucket learns
-    if (decision._tag === "Retry" && decision.reason === "rate-limited")
-      yield* orStop(
-        ctx,
-        ctx.limits.refused(
-          sent.slot,
-          decision.limitHint,
-          decision.fromProvider ? decision.delayMs : undefined
-        )
+    const observed =
+      sent.outcome._tag === "Response" ? observe(ctx, job, target, sent.outcome, decision, at) : Effect.void
+    if (decision._tag === "Success" && sent.outcome._tag === "Response" && reply !== undefined) {
+      return Effect.andThen(
+        observed,
+        onReply(ctx, job, key, { ...sent, outcome: sent.outcome }, reply, state, at)
       )
-    // refused for the in-flight budget: hold what is in flight under what the provider allowed
-    if (decision._tag === "Retry" && decision.reason === "in-flight-budget" && ticket !== undefined)
-      yield* ctx.inFlight.refused(ticket)
-    return yield* onDecision(ctx, job, decision, state, at)
+    }
+    return Effect.andThen(observed, onFailure(ctx, job, state, ticket, sent, decision, at))
   })
+
+/** A reply's rate-limit headers taught to the limits, and a free tier it names learned. */
+const observe = (
+  ctx: EngineContext,
+  job: Job,
+  target: Target,
+  outcome: Extract<Outcome, { readonly _tag: "Response" }>,
+  decision: Decision,
+  at: number
+): Effect.Effect<void, RunStopped> => {
+  const headers = rateHeaders(outcome.headers)
+  const dailyCap = decision._tag === "Stop" && decision.reason === "daily-free-quota"
+  const tier = freeTierOf(job, outcome.status, headers.limit, dailyCap)
+  const observed = orStop(ctx, ctx.limits.observe(target, headers))
+  if (tier === undefined) return observed
+  return Effect.andThen(
+    observed,
+    Effect.andThen(
+      Ref.set(ctx.learnedTier, tier),
+      Effect.sync(() => ctx.emit({ type: "free-tier", perDay: tier, at }))
+    )
+  )
+}
+
+/** Not a usable reply: settled, the limits taught, and the policy's decision as this attempt's failure. */
+const onFailure = Effect.fnUntraced(function* (
+  ctx: EngineContext,
+  job: Job,
+  state: RequestState,
+  ticket: Ticket | undefined,
+  sent: Sent,
+  decision: Decision,
+  at: number
+) {
+  yield* onNoReply(ctx, job, sent, state, at)
+  if (decision._tag === "Success") return yield* failed(job, state, "transport reported success")
+  // a 429 we did not see coming: the provider is stricter than we thought; the bucket learns
+  if (decision._tag === "Retry" && decision.reason === "rate-limited")
+    yield* orStop(
+      ctx,
+      ctx.limits.refused(sent.slot, decision.limitHint, decision.fromProvider ? decision.delayMs : undefined)
+    )
+  // refused for the in-flight budget: hold what is in flight under what the provider allowed
+  if (decision._tag === "Retry" && decision.reason === "in-flight-budget" && ticket !== undefined)
+    yield* ctx.inFlight.refused(ticket)
+  return yield* onDecision(ctx, job, decision, state, at)
+})

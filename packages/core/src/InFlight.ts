@@ -25,6 +25,8 @@ export interface Ticket {
 export interface InFlightShape {
   /** Waits until `amount` fits under the learned budget beside what is in flight. */
   readonly admit: (amount: Money.Usd) => Effect.Effect<Ticket>
+  /** A ticket now (at `now`, epoch ms) when `amount` fits, else undefined and nothing held: `admit` without the wait. */
+  readonly tryAdmit: (amount: Money.Usd, now: number) => Ticket | undefined
   /** The request is settled: its worst case leaves the sum. */
   readonly release: (t: Ticket) => Effect.Effect<void>
   /** `t`'s request goes out now. */
@@ -75,13 +77,16 @@ export const make = (): InFlightShape => {
     step: Money.zero,
     waiters: []
   }
+  const tryAdmit = (amount: Money.Usd, now: number): Ticket | undefined => {
+    if (!fits(s, amount, now)) return undefined
+    s.inFlight = Money.add(s.inFlight, amount)
+    s.count++
+    return { amount, sent: false }
+  }
   const admit = (amount: Money.Usd): Effect.Effect<Ticket> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      if (fits(s, amount, now)) {
-        s.inFlight = Money.add(s.inFlight, amount)
-        s.count++
-        return Effect.succeed({ amount, sent: false })
-      }
+      const ticket = tryAdmit(amount, now)
+      if (ticket !== undefined) return Effect.succeed(ticket)
       return Effect.flatMap(Deferred.make<void>(), (d) => {
         s.waiters.push(d)
         // a quiet period may make room with nothing released: look again then
@@ -99,6 +104,7 @@ export const make = (): InFlightShape => {
   }
   return {
     admit,
+    tryAdmit,
     release: (t) =>
       Effect.suspend(() => {
         leave(t)

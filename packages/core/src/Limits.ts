@@ -48,6 +48,8 @@ export interface LimitsShape {
     t: Target,
     onWait?: (delayMs: number, reason: string) => void
   ) => Effect.Effect<Wait, StoreLost>
+  /** The target's slot when no bucket paces it (nothing to count, nothing to wait for); undefined when one does. */
+  readonly unpaced: (t: Target) => Slot | undefined
   /** A place now, or undefined when the target must wait. */
   readonly tryAcquire: (t: Target) => Effect.Effect<Slot | undefined, StoreLost>
   /** The slot's request goes out now: its place in each window moves to this moment (a lost store: the next take says so). */
@@ -100,6 +102,10 @@ export const make = (
   }
   return {
     buckets,
+    unpaced: (t) => {
+      const slot = newSlot(t)
+      return slot.buckets.length === 0 ? slot : undefined
+    },
     tryAcquire,
     touch: (slot) => (slot.buckets.length === 0 ? Effect.void : store.touch(slot.buckets, slot.id)),
     release: (slot) => (slot.buckets.length === 0 ? Effect.void : store.release(slot.buckets, slot.id)),
@@ -168,6 +174,7 @@ export class Limits extends Context.Service<Limits, LimitsShape>()("@tollgate/co
   /** No pacing at all: for providers that are not an account (the local echo provider, offline). */
   static readonly layerNone = Layer.succeed(Limits, {
     acquire: () => Effect.succeed({ slot: { id: "", buckets: [] }, waitedMs: 0, reason: undefined }),
+    unpaced: () => ({ id: "", buckets: [] }),
     tryAcquire: () => Effect.succeed({ id: "", buckets: [] }),
     touch: () => Effect.void,
     release: () => Effect.void,

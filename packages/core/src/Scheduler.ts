@@ -8,7 +8,6 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 
 export interface Node<A, E, R> {
   readonly id: string
@@ -89,23 +88,32 @@ export const runDag = <A, E, R>(
 /**
  * Applies `f` to each item with at most `concurrency` at once and hands each result to `sink`
  * with its index as soon as it finishes (completion order): a slow item holds back neither the
- * items after it nor their results. Items are pulled lazily from the iterable.
+ * items after it nor their results. Items are pulled lazily from the iterable: `concurrency`
+ * workers each take the next item when the last is done, so an item costs no fiber or queue of
+ * its own. The first failure of `f` or `sink` interrupts the other workers.
  */
 export const forEachBounded = <T, A, E, R, E2, R2>(
   items: Iterable<T>,
   f: (item: T, index: number) => Effect.Effect<A, E, R>,
   sink: (result: A, index: number) => Effect.Effect<void, E2, R2>,
   concurrency: number
-): Effect.Effect<void, E | E2, R | R2> => {
-  let i = 0
-  const indexed = (function* () {
-    for (const item of items) yield [item, i++] as const
-  })()
-  return Stream.fromIterable(indexed, { chunkSize: 1 }).pipe(
-    Stream.mapEffect(([item, index]) => Effect.map(f(item, index), (a) => [a, index] as const), {
-      concurrency,
-      unordered: true
-    }),
-    Stream.runForEach(([a, index]) => sink(a, index))
-  )
-}
+): Effect.Effect<void, E | E2, R | R2> =>
+  Effect.suspend(() => {
+    const it = items[Symbol.iterator]()
+    let index = 0
+    let exhausted = false
+    const worker: Effect.Effect<void, E | E2, R | R2> = Effect.suspend(() => {
+      const next = exhausted ? undefined : it.next()
+      if (next === undefined || next.done === true) {
+        exhausted = true
+        return Effect.void
+      }
+      const i = index++
+      return Effect.andThen(
+        Effect.flatMap(f(next.value, i), (a) => sink(a, i)),
+        worker
+      )
+    })
+    const workers = Array.from({ length: Math.max(1, concurrency) }, () => worker)
+    return Effect.all(workers, { concurrency: "unbounded", discard: true })
+  })

@@ -11,6 +11,8 @@ import type { RunStopped } from "./Job.ts"
 export interface Stopper {
   readonly stop: (reason: RunStopped) => Effect.Effect<void>
   readonly stopped: Effect.Effect<RunStopped | undefined>
+  /** The stop reason now, read at once (undefined while the run goes on). */
+  readonly current: () => RunStopped | undefined
   /** Fails with the stop reason when the run has stopped. */
   readonly check: Effect.Effect<void, RunStopped>
   /** Runs a wait that a stop cuts short (failing with the stop reason). */
@@ -31,5 +33,11 @@ export const makeStopper = Effect.fnUntraced(function* (emit: (e: EngineEvent) =
   const check = Effect.suspend(() => (stopped === undefined ? Effect.void : Effect.fail(stopped)))
   const untilStopped = <A, E>(wait: Effect.Effect<A, E>) =>
     Effect.raceFirst(wait, Effect.andThen(Deferred.await(latch), check.pipe(Effect.andThen(Effect.never))))
-  return { stop, stopped: Effect.sync(() => stopped), check, untilStopped } satisfies Stopper
+  return {
+    stop,
+    stopped: Effect.sync(() => stopped),
+    current: () => stopped,
+    check,
+    untilStopped
+  } satisfies Stopper
 })

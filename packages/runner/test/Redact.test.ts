@@ -1,5 +1,6 @@
 /** What an endpoint echoes of the key is removed in every form a careless endpoint uses. */
 import { redact } from "@tollgate/runner/providers/Redact"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 
 const KEY = "sk-or-v1-0123456789abcdefSECRET"
@@ -23,6 +24,34 @@ describe("redact", () => {
     expect(out).toContain("[redacted]")
     expect(out.toLowerCase()).not.toContain(KEY.slice(9, 21).toLowerCase())
     expect(out).not.toContain(b64(KEY).slice(4, 24))
+  })
+
+  it("finds any key's every form, in any case, wherever the text holds it (the quick pass for texts without one misses none)", () => {
+    const keyChar = fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+    const noise = fc.string({ unit: fc.constantFrom(..."~!<> \n"), maxLength: 40 })
+    const forms = (k: string) => [
+      k,
+      b64(k),
+      b64(`Bearer ${k}`),
+      b64(k).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_")
+    ]
+    fc.assert(
+      fc.property(
+        fc.string({ unit: keyChar, minLength: 12, maxLength: 48 }),
+        noise,
+        noise,
+        fc.nat(3),
+        fc.boolean(),
+        (key, before, after, which, upper) => {
+          const form = forms(key)[which]!
+          const shown = upper ? form.toUpperCase() : form
+          const out = redact(`${before}${shown}${after}`, key)
+          expect(out).toContain("[redacted]")
+          expect(out.toLowerCase()).not.toContain(form.toLowerCase())
+          expect(redact(`${before}${after}`, key)).toBe(`${before}${after}`)
+        }
+      )
+    )
   })
 
   it("leaves text alone that shares only the public prefix", () => {

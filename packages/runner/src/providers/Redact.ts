@@ -45,10 +45,33 @@ const patternOf = (secret: string): RegExp => {
   return p
 }
 
+/**
+ * The first characters of every form, lower-cased: a text holding none of them holds no form of
+ * the key and no leading run of it, so it needs no search (most replies). Only for a key of
+ * printable ASCII, whose forms a case-insensitive match finds only as ASCII, where lower-casing
+ * the text keeps them; any other key is always searched.
+ */
+const headsByKey = new Map<string, ReadonlyArray<string> | undefined>()
+const headsOf = (secret: string): ReadonlyArray<string> | undefined => {
+  if (headsByKey.has(secret)) return headsByKey.get(secret)
+  const heads = /^[\x20-\x7e]+$/.test(secret)
+    ? [...new Set([secret, ...encodings(secret)].map((f) => f.slice(0, MIN_PREFIX).toLowerCase()))]
+    : undefined
+  headsByKey.set(secret, heads)
+  return heads
+}
+
+const mayHold = (text: string, secret: string): boolean => {
+  const heads = headsOf(secret)
+  if (heads === undefined) return true
+  const lower = text.toLowerCase()
+  return heads.some((h) => lower.includes(h))
+}
+
 /** `text` with every copy of `secret` replaced by `[redacted]`. */
 export const redact = (text: string, key: Redacted.Redacted<string> | string | undefined): string => {
   const secret = key === undefined || typeof key === "string" ? key : Redacted.value(key)
-  if (secret === undefined || secret.length < 4) return text
+  if (secret === undefined || secret.length < 4 || !mayHold(text, secret)) return text
   let out = text.replace(patternOf(secret), "[redacted]")
   if (secret.length < MIN_PREFIX) return out
   const spans = prefixRuns(out, secret)
