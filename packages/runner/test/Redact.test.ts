@@ -83,3 +83,29 @@ describe("a key is Redacted from the environment to the wire", () => {
     ).toBeUndefined()
   })
 })
+
+describe("a reply as the provider hands it on", () => {
+  it("headers by lower-case name; a header quoting the key, in any form, loses it; the others stand as sent", async () => {
+    const { outcomeOf } = await import("@tollgate/runner/providers/HttpProvider")
+    const { make } = await import("effect/Redacted")
+    const secret = make(KEY)
+    const raw = {
+      "X-RateLimit-Limit": "20",
+      "x-echo": `Bearer ${KEY}`,
+      "x-b64": b64(KEY),
+      "set-cookie": ["a", "b"],
+      date: "Sat, 05 Dec 2026 04:00:00 GMT"
+    }
+    const o = outcomeOf(200, raw, '{"id":"gen-1"}', secret)
+    expect(o._tag).toBe("Response")
+    if (o._tag !== "Response") return
+    expect(o.headers).toEqual({
+      "x-ratelimit-limit": "20",
+      "x-echo": "Bearer [redacted]",
+      "x-b64": expect.stringMatching(/^\[redacted\]=*$/),
+      date: "Sat, 05 Dec 2026 04:00:00 GMT"
+    })
+    const clean = outcomeOf(200, { "X-A": "1", "x-b": "two" }, "{}", secret)
+    expect(clean._tag === "Response" && clean.headers).toEqual({ "x-a": "1", "x-b": "two" })
+  })
+})

@@ -162,18 +162,22 @@ export const requestOf = (
   return { _tag: "ready", index, messages, body, key }
 }
 
-/** Sends one prepared item as its own request. */
-export const sendItem = Effect.fn("Item.sendItem")(function* (
-  ctx: RunContext,
-  sj: StepJob,
-  r: Ready
-): Effect.fn.Return<ItemResult> {
+/**
+ * Sends one prepared item as its own request, in the item's span. The span is added by name
+ * rather than by `Effect.fn`, which also captures a call-site stack for every call: for a run's
+ * every item that capture cost more than the span.
+ */
+export const sendItem = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<ItemResult> =>
+  Effect.withSpan(sendReady(ctx, sj, r), "Item.sendItem")
+
+const sendReady = Effect.fnUntraced(function* (ctx: RunContext, sj: StepJob, r: Ready) {
   const { index, key } = r
   const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
-  if (result._tag === "Failure") return { _tag: "failed", index, key, error: result.failure }
+  if (result._tag === "Failure")
+    return { _tag: "failed", index, key, error: result.failure } satisfies ItemResult
   const completion = result.success
   yield* sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
-  return { _tag: "done", index, key, completion, output: completion.output }
+  return { _tag: "done", index, key, completion, output: completion.output } satisfies ItemResult
 })
 
 /** Writes an item's result to the step's records as soon as it is known, so a kill loses no paid answer. */
