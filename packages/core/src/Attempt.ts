@@ -183,17 +183,17 @@ const sendInSlot = (
   state: RequestState,
   ticket: Ticket | undefined
 ): Effect.Effect<Sent | "late", RunStopped> =>
-  Effect.clockWith((clock) => {
-    const stopped = ctx.stopper.current()
-    if (stopped !== undefined) return Effect.fail(stopped)
-    const now = clock.currentTimeMillisUnsafe()
-    if (now - held.at <= lateAfterMs(held.slot)) return goOut(ctx, job, held.slot, state, ticket, now)
-    return Effect.flatMap(
-      retakeSlot(ctx, target, held),
-      (slot): Effect.Effect<Sent | "late", RunStopped> =>
-        slot === undefined ? Effect.succeed("late") : goOut(ctx, job, slot, state, ticket, now)
-    )
-  })
+  ctx.stopper.unlessStopped(() =>
+    Effect.clockWith((clock) => {
+      const now = clock.currentTimeMillisUnsafe()
+      if (now - held.at <= lateAfterMs(held.slot)) return goOut(ctx, job, held.slot, state, ticket, now)
+      return Effect.flatMap(
+        retakeSlot(ctx, target, held),
+        (slot): Effect.Effect<Sent | "late", RunStopped> =>
+          slot === undefined ? Effect.succeed("late") : goOut(ctx, job, slot, state, ticket, now)
+      )
+    })
+  )
 
 /** Reserves, counts the attempt, puts it on record, and sends it. */
 const goOut = (
@@ -461,10 +461,8 @@ const attemptPaced = (
   state: RequestState,
   ticket: Ticket | undefined
 ): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
-  Effect.suspend(() => {
-    const stopped = ctx.stopper.current()
-    if (stopped !== undefined) return Effect.fail(stopped)
-    return Effect.flatMap(acquireSlot(ctx, job, target), (held) =>
+  ctx.stopper.unlessStopped(() =>
+    Effect.flatMap(acquireSlot(ctx, job, target), (held) =>
       Effect.flatMap(
         // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
         // by a slow rate limit does not hold permits other steps could use while it sleeps
@@ -475,7 +473,7 @@ const attemptPaced = (
             : afterSend(ctx, job, key, target, state, ticket, sent)
       )
     )
-  })
+  )
 
 /** What came back: the reply settled and checked, or the failure the retry policy makes of it. */
 const afterSend = (

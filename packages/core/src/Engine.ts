@@ -158,7 +158,7 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
   }
   const inflight = new Map<string, Pending>()
   const execute = (job: Job): Effect.Effect<Completion, RequestFailed | RunStopped> =>
-    Effect.andThen(ctx.stopper.check, () =>
+    ctx.stopper.unlessStopped(() =>
       job.useCache
         ? viaCache(ctx, inflight, job, job.cacheKey ?? cacheKey(job.request.baseUrl, job.request.body))
         : attemptAll(ctx, job, undefined)

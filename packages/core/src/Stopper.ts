@@ -11,10 +11,8 @@ import type { RunStopped } from "./Job.ts"
 export interface Stopper {
   readonly stop: (reason: RunStopped) => Effect.Effect<void>
   readonly stopped: Effect.Effect<RunStopped | undefined>
-  /** The stop reason now, read at once (undefined while the run goes on). */
-  readonly current: () => RunStopped | undefined
-  /** Fails with the stop reason when the run has stopped. */
-  readonly check: Effect.Effect<void, RunStopped>
+  /** `f`'s effect, unless the run has stopped: then the stop reason, and `f` is not called. */
+  readonly unlessStopped: <A, E, R>(f: () => Effect.Effect<A, E, R>) => Effect.Effect<A, E | RunStopped, R>
   /** Runs a wait that a stop cuts short (failing with the stop reason). */
   readonly untilStopped: <A, E>(wait: Effect.Effect<A, E>) => Effect.Effect<A, E | RunStopped>
 }
@@ -30,14 +28,17 @@ export const makeStopper = Effect.fnUntraced(function* (emit: (e: EngineEvent) =
         emit({ type: "stop", reason: reason.reason, message: reason.message, at })
       })
     ).pipe(Effect.andThen(Deferred.succeed(latch, undefined)), Effect.asVoid)
-  const check = Effect.suspend(() => (stopped === undefined ? Effect.void : Effect.fail(stopped)))
+  const unlessStopped = <A, E, R>(f: () => Effect.Effect<A, E, R>): Effect.Effect<A, E | RunStopped, R> =>
+    Effect.suspend(
+      (): Effect.Effect<A, E | RunStopped, R> => (stopped === undefined ? f() : Effect.fail(stopped))
+    )
   const untilStopped = <A, E>(wait: Effect.Effect<A, E>) =>
-    Effect.raceFirst(wait, Effect.andThen(Deferred.await(latch), check.pipe(Effect.andThen(Effect.never))))
-  return {
-    stop,
-    stopped: Effect.sync(() => stopped),
-    current: () => stopped,
-    check,
-    untilStopped
-  } satisfies Stopper
+    Effect.raceFirst(
+      wait,
+      Effect.andThen(
+        Deferred.await(latch),
+        unlessStopped(() => Effect.never)
+      )
+    )
+  return { stop, stopped: Effect.sync(() => stopped), unlessStopped, untilStopped } satisfies Stopper
 })
