@@ -29,6 +29,12 @@ export interface SettingsShape {
   readonly cacheMaxEntries: number | undefined
   /** `$TERM` is `dumb`: no live progress block. */
   readonly dumbTerminal?: boolean | undefined
+  /**
+   * `$TOLLGATE_DEBUG` is set: a run traces each request in a span of its own, which a defect's
+   * trace then names (a span a request cost a run a tenth of its throughput). The defect report
+   * reads the variable itself: a defect may come before the settings.
+   */
+  readonly debug?: boolean | undefined
   /** In GitHub Actions: this workflow run's page (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`). */
   readonly actionsRunUrl?: string | undefined
 }
@@ -47,6 +53,7 @@ const SettingsConfig = Config.all({
   cacheMaxMb: optional(Config.Number("TOLLGATE_CACHE_MAX_MB")),
   cacheMaxEntries: optional(Config.Int("TOLLGATE_CACHE_MAX_ENTRIES")),
   term: optional(Config.String("TERM")),
+  debug: optional(Config.String("TOLLGATE_DEBUG")),
   githubServer: optional(Config.String("GITHUB_SERVER_URL")),
   githubRepository: optional(Config.String("GITHUB_REPOSITORY")),
   githubRunId: optional(Config.String("GITHUB_RUN_ID"))
@@ -75,6 +82,7 @@ export const settingsOf = (
       cacheMaxMb: c.cacheMaxMb,
       cacheMaxEntries: c.cacheMaxEntries,
       dumbTerminal: c.term === "dumb",
+      debug: c.debug !== undefined,
       actionsRunUrl:
         c.githubServer && c.githubRepository && c.githubRunId
           ? `${c.githubServer}/${c.githubRepository}/actions/runs/${c.githubRunId}`

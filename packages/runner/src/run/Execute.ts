@@ -208,7 +208,8 @@ export const execute = Effect.fn("Execute.execute")(function* (opts: ExecuteOpti
     stepOutputs: yield* Ref.make<StepOutputs>({}),
     split: opts.split,
     calibration: account ? { samples: MutableList.make<Sample>(), tokens: opts.planned.tokens } : undefined,
-    failure: yield* Ref.make<RunFailure | undefined>(undefined)
+    failure: yield* Ref.make<RunFailure | undefined>(undefined),
+    requestSpans: (yield* Settings).debug === true
   }
   const { run, stopped, cacheStats, learnedFreePerDay } = yield* runSteps(opts, ctx).pipe(
     Effect.provide(layer),

@@ -163,12 +163,12 @@ export const requestOf = (
 }
 
 /**
- * Sends one prepared item as its own request, in the item's span. The span is added by name
- * rather than by `Effect.fn`, which also captures a call-site stack for every call: for a run's
- * every item that capture cost more than the span.
+ * Sends one prepared item as its own request; in a span of its own when the run traces requests
+ * (`TOLLGATE_DEBUG`). Added by name, not by `Effect.fn`, which also captures a call-site stack
+ * for every call.
  */
 export const sendItem = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<ItemResult> =>
-  Effect.withSpan(sendReady(ctx, sj, r), "Item.sendItem")
+  ctx.requestSpans ? Effect.withSpan(sendReady(ctx, sj, r), "Item.sendItem") : sendReady(ctx, sj, r)
 
 const sendReady = Effect.fnUntraced(function* (ctx: RunContext, sj: StepJob, r: Ready) {
   const { index, key } = r

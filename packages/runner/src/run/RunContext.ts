@@ -56,4 +56,6 @@ export interface RunContext {
   /** What this run teaches the plan (real provider replies only; undefined for echo and offline). */
   readonly calibration: Calibrating | undefined
   readonly failure: Ref.Ref<RunFailure | undefined>
+  /** Each request in a span of its own (`TOLLGATE_DEBUG`); the run, its steps and packs always have theirs. */
+  readonly requestSpans: boolean
 }
