@@ -187,10 +187,13 @@ const sendInSlot = (
     Effect.clockWith((clock) => {
       const now = clock.currentTimeMillisUnsafe()
       if (now - held.at <= lateAfterMs(held.slot)) return goOut(ctx, job, held.slot, state, ticket, now)
+      // the time read again after the store's answer: it names the day a free request is counted on
       return Effect.flatMap(
         retakeSlot(ctx, target, held),
         (slot): Effect.Effect<Sent | "late", RunStopped> =>
-          slot === undefined ? Effect.succeed("late") : goOut(ctx, job, slot, state, ticket, now)
+          slot === undefined
+            ? Effect.succeed("late")
+            : Effect.clockWith((c) => goOut(ctx, job, slot, state, ticket, c.currentTimeMillisUnsafe()))
       )
     })
   )

@@ -90,7 +90,9 @@ export const runDag = <A, E, R>(
  * with its index as soon as it finishes (completion order): a slow item holds back neither the
  * items after it nor their results. Items are pulled lazily from the iterable: `concurrency`
  * workers each take the next item when the last is done, so an item costs no fiber or queue of
- * its own. The first failure of `f` or `sink` interrupts the other workers.
+ * its own. Each worker hands its own results to `sink`, so two sinks may overlap when one waits;
+ * a worker takes its next item once its sink is done. The first failure of `f` or `sink`
+ * interrupts the other workers.
  */
 export const forEachBounded = <T, A, E, R, E2, R2>(
   items: Iterable<T>,

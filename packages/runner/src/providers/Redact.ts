@@ -20,26 +20,34 @@ const encodings = (secret: string): string[] => {
   return [...new Set([...forms, ...(escaped !== secret ? [escaped] : [])])]
 }
 
-/** A leading run of the key (12 characters or more, any case) wherever it stands. */
+/**
+ * Every leading run of the key (12 characters or more, any case) wherever it stands, as spans of
+ * `text` itself (found in it, not in a lower-cased copy, whose length may differ: "İ" lower-cases
+ * to two characters), overlapping runs joined into one.
+ */
 const prefixRuns = (text: string, secret: string): Array<readonly [number, number]> => {
-  const spans: Array<readonly [number, number]> = []
-  const lowerText = text.toLowerCase()
+  const spans: Array<[number, number]> = []
   const lowerSecret = secret.toLowerCase()
-  const head = lowerSecret.slice(0, MIN_PREFIX)
-  for (let at = lowerText.indexOf(head); at >= 0; at = lowerText.indexOf(head, at + 1)) {
+  const head = new RegExp(escapeRegExp(secret.slice(0, MIN_PREFIX)), "gi")
+  for (let m = head.exec(text); m !== null; m = head.exec(text)) {
+    const at = m.index
     let n = MIN_PREFIX
-    while (n < lowerSecret.length && lowerText[at + n] === lowerSecret[n]) n++
-    spans.push([at, at + n])
+    while (n < lowerSecret.length && text[at + n]?.toLowerCase() === lowerSecret[n]) n++
+    const last = spans[spans.length - 1]
+    if (last !== undefined && at <= last[1]) last[1] = Math.max(last[1], at + n)
+    else spans.push([at, at + n])
+    head.lastIndex = at + 1
   }
   return spans
 }
 
-/** One pattern for every encoded form of a secret, built once per secret. */
+/** One pattern for the key as written and every encoded form of it (longest first), built once per secret. */
 const patterns = new Map<string, RegExp>()
 const patternOf = (secret: string): RegExp => {
   let p = patterns.get(secret)
   if (p === undefined) {
-    p = new RegExp(encodings(secret).map(escapeRegExp).join("|"), "gi")
+    const forms = [...new Set([secret, ...encodings(secret)])].sort((a, b) => b.length - a.length)
+    p = new RegExp(forms.map(escapeRegExp).join("|"), "gi")
     patterns.set(secret, p)
   }
   return p
