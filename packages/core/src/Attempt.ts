@@ -127,7 +127,12 @@ const sendInSlot = (
   state: RequestState,
   ticket: Ticket | undefined
 ): Effect.Effect<Sent | "late", RunStopped> =>
-  ctx.stopper.unlessStopped(() =>
+  Effect.andThen(
+    // a stop found here gives the held place back: it was not used
+    Effect.tapError(
+      ctx.stopper.unlessStopped(() => Effect.void),
+      () => ctx.limits.release(held.slot)
+    ),
     Effect.clockWith((clock) => {
       const now = clock.currentTimeMillisUnsafe()
       if (now - held.at <= lateAfterMs(held.slot)) return goOut(ctx, job, held.slot, state, ticket, now)
@@ -151,32 +156,36 @@ const goOut = (
   ticket: Ticket | undefined,
   now: number
 ): Effect.Effect<Sent, RunStopped> =>
-  Effect.flatMap(reserve(ctx, job, now), (reservation) => {
-    state.attempt++
-    // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
-    const counted =
-      ticket === undefined
-        ? ctx.limits.touch(slot)
-        : Effect.andThen(ctx.limits.touch(slot), ctx.inFlight.markSent(ticket))
-    return Effect.andThen(
-      counted,
-      Effect.clockWith((clock) => {
-        ctx.emit({
-          type: "attempt",
-          ...job.ref,
-          attempt: state.attempt,
-          at: clock.currentTimeMillisUnsafe(),
-          worst: Money.toPlain(job.worstCost),
-          ...(job.free ? { free: true } : {})
+  Effect.flatMap(
+    // refused (the budget, the day's free quota, a lost store): the place it held was not used
+    Effect.tapError(reserve(ctx, job, now), () => ctx.limits.release(slot)),
+    (reservation) => {
+      state.attempt++
+      // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
+      const counted =
+        ticket === undefined
+          ? ctx.limits.touch(slot)
+          : Effect.andThen(ctx.limits.touch(slot), ctx.inFlight.markSent(ticket))
+      return Effect.andThen(
+        counted,
+        Effect.clockWith((clock) => {
+          ctx.emit({
+            type: "attempt",
+            ...job.ref,
+            attempt: state.attempt,
+            at: clock.currentTimeMillisUnsafe(),
+            worst: Money.toPlain(job.worstCost),
+            ...(job.free ? { free: true } : {})
+          })
+          // the attempt is on record before it goes out: a resume counts it
+          return Effect.andThen(
+            ctx.recorded,
+            Effect.map(ctx.provider.send(job.request), (outcome): Sent => ({ reservation, outcome, slot }))
+          )
         })
-        // the attempt is on record before it goes out: a resume counts it
-        return Effect.andThen(
-          ctx.recorded,
-          Effect.map(ctx.provider.send(job.request), (outcome): Sent => ({ reservation, outcome, slot }))
-        )
-      })
-    )
-  })
+      )
+    }
+  )
 
 /** Room in the provider's in-flight budget: at once when it fits, else a wait a stop cuts short. */
 const admitted = (ctx: EngineContext, amount: Money.Usd) =>

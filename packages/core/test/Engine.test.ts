@@ -4,6 +4,7 @@ import { Effect, Exit, Fiber, Layer, Semaphore } from "effect"
 import { TestClock } from "effect/testing"
 import { Budget } from "../src/Budget.ts"
 import { Engine, type EngineEvent, RunStopped } from "../src/Engine.ts"
+import { Limits } from "../src/Limits.ts"
 import { LedgerError, QuotaLedger } from "../src/QuotaLedger.ts"
 import { ResponseCache } from "../src/ResponseCache.ts"
 import { driveClock, engineLayer, job, maxInWindow, ok, scripted, status } from "./support.ts"
@@ -254,6 +255,26 @@ describe("Engine budget and cache", () => {
       assert.strictEqual(snap.open, 0)
     }).pipe(Effect.provide(engineLayer({ provider: sim.layer, budget: { maxCostUsd: Money.usd("0.02") } })))
   })
+
+  it.effect(
+    "a request the budget refuses gives its pacing place back: the window counts only what was sent",
+    () => {
+      const sim = scripted(() => Effect.succeed(ok()))
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const limits = yield* Limits
+        assert.isTrue(Exit.isSuccess(yield* Effect.exit(engine.execute(job({ label: "a" })))))
+        // the second free request takes a place in the 20-a-minute window, then the run's free share refuses it
+        assert.isTrue(Exit.isFailure(yield* Effect.exit(engine.execute(job({ label: "b" })))))
+        assert.strictEqual((yield* engine.stopped)?.reason, "free-quota")
+        assert.strictEqual(sim.sends.length, 1)
+        const target = { fingerprint: "testkey", modelId: job().models[0]!.id, free: true }
+        let places = 0
+        while ((yield* limits.tryAcquire(target)) !== undefined) places++
+        assert.strictEqual(places, 19)
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer, budget: { maxFreeRequests: 1 } })))
+    }
+  )
 
   it.effect("a cached reply costs $0 and no quota; identical requests in flight are sent once", () => {
     const sim = scripted(() => Effect.as(Effect.sleep(100), ok()))
