@@ -33,32 +33,30 @@ export const memoryBench = (
   const bin = bundledRunner()
   const floor = measure([process.execPath, "-e", "0"], ROOT, process.env)
   const peaks: Array<[number, number]> = []
-  for (const n of sizes) {
+  // BENCH_BEFORE=<a checkout's packages/runner/dist/bundle/bin.js>: that build too, on the same items, in the same run
+  const before = process.env.BENCH_BEFORE
+  const runOf = (runner: string, n: number) => {
     const dir = dirname(
       fanOut({ model: "openai/gpt-4o-mini", items: n, extra: "limits: { concurrency: 64 }" })
     )
     const env = { PATH: process.env.PATH ?? "", TOLLGATE_HOME: join(dir, "state") }
-    const m = measure(
-      [
-        process.execPath,
-        bin,
-        "run",
-        "pipeline.yaml",
-        "--echo",
-        "--no-cache",
-        "--format",
-        "json",
-        "--out-dir",
-        "runs"
-      ],
-      dir,
-      env
-    )
+    const argv = ["run", "pipeline.yaml", "--echo", "--no-cache", "--format", "json", "--out-dir", "runs"]
+    return measure([process.execPath, runner, ...argv], dir, env)
+  }
+  for (const n of sizes) {
+    const m = runOf(bin, n)
     peaks.push([n, m.mb])
     record(
       `memory: run ${n.toLocaleString("en-US")} items (echo)`,
       `${m.mb.toFixed(0)} MB`,
       `peak RSS of the runner process, ${m.s.toFixed(1)} s; node -e 0: ${floor.mb.toFixed(0)} MB`
+    )
+    if (before === undefined) continue
+    const b = runOf(before, n)
+    record(
+      `memory: before, ${n.toLocaleString("en-US")} items (echo)`,
+      `${b.mb.toFixed(0)} MB`,
+      `peak RSS of the build named by BENCH_BEFORE, ${b.s.toFixed(1)} s`
     )
   }
   const [[n1, m1], [n2, m2]] = peaks.slice(-2) as [[number, number], [number, number]]
