@@ -31,8 +31,9 @@ export interface SettingsShape {
   readonly dumbTerminal?: boolean | undefined
   /**
    * `$TOLLGATE_DEBUG` is set: a run traces each request in a span of its own, which a defect's
-   * trace then names (a span a request cost a run a tenth of its throughput). The defect report
-   * reads the variable itself: a defect may come before the settings.
+   * trace then names (a span for every request costs a run about a tenth of its throughput, so
+   * only when asked). The defect report reads the variable itself: a defect may come before the
+   * settings.
    */
   readonly debug?: boolean | undefined
   /** In GitHub Actions: this workflow run's page (`$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`). */
