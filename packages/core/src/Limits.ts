@@ -129,39 +129,49 @@ export const make = (
     },
     observe: (t, h) => {
       const b = buckets(t)[0]
-      const reset = h.resetAtMs
       // no bucket to learn into, or nothing stated: nothing to do (most replies)
-      if (b === undefined || reset === undefined) return Effect.void
-      return Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        // a reset within two windows is this window's limit; a later one (the daily cap) is the ledger's
-        if (reset <= now || reset > now + 2 * b.windowMs) return
-        if (h.limit !== undefined && h.limit < b.limit)
-          yield* store.tighten(b, { refusedId: undefined, hint: h.limit })
-        if (h.remaining === 0) yield* store.pause(b, reset - now)
-      })
+      return b === undefined || h.resetAtMs === undefined
+        ? Effect.void
+        : learnStated(store, b, h, h.resetAtMs)
     },
     acquire: (t, onWait) => {
       const slot = newSlot(t)
       // no bucket paces it: its slot is free now
       if (slot.buckets.length === 0) return Effect.succeed({ slot, waitedMs: 0, reason: undefined })
-      return Effect.gen(function* () {
-        const start = yield* Clock.currentTimeMillis
-        let reason: string | undefined
-        for (;;) {
-          const r = yield* store.take(slot.buckets, slot.id)
-          if (r.ok) break
-          const why = r.paused ? PAUSED : slot.buckets[r.bucket]!.label
-          reason ??= why
-          onWait?.(r.delayMs, why)
-          yield* Effect.sleep(Duration.millis(r.delayMs))
-        }
-        const end = yield* Clock.currentTimeMillis
-        return { slot, waitedMs: end - start, reason }
-      })
+      return waitForPlace(store, slot, onWait)
     }
   }
 }
+
+/** A reply's stated limit and reset taught to a bucket: a lower limit, and none left until a reset soon. */
+const learnStated = Effect.fnUntraced(function* (store: RateStore, b: Bucket, h: RateHeaders, reset: number) {
+  const now = yield* Clock.currentTimeMillis
+  // a reset within two windows is this window's limit; a later one (the daily cap) is the ledger's
+  if (reset <= now || reset > now + 2 * b.windowMs) return
+  if (h.limit !== undefined && h.limit < b.limit)
+    yield* store.tighten(b, { refusedId: undefined, hint: h.limit })
+  if (h.remaining === 0) yield* store.pause(b, reset - now)
+})
+
+/** Takes the slot's place in every bucket, sleeping as long as the store says each time it is refused. */
+const waitForPlace = Effect.fnUntraced(function* (
+  store: RateStore,
+  slot: Slot,
+  onWait: ((delayMs: number, reason: string) => void) | undefined
+) {
+  const start = yield* Clock.currentTimeMillis
+  let reason: string | undefined
+  for (;;) {
+    const r = yield* store.take(slot.buckets, slot.id)
+    if (r.ok) break
+    const why = r.paused ? PAUSED : slot.buckets[r.bucket]!.label
+    reason ??= why
+    onWait?.(r.delayMs, why)
+    yield* Effect.sleep(Duration.millis(r.delayMs))
+  }
+  const end = yield* Clock.currentTimeMillis
+  return { slot, waitedMs: end - start, reason } satisfies Wait
+})
 
 export class Limits extends Context.Service<Limits, LimitsShape>()("@tollgate/core/Limits") {
   /** Limits over a rate store: `memoryRateStore()` for this process, Redis to share. */

@@ -34,7 +34,7 @@ export const unpack = (n: number): { readonly expected: number; readonly max: nu
  * names the clock (`"now"`, `"today"`), or formats a date (a data value of "today", or the
  * machine's time zone, moves its text), or draws at random (`sample`, `shuffle`).
  */
-const readsClock = (text: string): boolean =>
+const mayRenderDifferently = (text: string): boolean =>
   /\b(now|today)\b/.test(text) || /\|\s*(date|date_to_\w+|sample|shuffle|random)\b/.test(text)
 
 /**
@@ -43,7 +43,8 @@ const readsClock = (text: string): boolean =>
  */
 export const keyOf = (step: Step, inputsDigest: string, mayHaveMarkers: boolean): string | undefined => {
   if (step.forEach === undefined || step.pack > 1 || mayHaveMarkers) return undefined
-  if (step.messages.some((m) => readsClock(m.content)) || readsClock(step.forEach)) return undefined
+  if (step.messages.some((m) => mayRenderDifferently(m.content)) || mayRenderDifferently(step.forEach))
+    return undefined
   const what = [
     VERSION,
     inputsDigest,
