@@ -1,5 +1,6 @@
 /** Bounded HTTP GET for JSON documents: a whole-request timeout and a body size cap. */
-import { request } from "undici"
+import { getGlobalDispatcher } from "undici"
+import { type ExchangeResult, exchange } from "./Exchange.ts"
 
 export interface FetchLimits {
   readonly timeoutMs: number
@@ -22,42 +23,6 @@ export class FetchError extends Error {
   }
 }
 
-/** A response body as a stream of byte chunks (undici's, Node's `Readable`). */
-export interface BodyStream {
-  readonly on: (event: "data", f: (chunk: Buffer) => void) => unknown
-  readonly once: (event: "end" | "error", f: (e?: unknown) => void) => unknown
-  readonly destroy: () => void
-}
-
-/**
- * A response body as text, or undefined once it passes `maxBytes` (the transfer stops there).
- * Read by its events: an async iterator per body cost more than the rest of reading it.
- */
-export const readCapped = (body: BodyStream, maxBytes: number): Promise<string | undefined> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let done = false
-    body.on("data", (chunk) => {
-      if (done) return
-      size += chunk.length
-      if (size <= maxBytes) return void chunks.push(chunk)
-      done = true
-      body.destroy()
-      resolve(undefined)
-    })
-    body.once("end", () => {
-      if (done) return
-      done = true
-      resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString("utf8"))
-    })
-    body.once("error", (e) => {
-      if (done) return
-      done = true
-      reject(e)
-    })
-  })
-
 /**
  * GETs `url` and parses its body as JSON, failing with a `FetchError` on a timeout (headers and
  * body together), a body over `maxBytes` (the transfer stops there), a non-2xx status or bad JSON.
@@ -76,60 +41,58 @@ export const requestJson = async (
   limits: FetchLimits,
   headers: Record<string, string> = {}
 ): Promise<unknown> => {
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(new Error("timeout")), limits.timeoutMs)
-  const timedOut = () => controller.signal.aborted
-  try {
-    const res = await request(url, {
-      method,
-      headers: {
-        accept: "application/json",
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...headers
+  const target = new URL(url)
+  const result = await new Promise<ExchangeResult>((resolve) =>
+    exchange(
+      getGlobalDispatcher(),
+      {
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers: {
+          accept: "application/json",
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          ...headers
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        timeoutMs: limits.timeoutMs,
+        maxBytes: limits.maxBytes
       },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: controller.signal
-    })
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      await res.body.dump().catch(() => undefined)
-      throw new FetchError({
-        reason: "http",
-        status: res.statusCode,
-        message: `${method} ${url} answered HTTP ${res.statusCode}`
-      })
-    }
-    const declared = Number(res.headers["content-length"] ?? Number.NaN)
-    if (declared > limits.maxBytes) {
-      res.body.destroy()
-      throw new FetchError({
-        reason: "too-large",
-        message: `${method} ${url}: body of ${declared} bytes exceeds the ${limits.maxBytes}-byte cap`
-      })
-    }
-    const text = await readCapped(res.body, limits.maxBytes)
-    if (text === undefined)
-      throw new FetchError({
+      resolve
+    )
+  )
+  return jsonOf(method, url, result, limits)
+}
+
+/** The parsed body of a 2xx reply, or the `FetchError` that says why there is none. */
+const jsonOf = (method: string, url: string, result: ExchangeResult, limits: FetchLimits): unknown => {
+  const fail = (failure: FetchFailure) => {
+    throw new FetchError(failure)
+  }
+  switch (result._tag) {
+    case "TimedOut":
+      return fail({ reason: "timeout", message: `${method} ${url} timed out after ${limits.timeoutMs} ms` })
+    case "TooLarge":
+      return fail({
         reason: "too-large",
         message: `${method} ${url}: body exceeds the ${limits.maxBytes}-byte cap`
       })
-    if (text.trim() === "") return null
-    try {
-      return JSON.parse(text)
-    } catch (e) {
-      throw new FetchError({
-        reason: "malformed",
-        message: `${method} ${url}: body is not JSON (${(e as Error).message})`
-      })
-    }
+    case "Failed":
+      return fail({ reason: "network", message: `${method} ${url} failed: ${result.error.message}` })
+  }
+  if (result.status < 200 || result.status >= 300)
+    return fail({
+      reason: "http",
+      status: result.status,
+      message: `${method} ${url} answered HTTP ${result.status}`
+    })
+  if (result.text.trim() === "") return null
+  try {
+    return JSON.parse(result.text)
   } catch (e) {
-    if (e instanceof FetchError) throw e
-    if (timedOut())
-      throw new FetchError({
-        reason: "timeout",
-        message: `${method} ${url} timed out after ${limits.timeoutMs} ms`
-      })
-    throw new FetchError({ reason: "network", message: `${method} ${url} failed: ${(e as Error).message}` })
-  } finally {
-    clearTimeout(timer)
+    return fail({
+      reason: "malformed",
+      message: `${method} ${url}: body is not JSON (${(e as Error).message})`
+    })
   }
 }

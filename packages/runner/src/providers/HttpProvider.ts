@@ -6,12 +6,12 @@
  * logged or written to the run's records.
  */
 
-import * as Http from "@tollgate/core/Http"
+import * as Exchange from "@tollgate/core/Exchange"
 import { type ChatRequest, type Outcome, Provider, type ProviderShape } from "@tollgate/core/Provider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
-import { Agent, request } from "undici"
+import { Agent } from "undici"
 import { bearer } from "./KeyRoute.ts"
 import { redact } from "./Redact.ts"
 
@@ -96,32 +96,63 @@ export const outcomeOf = (
   }
 }
 
+/** Where `{baseUrl}/chat/completions` is sent: its origin and path, parsed once per base URL. */
+const completionsTarget = (): ((baseUrl: string) => { readonly origin: string; readonly path: string }) => {
+  const seen = new Map<string, { readonly origin: string; readonly path: string }>()
+  return (baseUrl) => {
+    let target = seen.get(baseUrl)
+    if (target === undefined) {
+      const url = new URL(`${baseUrl}/chat/completions`)
+      target = { origin: url.origin, path: `${url.pathname}${url.search}` }
+      seen.set(baseUrl, target)
+    }
+    return target
+  }
+}
+
+/** What came of one exchange, as the engine reads it. */
+const outcomeOfExchange = (
+  result: Exchange.ExchangeResult,
+  timeoutMs: number,
+  secret: Redacted.Redacted<string> | undefined
+): Outcome => {
+  switch (result._tag) {
+    case "Reply":
+      return outcomeOf(result.status, result.headers, result.text, secret)
+    case "TooLarge":
+      return { _tag: "Transport", reason: "other", message: `response larger than ${MAX_BODY} bytes` }
+    case "TimedOut":
+      return { _tag: "Transport", reason: "timeout", message: `no reply within ${timeoutMs} ms` }
+    case "Failed":
+      return {
+        _tag: "Transport",
+        reason: transportReason(result.error),
+        message: redact(String(result.error.message ?? result.error), secret)
+      }
+  }
+}
+
 export const make = (opts: HttpProviderOptions): ProviderShape & { readonly close: () => Promise<void> } => {
   const agent = new Agent({ connections: opts.connections, keepAliveTimeout: 30_000, pipelining: 1 })
   const headers = requestHeaders(opts)
+  const targetOf = completionsTarget()
   const send = (req: ChatRequest): Effect.Effect<Outcome> =>
-    Effect.promise(async (): Promise<Outcome> => {
-      const signal = AbortSignal.timeout(req.timeoutMs)
-      try {
-        const res = await request(`${req.baseUrl}/chat/completions`, {
+    Effect.callback<Outcome>((resume) => {
+      const { origin, path } = targetOf(req.baseUrl)
+      const cancel = Exchange.exchange(
+        agent,
+        {
+          origin,
+          path,
           method: "POST",
-          dispatcher: agent,
-          signal,
           headers,
-          body: JSON.stringify(req.body)
-        })
-        const text = await Http.readCapped(res.body, MAX_BODY)
-        if (text === undefined)
-          return { _tag: "Transport", reason: "other", message: `response larger than ${MAX_BODY} bytes` }
-        return outcomeOf(res.statusCode, res.headers, text, opts.apiKey)
-      } catch (e) {
-        const reason = signal.aborted ? "timeout" : transportReason(e)
-        const message =
-          reason === "timeout"
-            ? `no reply within ${req.timeoutMs} ms`
-            : redact(String((e as Error).message ?? e), opts.apiKey)
-        return { _tag: "Transport", reason, message }
-      }
+          body: JSON.stringify(req.body),
+          timeoutMs: req.timeoutMs,
+          maxBytes: MAX_BODY
+        },
+        (result) => resume(Effect.succeed(outcomeOfExchange(result, req.timeoutMs, opts.apiKey)))
+      )
+      return Effect.sync(cancel)
     })
   return { send, close: () => agent.close() }
 }
