@@ -55,11 +55,12 @@ export interface CacheUsage {
 
 /**
  * The database, its writes grouped: a set and a hit's use are held in memory and committed
- * together in one transaction at the end of the current turn of the event loop (or at once when
- * 256 are waiting, and before anything reads the whole table or closes it). One commit is a trip
- * through the write-ahead log of ~50 µs here; grouped, a write is a few µs. A process killed
- * before a commit loses those few entries of the cache, never an answer: the run's records hold
- * every answer paid for.
+ * together in one transaction at most `GROUP_MS` after the first of them waits (or at once when
+ * `GROUP` answers wait, and before anything reads the whole table or closes it). A commit writes
+ * every page its rows touch to the write-ahead log, and the keys are random: committed a turn of
+ * the event loop at a time, a run of 30,000 misses spent a fifth of its main thread in commits.
+ * A process killed before a commit loses those entries of the cache, never an answer: the run's
+ * records hold every answer paid for. Another process sees them that much later.
  */
 export interface CacheDb {
   /** The entry, from what waits to be written or from the database. */
@@ -159,7 +160,9 @@ const openReadOnly = (dir: string): DatabaseSync => {
 }
 
 /** Writes waiting for a commit at once, at most. */
-const GROUP = 256
+const GROUP = 1_024
+/** How long the first write waiting for a commit waits, at most. */
+export const GROUP_MS = 100
 /** How long no commit is tried after one found the database locked past its wait. */
 const PAUSE_MS = 30_000
 /** Uses noted before they are folded into the entries even with no eviction (the table stays small). */
@@ -228,14 +231,19 @@ class Waiting {
 }
 
 /**
- * The writes that wait, committed together: at the end of the event loop's turn, at once when
+ * The writes that wait, committed together: `GROUP_MS` after the first waits, at once when
  * `GROUP` answers wait, or when asked (`flush`). After a commit that could not be made (the lock
  * held past the wait), none is tried for `PAUSE_MS`: what waits is dropped rather than block the
  * event loop again (best effort). `committed`: the size as of the last commit.
  */
 const groupCommits = (db: DatabaseSync, q: ReturnType<typeof queriesOf>, waiting: Waiting) => {
   const usageNow = () => q.usage.get() as unknown as CacheUsage
-  const state = { committed: usageNow(), scheduled: false, pausedUntil: 0, notes: 0 }
+  const state: {
+    committed: CacheUsage
+    timer: ReturnType<typeof setTimeout> | undefined
+    pausedUntil: number
+    notes: number
+  } = { committed: usageNow(), timer: undefined, pausedUntil: 0, notes: 0 }
   /** Uses folded into the entries' last use (before an eviction, or every `FOLD_AFTER` of them). */
   const fold = () => {
     q.foldUses.run()
@@ -243,6 +251,8 @@ const groupCommits = (db: DatabaseSync, q: ReturnType<typeof queriesOf>, waiting
     state.notes = 0
   }
   const flush = () => {
+    clearTimeout(state.timer)
+    state.timer = undefined
     if (waiting.empty) return
     if (performance.now() < state.pausedUntil) return waiting.drop()
     try {
@@ -263,16 +273,15 @@ const groupCommits = (db: DatabaseSync, q: ReturnType<typeof queriesOf>, waiting
   const later = () => {
     // many answers waiting are written at once; uses never make a caller wait for a commit
     if (waiting.puts.size >= GROUP) return flush()
-    if (state.scheduled) return
-    state.scheduled = true
-    setImmediate(() => {
-      state.scheduled = false
+    if (state.timer !== undefined) return
+    // held open for it, as it was for a turn: a short process that sets and ends keeps its entry
+    state.timer = setTimeout(() => {
       try {
         flush()
       } catch {
         // best effort: the cache only saves a later run a request
       }
-    })
+    }, GROUP_MS)
   }
   const usage = () => {
     flush()

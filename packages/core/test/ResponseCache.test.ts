@@ -5,7 +5,7 @@ import { DatabaseSync } from "node:sqlite"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { DB_FILE } from "../src/CacheDb.ts"
+import { DB_FILE, GROUP_MS } from "../src/CacheDb.ts"
 import { cacheKey, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
 const body = { model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }
@@ -24,7 +24,8 @@ const rows = (dir: string, query: string, ...params: string[]) => {
 }
 const sql = (dir: string, query: string, ...params: string[]) => void rows(dir, query, ...params)
 /** The end of this turn of the event loop, when the cache commits what it grouped. */
-const committed = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+/** Past the group's wait: a timer set after the cache's, for longer, fires after it. */
+const committed = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, GROUP_MS + 10)))
 const count = (dir: string) => (rows(dir, "SELECT count(*) AS n FROM entries")[0] as { n: number }).n
 
 describe("ResponseCache", () => {
@@ -56,7 +57,7 @@ describe("ResponseCache", () => {
       assert.isUndefined(yield* cache.get(k))
       const k2 = cacheKey("http://a", { ...body, seed: 2 })
       yield* cache.set(k2, { choices: [2] })
-      yield* committed // writes are grouped into one commit at the end of the event loop's turn
+      yield* committed // writes are grouped into one commit, GROUP_MS after the first
       sql(dir, "UPDATE entries SET body = '{ not json' WHERE key = ?", k2)
       assert.isFalse(yield* cache.has(k2))
       assert.isUndefined(yield* cache.get(k2))
