@@ -10,12 +10,12 @@ import { errorOf, type ProviderError } from "./ProviderError.ts"
 
 const Count = Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))
 
-const ChoiceSchema = Schema.Struct({
+export const ChoiceSchema = Schema.Struct({
   message: Schema.optionalKey(Schema.NullOr(Schema.Struct({ content: Schema.optionalKey(Schema.Unknown) }))),
   finish_reason: Schema.optionalKey(Schema.NullOr(Schema.String))
 })
 
-const UsageSchema = Schema.Struct({
+export const UsageSchema = Schema.Struct({
   prompt_tokens: Schema.optionalKey(Count),
   completion_tokens: Schema.optionalKey(Count),
   cost: Schema.optionalKey(Schema.Unknown),
@@ -48,8 +48,45 @@ export interface ChatReply {
     | undefined
 }
 
-const decodeChoice = Schema.decodeUnknownOption(ChoiceSchema)
-const decodeUsage = Schema.decodeUnknownOption(UsageSchema)
+type Choice = typeof ChoiceSchema.Type
+type Usage = typeof UsageSchema.Type
+
+const schemaChoice = Schema.decodeUnknownOption(ChoiceSchema)
+const schemaUsage = Schema.decodeUnknownOption(UsageSchema)
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v)
+const isCount = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v >= 0
+/** `o[key]` absent, or one of what `ok` allows (a key there holding `undefined` is not absent). */
+const absentOr = (o: Record<string, unknown>, key: string, ok: (v: unknown) => boolean): boolean =>
+  !(key in o) || ok(o[key])
+const nullOr = (ok: (v: unknown) => boolean) => (v: unknown) => v === null || ok(v)
+const detailsWith = (key: string) => nullOr((v) => isObject(v) && absentOr(v, key, nullOr(isCount)))
+
+/**
+ * Shapes the Schema would accept, checked by hand: every reply is read here, and the Schema's walk
+ * cost more than the rest of reading it. What passes is used as it stands (only the declared
+ * fields are read from it); anything else goes through the Schema, which has the last word.
+ */
+const plainChoice = (c: unknown): c is Choice =>
+  isObject(c) &&
+  absentOr(c, "message", nullOr(isObject)) &&
+  absentOr(
+    c,
+    "finish_reason",
+    nullOr((v) => typeof v === "string")
+  )
+const plainUsage = (u: unknown): u is Usage =>
+  isObject(u) &&
+  absentOr(u, "prompt_tokens", isCount) &&
+  absentOr(u, "completion_tokens", isCount) &&
+  absentOr(u, "prompt_tokens_details", detailsWith("cached_tokens")) &&
+  absentOr(u, "completion_tokens_details", detailsWith("reasoning_tokens"))
+
+const decodeChoice = (c: unknown): Choice | undefined =>
+  plainChoice(c) ? c : Option.getOrUndefined(schemaChoice(c))
+const decodeUsage = (u: unknown): Usage | undefined =>
+  plainUsage(u) ? u : Option.getOrUndefined(schemaUsage(u))
 
 const field = (body: unknown, key: string): unknown =>
   typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined
@@ -59,12 +96,12 @@ const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined)
 /** The body's parts the runner reads, each decoded on its own. */
 export const decodeReply = (body: unknown): ChatReply => {
   const choices = field(body, "choices")
-  const usage = Option.getOrUndefined(decodeUsage(field(body, "usage")))
+  const usage = decodeUsage(field(body, "usage"))
   const cost = usage?.cost
   return {
     id: text(field(body, "id")),
     model: text(field(body, "model")),
-    choice: Array.isArray(choices) ? Option.getOrUndefined(decodeChoice(choices[0])) : undefined,
+    choice: Array.isArray(choices) ? decodeChoice(choices[0]) : undefined,
     error: errorOf(body),
     usage:
       usage === undefined

@@ -58,21 +58,16 @@ export type Decision =
 
 type HeaderMap = Readonly<Record<string, string | undefined>>
 
-/** Headers by lower-case name, made once per reply (several are read from each, most of them absent). */
-const lowered = new WeakMap<HeaderMap, HeaderMap>()
-const lowerCased = (h: HeaderMap): HeaderMap => {
-  let l = lowered.get(h)
-  if (l === undefined) {
-    const out: Record<string, string | undefined> = {}
-    for (const k in h) out[k.toLowerCase()] ??= h[k]
-    l = out
-    lowered.set(h, l)
-  }
-  return l
+/**
+ * A header by its lower-case name, whatever case the reply gave it. Most names asked for are
+ * absent: those cost a comparison of lengths per header, not a lower-cased copy of the headers.
+ */
+const header = (h: HeaderMap, name: string): string | undefined => {
+  const exact = h[name]
+  if (exact !== undefined) return exact
+  for (const k in h) if (k.length === name.length && k.toLowerCase() === name) return h[k]
+  return undefined
 }
-
-const header = (h: HeaderMap, name: string): string | undefined =>
-  h[name] ?? lowerCased(h)[name.toLowerCase()]
 
 /** An OpenAI-style duration (`1s`, `6m0s`, `20ms`, `1h2m3.5s`) in ms; undefined if it is not one. */
 export const durationMs = (text: string): number | undefined => {

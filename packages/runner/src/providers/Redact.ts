@@ -54,27 +54,27 @@ const patternOf = (secret: string): RegExp => {
 }
 
 /**
- * The first characters of every form, lower-cased: a text holding none of them holds no form of
- * the key and no leading run of it, so it needs no search (most replies). Only for a key of
- * printable ASCII, whose forms a case-insensitive match finds only as ASCII, where lower-casing
- * the text keeps them; any other key is always searched.
+ * The first characters of every form, as one case-blind pattern: a text holding none of them holds
+ * no form of the key and no leading run of it, so it needs no search (most replies). It matches as
+ * the searches do (case-blind, not Unicode-aware), so it finds whatever they would. Only for a key
+ * of printable ASCII; any other key is always searched.
  */
-const headsByKey = new Map<string, ReadonlyArray<string> | undefined>()
-const headsOf = (secret: string): ReadonlyArray<string> | undefined => {
+const headsByKey = new Map<string, RegExp | undefined>()
+const headsOf = (secret: string): RegExp | undefined => {
   if (headsByKey.has(secret)) return headsByKey.get(secret)
   const heads = /^[\x20-\x7e]+$/.test(secret)
-    ? [...new Set([secret, ...encodings(secret)].map((f) => f.slice(0, MIN_PREFIX).toLowerCase()))]
+    ? new RegExp(
+        [...new Set([secret, ...encodings(secret)].map((f) => f.slice(0, MIN_PREFIX)))]
+          .map(escapeRegExp)
+          .join("|"),
+        "i"
+      )
     : undefined
   headsByKey.set(secret, heads)
   return heads
 }
 
-const mayHold = (text: string, secret: string): boolean => {
-  const heads = headsOf(secret)
-  if (heads === undefined) return true
-  const lower = text.toLowerCase()
-  return heads.some((h) => lower.includes(h))
-}
+const mayHold = (text: string, secret: string): boolean => headsOf(secret)?.test(text) ?? true
 
 /** `text` with every copy of `secret` replaced by `[redacted]`. */
 export const redact = (text: string, key: Redacted.Redacted<string> | string | undefined): string => {
