@@ -2,7 +2,8 @@
  * Run overhead against HTTP (`pnpm bench http`): the runner beside a raw undici loop, both
  * against the same lean loopback server in its own process, in the same run. N paid requests at
  * concurrency 64: the runner with `--no-cache`, with its response cache, and with a Redis store;
- * each a real `runner run` process of the installed CLI's bundle. Throughput is N over the time the server saw from the first
+ * each a real `runner run` process of the installed CLI's bundle, measured right after a run of the
+ * raw loop that it is compared with. Throughput is N over the time the server saw from the first
  * request to the last; peak RSS is the process's (`/usr/bin/time`).
  */
 import { spawn, spawnSync } from "node:child_process"
@@ -117,8 +118,6 @@ export const httpBench = async (record: Record, n = 10_000): Promise<void> => {
   const redis = await startRedis()
   try {
     await rawLoop(server.url, 500, 64) // warm the server
-    const base = await rawLoop(server.url, n, 64)
-    record(`http: raw undici loop, ${n} × 64`, `${base.rps.toFixed(0)} req/s`, fmt(base))
     const runs: Array<[string, ReadonlyArray<string>]> = [
       ["--no-cache", ["--no-cache"]],
       ["with its cache", []],
@@ -127,6 +126,9 @@ export const httpBench = async (record: Record, n = 10_000): Promise<void> => {
     // BENCH_BEFORE=<a checkout's packages/runner/dist/bundle/bin.js>: that build too, in the same run
     const before = process.env.BENCH_BEFORE
     for (const [name, flags] of runs) {
+      // the raw loop again beside each: this machine's speed drifts by a fifth from minute to minute
+      const base = await rawLoop(server.url, n, 64)
+      record(`http: raw undici loop, ${n} × 64, beside ${name}`, `${base.rps.toFixed(0)} req/s`, fmt(base))
       const m = await runner(server.url, n, 64, flags)
       record(`http: runner ${name}, ${n} × 64`, `${(m.rps / base.rps).toFixed(2)}×`, fmt(m, base))
       if (before === undefined) continue
