@@ -15,6 +15,7 @@ import { createRequire } from "node:module"
 import { basename, join, resolve } from "node:path"
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import { entryBody } from "./CacheEntry.ts"
+import { CacheListing } from "./CacheListing.ts"
 import * as SyncFiles from "./SyncFiles.ts"
 
 export const DB_FILE = "cache.db"
@@ -74,6 +75,7 @@ export interface CacheDb {
   readonly estimate: () => CacheUsage
   /** Removes the `n` least recently used entries; returns how many went. */
   readonly evictOldest: (n: number) => number
+  /** The keys held now; until another process commits, a key not among them is a miss with no lookup. */
   readonly keys: () => ReadonlySet<string>
   /** Writes what waits, now. */
   readonly flush: () => void
@@ -83,20 +85,43 @@ export interface CacheDb {
 const sqlite = (): typeof import("node:sqlite") =>
   createRequire(import.meta.url)("node:sqlite") as typeof import("node:sqlite")
 
-const opened = new Map<string, { readonly db: CacheDb; readonly close: () => void; users: number }>()
+interface Opened {
+  readonly db: CacheDb
+  readonly close: () => void
+  users: number
+  closing: ReturnType<typeof setTimeout> | undefined
+}
+const opened = new Map<string, Opened>()
+
+/** How long a database no one holds stays open: a run's plan lets it go just before the run takes it. */
+export const LINGER_MS = 2_000
+
+/** A process that ends closes what lingers as it goes (so its log is checkpointed). */
+let closeAtExit = false
+const closeLingering = () => {
+  for (const [path, entry] of opened)
+    if (entry.users === 0) {
+      opened.delete(path)
+      entry.close()
+    }
+}
 
 /**
  * The cache database under `dir`, opened (created when missing) once per process however many
- * use it at once, and closed when the last lets go (`release`): a long-lived process leaves no
- * file open. Throws when the dir cannot hold it.
+ * use it at once. When the last lets go (`release`), what waits is committed at once, and the
+ * file is closed `LINGER_MS` later unless taken again: a run takes over its plan's handle (and
+ * with it the plan's listing of the keys), and a long-lived process leaves no file open. Throws
+ * when the dir cannot hold it.
  */
 export const cacheDbOf = (dir: string): { readonly db: CacheDb; readonly release: () => void } => {
   const path = resolve(dir)
   let entry = opened.get(path)
   if (entry === undefined) {
-    entry = { ...openCacheDb(path), users: 0 }
+    entry = { ...openCacheDb(path), users: 0, closing: undefined }
     opened.set(path, entry)
   }
+  clearTimeout(entry.closing)
+  entry.closing = undefined
   entry.users++
   const held = entry
   let released = false
@@ -106,8 +131,20 @@ export const cacheDbOf = (dir: string): { readonly db: CacheDb; readonly release
       if (released) return
       released = true
       if (--held.users > 0) return
-      opened.delete(path)
-      held.close()
+      try {
+        held.db.flush()
+      } catch {
+        // best effort: the cache only saves a later run a request
+      }
+      if (!closeAtExit) {
+        closeAtExit = true
+        process.once("exit", closeLingering)
+      }
+      // not held open for it
+      held.closing = setTimeout(() => {
+        opened.delete(path)
+        held.close()
+      }, LINGER_MS).unref()
     }
   }
 }
@@ -202,7 +239,9 @@ const queriesOf = (db: DatabaseSync) => {
     remove: q("DELETE FROM entries WHERE key = ?"),
     usage: q("SELECT entries, bytes FROM usage WHERE id = 0"),
     evict: q("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries ORDER BY used_at_ms LIMIT ?)"),
-    keys: q("SELECT key FROM entries")
+    keys: q("SELECT key FROM entries"),
+    // moves when another connection commits (never for this one's own)
+    version: q("PRAGMA data_version")
   }
 }
 
@@ -296,12 +335,14 @@ const statements = (db: DatabaseSync): CacheDb => {
   const waiting = new Waiting()
   const commits = groupCommits(db, q, waiting)
   const { flush, later } = commits
+  const versionNow = () => Number((q.version.get() as { data_version: number }).data_version)
+  let listing: CacheListing | undefined
   return {
     get: (key) => {
       const p = waiting.puts.get(key)
-      return p !== undefined
-        ? { body: p.body, createdAtMs: p.atMs }
-        : (q.select.get(key) as StoredEntry | undefined)
+      if (p !== undefined) return { body: p.body, createdAtMs: p.atMs }
+      if (listing?.surelyAbsent(key, performance.now())) return undefined
+      return q.select.get(key) as StoredEntry | undefined
     },
     touch: (key, nowMs) => {
       waiting.uses.set(key, nowMs)
@@ -309,6 +350,7 @@ const statements = (db: DatabaseSync): CacheDb => {
     },
     put: (key, body, nowMs) => {
       waiting.put(key, body, nowMs)
+      listing?.wrote(key)
       later()
     },
     remove: (key) => {
@@ -330,7 +372,10 @@ const statements = (db: DatabaseSync): CacheDb => {
     },
     keys: () => {
       flush()
-      return new Set((q.keys.all() as Array<{ key: string }>).map((r) => r.key))
+      const version = versionNow()
+      const keys = new Set((q.keys.all() as Array<{ key: string }>).map((r) => r.key))
+      listing = new CacheListing(keys, version, versionNow, performance.now())
+      return keys
     },
     flush
   }

@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { DB_FILE, GROUP_MS } from "../src/CacheDb.ts"
+import { CacheListing, RECHECK_MS } from "../src/CacheListing.ts"
 import { cacheKey, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
 const body = { model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }
@@ -23,7 +24,6 @@ const rows = (dir: string, query: string, ...params: string[]) => {
   }
 }
 const sql = (dir: string, query: string, ...params: string[]) => void rows(dir, query, ...params)
-/** The end of this turn of the event loop, when the cache commits what it grouped. */
 /** Past the group's wait: a timer set after the cache's, for longer, fires after it. */
 const committed = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, GROUP_MS + 10)))
 const count = (dir: string) => (rows(dir, "SELECT count(*) AS n FROM entries")[0] as { n: number }).n
@@ -187,6 +187,52 @@ describe("ResponseCache", () => {
       cache.close()
     })
   )
+
+  it.effect(
+    "file store: after a listing, a miss needs no lookup, yet an entry another process writes since is found",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+        const [mine, theirs, never] = [1, 2, 3].map((seed) => cacheKey("http://a", { ...body, seed }))
+        // a plan lists the keys and lets the cache go; the run takes the same handle up
+        const plan = makeFile(dir)
+        assert.strictEqual((yield* plan.keys).size, 0)
+        plan.close()
+        const cache = makeFile(dir)
+        assert.isUndefined(yield* cache.get(never!))
+        yield* cache.set(mine!, { choices: ["mine"] })
+        yield* committed
+        assert.deepStrictEqual(yield* cache.get(mine!), { choices: ["mine"] })
+        // another process's commit: found once the listing's version is read again
+        sql(
+          dir,
+          "INSERT INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, 0, 0, 20, ?)",
+          theirs!,
+          JSON.stringify({ choices: ["theirs"] })
+        )
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, RECHECK_MS + 5)))
+        assert.deepStrictEqual(yield* cache.get(theirs!), { choices: ["theirs"] })
+        cache.close()
+      })
+  )
+
+  it("the listing: a key listed or written since may be there; any other surely is not, until the version moves", () => {
+    let version = 7
+    let now = 0
+    const listing = new CacheListing(new Set(["listed"]), 7, () => version, now)
+    listing.wrote("written")
+    assert.isFalse(listing.surelyAbsent("listed", now))
+    assert.isFalse(listing.surelyAbsent("written", now))
+    assert.isTrue(listing.surelyAbsent("other", now))
+    version = 8 // another connection committed
+    now += RECHECK_MS - 1
+    assert.isTrue(listing.surelyAbsent("other", now)) // the version read this recently is trusted
+    now += 1
+    assert.isFalse(listing.surelyAbsent("other", now))
+    version = 7
+    now += RECHECK_MS
+    assert.isFalse(listing.surelyAbsent("other", now)) // stale for good
+  })
 
   it.effect("memory store: LRU by entries", () =>
     Effect.gen(function* () {
