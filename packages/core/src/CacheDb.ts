@@ -85,43 +85,22 @@ export interface CacheDb {
 const sqlite = (): typeof import("node:sqlite") =>
   createRequire(import.meta.url)("node:sqlite") as typeof import("node:sqlite")
 
-interface Opened {
-  readonly db: CacheDb
-  readonly close: () => void
-  users: number
-  closing: ReturnType<typeof setTimeout> | undefined
-}
-const opened = new Map<string, Opened>()
-
-/** How long a database no one holds stays open: a run's plan lets it go just before the run takes it. */
-export const LINGER_MS = 2_000
-
-/** A process that ends closes what lingers as it goes (so its log is checkpointed). */
-let closeAtExit = false
-const closeLingering = () => {
-  for (const [path, entry] of opened)
-    if (entry.users === 0) {
-      opened.delete(path)
-      entry.close()
-    }
-}
+const opened = new Map<string, { readonly db: CacheDb; readonly close: () => void; users: number }>()
+/** Paths kept open between users (`pinCacheDb`), with how many pins each has. */
+const pins = new Map<string, number>()
 
 /**
  * The cache database under `dir`, opened (created when missing) once per process however many
- * use it at once. When the last lets go (`release`), what waits is committed at once, and the
- * file is closed `LINGER_MS` later unless taken again: a run takes over its plan's handle (and
- * with it the plan's listing of the keys), and a long-lived process leaves no file open. Throws
- * when the dir cannot hold it.
+ * use it at once, and closed when the last lets go (`release`), unless it is pinned: a
+ * long-lived process leaves no file open. Throws when the dir cannot hold it.
  */
 export const cacheDbOf = (dir: string): { readonly db: CacheDb; readonly release: () => void } => {
   const path = resolve(dir)
   let entry = opened.get(path)
   if (entry === undefined) {
-    entry = { ...openCacheDb(path), users: 0, closing: undefined }
+    entry = { ...openCacheDb(path), users: 0 }
     opened.set(path, entry)
   }
-  clearTimeout(entry.closing)
-  entry.closing = undefined
   entry.users++
   const held = entry
   let released = false
@@ -131,21 +110,39 @@ export const cacheDbOf = (dir: string): { readonly db: CacheDb; readonly release
       if (released) return
       released = true
       if (--held.users > 0) return
+      if (!pins.has(path)) return closeIdle(path)
       try {
-        held.db.flush()
+        held.db.flush() // kept open, with nothing left waiting
       } catch {
         // best effort: the cache only saves a later run a request
       }
-      if (!closeAtExit) {
-        closeAtExit = true
-        process.once("exit", closeLingering)
-      }
-      // not held open for it
-      held.closing = setTimeout(() => {
-        opened.delete(path)
-        held.close()
-      }, LINGER_MS).unref()
     }
+  }
+}
+
+const closeIdle = (path: string): void => {
+  const entry = opened.get(path)
+  if (entry === undefined || entry.users > 0) return
+  opened.delete(path)
+  entry.close()
+}
+
+/**
+ * Keeps the database under `dir` open between its users until the returned function is called
+ * (a command's life): a run takes up the handle its plan let go, and with it the plan's listing
+ * of the keys (`CacheListing`). Opens nothing itself.
+ */
+export const pinCacheDb = (dir: string): (() => void) => {
+  const path = resolve(dir)
+  pins.set(path, (pins.get(path) ?? 0) + 1)
+  let unpinned = false
+  return () => {
+    if (unpinned) return
+    unpinned = true
+    const n = (pins.get(path) ?? 1) - 1
+    if (n > 0) return void pins.set(path, n)
+    pins.delete(path)
+    closeIdle(path)
   }
 }
 

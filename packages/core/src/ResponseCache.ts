@@ -9,7 +9,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type CacheDb, cacheDbOf } from "./CacheDb.ts"
+import { type CacheDb, cacheDbOf, pinCacheDb } from "./CacheDb.ts"
 import { canonicalJson, sha256 } from "./Fingerprint.ts"
 import type { StoreLost } from "./StoreLost.ts"
 
@@ -245,6 +245,16 @@ export const makeFile = (
     close: db.close
   }
 }
+
+/**
+ * The file cache's database kept open for the enclosing scope once it is opened, between its
+ * users (a command's plan and run): the run's misses then skip their lookups (`CacheListing`).
+ */
+export const pinnedFile = (dir: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => pinCacheDb(dir)),
+    (unpin) => Effect.sync(unpin)
+  )
 
 /** The file cache for the enclosing scope. */
 export const scopedFile = (dir: string, opts: CacheOptions = {}) =>

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { DB_FILE, GROUP_MS } from "../src/CacheDb.ts"
+import { DB_FILE, GROUP_MS, pinCacheDb } from "../src/CacheDb.ts"
 import { CacheListing, RECHECK_MS } from "../src/CacheListing.ts"
 import { cacheKey, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
@@ -26,6 +26,15 @@ const rows = (dir: string, query: string, ...params: string[]) => {
 const sql = (dir: string, query: string, ...params: string[]) => void rows(dir, query, ...params)
 /** Past the group's wait: a timer set after the cache's, for longer, fires after it. */
 const committed = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, GROUP_MS + 10)))
+/** The files this process holds open. */
+const openFiles = () =>
+  readdirSync("/proc/self/fd").flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)]
+    } catch {
+      return []
+    }
+  })
 const count = (dir: string) => (rows(dir, "SELECT count(*) AS n FROM entries")[0] as { n: number }).n
 
 describe("ResponseCache", () => {
@@ -195,9 +204,14 @@ describe("ResponseCache", () => {
         const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
         const [mine, theirs, never] = [1, 2, 3].map((seed) => cacheKey("http://a", { ...body, seed }))
         // a plan lists the keys and lets the cache go; the run takes the same handle up
+        const unpin = pinCacheDb(dir)
         const plan = makeFile(dir)
         assert.strictEqual((yield* plan.keys).size, 0)
         plan.close()
+        assert.isTrue(
+          openFiles().some((f) => f.startsWith(dir)),
+          "pinned: still open"
+        )
         const cache = makeFile(dir)
         assert.isUndefined(yield* cache.get(never!))
         yield* cache.set(mine!, { choices: ["mine"] })
@@ -213,6 +227,12 @@ describe("ResponseCache", () => {
         yield* Effect.promise(() => new Promise((r) => setTimeout(r, RECHECK_MS + 5)))
         assert.deepStrictEqual(yield* cache.get(theirs!), { choices: ["theirs"] })
         cache.close()
+        assert.isTrue(openFiles().some((f) => f.startsWith(dir)))
+        unpin()
+        assert.isFalse(
+          openFiles().some((f) => f.startsWith(dir)),
+          "unpinned and let go: closed"
+        )
       })
   )
 

@@ -16,7 +16,7 @@ import {
   makeMemory as makeMemoryLedger,
   QuotaLedger
 } from "@tollgate/core/QuotaLedger"
-import { type CacheOptions, ResponseCache, scopedFile } from "@tollgate/core/ResponseCache"
+import { type CacheOptions, pinnedFile, ResponseCache, scopedFile } from "@tollgate/core/ResponseCache"
 import type * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
 import * as Context from "effect/Context"
@@ -107,6 +107,8 @@ export class StateStore extends Context.Service<StateStore, StateStoreShape>()(
           return yield* new StateDamaged({
             message: `the state dir ${stateDir} is a file, not a directory; point TOLLGATE_HOME at a directory`
           })
+        // the cache's database stays open from the plan to the run (opened only if one uses it)
+        yield* pinnedFile(join(stateDir, "cache"))
         return makeFileStore(stateDir, yield* FileSystem.FileSystem)
       })
     )
