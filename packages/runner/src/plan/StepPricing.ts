@@ -158,14 +158,33 @@ const worstCostOfPrompt = (
     Money.zero
   )
 
-/** The most one rendered request can cost: its byte bound at the dearest model, at any hour. */
-export const worstRequestCost = (
-  models: ReadonlyArray<Catalog.Model>,
-  messages: ReadonlyArray<Message>,
-  maxTokensPerRequest: number
-): Money.Usd =>
-  worstCostOfPrompt(
-    models,
-    messages.reduce((n, m) => n + PER_MESSAGE_MAX + maxTokens(m.content), 0),
-    maxTokensPerRequest
-  )
+const promptBound = (messages: ReadonlyArray<Message>): number =>
+  messages.reduce((n, m) => n + PER_MESSAGE_MAX + maxTokens(m.content), 0)
+
+/** Bounds of a step's requests remembered at once, at most (a step's prompts mostly share a few). */
+const REMEMBERED_BOUNDS = 4_096
+
+/**
+ * The most one rendered request of a step can cost: its byte bound at the dearest of the step's
+ * models, at any hour. Each bound's cost is worked out once: a step's requests mostly have
+ * prompts of a few sizes, and the exact decimal math is the dear part.
+ */
+export const worstRequestCostMemo = (
+  models: ReadonlyArray<Catalog.Model>
+): ((messages: ReadonlyArray<Message>, maxTokensPerRequest: number) => Money.Usd) => {
+  const known = new Map<number, Money.Usd>()
+  return (messages, maxTokensPerRequest) => {
+    const prompt = promptBound(messages)
+    // one number keys the pair exactly while both are whole and small (any real request's are)
+    const exact = Number.isInteger(maxTokensPerRequest) && maxTokensPerRequest < 2 ** 26 && prompt < 2 ** 26
+    if (!exact) return worstCostOfPrompt(models, prompt, maxTokensPerRequest)
+    const key = prompt * 2 ** 26 + maxTokensPerRequest
+    let cost = known.get(key)
+    if (cost === undefined) {
+      cost = worstCostOfPrompt(models, prompt, maxTokensPerRequest)
+      if (known.size >= REMEMBERED_BOUNDS) known.clear()
+      known.set(key, cost)
+    }
+    return cost
+  }
+}

@@ -4,11 +4,12 @@ import type { Job } from "@tollgate/core/Engine"
 import type { Checked } from "@tollgate/core/Job"
 import { cacheKey } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
+import type * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import { buildBody } from "../dsl/Request.ts"
 import { renderFast } from "../dsl/Templates.ts"
-import { worstRequestCost } from "../plan/StepPricing.ts"
+import { worstRequestCostMemo } from "../plan/StepPricing.ts"
 import { sample } from "./CalibrationSample.ts"
 import { type ItemResult, recordOf } from "./ItemResult.ts"
 import { type MaxPrice, maxPriceMemo, providerField } from "./PriceCap.ts"
@@ -29,6 +30,8 @@ export interface StepJob {
   readonly freeQuotaFails?: boolean
   /** The price cap (`max_price`) for a prompt of so many tokens at most. */
   readonly maxPrice: (promptTokens: number) => MaxPrice | undefined
+  /** The most one of its requests can cost (`worstRequestCostMemo`). */
+  readonly worstCost: (messages: ReadonlyArray<Message>, maxTokens: number) => Money.Usd
 }
 
 export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unknown>): StepJob => {
@@ -39,7 +42,8 @@ export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unkno
     check: replyCheck(step),
     split: step.forEach !== undefined && step.pack > 1 ? packCheck(step) : undefined,
     scope,
-    maxPrice: maxPriceMemo(models)
+    maxPrice: maxPriceMemo(models),
+    worstCost: worstRequestCostMemo(models)
   }
 }
 
@@ -94,7 +98,7 @@ export const jobOf = (
     },
     models: sj.models,
     free: sj.models.every((m) => m.free),
-    worstCost: worstRequestCost(sj.models, messages, Number(body.max_tokens)),
+    worstCost: sj.worstCost(messages, Number(body.max_tokens)),
     maxAttempts: step.maxAttempts,
     useCache: step.cache && !ctx.noCache,
     cacheKey: key,
