@@ -96,16 +96,16 @@ export const outcomeOf = (
   }
 }
 
-/** Where `{baseUrl}/chat/completions` is sent: its origin and path, parsed once per base URL. */
-const completionsTarget = (): ((baseUrl: string) => { readonly origin: string; readonly path: string }) => {
-  const seen = new Map<string, { readonly origin: string; readonly path: string }>()
+type Target = { readonly origin: string; readonly path: string } | undefined
+
+/** Where `{baseUrl}/chat/completions` is sent (undefined: not a URL), parsed once per base URL. */
+const completionsTarget = (): ((baseUrl: string) => Target) => {
+  const seen = new Map<string, Target>()
   return (baseUrl) => {
-    let target = seen.get(baseUrl)
-    if (target === undefined) {
-      const url = new URL(`${baseUrl}/chat/completions`)
-      target = { origin: url.origin, path: `${url.pathname}${url.search}` }
-      seen.set(baseUrl, target)
-    }
+    if (seen.has(baseUrl)) return seen.get(baseUrl)
+    const url = URL.parse(`${baseUrl}/chat/completions`)
+    const target = url === null ? undefined : { origin: url.origin, path: `${url.pathname}${url.search}` }
+    seen.set(baseUrl, target)
     return target
   }
 }
@@ -138,12 +138,15 @@ export const make = (opts: HttpProviderOptions): ProviderShape & { readonly clos
   const targetOf = completionsTarget()
   const send = (req: ChatRequest): Effect.Effect<Outcome> =>
     Effect.callback<Outcome>((resume) => {
-      const { origin, path } = targetOf(req.baseUrl)
+      const target = targetOf(req.baseUrl)
+      if (target === undefined)
+        return resume(
+          Effect.succeed({ _tag: "Transport", reason: "connect", message: "the base URL is not a URL" })
+        )
       const cancel = Exchange.exchange(
         agent,
         {
-          origin,
-          path,
+          ...target,
           method: "POST",
           headers,
           body: JSON.stringify(req.body),
