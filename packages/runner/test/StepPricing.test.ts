@@ -5,7 +5,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 
 const catalog = CatalogStore.bundled()
-const models = ["openai/gpt-4o-mini", "anthropic/claude-3.5-sonnet"].map(
+const models = ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4"].map(
   (id) => catalog.resolveOrThrow(id).model
 )
 
@@ -13,7 +13,7 @@ describe("a step's worst request cost, remembered by size", () => {
   it("each answer is the one worked out afresh, whatever was asked before (property)", () => {
     const request = fc.record({
       contents: fc.array(fc.string({ maxLength: 300, unit: "binary" }), { minLength: 1, maxLength: 3 }),
-      maxTokens: fc.oneof(fc.integer({ min: 1, max: 5_000 }), fc.constant(2 ** 26), fc.constant(1.5))
+      maxTokens: fc.oneof(fc.integer({ min: 1, max: 5_000 }), fc.constant(2 ** 26))
     })
     fc.assert(
       fc.property(fc.array(request, { minLength: 1, maxLength: 60 }), (requests) => {
