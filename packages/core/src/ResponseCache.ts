@@ -16,12 +16,37 @@ import type { StoreLost } from "./StoreLost.ts"
 /** Body fields that do not change the reply. */
 const NON_SEMANTIC = new Set(["usage", "stream", "user"])
 
-/** The cache key of a chat request: sha256 over base URL and the canonical body. */
-export const cacheKey = (baseUrl: string, body: Readonly<Record<string, unknown>>): string => {
+/** What a chat request's cache key hashes: the base URL and the canonical body, its semantic fields only. */
+const keyText = (baseUrl: string, body: Readonly<Record<string, unknown>>): string => {
   // no prototype: a `__proto__` key is a key like any other, as it was in `Object.fromEntries`
   const semantic: Record<string, unknown> = Object.create(null)
   for (const k of Object.keys(body)) if (!NON_SEMANTIC.has(k)) semantic[k] = body[k]
-  return sha256(canonicalJson({ v: 1, base_url: baseUrl.replace(/\/+$/, ""), body: semantic }))
+  return canonicalJson({ v: 1, base_url: baseUrl.replace(/\/+$/, ""), body: semantic })
+}
+
+/** The cache key of a chat request: sha256 over base URL and the canonical body. */
+export const cacheKey = (baseUrl: string, body: Readonly<Record<string, unknown>>): string =>
+  sha256(keyText(baseUrl, body))
+
+/**
+ * `cacheKey` of requests that differ only in one semantic field (a step's: their messages), the
+ * canonical text around it made once: each key canonicalizes that field's value alone. For every
+ * value `v` that is not undefined, `cacheKeyWith(baseUrl, body, field)(v)` is
+ * `cacheKey(baseUrl, { ...body, [field]: v })`.
+ */
+export const cacheKeyWith = (
+  baseUrl: string,
+  body: Readonly<Record<string, unknown>>,
+  field: string
+): ((value: unknown) => string) => {
+  // a string no body holds (control characters and a random id): found once in the text, where the value goes
+  const marker = `\u0000${globalThis.crypto.randomUUID()}\u0000`
+  const text = keyText(baseUrl, { ...body, [field]: marker })
+  const quoted = JSON.stringify(marker)
+  const at = text.indexOf(quoted)
+  if (at < 0) return (value) => cacheKey(baseUrl, { ...body, [field]: value }) // not a semantic field
+  const [before, after] = [text.slice(0, at), text.slice(at + quoted.length)]
+  return (value) => sha256(`${before}${canonicalJson(value)}${after}`)
 }
 
 export interface CacheOptions {

@@ -5,9 +5,11 @@ import { DatabaseSync } from "node:sqlite"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
+import fc from "fast-check"
+import { expect } from "vitest"
 import { DB_FILE, GROUP_MS, pinCacheDb } from "../src/CacheDb.ts"
 import { CacheListing, RECHECK_MS } from "../src/CacheListing.ts"
-import { cacheKey, makeFile, makeMemory } from "../src/ResponseCache.ts"
+import { cacheKey, cacheKeyWith, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
 const body = { model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }
 
@@ -52,6 +54,29 @@ describe("ResponseCache", () => {
     assert.notStrictEqual(k, cacheKey("http://b/v1", body))
     assert.notStrictEqual(k, cacheKey("http://a/v1", { ...body, model: "n" }))
     assert.notStrictEqual(k, cacheKey("http://a/v1", { ...body, temperature: 0.5 }))
+  })
+
+  it("a step's keys made around its messages are the keys of its whole bodies (property)", () => {
+    const value = fc.jsonValue({ maxDepth: 3 })
+    fc.assert(
+      fc.property(
+        fc.webUrl(),
+        fc.dictionary(
+          fc.oneof(fc.string(), fc.constantFrom("usage", "user", "messages", "__proto__", "0")),
+          value,
+          {
+            maxKeys: 6
+          }
+        ),
+        fc.constantFrom("messages", "prompt", "usage"),
+        fc.array(value, { maxLength: 4 }),
+        (baseUrl, body, field, values) => {
+          const keyOf = cacheKeyWith(baseUrl, body, field)
+          for (const v of values) expect(keyOf(v)).toBe(cacheKey(baseUrl, { ...body, [field]: v }))
+        }
+      ),
+      { numRuns: 500 }
+    )
   })
 
   it.effect("file store: hit, TTL expiry, damaged entries skipped, reported and removed", () =>

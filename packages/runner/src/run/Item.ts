@@ -2,7 +2,7 @@
 import type { ChatReply } from "@tollgate/core/ChatReply"
 import type { Job } from "@tollgate/core/Engine"
 import type { Checked } from "@tollgate/core/Job"
-import { cacheKey } from "@tollgate/core/ResponseCache"
+import { cacheKeyWith } from "@tollgate/core/ResponseCache"
 import type * as Catalog from "@tollgate/pricing/Catalog"
 import type * as Money from "@tollgate/pricing/Money"
 import * as Effect from "effect/Effect"
@@ -30,6 +30,8 @@ export interface StepJob {
   readonly freeQuotaFails?: boolean
   /** The price cap (`max_price`) for a prompt of so many tokens at most. */
   readonly maxPrice: (promptTokens: number) => MaxPrice | undefined
+  /** A request's cache key from its messages (the rest of its body is the step's). */
+  readonly keyOf: (messages: unknown) => string
   /** The most one of its requests can cost (`worstRequestCostMemo`). */
   readonly worstCost: (messages: ReadonlyArray<Message>, maxTokens: number) => Money.Usd
 }
@@ -43,6 +45,7 @@ export const stepJob = (ctx: RunContext, step: Step, scope: Record<string, unkno
     split: step.forEach !== undefined && step.pack > 1 ? packCheck(step) : undefined,
     scope,
     maxPrice: maxPriceMemo(models),
+    keyOf: cacheKeyWith(ctx.planned.baseUrl, buildBody(step, []), "messages"),
     worstCost: worstRequestCostMemo(models)
   }
 }
@@ -152,7 +155,7 @@ export const requestOf = (
 ): Ready | ItemResult => {
   const step = sj.step
   const body = buildBody(step, messages)
-  const key = cacheKey(ctx.planned.baseUrl, body)
+  const key = sj.keyOf(body.messages)
   const previous = ctx.records.previous.get(key)
   if (previous !== undefined) return { _tag: "reused", index, record: { ...previous, index, reused: true } }
   // a merge never sends a split step's request: each came from its shard, or the merge fails
