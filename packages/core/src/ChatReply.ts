@@ -61,7 +61,13 @@ const isCount = (v: unknown): boolean => typeof v === "number" && Number.isFinit
 const absentOr = (o: Record<string, unknown>, key: string, ok: (v: unknown) => boolean): boolean =>
   !(key in o) || ok(o[key])
 const nullOr = (ok: (v: unknown) => boolean) => (v: unknown) => v === null || ok(v)
-const detailsWith = (key: string) => nullOr((v) => isObject(v) && absentOr(v, key, nullOr(isCount)))
+// made once: every reply is checked with them
+const countOk = nullOr(isCount)
+const detailsWith = (key: string) => nullOr((v) => isObject(v) && absentOr(v, key, countOk))
+const messageOk = nullOr(isObject)
+const finishOk = nullOr((v) => typeof v === "string")
+const cachedOk = detailsWith("cached_tokens")
+const reasoningOk = detailsWith("reasoning_tokens")
 
 /**
  * Shapes the Schema would accept, checked by hand: every reply is read here, and the Schema's walk
@@ -69,19 +75,13 @@ const detailsWith = (key: string) => nullOr((v) => isObject(v) && absentOr(v, ke
  * fields are read from it); anything else goes through the Schema, which has the last word.
  */
 const plainChoice = (c: unknown): c is Choice =>
-  isObject(c) &&
-  absentOr(c, "message", nullOr(isObject)) &&
-  absentOr(
-    c,
-    "finish_reason",
-    nullOr((v) => typeof v === "string")
-  )
+  isObject(c) && absentOr(c, "message", messageOk) && absentOr(c, "finish_reason", finishOk)
 const plainUsage = (u: unknown): u is Usage =>
   isObject(u) &&
   absentOr(u, "prompt_tokens", isCount) &&
   absentOr(u, "completion_tokens", isCount) &&
-  absentOr(u, "prompt_tokens_details", detailsWith("cached_tokens")) &&
-  absentOr(u, "completion_tokens_details", detailsWith("reasoning_tokens"))
+  absentOr(u, "prompt_tokens_details", cachedOk) &&
+  absentOr(u, "completion_tokens_details", reasoningOk)
 
 const decodeChoice = (c: unknown): Choice | undefined =>
   plainChoice(c) ? c : Option.getOrUndefined(schemaChoice(c))
