@@ -7,7 +7,6 @@
  */
 import * as Money from "@tollgate/pricing/Money"
 import * as Policy from "@tollgate/pricing/Policy"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -113,33 +112,44 @@ const cachedCompletion = (job: Job, body: unknown): Completion | undefined => {
 
 type Pending = Deferred.Deferred<Completion, RequestFailed | RunStopped>
 
-/** From the cache when it has the reply; identical requests in flight share one send. */
-const viaCache = Effect.fnUntraced(function* (
+/** A request in flight for a cache key, and the identical ones waiting for its answer (most have none). */
+interface Sending {
+  readonly waiters: Array<Pending>
+}
+
+/**
+ * From the cache when it has the reply; identical requests in flight share one send. A waiter's
+ * deferred is made only when one comes: most requests have none to tell.
+ */
+const viaCache = (
   ctx: EngineContext,
-  inflight: Map<string, Pending>,
+  inflight: Map<string, Sending>,
   job: Job,
   key: string
-) {
-  const hit = yield* orStop(ctx, ctx.cache.get(key))
-  // a cached answer that no longer passes the step's check (damaged) is no answer: it is sent again
-  const cached = hit === undefined ? undefined : cachedCompletion(job, hit)
-  if (cached !== undefined) {
-    ctx.emit({ type: "cache-hit", ...job.ref, at: yield* Clock.currentTimeMillis })
-    return cached
-  }
-  const pending = inflight.get(key)
-  if (pending !== undefined) return yield* Deferred.await(pending)
-  const deferred: Pending = yield* Deferred.make<Completion, RequestFailed | RunStopped>()
-  inflight.set(key, deferred)
-  return yield* attemptAll(ctx, job, key).pipe(
-    Effect.onExit((exit) =>
-      Effect.andThen(
-        Deferred.done(deferred, exit),
-        Effect.sync(() => inflight.delete(key))
-      )
+): Effect.Effect<Completion, RequestFailed | RunStopped> =>
+  Effect.flatMap(orStop(ctx, ctx.cache.get(key)), (hit) => {
+    // a cached answer that no longer passes the step's check (damaged) is no answer: it is sent again
+    const cached = hit === undefined ? undefined : cachedCompletion(job, hit)
+    if (cached !== undefined)
+      return Effect.clockWith((clock) => {
+        ctx.emit({ type: "cache-hit", ...job.ref, at: clock.currentTimeMillisUnsafe() })
+        return Effect.succeed(cached)
+      })
+    const sending = inflight.get(key)
+    if (sending !== undefined)
+      return Effect.flatMap(Deferred.make<Completion, RequestFailed | RunStopped>(), (waiter) => {
+        sending.waiters.push(waiter)
+        return Deferred.await(waiter)
+      })
+    const mine: Sending = { waiters: [] }
+    inflight.set(key, mine)
+    return Effect.onExit(attemptAll(ctx, job, key), (exit) =>
+      Effect.suspend(() => {
+        inflight.delete(key)
+        return Effect.forEach(mine.waiters, (waiter) => Deferred.done(waiter, exit), { discard: true })
+      })
     )
-  )
-})
+  })
 
 export const make = Effect.fnUntraced(function* (config: EngineConfig) {
   const emit = config.onEvent ?? (() => {})
@@ -158,7 +168,7 @@ export const make = Effect.fnUntraced(function* (config: EngineConfig) {
     stopper: yield* makeStopper(emit),
     learnedTier: yield* Ref.make<number | undefined>(undefined)
   }
-  const inflight = new Map<string, Pending>()
+  const inflight = new Map<string, Sending>()
   const execute = (job: Job): Effect.Effect<Completion, RequestFailed | RunStopped> =>
     ctx.stopper.unlessStopped(() =>
       job.useCache

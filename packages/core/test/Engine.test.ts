@@ -298,6 +298,31 @@ describe("Engine budget and cache", () => {
   })
 
   it.effect(
+    "identical requests in flight share a failure too: one send, each told why, nothing cached",
+    () => {
+      const sim = scripted(() => Effect.as(Effect.sleep(100), status(400, {}, "bad params")))
+      return Effect.gen(function* () {
+        const engine = yield* Engine
+        const exits = yield* driveClock(
+          Effect.all(
+            [0, 1, 2].map(() => Effect.exit(engine.execute(job({ useCache: true })))),
+            { concurrency: 3 }
+          ),
+          50
+        )
+        assert.isTrue(Exit.isSuccess(exits))
+        if (!Exit.isSuccess(exits)) return
+        for (const e of exits.value)
+          assert.isTrue(Exit.isFailure(e) && String(e.cause).includes("bad params"))
+        assert.strictEqual(sim.sends.length, 1)
+        // nothing was cached and nobody waits: the next is sent again
+        yield* driveClock(Effect.exit(engine.execute(job({ useCache: true }))), 50)
+        assert.strictEqual(sim.sends.length, 2)
+      }).pipe(Effect.provide(engineLayer({ provider: sim.layer, cache: ResponseCache.layerMemory() })))
+    }
+  )
+
+  it.effect(
     "a request abandoned mid-flight (timeout) keeps its worst case in the budget and the reported cost; a 502 does not",
     () => {
       const sim = scripted((_, n) =>
