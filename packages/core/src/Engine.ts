@@ -135,20 +135,24 @@ const viaCache = (
         ctx.emit({ type: "cache-hit", ...job.ref, at: clock.currentTimeMillisUnsafe() })
         return Effect.succeed(cached)
       })
-    const sending = inflight.get(key)
-    if (sending !== undefined)
-      return Effect.flatMap(Deferred.make<Completion, RequestFailed | RunStopped>(), (waiter) => {
+    // looked up and joined (or taken) in one step, where no other fiber runs and no interrupt lands:
+    // a sender that ended in between would leave a waiter untold, or a key held for good
+    return Effect.uninterruptibleMask((restore) => {
+      const sending = inflight.get(key)
+      if (sending !== undefined) {
+        const waiter = Deferred.makeUnsafe<Completion, RequestFailed | RunStopped>()
         sending.waiters.push(waiter)
-        return Deferred.await(waiter)
-      })
-    const mine: Sending = { waiters: [] }
-    inflight.set(key, mine)
-    return Effect.onExit(attemptAll(ctx, job, key), (exit) =>
-      Effect.suspend(() => {
-        inflight.delete(key)
-        return Effect.forEach(mine.waiters, (waiter) => Deferred.done(waiter, exit), { discard: true })
-      })
-    )
+        return restore(Deferred.await(waiter))
+      }
+      const mine: Sending = { waiters: [] }
+      inflight.set(key, mine)
+      return Effect.onExit(restore(attemptAll(ctx, job, key)), (exit) =>
+        Effect.suspend(() => {
+          inflight.delete(key)
+          return Effect.forEach(mine.waiters, (waiter) => Deferred.done(waiter, exit), { discard: true })
+        })
+      )
+    })
   })
 
 export const make = Effect.fnUntraced(function* (config: EngineConfig) {
