@@ -21,7 +21,8 @@ export type ReplyHeaders = Readonly<Record<string, string | ReadonlyArray<string
 
 export type ExchangeResult =
   | { readonly _tag: "Reply"; readonly status: number; readonly headers: ReplyHeaders; readonly text: string }
-  | { readonly _tag: "TooLarge" }
+  /** `status`: the reply's, when its head came before the cut. */
+  | { readonly _tag: "TooLarge"; readonly status: number | undefined }
   | { readonly _tag: "TimedOut" }
   | { readonly _tag: "Failed"; readonly error: Error }
 
@@ -64,11 +65,14 @@ export const exchange = (
     onResponseStart(_c, statusCode, replyHeaders) {
       status = statusCode
       headers = replyHeaders as ReplyHeaders
+      // a body declared past the cap is not read at all
+      if (Number(headers["content-length"] ?? 0) > req.maxBytes)
+        settle({ _tag: "TooLarge", status }, new Error("too large"))
     },
     onResponseData(_c, chunk) {
       size += chunk.length
       if (size <= req.maxBytes) chunks.push(chunk)
-      else settle({ _tag: "TooLarge" }, new Error("too large"))
+      else settle({ _tag: "TooLarge", status }, new Error("too large"))
     },
     onResponseEnd() {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)

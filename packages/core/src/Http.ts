@@ -41,7 +41,9 @@ export const requestJson = async (
   limits: FetchLimits,
   headers: Record<string, string> = {}
 ): Promise<unknown> => {
-  const target = new URL(url)
+  const target = URL.parse(url)
+  if (target === null)
+    throw new FetchError({ reason: "network", message: `${method} ${url} failed: not a URL` })
   const result = await new Promise<ExchangeResult>((resolve) =>
     exchange(
       getGlobalDispatcher(),
@@ -64,6 +66,13 @@ export const requestJson = async (
   return jsonOf(method, url, result, limits)
 }
 
+const ok = (status: number) => status >= 200 && status < 300
+const refused = (method: string, url: string, status: number): FetchFailure => ({
+  reason: "http",
+  status,
+  message: `${method} ${url} answered HTTP ${status}`
+})
+
 /** The parsed body of a 2xx reply, or the `FetchError` that says why there is none. */
 const jsonOf = (method: string, url: string, result: ExchangeResult, limits: FetchLimits): unknown => {
   const fail = (failure: FetchFailure) => {
@@ -73,6 +82,8 @@ const jsonOf = (method: string, url: string, result: ExchangeResult, limits: Fet
     case "TimedOut":
       return fail({ reason: "timeout", message: `${method} ${url} timed out after ${limits.timeoutMs} ms` })
     case "TooLarge":
+      // a refusal says so by its status, however long its page
+      if (result.status !== undefined && !ok(result.status)) return fail(refused(method, url, result.status))
       return fail({
         reason: "too-large",
         message: `${method} ${url}: body exceeds the ${limits.maxBytes}-byte cap`
@@ -80,12 +91,7 @@ const jsonOf = (method: string, url: string, result: ExchangeResult, limits: Fet
     case "Failed":
       return fail({ reason: "network", message: `${method} ${url} failed: ${result.error.message}` })
   }
-  if (result.status < 200 || result.status >= 300)
-    return fail({
-      reason: "http",
-      status: result.status,
-      message: `${method} ${url} answered HTTP ${result.status}`
-    })
+  if (!ok(result.status)) return fail(refused(method, url, result.status))
   if (result.text.trim() === "") return null
   try {
     return JSON.parse(result.text)

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net"
 import { Agent } from "undici"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ExchangeRequest, type ExchangeResult, exchange } from "../src/Exchange.ts"
+import { requestJson } from "../src/Http.ts"
 
 const arrived: string[] = []
 const closed: string[] = []
@@ -16,6 +17,15 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     })
   },
   "/big": (_req, res) => res.end("x".repeat(4096)),
+  "/refused": (_req, res) => {
+    res.writeHead(502, { "content-type": "text/html" })
+    res.end(`<html>${"x".repeat(4096)}</html>`)
+  },
+  "/declared": (_req, res) => {
+    // declares more than the cap and sends nothing yet: the cut cannot wait for the bytes
+    res.writeHead(200, { "content-length": "1000000" })
+    res.write("{")
+  },
   "/chunked": (_req, res) => {
     res.write("part one, ")
     setTimeout(() => res.end("part two"), 20)
@@ -51,6 +61,21 @@ const request = (path: string, extra: Partial<ExchangeRequest> = {}): ExchangeRe
 const send = (agent: Agent, req: ExchangeRequest) =>
   new Promise<ExchangeResult>((resolve) => exchange(agent, req, resolve))
 
+describe("a JSON request over the exchange (Http.requestJson)", () => {
+  const limits = { timeoutMs: 2_000, maxBytes: 1_024 }
+  it("a refusal with a long page fails by its status; a URL that is not one fails as the network", async () => {
+    await expect(requestJson("GET", `${origin}/refused`, undefined, limits)).rejects.toMatchObject({
+      failure: { reason: "http", status: 502 }
+    })
+    await expect(requestJson("GET", `${origin}/big`, undefined, limits)).rejects.toMatchObject({
+      failure: { reason: "too-large" }
+    })
+    await expect(requestJson("GET", "not a url", undefined, limits)).rejects.toMatchObject({
+      failure: { reason: "network" }
+    })
+  })
+})
+
 describe("one exchange over an undici dispatcher, without a body stream", () => {
   it("a reply: its status, its headers (lower-cased) and its whole body, in more than one chunk too", async () => {
     const agent = new Agent({ connections: 2 })
@@ -65,8 +90,16 @@ describe("one exchange over an undici dispatcher, without a body stream", () => 
 
   it("a body past the cap is cut off: too large, and the transfer stops", async () => {
     const agent = new Agent({ connections: 1 })
-    expect(await send(agent, request("/big"))).toEqual({ _tag: "TooLarge" })
+    expect(await send(agent, request("/big"))).toEqual({ _tag: "TooLarge", status: 200 })
     expect(await send(agent, request("/big", { maxBytes: 4_096 }))).toMatchObject({ _tag: "Reply" })
+    // its status kept: a refusal with a long page is still a refusal
+    expect(await send(agent, request("/refused"))).toEqual({ _tag: "TooLarge", status: 502 })
+    const t0 = Date.now()
+    expect(await send(agent, request("/declared", { timeoutMs: 1_500 }))).toEqual({
+      _tag: "TooLarge",
+      status: 200
+    })
+    expect(Date.now() - t0).toBeLessThan(1_000)
     await agent.close()
   })
 

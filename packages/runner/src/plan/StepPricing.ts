@@ -176,7 +176,11 @@ export const worstRequestCostMemo = (
   return (messages, maxTokensPerRequest) => {
     const prompt = promptBound(messages)
     // one number keys the pair exactly while both are whole and small (any real request's are)
-    const exact = Number.isInteger(maxTokensPerRequest) && maxTokensPerRequest < 2 ** 26 && prompt < 2 ** 26
+    const exact =
+      Number.isInteger(maxTokensPerRequest) &&
+      maxTokensPerRequest >= 0 &&
+      maxTokensPerRequest < 2 ** 26 &&
+      prompt < 2 ** 26
     if (!exact) return worstCostOfPrompt(models, prompt, maxTokensPerRequest)
     const key = prompt * 2 ** 26 + maxTokensPerRequest
     let cost = known.get(key)
