@@ -30,6 +30,70 @@ interface Controller {
   readonly abort: (reason: Error) => void
 }
 
+/** One exchange's state, and the dispatcher's handler for it: its calls arrive as method calls. */
+class Handler implements Dispatcher.DispatchHandler {
+  private controller: Controller | undefined
+  private stopped: Error | undefined
+  private settled = false
+  private status = 0
+  private headers: ReplyHeaders = {}
+  private size = 0
+  private readonly chunks: Buffer[] = []
+  private readonly timer: ReturnType<typeof setTimeout>
+  private readonly maxBytes: number
+  private readonly done: (result: ExchangeResult) => void
+
+  constructor(req: ExchangeRequest, done: (result: ExchangeResult) => void) {
+    this.maxBytes = req.maxBytes
+    this.done = done
+    this.timer = setTimeout(() => this.settle({ _tag: "TimedOut" }, new Error("timeout")), req.timeoutMs)
+  }
+
+  /** Ends the exchange once: reports `result` (none when cancelled), and stops the transfer when asked. */
+  settle(result: ExchangeResult | undefined, stop?: Error): void {
+    if (this.settled) return
+    this.settled = true
+    clearTimeout(this.timer)
+    if (stop !== undefined) {
+      this.stopped = stop
+      this.controller?.abort(stop)
+    }
+    if (result !== undefined) this.done(result)
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller
+    // stopped while it waited for a connection: it goes no further
+    if (this.stopped !== undefined) controller.abort(this.stopped)
+  }
+
+  onResponseStart(_c: Controller, status: number, headers: Record<string, unknown>): void {
+    this.status = status
+    this.headers = headers as ReplyHeaders
+    // a body declared past the cap is not read at all
+    if (Number(this.headers["content-length"] ?? 0) > this.maxBytes) this.tooLarge()
+  }
+
+  onResponseData(_c: Controller, chunk: Buffer): void {
+    this.size += chunk.length
+    if (this.size <= this.maxBytes) this.chunks.push(chunk)
+    else this.tooLarge()
+  }
+
+  onResponseEnd(): void {
+    const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+    this.settle({ _tag: "Reply", status: this.status, headers: this.headers, text: body.toString("utf8") })
+  }
+
+  onResponseError(_c: Controller, error: Error): void {
+    this.settle({ _tag: "Failed", error })
+  }
+
+  private tooLarge(): void {
+    this.settle({ _tag: "TooLarge", status: this.status }, new Error("too large"))
+  }
+}
+
 /**
  * Sends `req` and calls `done` once with what came of it. Returns a function that cancels the
  * exchange (a fiber interrupted); `done` is then not called.
@@ -39,49 +103,7 @@ export const exchange = (
   req: ExchangeRequest,
   done: (result: ExchangeResult) => void
 ): (() => void) => {
-  let controller: Controller | undefined
-  let stopped: Error | undefined
-  let settled = false
-  let status = 0
-  let headers: ReplyHeaders = {}
-  let size = 0
-  const chunks: Buffer[] = []
-  const settle = (result: ExchangeResult | undefined, stop?: Error) => {
-    if (settled) return
-    settled = true
-    clearTimeout(timer)
-    if (stop !== undefined) {
-      stopped = stop
-      controller?.abort(stop)
-    }
-    if (result !== undefined) done(result)
-  }
-  const timer = setTimeout(() => settle({ _tag: "TimedOut" }, new Error("timeout")), req.timeoutMs)
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c
-      if (stopped !== undefined) c.abort(stopped)
-    },
-    onResponseStart(_c, statusCode, replyHeaders) {
-      status = statusCode
-      headers = replyHeaders as ReplyHeaders
-      // a body declared past the cap is not read at all
-      if (Number(headers["content-length"] ?? 0) > req.maxBytes)
-        settle({ _tag: "TooLarge", status }, new Error("too large"))
-    },
-    onResponseData(_c, chunk) {
-      size += chunk.length
-      if (size <= req.maxBytes) chunks.push(chunk)
-      else settle({ _tag: "TooLarge", status }, new Error("too large"))
-    },
-    onResponseEnd() {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-      settle({ _tag: "Reply", status, headers, text: body.toString("utf8") })
-    },
-    onResponseError(_c, error) {
-      settle({ _tag: "Failed", error })
-    }
-  }
+  const handler = new Handler(req, done)
   try {
     dispatcher.dispatch(
       {
@@ -94,7 +116,7 @@ export const exchange = (
       handler
     )
   } catch (e) {
-    settle({ _tag: "Failed", error: e instanceof Error ? e : new Error(String(e)) })
+    handler.settle({ _tag: "Failed", error: e instanceof Error ? e : new Error(String(e)) })
   }
-  return () => settle(undefined, new Error("cancelled"))
+  return () => handler.settle(undefined, new Error("cancelled"))
 }
