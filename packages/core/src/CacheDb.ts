@@ -85,7 +85,14 @@ export interface CacheDb {
 const sqlite = (): typeof import("node:sqlite") =>
   createRequire(import.meta.url)("node:sqlite") as typeof import("node:sqlite")
 
-const opened = new Map<string, { readonly db: CacheDb; readonly close: () => void; users: number }>()
+interface Opened {
+  readonly db: CacheDb
+  readonly close: () => void
+  /** Opened read-only (the dir could not be written, or another process held the lock past the wait). */
+  readonly readOnly: boolean
+  users: number
+}
+const opened = new Map<string, Opened>()
 /** Paths kept open between users (`pinCacheDb`), with how many pins each has. */
 const pins = new Map<string, number>()
 
@@ -110,7 +117,8 @@ export const cacheDbOf = (dir: string): { readonly db: CacheDb; readonly release
       if (released) return
       released = true
       if (--held.users > 0) return
-      if (!pins.has(path)) return closeIdle(path)
+      // a read-only handle is not kept: the next user may open it writable
+      if (!pins.has(path) || held.readOnly) return closeIdle(path)
       try {
         held.db.flush() // kept open, with nothing left waiting
       } catch {
@@ -146,11 +154,13 @@ export const pinCacheDb = (dir: string): (() => void) => {
   }
 }
 
-const openCacheDb = (dir: string): { readonly db: CacheDb; readonly close: () => void } => {
-  const db = openWritable(dir) ?? openReadOnly(dir)
+const openCacheDb = (dir: string): Omit<Opened, "users"> => {
+  const writable = openWritable(dir)
+  const db = writable ?? openReadOnly(dir)
   const cache = statements(db)
   return {
     db: cache,
+    readOnly: writable === undefined,
     close: () => {
       try {
         cache.flush()

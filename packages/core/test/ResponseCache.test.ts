@@ -189,8 +189,8 @@ describe("ResponseCache", () => {
           const fresh = makeFile(dir) // a new reader of the same dir shares this process's handle
           // readers are not blocked: a hit is a hit
           assert.deepStrictEqual(yield* fresh.get(k), { choices: [1] })
-          // 300 sets: the 256th commits at once, waits out the lock, fails, and is dropped
-          for (let i = 0; i < 300; i++)
+          // 1,100 sets: the 1,024th commits at once, waits out the lock, fails, and is dropped
+          for (let i = 0; i < 1_100; i++)
             yield* fresh.set(cacheKey("http://a", { ...body, seed: 100 + i }), { i })
           assert.doesNotThrow(() => fresh.close())
           assert.doesNotThrow(() => cache.close())
@@ -200,6 +200,30 @@ describe("ResponseCache", () => {
         }
       }),
     20_000
+  )
+
+  it.effect("file store: a handle opened read-only (the lock held past the wait) is not kept by a pin", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+      const first = makeFile(dir)
+      yield* first.set(cacheKey("http://a", body), { choices: [1] })
+      first.close()
+      const unpin = pinCacheDb(dir)
+      const other = new DatabaseSync(join(dir, DB_FILE))
+      other.exec("BEGIN IMMEDIATE")
+      const plan = makeFile(dir)
+      yield* plan.keys // opened while the lock is held: read-only, after the wait
+      plan.close()
+      other.exec("ROLLBACK")
+      other.close()
+      // still pinned: the run opens the database anew, writable, and its answers are kept
+      const run = makeFile(dir)
+      const k = cacheKey("http://a", { ...body, seed: 2 })
+      yield* run.set(k, { choices: [2] })
+      run.close()
+      unpin()
+      assert.deepStrictEqual(rows(dir, "SELECT key FROM entries WHERE key = ?", k), [{ key: k }])
+    })
   )
 
   it.effect("file store: a cache that cannot be opened holds nothing for a while, then is asked again", () =>
