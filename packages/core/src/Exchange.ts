@@ -7,6 +7,19 @@
  */
 import type { Dispatcher } from "undici"
 
+/** Where a request goes, as the dispatcher takes it. */
+export interface Target {
+  readonly origin: string
+  /** Its path and query. */
+  readonly path: string
+}
+
+/** A URL's origin and path; undefined when it is not a URL. */
+export const targetOf = (url: string): Target | undefined => {
+  const u = URL.parse(url)
+  return u === null ? undefined : { origin: u.origin, path: `${u.pathname}${u.search}` }
+}
+
 export interface ExchangeRequest {
   readonly origin: string
   readonly path: string

@@ -1,6 +1,6 @@
 /** Bounded HTTP GET for JSON documents: a whole-request timeout and a body size cap. */
 import { getGlobalDispatcher } from "undici"
-import { type ExchangeResult, exchange } from "./Exchange.ts"
+import { type ExchangeResult, exchange, targetOf } from "./Exchange.ts"
 
 export interface FetchLimits {
   readonly timeoutMs: number
@@ -41,15 +41,14 @@ export const requestJson = async (
   limits: FetchLimits,
   headers: Record<string, string> = {}
 ): Promise<unknown> => {
-  const target = URL.parse(url)
-  if (target === null)
+  const target = targetOf(url)
+  if (target === undefined)
     throw new FetchError({ reason: "network", message: `${method} ${url} failed: not a URL` })
   const result = await new Promise<ExchangeResult>((resolve) =>
     exchange(
       getGlobalDispatcher(),
       {
-        origin: target.origin,
-        path: `${target.pathname}${target.search}`,
+        ...target,
         method,
         headers: {
           accept: "application/json",

@@ -96,17 +96,12 @@ export const outcomeOf = (
   }
 }
 
-type Target = { readonly origin: string; readonly path: string } | undefined
-
 /** Where `{baseUrl}/chat/completions` is sent (undefined: not a URL), parsed once per base URL. */
-const completionsTarget = (): ((baseUrl: string) => Target) => {
-  const seen = new Map<string, Target>()
+const completionsTarget = (): ((baseUrl: string) => Exchange.Target | undefined) => {
+  const seen = new Map<string, Exchange.Target | undefined>()
   return (baseUrl) => {
-    if (seen.has(baseUrl)) return seen.get(baseUrl)
-    const url = URL.parse(`${baseUrl}/chat/completions`)
-    const target = url === null ? undefined : { origin: url.origin, path: `${url.pathname}${url.search}` }
-    seen.set(baseUrl, target)
-    return target
+    if (!seen.has(baseUrl)) seen.set(baseUrl, Exchange.targetOf(`${baseUrl}/chat/completions`))
+    return seen.get(baseUrl)
   }
 }
 
