@@ -3,8 +3,9 @@
  * `node:sqlite`), shared by the processes of one machine (write-ahead log). The cache is best
  * effort: a read that fails is a miss, and a commit another process keeps out past a 1 s wait is
  * dropped (none is tried for 30 s), so a locked database never fails a run or blocks it long.
- * A get, a set and an eviction are index lookups, whatever the cache holds: its size is kept by
- * triggers in one row, and eviction takes the least recently used from an index on last use.
+ * A get, a set and an eviction are index lookups, whatever the cache holds: an entry is found by
+ * a number made of its key, its size is kept by triggers in one row, and eviction takes the least
+ * recently used from an index on last use.
  * Like the other per-request state it is synchronous (see `SyncFiles.ts`).
  *
  * A cache written by an earlier runner (one JSON file per entry under two-character folders) is
@@ -20,16 +21,25 @@ import * as SyncFiles from "./SyncFiles.ts"
 
 export const DB_FILE = "cache.db"
 
+/**
+ * An entry is found by `kh`, a number made of its key's first 52 bits (`keyHash`), and checked
+ * against its whole key. The keys are random: an index of whole keys (64 characters each, as the
+ * schema of version 0 had) spread a group's rows over so many pages that a commit wrote one page
+ * per row at 100,000 entries; an index of numbers takes a sixth of the pages. Two keys that share
+ * a number (once in ~10^4 caches of a million entries) share a row: the later replaces the
+ * earlier, and a read of the earlier is a miss.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
-  key TEXT PRIMARY KEY,
+  kh INTEGER NOT NULL UNIQUE,
+  key TEXT NOT NULL,
   created_at_ms INTEGER NOT NULL,
   used_at_ms INTEGER NOT NULL,
   size INTEGER NOT NULL,
   body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used_at_ms);
-CREATE TABLE IF NOT EXISTS uses (key TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS uses (kh INTEGER NOT NULL, at_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 0), entries INTEGER NOT NULL, bytes INTEGER NOT NULL);
 INSERT OR IGNORE INTO usage VALUES (0, 0, 0);
 CREATE TRIGGER IF NOT EXISTS entry_added AFTER INSERT ON entries BEGIN
@@ -42,6 +52,54 @@ CREATE TRIGGER IF NOT EXISTS entry_replaced AFTER UPDATE OF size ON entries BEGI
   UPDATE usage SET bytes = bytes + NEW.size - OLD.size WHERE id = 0;
 END;
 `
+const SCHEMA_VERSION = 1
+
+/** The number an entry is found by: a hex key's first 13 digits, or FNV-1a of any other text, in 52 bits. */
+export const keyHash = (key: string): number => {
+  if (HEX_HEAD.test(key)) return Number.parseInt(key.slice(0, 13), 16)
+  let h = 0xcbf29ce484222325n
+  for (let i = 0; i < key.length; i++)
+    h = BigInt.asUintN(64, (h ^ BigInt(key.charCodeAt(i))) * 0x100000001b3n)
+  return Number(h >> 12n)
+}
+const HEX_HEAD = /^[0-9a-f]{13}/
+
+/**
+ * The schema made or brought up to date in one transaction: the entries of a version-0 cache
+ * (keyed by whole keys) are copied into the current table, then its tables dropped.
+ */
+const migrate = (db: DatabaseSync): void => {
+  const version = () =>
+    Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)
+  if (version() >= SCHEMA_VERSION) return
+  inTransaction(db, () => {
+    if (version() >= SCHEMA_VERSION) return // another process brought it up meanwhile
+    const old = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").get()
+    if (old !== undefined) {
+      for (const t of ["entry_added", "entry_removed", "entry_replaced"])
+        db.exec(`DROP TRIGGER IF EXISTS ${t}`)
+      db.exec("DROP INDEX IF EXISTS entries_by_use; DROP TABLE IF EXISTS uses; DROP TABLE IF EXISTS usage")
+      db.exec("ALTER TABLE entries RENAME TO entries_v0")
+    }
+    db.exec(SCHEMA)
+    if (old !== undefined) {
+      const put = db.prepare(
+        "INSERT OR IGNORE INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)"
+      )
+      const rows = db.prepare("SELECT key, created_at_ms, used_at_ms, size, body FROM entries_v0").iterate()
+      for (const r of rows as Iterable<{
+        key: string
+        created_at_ms: number
+        used_at_ms: number
+        size: number
+        body: string
+      }>)
+        put.run(keyHash(r.key), r.key, r.created_at_ms, r.used_at_ms, r.size, r.body)
+      db.exec("DROP TABLE entries_v0")
+    }
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
+  })
+}
 
 /** One entry as stored: its body's JSON text, when it was written (Clock ms). */
 export interface StoredEntry {
@@ -157,7 +215,13 @@ export const pinCacheDb = (dir: string): (() => void) => {
 const openCacheDb = (dir: string): Omit<Opened, "users"> => {
   const writable = openWritable(dir)
   const db = writable ?? openReadOnly(dir)
-  const cache = statements(db)
+  let cache: CacheDb
+  try {
+    cache = statements(db)
+  } catch (e) {
+    db.close() // a read-only handle on a schema this runner cannot bring up to date
+    throw e
+  }
   return {
     db: cache,
     readOnly: writable === undefined,
@@ -186,7 +250,7 @@ const openWritable = (dir: string): DatabaseSync | undefined => {
     db.exec("PRAGMA synchronous = NORMAL")
     // reads from memory-mapped pages, not a system call per page
     db.exec("PRAGMA mmap_size = 268435456")
-    db.exec(SCHEMA)
+    migrate(db)
     takeIn(db, dir, legacy)
     return db
   } catch (e) {
@@ -229,21 +293,21 @@ const inTransaction = <A>(db: DatabaseSync, f: () => A): A => {
 const queriesOf = (db: DatabaseSync) => {
   const q = (sql: string): StatementSync => db.prepare(sql)
   return {
-    select: q("SELECT body, created_at_ms AS createdAtMs FROM entries WHERE key = ?"),
+    select: q("SELECT body, created_at_ms AS createdAtMs FROM entries WHERE kh = ? AND key = ?"),
     // a hit is noted at the end of a small table (one append), not by rewriting its entry's row and
     // index; the notes are folded into the entries' last use before an eviction reads it
-    use: q("INSERT INTO uses (key, at_ms) VALUES (?, ?)"),
+    use: q("INSERT INTO uses (kh, at_ms) VALUES (?, ?)"),
     foldUses: q(
-      `UPDATE entries SET used_at_ms = u.at_ms FROM (SELECT key, max(at_ms) AS at_ms FROM uses GROUP BY key) AS u
-       WHERE entries.key = u.key AND u.at_ms > entries.used_at_ms`
+      `UPDATE entries SET used_at_ms = u.at_ms FROM (SELECT kh, max(at_ms) AS at_ms FROM uses GROUP BY kh) AS u
+       WHERE entries.kh = u.kh AND u.at_ms > entries.used_at_ms`
     ),
     dropUses: q("DELETE FROM uses"),
     put: q(
-      `INSERT INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET created_at_ms = excluded.created_at_ms,
+      `INSERT INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kh) DO UPDATE SET key = excluded.key, created_at_ms = excluded.created_at_ms,
          used_at_ms = excluded.used_at_ms, size = excluded.size, body = excluded.body`
     ),
-    remove: q("DELETE FROM entries WHERE key = ?"),
+    remove: q("DELETE FROM entries WHERE kh = ? AND key = ?"),
     usage: q("SELECT entries, bytes FROM usage WHERE id = 0"),
     evict: q("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries ORDER BY used_at_ms LIMIT ?)"),
     keys: q("SELECT key FROM entries"),
@@ -303,8 +367,8 @@ const groupCommits = (db: DatabaseSync, q: ReturnType<typeof queriesOf>, waiting
     if (performance.now() < state.pausedUntil) return waiting.drop()
     try {
       inTransaction(db, () => {
-        for (const [key, p] of waiting.puts) q.put.run(key, p.atMs, p.atMs, p.size, p.body)
-        for (const [key, at] of waiting.uses) q.use.run(key, at)
+        for (const [key, p] of waiting.puts) q.put.run(keyHash(key), key, p.atMs, p.atMs, p.size, p.body)
+        for (const [key, at] of waiting.uses) q.use.run(keyHash(key), at)
         state.notes += waiting.uses.size
         if (state.notes >= FOLD_AFTER) fold()
       })
@@ -349,7 +413,7 @@ const statements = (db: DatabaseSync): CacheDb => {
       const p = waiting.puts.get(key)
       if (p !== undefined) return { body: p.body, createdAtMs: p.atMs }
       if (listing?.surelyAbsent(key, performance.now())) return undefined
-      return q.select.get(key) as StoredEntry | undefined
+      return q.select.get(keyHash(key), key) as StoredEntry | undefined
     },
     touch: (key, nowMs) => {
       waiting.uses.set(key, nowMs)
@@ -363,7 +427,7 @@ const statements = (db: DatabaseSync): CacheDb => {
     remove: (key) => {
       waiting.puts.delete(key)
       waiting.uses.delete(key)
-      q.remove.run(key)
+      q.remove.run(keyHash(key), key)
     },
     usage: commits.usage,
     estimate: () => ({
@@ -414,11 +478,11 @@ const legacyEntries = (dir: string): LegacyFiles | undefined => {
 const takeIn = (db: DatabaseSync, dir: string, legacy: LegacyFiles | undefined): void => {
   if (legacy === undefined) return
   const put = db.prepare(
-    "INSERT OR IGNORE INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)"
   )
   inTransaction(db, () => {
     for (const e of legacy.entries)
-      put.run(e.key, e.createdAtMs, e.usedAtMs, Buffer.byteLength(e.body), e.body)
+      put.run(keyHash(e.key), e.key, e.createdAtMs, e.usedAtMs, Buffer.byteLength(e.body), e.body)
   })
   for (const path of legacy.paths) SyncFiles.remove(path)
   for (const shard of legacy.shards) SyncFiles.removeAll(join(dir, shard))

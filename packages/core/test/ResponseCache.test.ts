@@ -7,14 +7,14 @@ import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { expect } from "vitest"
-import { DB_FILE, GROUP_MS, pinCacheDb } from "../src/CacheDb.ts"
+import { DB_FILE, GROUP_MS, keyHash, pinCacheDb } from "../src/CacheDb.ts"
 import { CacheListing, RECHECK_MS } from "../src/CacheListing.ts"
 import { cacheKey, cacheKeyWith, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
 const body = { model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }
 
 /** Runs SQL on a cache's database through a handle of its own (as another process would). */
-const rows = (dir: string, query: string, ...params: string[]) => {
+const rows = (dir: string, query: string, ...params: Array<string | number>) => {
   const db = new DatabaseSync(join(dir, DB_FILE))
   try {
     return db
@@ -25,7 +25,8 @@ const rows = (dir: string, query: string, ...params: string[]) => {
     db.close()
   }
 }
-const sql = (dir: string, query: string, ...params: string[]) => void rows(dir, query, ...params)
+const sql = (dir: string, query: string, ...params: Array<string | number>) =>
+  void rows(dir, query, ...params)
 /** Past the group's wait: a timer set after the cache's, for longer, fires after it. */
 const committed = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, GROUP_MS + 10)))
 /** The files this process holds open. */
@@ -158,6 +159,67 @@ describe("ResponseCache", () => {
       })
   )
 
+  it.effect(
+    "file store: a cache of the first schema (whole keys indexed) is brought up to date with its entries",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+        const k = cacheKey("http://a", body)
+        const k2 = cacheKey("http://a", { ...body, seed: 2 })
+        const v0 = new DatabaseSync(join(dir, DB_FILE))
+        v0.exec(`CREATE TABLE entries (key TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL,
+          used_at_ms INTEGER NOT NULL, size INTEGER NOT NULL, body TEXT NOT NULL);
+        CREATE INDEX entries_by_use ON entries (used_at_ms);
+        CREATE TABLE uses (key TEXT NOT NULL, at_ms INTEGER NOT NULL);
+        CREATE TABLE usage (id INTEGER PRIMARY KEY CHECK (id = 0), entries INTEGER NOT NULL, bytes INTEGER NOT NULL);
+        INSERT INTO usage VALUES (0, 2, 40);
+        CREATE TRIGGER entry_added AFTER INSERT ON entries BEGIN
+          UPDATE usage SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0; END;`)
+        v0.prepare("INSERT INTO entries VALUES (?, 0, 0, 20, ?), (?, 0, 5, 20, ?)").run(
+          k,
+          JSON.stringify({ choices: ["one"] }),
+          k2,
+          JSON.stringify({ choices: ["two"] })
+        )
+        v0.close()
+        const cache = makeFile(dir)
+        assert.deepStrictEqual(yield* cache.get(k), { choices: ["one"] })
+        assert.deepStrictEqual(yield* cache.get(k2), { choices: ["two"] })
+        cache.close()
+        assert.deepStrictEqual(rows(dir, "SELECT entries, bytes FROM usage"), [{ entries: 2, bytes: 40 }])
+        assert.deepStrictEqual(rows(dir, "PRAGMA user_version"), [{ user_version: 1 }])
+        // each copied with its number and its times
+        assert.sameDeepMembers(rows(dir, "SELECT kh, key, created_at_ms, size FROM entries"), [
+          { kh: keyHash(k), key: k, created_at_ms: 0, size: 20 },
+          { kh: keyHash(k2), key: k2, created_at_ms: 0, size: 20 }
+        ])
+      })
+  )
+
+  it.effect(
+    "file store: two keys found by the same number share a row; a read of the replaced one is a miss",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+        const a = `${"ab".repeat(7)}${"0".repeat(50)}`
+        const b = `${"ab".repeat(7)}${"1".repeat(50)}`
+        assert.strictEqual(keyHash(a), keyHash(b))
+        assert.notStrictEqual(keyHash("plain text"), keyHash("plain texu"))
+        const cache = makeFile(dir)
+        yield* cache.set(a, { choices: ["a"] })
+        cache.close()
+        const again = makeFile(dir)
+        assert.deepStrictEqual(yield* again.get(a), { choices: ["a"] })
+        yield* again.set(b, { choices: ["b"] })
+        again.close()
+        const third = makeFile(dir)
+        assert.isUndefined(yield* third.get(a))
+        assert.deepStrictEqual(yield* third.get(b), { choices: ["b"] })
+        third.close()
+        assert.strictEqual(count(dir), 1)
+      })
+  )
+
   it.effect("file store: sets grouped into one commit are all written when the cache is let go", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
@@ -269,7 +331,8 @@ describe("ResponseCache", () => {
         // another process's commit: found once the listing's version is read again
         sql(
           dir,
-          "INSERT INTO entries (key, created_at_ms, used_at_ms, size, body) VALUES (?, 0, 0, 20, ?)",
+          "INSERT INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, 0, 0, 20, ?)",
+          keyHash(theirs!),
           theirs!,
           JSON.stringify({ choices: ["theirs"] })
         )
