@@ -3,8 +3,9 @@
  * against the same lean loopback server in its own process, in the same run. N paid requests at
  * concurrency 64: the runner with `--no-cache`, with its response cache, and with a Redis store;
  * each a real `runner run` process of the installed CLI's bundle, measured right after a run of the
- * raw loop that it is compared with. Throughput is N over the time the server saw from the first
- * request to the last; peak RSS is the process's (`/usr/bin/time`).
+ * raw loop that it is compared with. The three are run in rounds (`BENCH_ROUNDS`, 3): each figure
+ * is the median of its pairs' ratios, with their range. Throughput is N over the time the server
+ * saw from the first request to the last; peak RSS is the process's (`/usr/bin/time`).
  */
 import { spawn, spawnSync } from "node:child_process"
 import { dirname, join } from "node:path"
@@ -109,8 +110,41 @@ const runner = async (
 }
 
 const ms = (x: number) => x.toFixed(2)
-const fmt = (m: Measured, base?: Measured) =>
-  `${m.rps.toFixed(0)} req/s, wall ${(m.wallMs / 1000).toFixed(2)} s, peak RSS ${m.rssMb.toFixed(0)} MB${base ? `, ${(m.rps / base.rps).toFixed(2)}× the raw loop's ${base.rps.toFixed(0)} req/s` : ""}`
+
+interface Pair {
+  readonly base: Measured
+  readonly run: Measured
+  readonly before: Measured | undefined
+}
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** The median ratio of the pairs, with their range: "0.81× (0.74–0.88×, 3 pairs)". */
+const ratioOf = (pairs: ReadonlyArray<Pair>, pick: (p: Pair) => Measured | undefined): string => {
+  const rs = pairs.flatMap((p) => {
+    const m = pick(p)
+    return m === undefined ? [] : [m.rps / p.base.rps]
+  })
+  const x = (r: number) => `${r.toFixed(2)}×`
+  return `${x(median(rs))} (${x(Math.min(...rs))}–${x(Math.max(...rs))}, ${rs.length} pairs)`
+}
+
+const range = (ms: ReadonlyArray<Measured>, f: (m: Measured) => number, unit: string) =>
+  `${Math.min(...ms.map(f)).toFixed(0)}–${Math.max(...ms.map(f)).toFixed(0)} ${unit}`
+
+const rps = (m: Measured) => m.rps
+const sizes = (ms: ReadonlyArray<Measured>) =>
+  `${range(ms, rps, "req/s")}, peak RSS ${range(ms, (m) => m.rssMb, "MB")}`
+/** The runs' throughput and size, and their ratios to the raw loop pair by pair. */
+const detail = (pairs: ReadonlyArray<Pair>, pick: (p: Pair) => Measured | undefined): string => {
+  const ms = pairs.flatMap((p) => pick(p) ?? [])
+  const ratios = pairs.map((p) => ((pick(p)?.rps ?? 0) / p.base.rps).toFixed(2))
+  return `${sizes(ms)}; pair by pair ${ratios.join(" / ")}× the raw loop beside it`
+}
 
 export const httpBench = async (record: Record, n = 10_000): Promise<void> => {
   bundledRunner() // built before anything is timed
@@ -125,15 +159,32 @@ export const httpBench = async (record: Record, n = 10_000): Promise<void> => {
     ]
     // BENCH_BEFORE=<a checkout's packages/runner/dist/bundle/bin.js>: that build too, in the same run
     const before = process.env.BENCH_BEFORE
-    for (const [name, flags] of runs) {
-      // the raw loop again beside each: this machine's speed drifts by a fifth from minute to minute
-      const base = await rawLoop(server.url, n, 64)
-      record(`http: raw undici loop, ${n} × 64, beside ${name}`, `${base.rps.toFixed(0)} req/s`, fmt(base))
-      const m = await runner(server.url, n, 64, flags)
-      record(`http: runner ${name}, ${n} × 64`, `${(m.rps / base.rps).toFixed(2)}×`, fmt(m, base))
-      if (before === undefined) continue
-      const b = await runner(server.url, n, 64, flags, before)
-      record(`http: before, ${name}, ${n} × 64`, `${(b.rps / base.rps).toFixed(2)}×`, fmt(b, base))
+    // this machine's speed drifts by a fifth from minute to minute: each runner run is paired with
+    // a raw run right before it, and the rounds give the median of several pairs
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+    const pairs = new Map<string, Pair[]>(runs.map(([name]) => [name, []]))
+    for (let round = 0; round < rounds; round++)
+      for (const [name, flags] of runs) {
+        const base = await rawLoop(server.url, n, 64)
+        const run = await runner(server.url, n, 64, flags)
+        const b = before === undefined ? undefined : await runner(server.url, n, 64, flags, before)
+        pairs.get(name)!.push({ base, run, before: b })
+      }
+    for (const [name] of runs) {
+      const ps = pairs.get(name)!
+      const bases = ps.map((p) => p.base)
+      record(`http: raw undici loop, ${n} × 64, beside ${name}`, range(bases, rps, "req/s"), sizes(bases))
+      record(
+        `http: runner ${name}, ${n} × 64`,
+        ratioOf(ps, (p) => p.run),
+        detail(ps, (p) => p.run)
+      )
+      if (before !== undefined)
+        record(
+          `http: before, ${name}, ${n} × 64`,
+          ratioOf(ps, (p) => p.before),
+          detail(ps, (p) => p.before)
+        )
     }
     // one at a time: what the runner adds to each request's round trip
     const one = 300
