@@ -84,12 +84,25 @@ const budgetStop = (e: BudgetExceeded, now: number): RunStopped => {
   })
 }
 
-/** Reserves the worst case; for a free model, one request of today's quota. Either may stop the run. */
-const reserve = (ctx: EngineContext, job: Job, now: number): Effect.Effect<Reservation, RunStopped> => {
-  const reserved = orStop(ctx, ctx.budget.reserve(job.worstCost, { free: job.free })).pipe(
-    Effect.catchTag("BudgetExceeded", (e) => stopWith(ctx, budgetStop(e, now)))
+/**
+ * Reserves the worst case; for a free model, one request of today's quota. Either may stop the
+ * run; a refusal gives the pacing place `slot` back (it was not used).
+ */
+const reserve = (
+  ctx: EngineContext,
+  job: Job,
+  slot: Slot,
+  now: number
+): Effect.Effect<Reservation, RunStopped> => {
+  const reserved = Effect.catch(ctx.budget.reserve(job.worstCost, { free: job.free }), (e) =>
+    Effect.andThen(
+      ctx.limits.release(slot),
+      e._tag === "BudgetExceeded" ? stopWith(ctx, budgetStop(e, now)) : stopWith(ctx, storeStop(e))
+    )
   )
-  return job.free ? Effect.flatMap(reserved, (r) => countFree(ctx, r, now)) : reserved
+  return job.free
+    ? Effect.flatMap(reserved, (r) => Effect.tapError(countFree(ctx, r, now), () => ctx.limits.release(slot)))
+    : reserved
 }
 
 /** A free request counted in today's quota; the reservation given back when the quota is used up. */
@@ -127,25 +140,21 @@ const sendInSlot = (
   state: RequestState,
   ticket: Ticket | undefined
 ): Effect.Effect<Sent | "late", RunStopped> =>
-  Effect.andThen(
+  Effect.clockWith((clock) => {
     // a stop found here gives the held place back: it was not used
-    Effect.tapError(
-      ctx.stopper.unlessStopped(() => Effect.void),
-      () => ctx.limits.release(held.slot)
-    ),
-    Effect.clockWith((clock) => {
-      const now = clock.currentTimeMillisUnsafe()
-      if (now - held.at <= lateAfterMs(held.slot)) return goOut(ctx, job, held.slot, state, ticket, now)
-      // the time read again after the store's answer: it names the day a free request is counted on
-      return Effect.flatMap(
-        retakeSlot(ctx, target, held),
-        (slot): Effect.Effect<Sent | "late", RunStopped> =>
-          slot === undefined
-            ? Effect.succeed("late")
-            : Effect.clockWith((c) => goOut(ctx, job, slot, state, ticket, c.currentTimeMillisUnsafe()))
-      )
-    })
-  )
+    const stopped = ctx.stopper.current()
+    if (stopped !== undefined) return Effect.andThen(ctx.limits.release(held.slot), Effect.fail(stopped))
+    const now = clock.currentTimeMillisUnsafe()
+    if (now - held.at <= lateAfterMs(held.slot)) return goOut(ctx, job, held.slot, state, ticket, now)
+    // the time read again after the store's answer: it names the day a free request is counted on
+    return Effect.flatMap(
+      retakeSlot(ctx, target, held),
+      (slot): Effect.Effect<Sent | "late", RunStopped> =>
+        slot === undefined
+          ? Effect.succeed("late")
+          : Effect.clockWith((c) => goOut(ctx, job, slot, state, ticket, c.currentTimeMillisUnsafe()))
+    )
+  })
 
 /** Reserves, counts the attempt, puts it on record, and sends it. */
 const goOut = (
@@ -158,7 +167,7 @@ const goOut = (
 ): Effect.Effect<Sent, RunStopped> =>
   Effect.flatMap(
     // refused (the budget, the day's free quota, a lost store): the place it held was not used
-    Effect.tapError(reserve(ctx, job, now), () => ctx.limits.release(slot)),
+    reserve(ctx, job, slot, now),
     (reservation) => {
       state.attempt++
       // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
@@ -189,8 +198,8 @@ const goOut = (
 
 /** Room in the provider's in-flight budget: at once when it fits, else a wait a stop cuts short. */
 const admitted = (ctx: EngineContext, amount: Money.Usd) =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const ticket = ctx.inFlight.tryAdmit(amount, now)
+  Effect.clockWith((clock) => {
+    const ticket = ctx.inFlight.tryAdmit(amount, clock.currentTimeMillisUnsafe())
     return ticket !== undefined
       ? Effect.succeed(ticket)
       : ctx.stopper.untilStopped(ctx.inFlight.admit(amount))

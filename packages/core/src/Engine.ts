@@ -70,21 +70,15 @@ const attemptAll = (ctx: EngineContext, job: Job, key: string | undefined) => {
     })
     return Effect.retry(again, retrySchedule(ctx, job, target, state))
   }
-  return attempt.pipe(
-    Effect.catchTag("Retryable", retried),
-    Effect.catchTag("Retryable", (e) =>
-      Effect.fail(
-        failed(
-          job,
-          state,
-          `gave up after ${state.attempt} attempts: ${state.lastMessage}`,
-          state.lastStatus,
-          {
-            invalidReply: e.reason === "invalid-reply"
-          }
-        )
-      )
+  const gaveUp = (e: Retryable) =>
+    Effect.fail(
+      failed(job, state, `gave up after ${state.attempt} attempts: ${state.lastMessage}`, state.lastStatus, {
+        invalidReply: e.reason === "invalid-reply"
+      })
     )
+  // the give-up handler is added only on the way to a retry: a request that succeeds at once passes one
+  return Effect.catchTag(attempt, "Retryable", (first) =>
+    Effect.catchTag(retried(first), "Retryable", gaveUp)
   )
 }
 
@@ -149,7 +143,8 @@ const viaCache = (
       return Effect.onExit(restore(attemptAll(ctx, job, key)), (exit) =>
         Effect.suspend(() => {
           inflight.delete(key)
-          return Effect.forEach(mine.waiters, (waiter) => Deferred.done(waiter, exit), { discard: true })
+          for (const waiter of mine.waiters) Deferred.doneUnsafe(waiter, exit)
+          return Effect.void
         })
       )
     })

@@ -60,12 +60,12 @@ const fits = (s: State, amount: Money.Usd, now: number): boolean => {
   return s.count === 0 || budget === undefined || Money.lte(Money.add(s.inFlight, amount), budget)
 }
 
-const wakeAll = (s: State) =>
-  Effect.suspend(() => {
-    const waiters = s.waiters
-    s.waiters = []
-    return Effect.forEach(waiters, (w) => Deferred.succeed(w, undefined), { discard: true })
-  })
+/** Tells every waiter to look again (most releases have none). */
+const wakeAll = (s: State): void => {
+  const waiters = s.waiters
+  s.waiters = []
+  for (const w of waiters) Deferred.doneUnsafe(w, Effect.void)
+}
 
 export const make = (): InFlightShape => {
   const s: State = {
@@ -106,9 +106,9 @@ export const make = (): InFlightShape => {
     admit,
     tryAdmit,
     release: (t) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         leave(t)
-        return wakeAll(s)
+        wakeAll(s)
       }),
     markSent: (t) =>
       Effect.sync(() => {

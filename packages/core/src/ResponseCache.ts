@@ -240,25 +240,30 @@ export const makeFile = (
     return d === undefined ? undefined : readEntry(d, key, now, opts.ttlMs, onDamaged)
   }
   return {
+    // each a step of its own, the clock read inside it: a lookup and a set are on every request's path
     get: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const hit = read(key, now, damaged)
+      Effect.clockWith((clock) => {
+        const hit = read(key, clock.currentTimeMillisUnsafe(), damaged)
         if (hit === undefined) stats.misses++
         else stats.hits++
-        return hit?.body
+        return Effect.succeed(hit?.body)
       }),
     // a lookup only reads; the next `get` reports and removes a damaged entry
     has: (key) => Effect.map(Clock.currentTimeMillis, (now) => read(key, now, undefined) !== undefined),
     set: (key, body) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
+      Effect.clockWith((clock) => {
+        const now = clock.currentTimeMillisUnsafe()
+        try {
           const d = db.open(now)
-          if (d === undefined) return
+          if (d === undefined) return Effect.void
           d.put(key, JSON.stringify(body), now)
           stats.writes++
           stats.evicted += evictOverCaps(d, maxBytes, maxEntries)
-        }).pipe(Effect.catchCause(() => Effect.void))
-      ),
+        } catch {
+          // best effort: the cache only saves a later run a request
+        }
+        return Effect.void
+      }),
     stats: Effect.sync(() => ({ ...stats })),
     keys: Effect.map(Clock.currentTimeMillis, (now) => {
       try {

@@ -11,6 +11,8 @@ import type { RunStopped } from "./Job.ts"
 export interface Stopper {
   readonly stop: (reason: RunStopped) => Effect.Effect<void>
   readonly stopped: Effect.Effect<RunStopped | undefined>
+  /** The stop reason now, read without an effect (for a step already inside one). */
+  readonly current: () => RunStopped | undefined
   /** `f`'s effect, unless the run has stopped: then the stop reason, and `f` is not called. */
   readonly unlessStopped: <A, E, R>(f: () => Effect.Effect<A, E, R>) => Effect.Effect<A, E | RunStopped, R>
   /** Runs a wait that a stop cuts short (failing with the stop reason). */
@@ -40,5 +42,11 @@ export const makeStopper = Effect.fnUntraced(function* (emit: (e: EngineEvent) =
         unlessStopped(() => Effect.never)
       )
     )
-  return { stop, stopped: Effect.sync(() => stopped), unlessStopped, untilStopped } satisfies Stopper
+  return {
+    stop,
+    stopped: Effect.sync(() => stopped),
+    current: () => stopped,
+    unlessStopped,
+    untilStopped
+  } satisfies Stopper
 })

@@ -1,6 +1,5 @@
 /** A fresh reply as a calibration sample: what we expected of its prompt, what was billed, how long it was. */
 import type { Completion } from "@tollgate/core/Engine"
-import * as Effect from "effect/Effect"
 import * as MutableList from "effect/MutableList"
 import type { Message, Step } from "../dsl/Pipeline.ts"
 import type { Sample } from "../plan/Calibration.ts"
@@ -16,10 +15,10 @@ export const sample = (
   completion: Completion,
   items: number,
   maxTokens: number
-): Effect.Effect<void> => {
+): void => {
   const c = ctx.calibration
   const usage = completion.usage
-  if (c === undefined || completion.cached || usage === undefined) return Effect.void
+  if (c === undefined || completion.cached || usage === undefined) return
   // the model that answered, when it is one the step names (else the step's first), by its catalog id as the plan looks it up
   const named = completion.model !== undefined ? step.models.indexOf(completion.model) : -1
   const written = step.models[Math.max(0, named)]!
@@ -37,5 +36,5 @@ export const sample = (
     capped: isTruncated(completion.reply) || usage.completionTokens >= maxTokens,
     ...(id !== undefined ? { generationId: id } : {})
   }
-  return Effect.sync(() => MutableList.append(c.samples, s))
+  MutableList.append(c.samples, s)
 }

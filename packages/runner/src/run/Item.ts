@@ -177,15 +177,16 @@ export const requestOf = (
 export const sendItem = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<ItemResult> =>
   ctx.requestSpans ? Effect.withSpan(sendReady(ctx, sj, r), "Item.sendItem") : sendReady(ctx, sj, r)
 
-const sendReady = Effect.fnUntraced(function* (ctx: RunContext, sj: StepJob, r: Ready) {
+const sendReady = (ctx: RunContext, sj: StepJob, r: Ready): Effect.Effect<ItemResult> => {
   const { index, key } = r
-  const result = yield* Effect.result(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)))
-  if (result._tag === "Failure")
-    return { _tag: "failed", index, key, error: result.failure } satisfies ItemResult
-  const completion = result.success
-  yield* sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
-  return { _tag: "done", index, key, completion, output: completion.output } satisfies ItemResult
-})
+  return Effect.match(ctx.engine.execute(jobOf(ctx, sj, index, r.messages, r.body, key)), {
+    onFailure: (error): ItemResult => ({ _tag: "failed", index, key, error }),
+    onSuccess: (completion): ItemResult => {
+      sample(ctx, sj.step, r.messages, completion, 1, Number(r.body.max_tokens))
+      return { _tag: "done", index, key, completion, output: completion.output }
+    }
+  })
+}
 
 /** Writes an item's result to the step's records as soon as it is known, so a kill loses no paid answer. */
 export const recordResult = (ctx: RunContext, step: Step, r: ItemResult): void => {
@@ -202,5 +203,8 @@ export const runItem = (
 ): Effect.Effect<ItemResult> => {
   const prepared = prepareItem(ctx, sj, item, index)
   const result = prepared._tag === "ready" ? sendItem(ctx, sj, prepared) : Effect.succeed(prepared)
-  return Effect.tap(result, (r) => Effect.sync(() => recordResult(ctx, sj.step, r)))
+  return Effect.map(result, (r) => {
+    recordResult(ctx, sj.step, r)
+    return r
+  })
 }

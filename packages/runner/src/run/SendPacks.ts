@@ -71,7 +71,7 @@ const sendPack: (ctx: RunContext, sj: StepJob, ready: ReadonlyArray<Ready>) => E
       ])
     }
     if (result._tag === "Success") {
-      yield* sample(ctx, step, messages, result.success, size, Number(body.max_tokens))
+      sample(ctx, step, messages, result.success, size, Number(body.max_tokens))
       return record(answered(ready, key, result.success, result.success.output as ReadonlyArray<unknown>))
     }
     const error = result.failure
