@@ -37,14 +37,6 @@ const lateAfterMs = (slot: Slot): number =>
   slot.buckets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...slot.buckets.map((b) => b.windowMs)) / 2
 
 /** Waits for the target's pacing slot (a stop cuts the wait short); returns it and when it came. */
-const acquireSlot = (ctx: EngineContext, job: Job, target: Target): Effect.Effect<HeldSlot, RunStopped> =>
-  Effect.clockWith((clock) => {
-    const at = clock.currentTimeMillisUnsafe()
-    // no bucket paces it (most paid models): its slot is free now, with no wait for a stop to cut short
-    const unpaced = ctx.limits.unpaced(target)
-    return unpaced !== undefined ? Effect.succeed({ slot: unpaced, at }) : waitForSlot(ctx, job, target, at)
-  })
-
 const waitForSlot = Effect.fnUntraced(function* (
   ctx: EngineContext,
   job: Job,
@@ -170,29 +162,25 @@ const goOut = (
     reserve(ctx, job, slot, now),
     (reservation) => {
       state.attempt++
-      // counted from the moment it goes out, after the budget and the ledger: the window sees what the provider sees
-      const counted =
-        ticket === undefined
-          ? ctx.limits.touch(slot)
-          : Effect.andThen(ctx.limits.touch(slot), ctx.inFlight.markSent(ticket))
-      return Effect.andThen(
-        counted,
-        Effect.clockWith((clock) => {
-          ctx.emit({
-            type: "attempt",
-            ...job.ref,
-            attempt: state.attempt,
-            at: clock.currentTimeMillisUnsafe(),
-            worst: Money.toPlain(job.worstCost),
-            ...(job.free ? { free: true } : {})
-          })
-          // the attempt is on record before it goes out: a resume counts it
-          return Effect.andThen(
-            ctx.recorded,
-            Effect.map(ctx.provider.send(job.request), (outcome): Sent => ({ reservation, outcome, slot }))
-          )
+      const goesOut = Effect.clockWith((clock) => {
+        if (ticket !== undefined) ctx.inFlight.markSent(ticket)
+        ctx.emit({
+          type: "attempt",
+          ...job.ref,
+          attempt: state.attempt,
+          at: clock.currentTimeMillisUnsafe(),
+          worst: Money.toPlain(job.worstCost),
+          ...(job.free ? { free: true } : {})
         })
-      )
+        // the attempt is on record before it goes out: a resume counts it
+        return Effect.andThen(
+          ctx.recorded,
+          Effect.map(ctx.provider.send(job.request), (outcome): Sent => ({ reservation, outcome, slot }))
+        )
+      })
+      // counted in its pacing windows from the moment it goes out, after the budget and the ledger:
+      // the window sees what the provider sees (a slot no bucket paces has nothing to count)
+      return slot.buckets.length === 0 ? goesOut : Effect.andThen(ctx.limits.touch(slot), goesOut)
     }
   )
 
@@ -232,16 +220,23 @@ const attemptPaced = (
   state: RequestState,
   ticket: Ticket | undefined
 ): Effect.Effect<Completion, Retryable | RequestFailed | RunStopped> =>
-  ctx.stopper.unlessStopped(() =>
-    Effect.flatMap(acquireSlot(ctx, job, target), (held) =>
+  Effect.clockWith((clock) => {
+    const stopped = ctx.stopper.current()
+    if (stopped !== undefined) return Effect.fail(stopped)
+    const inSlot = (held: HeldSlot) =>
       Effect.flatMap(
-        // the run-wide in-flight bound covers the send, not the pacing wait above: a step paced
-        // by a slow rate limit does not hold permits other steps could use while it sleeps
+        // the run-wide in-flight bound covers the send, not the pacing wait: a step paced by a
+        // slow rate limit does not hold permits other steps could use while it sleeps
         (job.inflight ?? identity)(sendInSlot(ctx, job, target, held, state, ticket)),
         (sent) =>
           sent === "late"
             ? attemptPaced(ctx, job, key, target, state, ticket)
             : afterSend(ctx, job, key, target, state, ticket, sent)
       )
-    )
-  )
+    const at = clock.currentTimeMillisUnsafe()
+    // no bucket paces it (most paid models): its slot is free now, with no wait for a stop to cut short
+    const unpaced = ctx.limits.unpaced(target)
+    return unpaced !== undefined
+      ? inSlot({ slot: unpaced, at })
+      : Effect.flatMap(waitForSlot(ctx, job, target, at), inSlot)
+  })

@@ -29,8 +29,8 @@ export interface InFlightShape {
   readonly tryAdmit: (amount: Money.Usd, now: number) => Ticket | undefined
   /** The request is settled: its worst case leaves the sum. */
   readonly release: (t: Ticket) => Effect.Effect<void>
-  /** `t`'s request goes out now. */
-  readonly markSent: (t: Ticket) => Effect.Effect<void>
+  /** `t`'s request goes out now (synchronous: done in the step that sends it). */
+  readonly markSent: (t: Ticket) => void
   /** The provider refused `t` for the in-flight budget: learn the budget from what else was sent and in flight. */
   readonly refused: (t: Ticket) => Effect.Effect<void>
   /** The learned budget (undefined: none learned yet) and what is in flight now. */
@@ -110,12 +110,11 @@ export const make = (): InFlightShape => {
         leave(t)
         wakeAll(s)
       }),
-    markSent: (t) =>
-      Effect.sync(() => {
-        if (t.sent) return
-        t.sent = true
-        s.sentSum = Money.add(s.sentSum, t.amount)
-      }),
+    markSent: (t) => {
+      if (t.sent) return
+      t.sent = true
+      s.sentSum = Money.add(s.sentSum, t.amount)
+    },
     refused: (t) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {

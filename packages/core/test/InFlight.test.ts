@@ -12,7 +12,7 @@ describe("InFlight", () => {
     Effect.gen(function* () {
       const f = InFlight.make()
       const tickets = yield* Effect.forEach([1, 2, 3, 4], () => f.admit(w))
-      yield* Effect.forEach(tickets, (t) => f.markSent(t))
+      for (const t of tickets) f.markSent(t)
       // a fifth waits for its pacing slot, admitted but not sent: the provider never saw it
       const unsent = yield* f.admit(w)
       // the fourth is refused with three others sent: the budget is three
