@@ -164,7 +164,7 @@ const onReply = (
     }
     if (key === undefined) return Effect.succeed(completion)
     // the reply is paid for: a lost store stops the run, but this answer is still returned and recorded
-    return ctx.cache.set(key, body).pipe(
+    return ctx.cache.set(key, body, sent.outcome.text).pipe(
       Effect.catchTag("StoreLost", (e) => ctx.stopper.stop(storeStop(e))),
       Effect.as(completion)
     )

@@ -9,6 +9,8 @@ export type Outcome =
       readonly status: number
       readonly headers: Readonly<Record<string, string | undefined>>
       readonly body: unknown
+      /** The body's JSON text as received, when `body` is exactly its parse (a cache stores it as is). */
+      readonly text?: string
     }
   | {
       readonly _tag: "Transport"

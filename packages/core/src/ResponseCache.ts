@@ -71,7 +71,8 @@ export interface ResponseCacheShape {
   readonly get: (key: string) => Effect.Effect<unknown | undefined, StoreLost>
   /** Whether `get` would hit, without touching recency (plan uses this). */
   readonly has: (key: string) => Effect.Effect<boolean, StoreLost>
-  readonly set: (key: string, body: unknown) => Effect.Effect<void, StoreLost>
+  /** `text`: the body's JSON text, when the caller has it (spares writing it again). */
+  readonly set: (key: string, body: unknown, text?: string) => Effect.Effect<void, StoreLost>
   readonly stats: Effect.Effect<CacheStats>
   /** The keys present now (possibly expired): lets a caller skip lookups that cannot hit. */
   readonly keys: Effect.Effect<ReadonlySet<string>>
@@ -250,13 +251,13 @@ export const makeFile = (
       }),
     // a lookup only reads; the next `get` reports and removes a damaged entry
     has: (key) => Effect.map(Clock.currentTimeMillis, (now) => read(key, now, undefined) !== undefined),
-    set: (key, body) =>
+    set: (key, body, text) =>
       Effect.clockWith((clock) => {
         const now = clock.currentTimeMillisUnsafe()
         try {
           const d = db.open(now)
           if (d === undefined) return Effect.void
-          d.put(key, JSON.stringify(body), now)
+          d.put(key, text ?? JSON.stringify(body), now)
           stats.writes++
           stats.evicted += evictOverCaps(d, maxBytes, maxEntries)
         } catch {

@@ -220,6 +220,25 @@ describe("ResponseCache", () => {
       })
   )
 
+  it.effect(
+    "file store: a reply's text, when given, is stored as it came; its parse is what a hit returns",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))
+        const k = cacheKey("http://a", body)
+        const text = '{ "choices": [ "as sent" ] }'
+        const cache = makeFile(dir)
+        yield* cache.set(k, JSON.parse(text), text)
+        cache.close()
+        assert.deepStrictEqual(rows(dir, "SELECT body, size FROM entries"), [
+          { body: text, size: text.length }
+        ])
+        const again = makeFile(dir)
+        assert.deepStrictEqual(yield* again.get(k), { choices: ["as sent"] })
+        again.close()
+      })
+  )
+
   it.effect("file store: sets grouped into one commit are all written when the cache is let go", () =>
     Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "tg-cache-"))

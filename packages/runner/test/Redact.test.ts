@@ -120,4 +120,21 @@ describe("a reply as the provider hands it on", () => {
     const clean = outcomeOf(200, { "X-A": "1", "x-b": "two" }, "{}", secret)
     expect(clean._tag === "Response" && clean.headers).toEqual({ "x-a": "1", "x-b": "two" })
   })
+
+  it("the body's text is handed on (for the cache to store as is) only when it is the body, the key gone", async () => {
+    const { outcomeOf } = await import("@tollgate/runner/providers/HttpProvider")
+    const { make } = await import("effect/Redacted")
+    const secret = make(KEY)
+    const plain = outcomeOf(200, {}, `{"id":"gen-1","echo":"${KEY}"}`, secret)
+    if (plain._tag !== "Response") throw new Error("not a response")
+    expect(plain.text).toBeDefined()
+    expect(plain.text).not.toContain(KEY.slice(9))
+    expect(JSON.parse(plain.text!)).toEqual(plain.body)
+    // an escape can spell the key out of the text's sight: the body is redacted as values, and no text goes on
+    const spelled = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")
+    const escaped = outcomeOf(200, {}, `{"id":"gen-1","echo":"${spelled}"}`, secret)
+    if (escaped._tag !== "Response") throw new Error("not a response")
+    expect(escaped.text).toBeUndefined()
+    expect(JSON.stringify(escaped.body)).not.toContain(KEY.slice(9))
+  })
 })

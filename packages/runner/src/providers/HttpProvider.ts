@@ -83,12 +83,8 @@ export const outcomeOf = (
   try {
     // a JSON text with no escape holds its strings as they stand in it: redacting the text was enough
     const parsed: unknown = JSON.parse(text)
-    return {
-      _tag: "Response",
-      status,
-      headers,
-      body: text.includes("\\") ? redactDeep(parsed, secret) : parsed
-    }
+    if (text.includes("\\")) return { _tag: "Response", status, headers, body: redactDeep(parsed, secret) }
+    return { _tag: "Response", status, headers, body: parsed, text }
   } catch {
     const body = { error: { code: status, message: text.slice(0, 300) } }
     // a 2xx that is not JSON is the provider's fault: retried like a 502
