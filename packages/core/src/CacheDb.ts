@@ -16,13 +16,14 @@ import { createRequire } from "node:module"
 import { basename, join, resolve } from "node:path"
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import { entryBody } from "./CacheEntry.ts"
+import { keyHash } from "./CacheKeyHash.ts"
 import { CacheListing } from "./CacheListing.ts"
 import * as SyncFiles from "./SyncFiles.ts"
 
 export const DB_FILE = "cache.db"
 
 /**
- * An entry is found by `kh`, a number made of its key's first 52 bits (`keyHash`), and checked
+ * An entry is found by `kh`, a number made of its key's first 52 bits (`CacheKeyHash.ts`), and checked
  * against its whole key. The keys are random: an index of whole keys (64 characters each, as the
  * schema of version 0 had) spread a group's rows over so many pages that a commit wrote one page
  * per row at 100,000 entries; an index of numbers takes a sixth of the pages. Two keys that share
@@ -53,16 +54,6 @@ CREATE TRIGGER IF NOT EXISTS entry_replaced AFTER UPDATE OF size ON entries BEGI
 END;
 `
 const SCHEMA_VERSION = 1
-
-/** The number an entry is found by: a hex key's first 13 digits, or FNV-1a of any other text, in 52 bits. */
-export const keyHash = (key: string): number => {
-  if (HEX_HEAD.test(key)) return Number.parseInt(key.slice(0, 13), 16)
-  let h = 0xcbf29ce484222325n
-  for (let i = 0; i < key.length; i++)
-    h = BigInt.asUintN(64, (h ^ BigInt(key.charCodeAt(i))) * 0x100000001b3n)
-  return Number(h >> 12n)
-}
-const HEX_HEAD = /^[0-9a-f]{13}/
 
 /**
  * The schema made or brought up to date in one transaction: the entries of a version-0 cache

@@ -3,13 +3,14 @@
  * process has written since: a key in neither was not there then, and a miss needs no lookup.
  * Another connection's commit since makes the listing stale, and SQLite says so: `PRAGMA
  * data_version` moves only for other connections' commits. That is asked at most every
- * `RECHECK_MS`, not per lookup (it costs as much as one). A key another process wrote in that
- * time may be missed: the same race as two processes sending one request at once, which no cache
- * closes. Once stale, the listing answers nothing again. Pure but for the version it is given.
+ * `RECHECK_MS`, not per lookup (in a run it cost 10-70 us, several lookups). A key another process
+ * wrote in that time may be missed: the same race as two processes sending one request at once
+ * (a request to a model takes longer than that), which no cache closes. Once stale, the listing
+ * answers nothing again. Pure but for the version it is given.
  */
 
 /** How long a reading of the database's version is trusted. */
-export const RECHECK_MS = 10
+export const RECHECK_MS = 50
 
 export class CacheListing {
   private readonly added = new Set<string>()

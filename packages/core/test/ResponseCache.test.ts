@@ -7,7 +7,8 @@ import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { expect } from "vitest"
-import { DB_FILE, GROUP_MS, keyHash, pinCacheDb } from "../src/CacheDb.ts"
+import { DB_FILE, GROUP_MS, pinCacheDb } from "../src/CacheDb.ts"
+import { keyHash } from "../src/CacheKeyHash.ts"
 import { CacheListing, RECHECK_MS } from "../src/CacheListing.ts"
 import { cacheKey, cacheKeyWith, makeFile, makeMemory } from "../src/ResponseCache.ts"
 
@@ -383,6 +384,19 @@ describe("ResponseCache", () => {
     version = 7
     now += RECHECK_MS
     assert.isFalse(listing.surelyAbsent("other", now)) // stale for good
+  })
+
+  it("the listing never calls a listed or written key absent, and calls any other absent (property)", () => {
+    const hex = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64, maxLength: 64 })
+    fc.assert(
+      fc.property(fc.uniqueArray(hex, { minLength: 1, maxLength: 60 }), fc.nat(), (keys, cut) => {
+        // the keys before the cut were listed, one after it written, the rest never seen
+        const at = cut % keys.length
+        const listing = new CacheListing(new Set(keys.slice(0, at)), 1, () => 1, 0)
+        if (at < keys.length) listing.wrote(keys[at]!)
+        keys.forEach((k, i) => assert.strictEqual(listing.surelyAbsent(k, 0), i > at))
+      })
+    )
   })
 
   it.effect("memory store: LRU by entries", () =>
