@@ -3,7 +3,7 @@
  * against the same lean loopback server in its own process, in the same run. N paid requests at
  * concurrency 64: the runner with `--no-cache`, with its response cache, and with a Redis store;
  * each a real `runner run` process of the installed CLI's bundle, measured right after a run of the
- * raw loop that it is compared with. The three are run in rounds (`BENCH_ROUNDS`, 3): each figure
+ * raw loop that it is compared with. The three are run in rounds (`BENCH_ROUNDS`, 5): each figure
  * is the median of its pairs' ratios, with their range. Throughput is N over the time the server
  * saw from the first request to the last; peak RSS is the process's (`/usr/bin/time`).
  */
@@ -161,7 +161,7 @@ export const httpBench = async (record: Record, n = 10_000): Promise<void> => {
     const before = process.env.BENCH_BEFORE
     // this machine's speed drifts by a fifth from minute to minute: each runner run is paired with
     // a raw run right before it, and the rounds give the median of several pairs
-    const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+    const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
     const pairs = new Map<string, Pair[]>(runs.map(([name]) => [name, []]))
     for (let round = 0; round < rounds; round++)
       for (const [name, flags] of runs) {
