@@ -8,89 +8,20 @@
  * recently used from an index on last use.
  * Like the other per-request state it is synchronous (see `SyncFiles.ts`).
  *
- * A cache written by an earlier runner (one JSON file per entry under two-character folders) is
- * taken in on first open, then its files removed: an upgrade pays for no answer again.
+ * A cache written by an earlier runner (one JSON file per entry under two-character folders, or
+ * the database's first schema) is taken in on first open (`CacheSchema.ts`): an upgrade pays for
+ * no answer again.
  */
 
 import { createRequire } from "node:module"
-import { basename, join, resolve } from "node:path"
+import { join, resolve } from "node:path"
 import type { DatabaseSync, StatementSync } from "node:sqlite"
-import { entryBody } from "./CacheEntry.ts"
 import { keyHash } from "./CacheKeyHash.ts"
 import { CacheListing } from "./CacheListing.ts"
+import { inTransaction, legacyEntries, migrate, takeIn } from "./CacheSchema.ts"
 import * as SyncFiles from "./SyncFiles.ts"
 
 export const DB_FILE = "cache.db"
-
-/**
- * An entry is found by `kh`, a number made of its key's first 52 bits (`CacheKeyHash.ts`), and checked
- * against its whole key. The keys are random: an index of whole keys (64 characters each, as the
- * schema of version 0 had) spread a group's rows over so many pages that a commit wrote one page
- * per row at 100,000 entries; an index of numbers takes a sixth of the pages. Two keys that share
- * a number (once in ~10^4 caches of a million entries) share a row: the later replaces the
- * earlier, and a read of the earlier is a miss.
- */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS entries (
-  kh INTEGER NOT NULL UNIQUE,
-  key TEXT NOT NULL,
-  created_at_ms INTEGER NOT NULL,
-  used_at_ms INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used_at_ms);
-CREATE TABLE IF NOT EXISTS uses (kh INTEGER NOT NULL, at_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 0), entries INTEGER NOT NULL, bytes INTEGER NOT NULL);
-INSERT OR IGNORE INTO usage VALUES (0, 0, 0);
-CREATE TRIGGER IF NOT EXISTS entry_added AFTER INSERT ON entries BEGIN
-  UPDATE usage SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 0;
-END;
-CREATE TRIGGER IF NOT EXISTS entry_removed AFTER DELETE ON entries BEGIN
-  UPDATE usage SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 0;
-END;
-CREATE TRIGGER IF NOT EXISTS entry_replaced AFTER UPDATE OF size ON entries BEGIN
-  UPDATE usage SET bytes = bytes + NEW.size - OLD.size WHERE id = 0;
-END;
-`
-const SCHEMA_VERSION = 1
-
-/**
- * The schema made or brought up to date in one transaction: the entries of a version-0 cache
- * (keyed by whole keys) are copied into the current table, then its tables dropped.
- */
-const migrate = (db: DatabaseSync): void => {
-  const version = () =>
-    Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version)
-  if (version() >= SCHEMA_VERSION) return
-  inTransaction(db, () => {
-    if (version() >= SCHEMA_VERSION) return // another process brought it up meanwhile
-    const old = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'entries'").get()
-    if (old !== undefined) {
-      for (const t of ["entry_added", "entry_removed", "entry_replaced"])
-        db.exec(`DROP TRIGGER IF EXISTS ${t}`)
-      db.exec("DROP INDEX IF EXISTS entries_by_use; DROP TABLE IF EXISTS uses; DROP TABLE IF EXISTS usage")
-      db.exec("ALTER TABLE entries RENAME TO entries_v0")
-    }
-    db.exec(SCHEMA)
-    if (old !== undefined) {
-      const put = db.prepare(
-        "INSERT OR IGNORE INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)"
-      )
-      const rows = db.prepare("SELECT key, created_at_ms, used_at_ms, size, body FROM entries_v0").iterate()
-      for (const r of rows as Iterable<{
-        key: string
-        created_at_ms: number
-        used_at_ms: number
-        size: number
-        body: string
-      }>)
-        put.run(keyHash(r.key), r.key, r.created_at_ms, r.used_at_ms, r.size, r.body)
-      db.exec("DROP TABLE entries_v0")
-    }
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
-  })
-}
 
 /** One entry as stored: its body's JSON text, when it was written (Clock ms). */
 export interface StoredEntry {
@@ -273,19 +204,6 @@ const PAUSE_MS = 30_000
 /** Uses noted before they are folded into the entries even with no eviction (the table stays small). */
 const FOLD_AFTER = 10_000
 
-/** Runs `f` in one write transaction: committed, or rolled back and thrown. */
-const inTransaction = <A>(db: DatabaseSync, f: () => A): A => {
-  db.exec("BEGIN IMMEDIATE")
-  try {
-    const a = f()
-    db.exec("COMMIT")
-    return a
-  } catch (e) {
-    db.exec("ROLLBACK")
-    throw e
-  }
-}
-
 /** The statements the cache runs, prepared once per handle. */
 const queriesOf = (db: DatabaseSync) => {
   const q = (sql: string): StatementSync => db.prepare(sql)
@@ -446,54 +364,5 @@ const statements = (db: DatabaseSync): CacheDb => {
       return keys
     },
     flush
-  }
-}
-
-interface LegacyFiles {
-  readonly shards: ReadonlyArray<string>
-  readonly paths: ReadonlyArray<string>
-  readonly entries: ReadonlyArray<NonNullable<ReturnType<typeof legacyEntry>>>
-}
-
-/** Entries an earlier runner wrote as files (`<dir>/<2 hex>/<key>.json`), read before any lock is taken. */
-const legacyEntries = (dir: string): LegacyFiles | undefined => {
-  const shards = SyncFiles.list(dir).filter((s) => /^[0-9a-f]{2}$/.test(s))
-  if (shards.length === 0) return undefined
-  const paths: string[] = []
-  const entries: Array<NonNullable<ReturnType<typeof legacyEntry>>> = []
-  for (const shard of shards)
-    for (const name of SyncFiles.list(join(dir, shard))) {
-      const path = join(dir, shard, name)
-      const entry = legacyEntry(path, basename(name, ".json"))
-      if (entry !== undefined) entries.push(entry)
-      paths.push(path)
-    }
-  return { shards, paths, entries }
-}
-
-/** The earlier runner's entries written in one short transaction, then its files removed. */
-const takeIn = (db: DatabaseSync, dir: string, legacy: LegacyFiles | undefined): void => {
-  if (legacy === undefined) return
-  const put = db.prepare(
-    "INSERT OR IGNORE INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)"
-  )
-  inTransaction(db, () => {
-    for (const e of legacy.entries)
-      put.run(keyHash(e.key), e.key, e.createdAtMs, e.usedAtMs, Buffer.byteLength(e.body), e.body)
-  })
-  for (const path of legacy.paths) SyncFiles.remove(path)
-  for (const shard of legacy.shards) SyncFiles.removeAll(join(dir, shard))
-  SyncFiles.remove(join(dir, "usage.json"))
-}
-
-/** An earlier runner's entry file, when it is intact. */
-const legacyEntry = (path: string, key: string) => {
-  const entry = entryBody(SyncFiles.readText(path) ?? "", key)
-  if (entry === undefined) return undefined
-  return {
-    key,
-    createdAtMs: entry.createdAtMs,
-    usedAtMs: SyncFiles.stat(path)?.mtimeMs ?? entry.createdAtMs,
-    body: JSON.stringify(entry.body)
   }
 }
