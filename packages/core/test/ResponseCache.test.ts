@@ -401,11 +401,11 @@ describe("ResponseCache", () => {
     const hex = fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64, maxLength: 64 })
     fc.assert(
       fc.property(fc.uniqueArray(hex, { minLength: 1, maxLength: 60 }), fc.nat(), (keys, cut) => {
-        // the keys before the cut were listed, one after it written, the rest never seen
+        // the keys before the cut were listed, the one at it written, the rest never seen
         const at = cut % keys.length
         const listing = new CacheListing(new Set(keys.slice(0, at)), 1, () => 1, 0)
         if (at < keys.length) listing.wrote(keys[at]!)
-        keys.forEach((k, i) => assert.strictEqual(listing.surelyAbsent(k, 0), i > at))
+        for (const [i, k] of keys.entries()) assert.strictEqual(listing.surelyAbsent(k, 0), i > at)
       })
     )
   })
