@@ -16,74 +16,24 @@ const SPLIT = new RegExp(
   "gu"
 )
 
-const NONE = 0x7fffffff
-
-/**
- * Ranks by token: an open-addressing table over the ranks file's own bytes, found by a hash of a
- * token's bytes. A token is asked for as a range of a latin1 string (one char per byte), so a
- * merge asks for a pair without cutting a string out of the piece. Built in a few milliseconds,
- * where a `Map` of 200,000 strings took ~150 ms and ~30 MB.
- */
-export class Ranks {
-  /** How many tokens. */
-  readonly size: number
-  private readonly bytes: Uint8Array
-  /** Where each rank's bytes start in `bytes`, and how many they are. */
-  private readonly starts: Int32Array
-  private readonly lengths: Uint8Array
-  /** rank + 1 in each used slot, 0 in a free one. */
-  private readonly slots: Int32Array
-  private readonly mask: number
-
-  constructor(file: Uint8Array) {
-    let count = 0
-    for (let pos = 0; pos < file.length; pos += 1 + file[pos]!) count++
-    this.size = count
-    this.bytes = file
-    this.starts = new Int32Array(count)
-    this.lengths = new Uint8Array(count)
-    let slots = 1
-    while (slots < count * 2) slots *= 2
-    this.slots = new Int32Array(slots)
-    this.mask = slots - 1
-    for (let pos = 0, rank = 0; rank < count; pos += 1 + file[pos]!, rank++) {
-      this.starts[rank] = pos + 1
-      this.lengths[rank] = file[pos]!
-      let h = 0x811c9dc5
-      for (let i = pos + 1; i < pos + 1 + file[pos]!; i++) h = Math.imul(h ^ file[i]!, 0x01000193)
-      let slot = h & this.mask
-      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask
-      this.slots[slot] = rank + 1
-    }
-  }
-
-  /** The rank of the token whose bytes are `text`'s chars from `from` to `to` (latin1), or `NONE`. */
-  rankOf(text: string, from: number, to: number): number {
-    let h = 0x811c9dc5
-    for (let i = from; i < to; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
-      const r = this.slots[slot]! - 1
-      if (r < 0) return NONE
-      if (this.lengths[r] === to - from && this.holds(r, text, from)) return r
-    }
-  }
-
-  /** The rank of a token given as a latin1 string, or undefined. */
-  get(token: string): number | undefined {
-    const r = this.rankOf(token, 0, token.length)
-    return r === NONE ? undefined : r
-  }
-
-  private holds(rank: number, text: string, from: number): boolean {
-    const start = this.starts[rank]!
-    for (let i = 0; i < this.lengths[rank]!; i++)
-      if (this.bytes[start + i] !== text.charCodeAt(from + i)) return false
-    return true
-  }
-}
+/** Ranks by token, each token's bytes as a latin1 string (one char per byte). */
+export type Ranks = ReadonlyMap<string, number>
 
 /** Reads the ranks file. */
-export const loadRanks = (file: string): Ranks => new Ranks(SyncFiles.readBytes(file))
+export const loadRanks = (file: string): Ranks => {
+  const buf = SyncFiles.readBytes(file)
+  const ranks = new Map<string, number>()
+  let pos = 0
+  let rank = 0
+  while (pos < buf.length) {
+    const len = buf[pos]!
+    ranks.set(buf.toString("latin1", pos + 1, pos + 1 + len), rank++)
+    pos += 1 + len
+  }
+  return ranks
+}
+
+const NONE = 0x7fffffff
 
 /**
  * Tokens of one pre-token (its UTF-8 bytes as latin1): merge the adjacent pair of lowest rank,
@@ -95,7 +45,8 @@ const mergeCount = (bytes: string, ranks: Ranks): number => {
   for (let i = 0; i <= n; i++) starts[i] = i
   let len = n + 1
   const pair = new Int32Array(n + 1)
-  const rankOf = (i: number): number => (i + 2 < len ? ranks.rankOf(bytes, starts[i]!, starts[i + 2]!) : NONE)
+  const rankOf = (i: number): number =>
+    i + 2 < len ? (ranks.get(bytes.slice(starts[i]!, starts[i + 2]!)) ?? NONE) : NONE
   for (let i = 0; i < len; i++) pair[i] = rankOf(i)
   for (;;) {
     let min = NONE
@@ -133,7 +84,7 @@ export const counter = (ranks: Ranks) => {
     for (let m = SPLIT.exec(text); m !== null; m = SPLIT.exec(text)) {
       const piece = m[0]
       const bytes = isAscii(piece) ? piece : Buffer.from(piece, "utf8").toString("latin1")
-      if (ranks.rankOf(bytes, 0, bytes.length) !== NONE) {
+      if (ranks.has(bytes)) {
         n++
         continue
       }
