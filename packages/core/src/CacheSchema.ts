@@ -62,22 +62,35 @@ export const migrate = (db: DatabaseSync): void => {
     }
     db.exec(SCHEMA)
     if (old !== undefined) {
-      const put = db.prepare(
-        "INSERT OR IGNORE INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)"
-      )
-      const rows = db.prepare("SELECT key, created_at_ms, used_at_ms, size, body FROM entries_v0").iterate()
-      for (const r of rows as Iterable<{
-        key: string
-        created_at_ms: number
-        used_at_ms: number
-        size: number
-        body: string
-      }>)
-        put.run(keyHash(r.key), r.key, r.created_at_ms, r.used_at_ms, r.size, r.body)
+      const rows = db
+        .prepare(
+          "SELECT key, created_at_ms AS createdAtMs, used_at_ms AS usedAtMs, size, body FROM entries_v0"
+        )
+        .iterate()
+      copyIn(db, rows as Iterable<EarlierEntry>)
       db.exec("DROP TABLE entries_v0")
     }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
   })
+}
+
+/** An entry as an earlier cache kept it. */
+interface EarlierEntry {
+  readonly key: string
+  readonly createdAtMs: number
+  readonly usedAtMs: number
+  readonly body: string
+  /** Its body's bytes, when the earlier cache kept them. */
+  readonly size?: number
+}
+
+/** Earlier entries written into the current table, each under its number; a key already there keeps its entry. */
+const copyIn = (db: DatabaseSync, entries: Iterable<EarlierEntry>): void => {
+  const put = db.prepare(
+    "INSERT OR IGNORE INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)"
+  )
+  for (const e of entries)
+    put.run(keyHash(e.key), e.key, e.createdAtMs, e.usedAtMs, e.size ?? Buffer.byteLength(e.body), e.body)
 }
 
 /** Runs `f` in one write transaction: committed, or rolled back and thrown. */
@@ -118,13 +131,7 @@ export const legacyEntries = (dir: string): LegacyFiles | undefined => {
 /** The earlier runner's entries written in one short transaction, then its files removed. */
 export const takeIn = (db: DatabaseSync, dir: string, legacy: LegacyFiles | undefined): void => {
   if (legacy === undefined) return
-  const put = db.prepare(
-    "INSERT OR IGNORE INTO entries (kh, key, created_at_ms, used_at_ms, size, body) VALUES (?, ?, ?, ?, ?, ?)"
-  )
-  inTransaction(db, () => {
-    for (const e of legacy.entries)
-      put.run(keyHash(e.key), e.key, e.createdAtMs, e.usedAtMs, Buffer.byteLength(e.body), e.body)
-  })
+  inTransaction(db, () => copyIn(db, legacy.entries))
   for (const path of legacy.paths) SyncFiles.remove(path)
   for (const shard of legacy.shards) SyncFiles.removeAll(join(dir, shard))
   SyncFiles.remove(join(dir, "usage.json"))
